@@ -1,0 +1,1 @@
+"""Firmware export: C sources for TensorFlow Lite Micro generated from trained models."""

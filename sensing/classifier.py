@@ -1,0 +1,101 @@
+"""Running an exported audio classifier on clips, with no TensorFlow.
+
+>>> classifier = AudioClassifier("runs/mel/model.tflite")
+>>> result = classifier.classify_file("clip.wav")
+>>> result.label, result.scores["cough"]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from sensing.audio import load_audio
+from sensing.decision import clip_scores, decide
+from sensing.errors import ModelError
+from sensing.features import clip_features
+from sensing.interpreter import load_interpreter
+from sensing.model_file import ModelMetadata, read_metadata
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipResult:
+    """The classifier's verdict on one clip.
+
+    Attributes:
+        duration_s: clip duration in seconds (after resampling).
+        scores: per label, the highest window probability in the clip.
+        label: the decision (see :func:`sensing.decision.decide`).
+        window_probabilities: (windows, labels) softmax outputs.
+    """
+
+    duration_s: float
+    scores: dict[str, float]
+    label: str
+    window_probabilities: np.ndarray
+
+
+class AudioClassifier:
+    """A ``.tflite`` audio classifier with its embedded labels and settings.
+
+    Args:
+        model_path: a model exported by ``sensing train audio``.
+        num_threads: CPU threads for inference (None: the backend's default).
+    """
+
+    def __init__(self, model_path: str | Path, *, num_threads: int | None = None) -> None:
+        self.model_path = Path(model_path)
+        self.metadata: ModelMetadata = read_metadata(self.model_path)
+        self.interpreter, self.backend = load_interpreter(self.model_path, num_threads=num_threads)
+        input_detail = self.interpreter.get_input_details()[0]
+        output_detail = self.interpreter.get_output_details()[0]
+        expected = (1, *self.metadata.features.input_shape)
+        if tuple(input_detail["shape"]) != expected:
+            raise ModelError(f"{self.model_path}: input shape {tuple(input_detail['shape'])} does "
+                             f"not match its feature settings {expected}")
+        if output_detail["shape"][-1] != len(self.metadata.labels):
+            raise ModelError(f"{self.model_path}: {output_detail['shape'][-1]} outputs for "
+                             f"{len(self.metadata.labels)} labels")
+        self._input_index = input_detail["index"]
+        self._output_index = output_detail["index"]
+        self._input_dtype = input_detail["dtype"]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.metadata.labels
+
+    def predict_windows(self, features: np.ndarray) -> np.ndarray:
+        """Softmax outputs for a stack of windows.
+
+        Args:
+            features: (windows, frames, mels, 3) float32 from
+                :func:`sensing.features.clip_features`.
+
+        Returns:
+            (windows, labels) float32 probabilities.
+        """
+        probabilities = np.empty((features.shape[0], len(self.labels)), dtype=np.float32)
+        for i, window in enumerate(features):
+            self.interpreter.set_tensor(self._input_index,
+                                        window[None].astype(self._input_dtype, copy=False))
+            self.interpreter.invoke()
+            probabilities[i] = self.interpreter.get_tensor(self._output_index)[0]
+        return probabilities
+
+    def classify_audio(self, samples: np.ndarray) -> ClipResult:
+        """Classify mono audio at the model's sample rate (1-D float32 in [-1, 1])."""
+        settings = self.metadata.features
+        features, _ = clip_features(samples, settings)
+        probabilities = self.predict_windows(features)
+        scores = clip_scores(probabilities, self.labels)
+        label = decide(scores, thresholds=self.metadata.thresholds,
+                       negative_label=self.metadata.negative_label)
+        return ClipResult(duration_s=samples.size / settings.sr, scores=scores, label=label,
+                          window_probabilities=probabilities)
+
+    def classify_file(self, path: str | Path) -> ClipResult:
+        """Classify an audio file of any format, rate and channel count soundfile reads."""
+        clip = load_audio(path, sr=self.metadata.features.sr)
+        return self.classify_audio(clip.samples)

@@ -1,0 +1,286 @@
+"""Log-mel features, defined once for training, runtime and firmware.
+
+Everything that shapes a model's input lives in :class:`FeatureSettings`. The
+runtime computes features with the functions below; training calls the same
+functions; the firmware header is generated from the same settings. The
+implementation matches librosa's ``melspectrogram`` (Slaney mel scale and
+normalisation, ``center=False``) and ``feature.delta`` (``mode="nearest"``);
+a test pins that.
+
+Shapes: audio is 1-D float32 in [-1, 1] at ``settings.sr``; a log-mel
+spectrogram is ``(frames, n_mels)``; model input is ``(window_frames, n_mels, 3)``
+(log-mel, delta, delta-delta as channels).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from functools import lru_cache
+
+import numpy as np
+
+from sensing.errors import SensingError
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FeatureSettings:
+    """The frontend's settings. Frozen: a model is trained for one of these.
+
+    Attributes:
+        sr: sample rate in Hz of the audio the frontend reads.
+        n_fft: FFT length and analysis window length in samples (Hann window).
+        hop_length: samples between the starts of two frames.
+        n_mels: number of mel bands.
+        fmin: lowest mel band edge in Hz.
+        fmax: highest mel band edge in Hz, at most ``sr / 2``.
+        log_floor: added to the mel power before the natural log.
+        log_offset: subtracted from the log-mel values ...
+        log_scale: ... which are then divided by this, so that typical
+            values lie roughly in [-3, 3].
+        window_frames: frames in one model input window.
+        window_hop_frames: frames between the starts of two model windows.
+        delta_width: frames used by the delta regression (odd, at least 3).
+    """
+
+    sr: int = 16000
+    n_fft: int = 512
+    hop_length: int = 160
+    n_mels: int = 40
+    fmin: float = 50.0
+    fmax: float = 8000.0
+    log_floor: float = 1e-6
+    log_offset: float = -6.0
+    log_scale: float = 4.0
+    window_frames: int = 96
+    window_hop_frames: int = 48
+    delta_width: int = 5
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.sr > 0, "sr must be positive"),
+            (self.n_fft > 0 and self.hop_length > 0, "n_fft and hop_length must be positive"),
+            (0 <= self.fmin < self.fmax <= self.sr / 2, "need 0 <= fmin < fmax <= sr / 2"),
+            (self.n_mels > 0, "n_mels must be positive"),
+            (self.log_floor > 0 and self.log_scale > 0, "log_floor and log_scale must be positive"),
+            (self.window_frames >= self.delta_width, "window_frames must be at least delta_width"),
+            (0 < self.window_hop_frames <= self.window_frames,
+             "window_hop_frames must be in (0, window_frames]"),
+            (self.delta_width >= 3 and self.delta_width % 2 == 1, "delta_width must be odd and >= 3"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SensingError(f"invalid feature settings: {message} (got {self})")
+
+    @property
+    def window_samples(self) -> int:
+        """Audio samples covered by one model window."""
+        return self.n_fft + (self.window_frames - 1) * self.hop_length
+
+    @property
+    def window_hop_samples(self) -> int:
+        """Audio samples between the starts of two model windows."""
+        return self.window_hop_frames * self.hop_length
+
+    @property
+    def window_s(self) -> float:
+        """Duration of one model window in seconds."""
+        return self.window_samples / self.sr
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """Model input shape without the batch axis: (frames, mels, channels)."""
+        return (self.window_frames, self.n_mels, 3)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "FeatureSettings":
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SensingError(f"unknown feature settings {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+def hz_to_mel(frequencies_hz: np.ndarray) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
+    frequencies_hz = np.asarray(frequencies_hz, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    mels = frequencies_hz / f_sp
+    above = frequencies_hz >= min_log_hz
+    mels[above] = min_log_mel + np.log(frequencies_hz[above] / min_log_hz) / logstep
+    return mels
+
+
+def mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    mels = np.asarray(mels, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    hz = f_sp * mels
+    above = mels >= min_log_mel
+    hz[above] = min_log_hz * np.exp(logstep * (mels[above] - min_log_mel))
+    return hz
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(settings: FeatureSettings) -> np.ndarray:
+    """Slaney-normalised triangular mel filters, shape (n_mels, n_fft // 2 + 1), float32."""
+    n_bins = settings.n_fft // 2 + 1
+    fft_hz = np.linspace(0.0, settings.sr / 2, n_bins)
+    edges_hz = mel_to_hz(np.linspace(hz_to_mel(np.array([settings.fmin]))[0],
+                                     hz_to_mel(np.array([settings.fmax]))[0],
+                                     settings.n_mels + 2))
+    widths = np.diff(edges_hz)
+    ramps = edges_hz[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+    weights = weights.astype(np.float32)
+    weights.setflags(write=False)
+    return weights
+
+
+@lru_cache(maxsize=8)
+def _hann_window(n_fft: int) -> np.ndarray:
+    """Periodic Hann window (as used for spectral analysis), float32."""
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    window.setflags(write=False)
+    return window
+
+
+def frame_count(n_samples: int, settings: FeatureSettings) -> int:
+    """Number of whole frames in ``n_samples`` of audio (no centring, no padding)."""
+    if n_samples < settings.n_fft:
+        return 0
+    return 1 + (n_samples - settings.n_fft) // settings.hop_length
+
+
+def log_mel(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Scaled log-mel spectrogram of ``audio``.
+
+    Args:
+        audio: 1-D float array at ``settings.sr`` Hz, values in [-1, 1].
+        settings: the frontend settings.
+
+    Returns:
+        float32 array of shape (frames, n_mels) with
+        ``frames = 1 + (len(audio) - n_fft) // hop_length`` (0 rows when the
+        audio is shorter than one frame). Frame ``i`` covers samples
+        ``[i * hop_length, i * hop_length + n_fft)``.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise SensingError(f"log_mel expects 1-D audio, got shape {audio.shape}")
+    n_frames = frame_count(audio.size, settings)
+    if n_frames == 0:
+        return np.zeros((0, settings.n_mels), dtype=np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(audio, settings.n_fft)[:: settings.hop_length]
+    frames = frames[:n_frames] * _hann_window(settings.n_fft)
+    power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2
+    mel_power = power.astype(np.float32) @ mel_filterbank(settings).T
+    return ((np.log(mel_power + settings.log_floor) - settings.log_offset)
+            / settings.log_scale).astype(np.float32)
+
+
+def delta(values: np.ndarray, *, order: int, width: int) -> np.ndarray:
+    """Savitzky-Golay derivative along axis 0 with edge frames repeated.
+
+    Matches ``librosa.feature.delta(values.T, width=width, order=order,
+    mode="nearest").T``: order 1 is the least-squares slope over ``width``
+    frames, order 2 the second derivative of a least-squares parabola.
+
+    Args:
+        values: array of shape (frames, bands).
+        order: 1 or 2.
+        width: odd number of frames in the regression window.
+    """
+    if order not in (1, 2):
+        raise SensingError(f"delta order must be 1 or 2, got {order}")
+    half = width // 2
+    offsets = np.arange(-half, half + 1, dtype=np.float64)
+    if order == 1:
+        weights = offsets / np.sum(offsets ** 2)
+    else:
+        centred = offsets ** 2 - np.mean(offsets ** 2)
+        weights = 2.0 * centred / np.sum(centred ** 2)
+    padded = np.pad(values, ((half, half), (0, 0)), mode="edge")
+    out = np.zeros(values.shape, dtype=np.float64)
+    for k, weight in enumerate(weights):
+        out += weight * padded[k:k + values.shape[0]]
+    return out.astype(np.float32)
+
+
+def window_features(log_mel_window: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Model input for one window: (window_frames, n_mels, 3) float32.
+
+    Channels are the scaled log-mel, its delta and its delta-delta, computed
+    within the window so that a window's features depend on that window alone.
+    """
+    if log_mel_window.shape != (settings.window_frames, settings.n_mels):
+        raise SensingError(
+            f"window has shape {log_mel_window.shape}, expected "
+            f"({settings.window_frames}, {settings.n_mels})")
+    return np.stack([
+        log_mel_window,
+        delta(log_mel_window, order=1, width=settings.delta_width),
+        delta(log_mel_window, order=2, width=settings.delta_width),
+    ], axis=-1).astype(np.float32)
+
+
+def window_starts(n_frames: int, settings: FeatureSettings) -> np.ndarray:
+    """First frame of each model window over ``n_frames`` frames.
+
+    Windows step by ``window_hop_frames``; when the last step leaves frames
+    uncovered, one more window is aligned to the end, so every frame is seen.
+    Returns an empty array when there are fewer frames than one window.
+    """
+    if n_frames < settings.window_frames:
+        return np.zeros(0, dtype=np.int64)
+    last = n_frames - settings.window_frames
+    starts = np.arange(0, last + 1, settings.window_hop_frames, dtype=np.int64)
+    if starts[-1] != last:
+        starts = np.append(starts, last)
+    return starts
+
+
+def pad_to_window(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Centre audio shorter than one model window in zeros; longer audio is returned as is."""
+    missing = settings.window_samples - audio.size
+    if missing <= 0:
+        return audio
+    before = missing // 2
+    return np.pad(audio, (before, missing - before))
+
+
+def clip_features(audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Every model window of a clip.
+
+    Args:
+        audio: 1-D float array at ``settings.sr`` Hz. Clips shorter than one
+            window are centred in zeros first.
+
+    Returns:
+        ``(features, start_s)``: features of shape (windows, window_frames,
+        n_mels, 3) and each window's start time in seconds from the start of
+        ``audio`` (negative for a padded clip).
+    """
+    padded = pad_to_window(audio, settings)
+    offset = (padded.size - audio.size) // 2
+    mel = log_mel(padded, settings)
+    starts = window_starts(mel.shape[0], settings)
+    features = np.stack([window_features(mel[s:s + settings.window_frames], settings)
+                         for s in starts])
+    start_s = (starts * settings.hop_length - offset) / settings.sr
+    return features, start_s

@@ -1,0 +1,66 @@
+"""Shared fixtures: a generated clip set and one tiny training run reused by many tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from samples.clips import make_clip_set
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def clip_set(tmp_path_factory) -> Path:
+    """Manifest of 16 generated clips per label (cough, snore, other) in 6 speaker groups."""
+    return make_clip_set(tmp_path_factory.mktemp("clips"), clips_per_label=16, seed=3)
+
+
+@pytest.fixture
+def clip_copy(clip_set, tmp_path) -> Path:
+    """A private, writable copy of the generated clip set; returns its manifest."""
+    target = tmp_path / "clips"
+    shutil.copytree(clip_set.parent, target)
+    return target / "manifest.csv"
+
+
+@pytest.fixture(scope="session")
+def trained_run(clip_set, tmp_path_factory) -> Path:
+    """Run folder of a 2-epoch training on the generated clips."""
+    from training.config import AudioTrainConfig
+    from training.train_audio import train_audio
+
+    out = tmp_path_factory.mktemp("run")
+    train_audio(AudioTrainConfig(data=str(clip_set), out=str(out), epochs=2, batch_size=32, seed=0))
+    return out
+
+
+def run_python(code: str, *, block: tuple[str, ...] = (), cwd: Path | None = None,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter where importing the ``block`` packages fails."""
+    prelude = textwrap.dedent(f"""
+        import sys
+        class _Blocker:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in {block!r}:
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                return None
+        sys.meta_path.insert(0, _Blocker())
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+    """)
+    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
+                          capture_output=True, text=True, cwd=cwd or REPO_ROOT,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def run_cli(args: list[str], *, block: tuple[str, ...] = (), cwd: Path | None = None,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+    """``sensing ARGS`` in a fresh interpreter, optionally with packages blocked."""
+    return run_python(f"from sensing.cli import main\nsys.exit(main({args!r}))",
+                      block=block, cwd=cwd, env=env)

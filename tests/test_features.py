@@ -1,0 +1,72 @@
+"""The numpy frontend is the one definition of the features; librosa is the reference."""
+
+import librosa
+import numpy as np
+import pytest
+
+from sensing.errors import SensingError
+from sensing.features import (FeatureSettings, clip_features, delta, log_mel, mel_filterbank,
+                              window_starts)
+
+SETTINGS = FeatureSettings()
+
+
+def _test_audio(seconds: float = 2.0) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * SETTINGS.sr)) / SETTINGS.sr
+    return (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def test_log_mel_matches_librosa():
+    audio = _test_audio()
+    reference = librosa.feature.melspectrogram(
+        y=audio, sr=SETTINGS.sr, n_fft=SETTINGS.n_fft, hop_length=SETTINGS.hop_length,
+        center=False, power=2.0, n_mels=SETTINGS.n_mels, fmin=SETTINGS.fmin, fmax=SETTINGS.fmax,
+        htk=False, norm="slaney", window="hann")
+    expected = (np.log(reference.T + SETTINGS.log_floor) - SETTINGS.log_offset) / SETTINGS.log_scale
+    ours = log_mel(audio, SETTINGS)
+    assert ours.shape == expected.shape == (1 + (audio.size - 512) // 160, SETTINGS.n_mels)
+    np.testing.assert_allclose(ours, expected, atol=1e-4)
+
+
+def test_mel_filterbank_matches_librosa():
+    reference = librosa.filters.mel(sr=SETTINGS.sr, n_fft=SETTINGS.n_fft, n_mels=SETTINGS.n_mels,
+                                    fmin=SETTINGS.fmin, fmax=SETTINGS.fmax)
+    np.testing.assert_allclose(mel_filterbank(SETTINGS), reference, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_deltas_match_librosa(order):
+    values = log_mel(_test_audio(), SETTINGS)
+    expected = librosa.feature.delta(values.T, width=5, order=order, mode="nearest").T
+    np.testing.assert_allclose(delta(values, order=order, width=5), expected, atol=1e-5)
+
+
+def test_a_tone_peaks_in_the_right_mel_band():
+    features = log_mel(_test_audio(), SETTINGS)
+    centre_hz = librosa.mel_frequencies(n_mels=SETTINGS.n_mels + 2, fmin=SETTINGS.fmin,
+                                        fmax=SETTINGS.fmax)[1:-1]
+    assert abs(centre_hz[np.argmax(features.mean(axis=0))] - 440) < 60
+
+
+def test_windows_cover_a_whole_clip_and_short_clips_are_padded():
+    features, start_s = clip_features(_test_audio(3.0), SETTINGS)
+    assert features.shape[1:] == SETTINGS.input_shape == (96, SETTINGS.n_mels, 3)
+    assert start_s[0] == 0.0
+    assert start_s[-1] + SETTINGS.window_s == pytest.approx(3.0, abs=SETTINGS.hop_length / SETTINGS.sr)
+    short, short_start = clip_features(_test_audio(0.3), SETTINGS)
+    assert short.shape == (1, *SETTINGS.input_shape)
+    assert short_start[0] < 0
+
+
+def test_window_starts_are_regular_with_one_aligned_to_the_end():
+    assert window_starts(95, SETTINGS).tolist() == []
+    assert window_starts(96, SETTINGS).tolist() == [0]
+    assert window_starts(200, SETTINGS).tolist() == [0, 48, 96, 104]
+
+
+def test_invalid_settings_are_refused_with_the_reason():
+    with pytest.raises(SensingError, match="fmax"):
+        FeatureSettings(fmax=9000.0)
+    with pytest.raises(SensingError, match="unknown feature settings"):
+        FeatureSettings.from_dict({**SETTINGS.to_dict(), "n_bands": 40})

@@ -1,0 +1,43 @@
+"""Model files: metadata read without TensorFlow; broken files give clear errors."""
+
+import pytest
+
+from sensing.classifier import AudioClassifier
+from sensing.errors import ModelError
+from sensing.features import FeatureSettings
+from sensing.interpreter import load_interpreter
+from sensing.model_file import read_metadata
+
+
+def test_truncated_model_is_refused(trained_run, tmp_path):
+    data = (trained_run / "model.tflite").read_bytes()
+    truncated = tmp_path / "truncated.tflite"
+    truncated.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelError, match="truncated.tflite"):
+        AudioClassifier(truncated)
+
+
+def test_not_a_model_and_missing_model(tmp_path):
+    (tmp_path / "notes.tflite").write_text("hello")
+    with pytest.raises(ModelError, match="not a TensorFlow Lite model"):
+        read_metadata(tmp_path / "notes.tflite")
+    with pytest.raises(ModelError, match="model file not found"):
+        read_metadata(tmp_path / "absent.tflite")
+
+
+def test_a_plain_tflite_model_without_our_metadata(tmp_path):
+    from training.tf_setup import keras, tf
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    path = tmp_path / "plain.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    with pytest.raises(ModelError, match="was not exported by sensing"):
+        read_metadata(path)
+
+
+def test_tensorflow_backend_is_used_when_asked(trained_run):
+    interpreter, backend = load_interpreter(trained_run / "model.tflite", backend="tensorflow")
+    assert backend == "tensorflow"
+    assert interpreter.get_input_details()[0]["shape"].tolist() == [1, *FeatureSettings().input_shape]
+    with pytest.raises(ModelError, match="unknown TFLite backend"):
+        load_interpreter(trained_run / "model.tflite", backend="onnx")

@@ -1,0 +1,60 @@
+"""The resolved settings of an audio training run, written to ``config.json``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from sensing.features import FeatureSettings
+from training.model import CnnSettings
+from training.windows import AugmentSettings
+
+FRONTENDS = ("mel",)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AudioTrainConfig:
+    """Everything that decides an audio training run's result.
+
+    Attributes:
+        data: manifest CSV or folder of label folders.
+        out: run folder.
+        frontend: feature frontend (``mel``).
+        epochs: passes over the training clips.
+        seed: seeds the split, window draws, augmentation and weights.
+        batch_size: windows per gradient step.
+        learning_rate: peak Adam learning rate (cosine decay to zero).
+        windows_per_clip: windows drawn from each training clip per epoch.
+        split_fractions: share of each label's clips in train, validation, test.
+        target_fpr: allowed share of negative clips called a target, used to
+            calibrate the thresholds on the validation groups.
+        negative_label: the "neither target" label; absent from the data
+            means every label is a target.
+        strict: stop at the first unusable file instead of skipping it.
+        min_clips_per_label: refuse labels with fewer clips.
+        features, cnn, augment: frontend, architecture, augmentation.
+    """
+
+    data: str
+    out: str
+    frontend: str = "mel"
+    epochs: int = 20
+    seed: int = 0
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    windows_per_clip: int = 2
+    split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    target_fpr: float = 0.01
+    negative_label: str = "other"
+    strict: bool = False
+    min_clips_per_label: int = 5
+    features: FeatureSettings = dataclasses.field(default_factory=FeatureSettings)
+    cnn: CnnSettings = dataclasses.field(default_factory=CnnSettings)
+    augment: AugmentSettings = dataclasses.field(default_factory=AugmentSettings)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def write(self, path: str | Path, **extra) -> None:
+        Path(path).write_text(json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")

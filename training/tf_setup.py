@@ -1,0 +1,17 @@
+"""The one place TensorFlow is imported.
+
+tensorflow-model-optimization works with Keras 2 (the ``tf_keras`` package),
+and TensorFlow uses it only when ``TF_USE_LEGACY_KERAS=1`` is set before
+TensorFlow's first import. Every training module imports ``tf`` and ``keras``
+from here.
+"""
+
+import os
+
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+__all__ = ["tf", "keras"]

@@ -1,0 +1,245 @@
+"""``sensing train audio``: from labeled clips to a calibrated ``model.tflite`` and a report.
+
+Steps: read the clip list, load audio (unusable files skipped and counted),
+split by group into train / validation / test, train the CNN on augmented
+windows, keep the epoch with the best validation recall at the calibrated
+thresholds, calibrate the thresholds on validation groups, measure on test
+groups, export. Everything lands in the run folder as it happens, and the
+best epoch so far is kept on disk, so an interrupted run still leaves a model.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sensing.clips import check_label_counts, read_clip_list
+from sensing.decision import decide
+from sensing.errors import DataError
+from sensing.features import clip_features
+from sensing.model_file import ModelMetadata
+from sensing.progress import Progress
+from training.calibration import calibrate_thresholds
+from training.config import AudioTrainConfig
+from training.dataset import LoadedClip, load_clips, skipped_summary
+from training.export import export_tflite
+from training.metrics import clip_metrics
+from training.model import build_audio_cnn
+from training.plots import plot_confusion_matrix, plot_training_curves
+from training.splits import grouped_split
+from training.tf_setup import keras, tf
+from training.windows import prepare_clips
+from training.batches import WindowBatches
+
+
+class EvaluationSet:
+    """Every runtime window of a set of clips, for clip-level evaluation.
+
+    Attributes:
+        features: (windows, frames, mels, 3) float32.
+        clip_of_window: (windows,) index of each window's clip.
+        true, categories, durations_s: one entry per clip.
+    """
+
+    def __init__(self, clips: list[LoadedClip], config: AudioTrainConfig, name: str) -> None:
+        progress = Progress(f"{name} features", len(clips))
+        stacks, owners = [], []
+        for index, clip in enumerate(clips):
+            features, _ = clip_features(clip.samples, config.features)
+            stacks.append(features)
+            owners.append(np.full(len(features), index))
+            progress.advance()
+        progress.finish()
+        self.features = np.concatenate(stacks)
+        self.clip_of_window = np.concatenate(owners)
+        self.true = [clip.record.label for clip in clips]
+        self.categories = [clip.record.category for clip in clips]
+        self.durations_s = np.array([clip.samples.size / config.features.sr for clip in clips])
+
+    def clip_scores(self, model: keras.Model) -> np.ndarray:
+        """(clips, labels): highest window probability per clip."""
+        probabilities = model.predict(self.features, batch_size=256, verbose=0)
+        first_windows = np.flatnonzero(np.r_[True, np.diff(self.clip_of_window) != 0])
+        return np.maximum.reduceat(probabilities, first_windows, axis=0)
+
+
+def _decisions(scores: np.ndarray, labels: tuple[str, ...], thresholds: dict[str, float],
+               negative_label: str | None) -> list[str]:
+    return [decide(dict(zip(labels, row)), thresholds=thresholds, negative_label=negative_label)
+            for row in scores]
+
+
+def _selection_score(true: list[str], predicted: list[str], labels: tuple[str, ...],
+                     negative_label: str | None) -> float:
+    """Mean recall of the target labels (every label when there is no negative label)."""
+    targets = [label for label in labels if label != negative_label]
+    true_array, predicted_array = np.array(true), np.array(predicted)
+    return float(np.mean([np.mean(predicted_array[true_array == label] == label)
+                          for label in targets]))
+
+
+class _EpochReport(keras.callbacks.Callback):
+    """After each epoch: calibrate on validation, score, keep the best weights on disk."""
+
+    def __init__(self, *, validation: EvaluationSet, labels: tuple[str, ...],
+                 negative_label: str | None, config: AudioTrainConfig, checkpoint: Path) -> None:
+        super().__init__()
+        self.validation = validation
+        self.labels = labels
+        self.negative_label = negative_label
+        self.config = config
+        self.checkpoint = checkpoint
+        self.history: list[dict] = []
+        self.best_score = -1.0
+        self.best_weights = None
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        scores = self.validation.clip_scores(self.model)
+        thresholds = _thresholds(scores, self.validation.true, self.labels, self.negative_label,
+                                 self.config.target_fpr)
+        predicted = _decisions(scores, self.labels, thresholds, self.negative_label)
+        score = _selection_score(self.validation.true, predicted, self.labels, self.negative_label)
+        entry = {"epoch": epoch + 1, "loss": float(logs["loss"]),
+                 "accuracy": float(logs["accuracy"]), "validation_score": score,
+                 "seconds": round(time.monotonic() - self.started, 1)}
+        self.history.append(entry)
+        improved = score > self.best_score
+        if improved:
+            self.best_score = score
+            self.best_weights = self.model.get_weights()
+            self.model.save(self.checkpoint)
+        print(f"epoch {epoch + 1}/{self.config.epochs}  loss {entry['loss']:.4f}  "
+              f"accuracy {entry['accuracy']:.3f}  validation recall at "
+              f"{self.config.target_fpr:.0%} FPR {score:.3f}"
+              f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]", flush=True)
+
+
+def _thresholds(scores: np.ndarray, true: list[str], labels: tuple[str, ...],
+                negative_label: str | None, target_fpr: float) -> dict[str, float]:
+    if negative_label is None:
+        return {}
+    return calibrate_thresholds(labels=labels, true=true, scores=scores,
+                                negative_label=negative_label, target_fpr=target_fpr)
+
+
+def _write_skipped(skipped, path: Path) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "reason"])
+        for item in skipped:
+            writer.writerow([item.record.path, item.record.label, item.reason])
+
+
+def train_audio(config: AudioTrainConfig) -> dict:
+    """Run a whole training (see the module docstring); returns the metrics written."""
+    if config.frontend != "mel":
+        raise DataError(f"unknown frontend {config.frontend!r}; available: mel")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    run_info = {"command": " ".join(sys.argv), "python": platform.python_version(),
+                "tensorflow": tf.__version__}
+    config.write(out / "config.json", status="running", **run_info)
+
+    records = read_clip_list(config.data)
+    check_label_counts(records, min_clips=config.min_clips_per_label, min_groups=3)
+    clips, skipped = load_clips(records, sr=config.features.sr, strict=config.strict)
+    _write_skipped(skipped, out / "skipped.csv")
+    if skipped:
+        print(skipped_summary(skipped), file=sys.stderr)
+    check_label_counts([c.record for c in clips], min_clips=config.min_clips_per_label, min_groups=3)
+
+    labels = tuple(sorted({c.record.label for c in clips}))
+    negative_label = config.negative_label if config.negative_label in labels else None
+    if negative_label is None:
+        print(f"note: no '{config.negative_label}' label in the data; every label is a target "
+              f"and no false-positive calibration is done", file=sys.stderr)
+    splits = grouped_split([c.record for c in clips], fractions=config.split_fractions,
+                           seed=config.seed)
+    split_clips = {name: [clips[i] for i in indices] for name, indices in splits.items()}
+    for name, members in split_clips.items():
+        groups = len({c.record.group for c in members})
+        print(f"{name}: {len(members)} clips from {groups} groups", file=sys.stderr)
+
+    class_index = {label: i for i, label in enumerate(labels)}
+    negative_index = class_index.get(negative_label)
+    train_clips = prepare_clips([c.samples for c in split_clips["train"]],
+                                [class_index[c.record.label] for c in split_clips["train"]],
+                                negative_index=negative_index, settings=config.features,
+                                augment=config.augment)
+    mix_pool = [c for c in train_clips if c.class_index == negative_index]
+    batches = WindowBatches(train_clips, mix_pool=mix_pool, n_classes=len(labels),
+                            windows_per_clip=config.windows_per_clip,
+                            batch_size=config.batch_size, seed=config.seed,
+                            settings=config.features, augment=config.augment)
+    validation = EvaluationSet(split_clips["validation"], config, "validation")
+    test = EvaluationSet(split_clips["test"], config, "test")
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_audio_cnn(input_shape=config.features.input_shape, n_classes=len(labels),
+                            settings=config.cnn)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=max(1, config.epochs * len(batches)))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    counts = np.bincount([c.class_index for c in train_clips], minlength=len(labels))
+    class_weight = {i: float(counts.sum() / (len(labels) * max(n, 1))) for i, n in enumerate(counts)}
+    report = _EpochReport(validation=validation, labels=labels, negative_label=negative_label,
+                          config=config, checkpoint=out / "model.keras")
+    print(f"training on {len(train_clips)} clips, {len(batches)} batches per epoch, "
+          f"{model.count_params():,} parameters", file=sys.stderr)
+    interrupted = False
+    try:
+        model.fit(batches, epochs=config.epochs, class_weight=class_weight, callbacks=[report],
+                  verbose=0, shuffle=False)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("interrupted: finishing the run with the best epoch so far", file=sys.stderr)
+    if report.best_weights is None:
+        raise DataError("training stopped before the first epoch ended; nothing to export")
+    model.set_weights(report.best_weights)
+
+    validation_scores = validation.clip_scores(model)
+    thresholds = _thresholds(validation_scores, validation.true, labels, negative_label,
+                             config.target_fpr)
+    results = {}
+    for name, evaluation, scores in (("validation", validation, validation_scores),
+                                     ("test", test, test.clip_scores(model))):
+        predicted = _decisions(scores, labels, thresholds, negative_label)
+        results[name] = clip_metrics(labels=labels, true=evaluation.true, predicted=predicted,
+                                     scores=scores, negative_label=negative_label,
+                                     categories=evaluation.categories,
+                                     durations_s=evaluation.durations_s)
+    metadata = ModelMetadata(labels=labels, negative_label=negative_label, thresholds=thresholds,
+                             features=config.features,
+                             extra={"target_fpr": config.target_fpr, "frontend": config.frontend,
+                                    "training_command": run_info["command"]})
+    export_tflite(model, out / "model.tflite", metadata)
+    metrics = {
+        "labels": list(labels),
+        "negative_label": negative_label,
+        "thresholds": thresholds,
+        "best_epoch": int(np.argmax([h["validation_score"] for h in report.history]) + 1),
+        "interrupted": interrupted,
+        "skipped_files": len(skipped),
+        "splits": {name: {"clips": len(m), "groups": len({c.record.group for c in m})}
+                   for name, m in split_clips.items()},
+        "history": report.history,
+        **results,
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_training_curves(report.history, out / "training_curves.png")
+    for name in ("validation", "test"):
+        matrix = results[name]["confusion_matrix"]
+        plot_confusion_matrix(matrix["rows_true_columns_predicted"], matrix["labels"],
+                              out / f"confusion_{name}.png",
+                              title=f"{name} clips ({results[name]['clips']})")
+    config.write(out / "config.json", status="interrupted" if interrupted else "finished",
+                 labels=list(labels), negative_label=negative_label, **run_info)
+    return metrics
