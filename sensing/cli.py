@@ -56,6 +56,9 @@ def _command_train_audio(args: argparse.Namespace) -> int:
         print(f"  false positives on {negatives['clips']} negative clips: "
               f"{negatives['false_positives']} ({negatives['false_positive_rate']:.1%}), "
               f"{negatives['false_positives_per_hour']} per hour of negative audio")
+    if metrics["skipped_files"]:
+        print(f"{metrics['skipped_files']} unusable files were skipped: "
+              f"see {Path(args.out) / 'skipped.csv'}")
     return 0
 
 

@@ -21,13 +21,16 @@ BACKEND_ENV = "SENSING_TFLITE_BACKEND"
 _INTERPRETER_MODULES = {
     "ai_edge_litert": ("ai_edge_litert.interpreter", "Interpreter"),
     "tflite_runtime": ("tflite_runtime.interpreter", "Interpreter"),
-    "tensorflow": ("tensorflow.lite", "Interpreter"),
+    "tensorflow": ("tensorflow", "lite.Interpreter"),
 }
 
 
 def _interpreter_class(backend: str):
-    module_name, class_name = _INTERPRETER_MODULES[backend]
-    return getattr(importlib.import_module(module_name), class_name)
+    module_name, attribute_path = _INTERPRETER_MODULES[backend]
+    found = importlib.import_module(module_name)
+    for attribute in attribute_path.split("."):
+        found = getattr(found, attribute)
+    return found
 
 
 def load_interpreter(model_path: str | Path, *, num_threads: int | None = None,

@@ -32,12 +32,13 @@ def clip_copy(clip_set, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run(clip_set, tmp_path_factory) -> Path:
-    """Run folder of a 2-epoch training on the generated clips."""
+    """Run folder of a 3-epoch training (about 25 steps) on the generated clips."""
     from training.config import AudioTrainConfig
     from training.train_audio import train_audio
 
     out = tmp_path_factory.mktemp("run")
-    train_audio(AudioTrainConfig(data=str(clip_set), out=str(out), epochs=2, batch_size=32, seed=0))
+    train_audio(AudioTrainConfig(data=str(clip_set), out=str(out), epochs=3, batch_size=32,
+                                  windows_per_clip=8, seed=0))
     return out
 
 

@@ -18,14 +18,14 @@ def test_run_folder_holds_model_config_metrics_and_plots(trained_run):
         assert (trained_run / name).stat().st_size > 0, name
     config = json.loads((trained_run / "config.json").read_text())
     assert config["status"] == "finished"
-    assert config["epochs"] == 2 and config["seed"] == 0
+    assert config["epochs"] == 3 and config["seed"] == 0
     assert FeatureSettings.from_dict(config["features"]) == FeatureSettings()
     assert config["cnn"]["stem_channels"] > 0
 
 
 def test_metrics_report_held_out_groups_and_false_positives(trained_run):
     metrics = json.loads((trained_run / "metrics.json").read_text())
-    assert len(metrics["history"]) == 2
+    assert len(metrics["history"]) == 3
     for split in ("validation", "test"):
         figures = metrics[split]
         assert set(figures["per_class"]) == {"cough", "other", "snore"}

@@ -122,7 +122,7 @@ def negative_figures(*, labels: tuple[str, ...], true: np.ndarray, predicted: np
         "clips": int(is_negative.sum()),
         "hours": round(float(hours), 3),
         "false_positives": int(false_alarm.sum()),
-        "false_positive_rate": _rounded(false_alarm.mean()) if is_negative.any() else None,
+        "false_positive_rate": _rounded(false_alarm[is_negative].mean()) if is_negative.any() else None,
         "false_positives_per_hour": _rounded(false_alarm.sum() / hours) if hours > 0 else None,
         "per_category": per_category,
         f"recall_at_{FIXED_FPR:.0%}_fpr": recall_at_fpr,

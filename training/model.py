@@ -20,6 +20,8 @@ layers = keras.layers
 
 BN_MOMENTUM = 0.9
 """Batch-norm moving-average momentum: low enough to settle within a short run on small data."""
+INITIALIZER = "he_normal"
+"""Weight initialiser of every convolution; keeps activations from fading through ReLU6 layers."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -50,7 +52,7 @@ class CnnSettings:
 
 
 def _conv_bn_relu(x, filters: int, name: str):
-    x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_conv")(x)
+    x = layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=INITIALIZER, name=f"{name}_conv")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(6.0, name=f"{name}_relu")(x)
 
@@ -63,12 +65,13 @@ def _inverted_residual(x, *, expansion: int, channels: int, stride: int, name: s
     if stride == 2:
         x = layers.ZeroPadding2D(1, name=f"{name}_pad")(x)
         x = layers.DepthwiseConv2D(3, strides=2, padding="valid", use_bias=False,
-                                   name=f"{name}_depthwise")(x)
+                                   depthwise_initializer=INITIALIZER, name=f"{name}_depthwise")(x)
     else:
-        x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_depthwise")(x)
+        x = layers.DepthwiseConv2D(3, padding="same", use_bias=False,
+                                   depthwise_initializer=INITIALIZER, name=f"{name}_depthwise")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_depthwise_bn")(x)
     x = layers.ReLU(6.0, name=f"{name}_depthwise_relu")(x)
-    x = layers.Conv2D(channels, 1, use_bias=False, name=f"{name}_project")(x)
+    x = layers.Conv2D(channels, 1, use_bias=False, kernel_initializer=INITIALIZER, name=f"{name}_project")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_project_bn")(x)
     if stride == 1 and in_channels == channels:
         x = layers.Add(name=f"{name}_add")([inputs, x])
@@ -83,7 +86,7 @@ def build_audio_cnn(*, input_shape: tuple[int, int, int], n_classes: int,
     inputs = keras.Input(shape=input_shape, name="features")
     x = layers.ZeroPadding2D(1, name="stem_pad")(inputs)
     x = layers.Conv2D(settings.stem_channels, 3, strides=2, padding="valid", use_bias=False,
-                      name="stem_conv")(x)
+                      kernel_initializer=INITIALIZER, name="stem_conv")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
     x = layers.ReLU(6.0, name="stem_relu")(x)
     for index, (expansion, channels, stride) in enumerate(settings.blocks):

@@ -110,7 +110,7 @@ class _EpochReport(keras.callbacks.Callback):
                  "accuracy": float(logs["accuracy"]), "validation_score": score,
                  "seconds": round(time.monotonic() - self.started, 1)}
         self.history.append(entry)
-        improved = score > self.best_score
+        improved = score >= self.best_score  # ties: the later, longer-trained epoch
         if improved:
             self.best_score = score
             self.best_weights = self.model.get_weights()
