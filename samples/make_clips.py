@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from samples.clips import make_clip_set  # noqa: E402
+from sensing.synthetic.clips import make_clip_set  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -66,6 +66,13 @@ class AudioClassifier:
     def labels(self) -> tuple[str, ...]:
         return self.metadata.labels
 
+    def predict_window(self, features: np.ndarray) -> np.ndarray:
+        """Softmax output (labels,) for one (frames, mels, 3) window."""
+        self.interpreter.set_tensor(self._input_index,
+                                    features[None].astype(self._input_dtype, copy=False))
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._output_index)[0].copy()
+
     def predict_windows(self, features: np.ndarray) -> np.ndarray:
         """Softmax outputs for a stack of windows.
 
@@ -78,10 +85,7 @@ class AudioClassifier:
         """
         probabilities = np.empty((features.shape[0], len(self.labels)), dtype=np.float32)
         for i, window in enumerate(features):
-            self.interpreter.set_tensor(self._input_index,
-                                        window[None].astype(self._input_dtype, copy=False))
-            self.interpreter.invoke()
-            probabilities[i] = self.interpreter.get_tensor(self._output_index)[0]
+            probabilities[i] = self.predict_window(window)
         return probabilities
 
     def classify_audio(self, samples: np.ndarray) -> ClipResult:

@@ -35,7 +35,16 @@ def _import_training(module: str):
         raise
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _command_train_audio(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        raise SensingError(f"{args.out}: exists and is not a folder; --out needs a run folder")
     config_module = _import_training("training.config")
     train_module = _import_training("training.train_audio")
     config = config_module.AudioTrainConfig(
@@ -120,6 +129,75 @@ def _command_classify(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _threshold_overrides(pairs: list[str]) -> dict[str, float]:
+    overrides = {}
+    for pair in pairs:
+        label, _, value = pair.partition("=")
+        try:
+            overrides[label.strip()] = float(value)
+        except ValueError:
+            raise SensingError(f"--threshold {pair!r}: expected LABEL=PROBABILITY, "
+                               f"for example cough=0.9") from None
+    return overrides
+
+
+def _print_night(report: dict, out: Path) -> None:
+    print(f"{report['duration_s'] / 60:.1f} min of audio in {report['processing_s']:.1f} s "
+          f"(real-time factor {report['real_time_factor']}) on {report['model']['backend']}")
+    print(f"coughs: {report['cough_count']}   snore: {report['snore_minutes']:.1f} min in "
+          f"{report['snore_episodes']} episodes")
+    for warning in report["input_warnings"]:
+        print(f"warning: {warning}")
+    print(f"report: {out / 'report.json'}" + (f", {report['plot']}" if report.get("plot") else ""))
+    print(f"events: {out / 'events.csv'}")
+
+
+def _command_detect(args: argparse.Namespace) -> int:
+    from sensing.night import detect_night
+
+    if args.mic == (args.input is not None):
+        raise SensingError("give either an audio file or --mic")
+    report = detect_night(args.input, out_dir=args.out, model_path=args.model, mic=args.mic,
+                          device=args.device, threads=args.threads, save_audio=args.save_audio,
+                          thresholds=_threshold_overrides(args.threshold))
+    _print_night(report, args.out)
+    return 0
+
+
+def _command_demo(args: argparse.Namespace) -> int:
+    from sensing.night import detect_night
+    from sensing.synthetic.night import make_night, read_truth
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    wav, truth_path = make_night(args.out / "night.wav", duration_s=args.minutes * 60,
+                                 seed=args.seed)
+    truth = read_truth(truth_path)
+    print(f"generated a {args.minutes:g}-minute night: {wav}")
+    report = detect_night(wav, out_dir=args.out / "report", model_path=None, mic=False)
+    _print_night(report, args.out / "report")
+    truth_snore_min = sum(e.end_s - e.start_s for e in truth if e.label == "snore") / 60
+    print(f"truth: {sum(e.label == 'cough' for e in truth)} coughs, {truth_snore_min:.1f} snore "
+          f"minutes in {sum(e.label == 'snore' for e in truth)} episodes ({truth_path})")
+    return 0
+
+
+def _command_bench(args: argparse.Namespace) -> int:
+    from sensing.bench import bench_model
+
+    results = [bench_model(str(model), threads=args.threads, pipeline_seconds=args.seconds)
+               for model in args.models]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+        return 0
+    print(f"{'model':<40} {'backend':<15} {'KB':>7} {'median ms':>10} {'p90 ms':>8} "
+          f"{'real-time factor':>17}")
+    for r in results:
+        name = r.model if len(r.model) <= 40 else "..." + r.model[-37:]
+        print(f"{name:<40} {r.backend:<15} {r.model_bytes / 1024:>7.0f} {r.latency_median_ms:>10.3f} "
+              f"{r.latency_p90_ms:>8.3f} {r.pipeline_real_time_factor:>17.1f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sensing", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -134,9 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_argument("--data", required=True, type=Path, help="manifest CSV or label folders")
     audio.add_argument("--out", required=True, type=Path, help="run folder to write")
     audio.add_argument("--frontend", default="mel", choices=["mel"], help="feature frontend")
-    audio.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
+    audio.add_argument("--epochs", type=_positive_int, default=20, help="training epochs (default 20)")
     audio.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    audio.add_argument("--batch-size", type=int, default=64, help="windows per step (default 64)")
+    audio.add_argument("--batch-size", type=_positive_int, default=64, help="windows per step (default 64)")
     audio.add_argument("--negative-label", default="other",
                        help="label meaning 'neither target sound' (default: other)")
     audio.add_argument("--target-fpr", type=float, default=0.01,
@@ -153,6 +231,39 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--jsonl", action="store_true", help="one JSON object per file on stdout")
     classify.add_argument("--threads", type=int, default=None, help="inference threads")
     classify.set_defaults(handler=_command_classify)
+
+    detect = commands.add_parser(
+        "detect", help="count coughs and snoring over a night (a file of any length, or --mic)",
+        description="Stream a recording (or the microphone) through the model and write "
+                    "events.csv, report.json and report.png into OUT.")
+    detect.add_argument("input", nargs="?", type=Path, help="audio file (any length and rate)")
+    detect.add_argument("--mic", action="store_true", help="capture live from the default input")
+    detect.add_argument("--device", default=None, help="input device name or number for --mic")
+    detect.add_argument("--out", required=True, type=Path, help="folder for the outputs")
+    detect.add_argument("--model", type=Path, default=None,
+                        help="a model.tflite (default: the bundled cough/snore model)")
+    detect.add_argument("--threshold", action="append", default=[], metavar="LABEL=P",
+                        help="override a label's window threshold, e.g. cough=0.9 (repeatable)")
+    detect.add_argument("--threads", type=int, default=None, help="inference threads")
+    detect.add_argument("--save-audio", action="store_true",
+                        help="also write the audio to OUT/audio.wav (off by default)")
+    detect.set_defaults(handler=_command_detect)
+
+    demo = commands.add_parser("demo", help="generate a sample night and run detection on it")
+    demo.add_argument("--out", type=Path, default=Path("demo"), help="folder (default: demo)")
+    demo.add_argument("--minutes", type=float, default=30.0, help="night length (default 30)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.set_defaults(handler=_command_demo)
+
+    bench = commands.add_parser("bench", help="time models on this machine")
+    bench.add_argument("--model", dest="models", type=Path, action="extend", nargs="+",
+                       required=True,
+                       help="a .tflite model (repeat to compare several side by side)")
+    bench.add_argument("--threads", type=int, default=None, help="inference threads")
+    bench.add_argument("--seconds", type=float, default=120.0,
+                       help="seconds of audio for the pipeline's real-time factor (default 120)")
+    bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.set_defaults(handler=_command_bench)
     return parser
 
 

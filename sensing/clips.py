@@ -43,6 +43,13 @@ def read_manifest(csv_path: str | Path) -> list[ClipRecord]:
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise DataError(f"{csv_path}: manifest not found")
+    try:
+        return _parse_manifest(csv_path)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{csv_path}: not a readable UTF-8 CSV file ({error})") from None
+
+
+def _parse_manifest(csv_path: Path) -> list[ClipRecord]:
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = [name.strip() for name in (reader.fieldnames or [])]

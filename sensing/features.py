@@ -107,29 +107,27 @@ class FeatureSettings:
         return cls(**values)
 
 
+_SLANEY_HZ_PER_MEL = 200.0 / 3  # linear part: 66.7 Hz per mel below 1 kHz
+_SLANEY_BREAK_HZ = 1000.0
+_SLANEY_BREAK_MEL = _SLANEY_BREAK_HZ / _SLANEY_HZ_PER_MEL
+_SLANEY_LOG_STEP = np.log(6.4) / 27.0  # log-Hz per mel above 1 kHz
+
+
 def hz_to_mel(frequencies_hz: np.ndarray) -> np.ndarray:
     """Slaney mel scale: linear below 1 kHz, logarithmic above."""
     frequencies_hz = np.asarray(frequencies_hz, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = np.log(6.4) / 27.0
-    mels = frequencies_hz / f_sp
-    above = frequencies_hz >= min_log_hz
-    mels[above] = min_log_mel + np.log(frequencies_hz[above] / min_log_hz) / logstep
+    mels = frequencies_hz / _SLANEY_HZ_PER_MEL
+    above = frequencies_hz >= _SLANEY_BREAK_HZ
+    mels[above] = _SLANEY_BREAK_MEL + np.log(frequencies_hz[above] / _SLANEY_BREAK_HZ) / _SLANEY_LOG_STEP
     return mels
 
 
 def mel_to_hz(mels: np.ndarray) -> np.ndarray:
     """Inverse of :func:`hz_to_mel`."""
     mels = np.asarray(mels, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = np.log(6.4) / 27.0
-    hz = f_sp * mels
-    above = mels >= min_log_mel
-    hz[above] = min_log_hz * np.exp(logstep * (mels[above] - min_log_mel))
+    hz = _SLANEY_HZ_PER_MEL * mels
+    above = mels >= _SLANEY_BREAK_MEL
+    hz[above] = _SLANEY_BREAK_HZ * np.exp(_SLANEY_LOG_STEP * (mels[above] - _SLANEY_BREAK_MEL))
     return hz
 
 
@@ -192,6 +190,20 @@ def log_mel(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     mel_power = power.astype(np.float32) @ mel_filterbank(settings).T
     return ((np.log(mel_power + settings.log_floor) - settings.log_offset)
             / settings.log_scale).astype(np.float32)
+
+
+def frame_energy_db(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Mean-square level of each frame in dB relative to full scale, shape (frames,).
+
+    Frames are those of :func:`log_mel` (no window applied); silence is about -100 dB.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    n_frames = frame_count(audio.size, settings)
+    if n_frames == 0:
+        return np.zeros(0, dtype=np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(audio, settings.n_fft)[:: settings.hop_length]
+    power = np.mean(np.square(frames[:n_frames], dtype=np.float64), axis=1)
+    return (10 * np.log10(power + 1e-10)).astype(np.float32)
 
 
 def delta(values: np.ndarray, *, order: int, width: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from samples.clips import make_clip_set
+from sensing.synthetic.clips import make_clip_set
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

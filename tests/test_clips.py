@@ -56,3 +56,9 @@ def test_labels_with_too_few_examples_are_named(clip_set):
         check_label_counts(records + rare, min_clips=5, min_groups=3)
     with pytest.raises(DataError, match="at least 2 labels"):
         check_label_counts([r for r in records if r.label == "cough"], min_clips=5, min_groups=3)
+
+
+def test_a_binary_file_named_csv_is_refused(tmp_path):
+    (tmp_path / "manifest.csv").write_bytes(b"\xff\xfe\x00\x81binary")
+    with pytest.raises(DataError, match="not a readable UTF-8 CSV"):
+        read_manifest(tmp_path / "manifest.csv")

@@ -12,7 +12,7 @@ import numpy as np
 
 from sensing.features import FeatureSettings
 from training.tf_setup import keras
-from training.windows import AugmentSettings, TrainingClip, augmented_window, features_of_window
+from training.windows import AugmentSettings, TrainingClip, augmented_window, masked_features
 
 
 class WindowBatches(keras.utils.Sequence):
@@ -47,9 +47,9 @@ class WindowBatches(keras.utils.Sequence):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         members = self._order[index * self.batch_size:(index + 1) * self.batch_size]
         features = np.stack([
-            features_of_window(augmented_window(self.clips[m], rng=rng, mix_pool=self.mix_pool,
-                                                settings=self.settings, augment=self.augment),
-                               self.settings)
+            masked_features(augmented_window(self.clips[m], rng=rng, mix_pool=self.mix_pool,
+                                             settings=self.settings, augment=self.augment),
+                            rng=rng, settings=self.settings, augment=self.augment)
             for m in members])
         labels = np.eye(self.n_classes, dtype=np.float32)[[self.clips[m].class_index for m in members]]
         return features, labels

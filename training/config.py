@@ -25,6 +25,8 @@ class AudioTrainConfig:
         seed: seeds the split, window draws, augmentation and weights.
         batch_size: windows per gradient step.
         learning_rate: peak Adam learning rate (cosine decay to zero).
+        label_smoothing: share of each one-hot target spread over all labels;
+            keeps scores off 1.0 so thresholds can be calibrated finely.
         windows_per_clip: windows drawn from each training clip per epoch.
         split_fractions: share of each label's clips in train, validation, test.
         target_fpr: allowed share of negative clips called a target, used to
@@ -43,6 +45,7 @@ class AudioTrainConfig:
     seed: int = 0
     batch_size: int = 64
     learning_rate: float = 3e-3
+    label_smoothing: float = 0.1
     windows_per_clip: int = 2
     split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     target_fpr: float = 0.01

@@ -186,7 +186,8 @@ def train_audio(config: AudioTrainConfig) -> dict:
                             settings=config.cnn)
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=max(1, config.epochs * len(batches)))
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy",
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     counts = np.bincount([c.class_index for c in train_clips], minlength=len(labels))
     class_weight = {i: float(counts.sum() / (len(labels) * max(n, 1))) for i, n in enumerate(counts)}

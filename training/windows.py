@@ -4,8 +4,9 @@ Clips shorter than a model window are centred in zeros. In a longer positive
 clip (an 8 s recording with three coughs) only windows that hold the event are
 used: windows whose loudest frame, away from the window's edges, is within
 ``event_margin_db`` of the clip's loudest frame. Negative clips use every
-window. Each epoch draws fresh windows at random positions and mixes negative
-audio into them (background, overlapping sounds) at a random level.
+window. Each epoch draws fresh windows at random positions, mixes negative
+audio into them (background, overlapping sounds) at a random level, and masks
+a random band and time span of some windows' log-mel (SpecAugment).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import dataclasses
 
 import numpy as np
 
-from sensing.features import FeatureSettings, log_mel, pad_to_window, window_features
+from sensing.features import (FeatureSettings, frame_energy_db, log_mel, pad_to_window,
+                              window_features)
 
 CANDIDATE_STEP_FRAMES = 8
 """Frames between candidate window positions (80 ms at the default hop)."""
@@ -31,13 +33,20 @@ class AugmentSettings:
         event_margin_db: a positive window's loudest frame must be at most
             this far below the clip's loudest frame.
         edge_frames: frames at each window edge ignored when finding its loudest frame.
+        mask_probability: chance that a window's log-mel gets one band mask and
+            one time mask (SpecAugment), filled with the window's mean.
+        max_masked_bands: widest band mask, in mel bands.
+        max_masked_frames: longest time mask, in frames.
     """
 
-    mix_probability: float = 0.6
+    mix_probability: float = 0.8
     mix_snr_db: tuple[float, float] = (0.0, 25.0)
     gain_db: tuple[float, float] = (-18.0, 6.0)
     event_margin_db: float = 6.0
     edge_frames: int = 12
+    mask_probability: float = 0.5
+    max_masked_bands: int = 6
+    max_masked_frames: int = 12
 
 
 def candidate_starts(samples: np.ndarray, *, is_negative: bool, settings: FeatureSettings,
@@ -53,8 +62,7 @@ def candidate_starts(samples: np.ndarray, *, is_negative: bool, settings: Featur
         starts = np.append(starts, last)
     if is_negative or starts.size == 1:
         return starts * settings.hop_length
-    frames = np.lib.stride_tricks.sliding_window_view(samples, settings.n_fft)[::settings.hop_length]
-    frame_db = 10 * np.log10(np.mean(frames[:n_frames] ** 2, axis=1) + 1e-10)
+    frame_db = frame_energy_db(samples, settings)
     inner = slice(augment.edge_frames, settings.window_frames - augment.edge_frames)
     window_peak = np.array([frame_db[s:s + settings.window_frames][inner].max() for s in starts])
     keep = window_peak >= frame_db.max() - augment.event_margin_db
@@ -107,6 +115,18 @@ def augmented_window(clip: TrainingClip, *, rng: np.random.Generator, mix_pool: 
     return window.astype(np.float32)
 
 
-def features_of_window(window: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-    """(window_frames, n_mels, 3) model input for one window of audio."""
-    return window_features(log_mel(window, settings), settings)
+def masked_features(window: np.ndarray, *, rng: np.random.Generator, settings: FeatureSettings,
+                    augment: AugmentSettings) -> np.ndarray:
+    """(window_frames, n_mels, 3) model input for one window of audio, maybe with
+    a band and a time span of its log-mel replaced by the window's mean before
+    the deltas are taken."""
+    mel = log_mel(window, settings)
+    if rng.random() < augment.mask_probability:
+        mean = mel.mean()
+        width = rng.integers(1, augment.max_masked_bands + 1)
+        first = rng.integers(0, settings.n_mels - width + 1)
+        mel[:, first:first + width] = mean
+        length = rng.integers(1, augment.max_masked_frames + 1)
+        start = rng.integers(0, settings.window_frames - length + 1)
+        mel[start:start + length] = mean
+    return window_features(mel, settings)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from samples import synth
+from sensing.synthetic import sounds as synth
 
 LABELS = ("cough", "snore", "other")
 PERSON_NEGATIVES = ("babble", "breathing")

@@ -1,0 +1,193 @@
+"""From per-window probabilities to events: individual coughs and snore episodes.
+
+Windows (``window_s`` long, every ``hop_s``) whose probability for a label is
+at or above that label's threshold are *active*. Active windows of one label
+whose starts are at most ``hop_s + merge_gap_s`` apart form a *region*, from the
+first window's start to the last window's end.
+
+- Coughs are counted one by one inside a cough region: every frame-level
+  peak that rises at least ``cough_rise_db`` above the quietest frame since the
+  previous peak (and comes at least ``cough_separation_s`` after it) is a
+  cough, so a bout of three coughs counts three. A region without such a rise
+  has no cough shape and is dropped.
+- Snores form episodes: snore regions at most ``snore_episode_gap_s`` apart
+  join one episode, and an episode needs ``snore_min_regions`` regions and
+  ``snore_min_episode_s`` seconds, so one stray snore-like sound is no episode.
+
+:class:`EventTracker` takes windows one at a time and hands back each event as
+soon as it is final, so a live run can append it to a file at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+COUGH = "cough"
+SNORE = "snore"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EventSettings:
+    """Rules that turn window probabilities into events (times in seconds, levels in dB).
+
+    Attributes:
+        thresholds: per label, the window probability at or above which a window is active.
+        merge_gap_s: active windows of one label closer than this (beyond the
+            window hop) belong to one region.
+        cough_rise_db: a cough's frame level must rise this far above the
+            quietest frame since the previous cough.
+        cough_separation_s: shortest time between two counted coughs.
+        cough_duration_s: duration written for each cough (cut short by the next one).
+        snore_episode_gap_s: snore regions closer than this join one episode.
+        snore_min_regions: fewest snore regions in an episode.
+        snore_min_episode_s: shortest episode.
+    """
+
+    thresholds: dict[str, float]
+    merge_gap_s: float = 0.5
+    cough_rise_db: float = 6.0
+    cough_separation_s: float = 0.2
+    cough_duration_s: float = 0.4
+    snore_episode_gap_s: float = 20.0
+    snore_min_regions: int = 3
+    snore_min_episode_s: float = 8.0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """A detected event: one cough, or one snore episode. Times in seconds."""
+
+    label: str
+    start_s: float
+    end_s: float
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "start_s": round(self.start_s, 3),
+                "end_s": round(self.end_s, 3), "score": round(self.score, 4)}
+
+
+@dataclasses.dataclass
+class _Region:
+    start_s: float
+    last_start_s: float
+    score: float
+    frame_times_s: list[np.ndarray]
+    frame_db: list[np.ndarray]
+
+
+def count_coughs(times_s: np.ndarray, level_db: np.ndarray, *, rise_db: float,
+                 separation_s: float) -> list[float]:
+    """Times (s) of the cough peaks in a frame-level trace; see the module docstring.
+
+    Args:
+        times_s: (frames,) increasing frame times in seconds.
+        level_db: (frames,) frame levels in dBFS.
+    """
+    peaks: list[float] = []
+    quietest = np.inf
+    candidate = None  # (time, level) of the highest frame in the current rise
+    for time_s, level in zip(times_s, level_db):
+        quietest = min(quietest, level)
+        if level - quietest >= rise_db:
+            if candidate is None or level > candidate[1]:
+                candidate = (time_s, level)
+        if candidate is not None and level < candidate[1] - rise_db / 2:
+            if not peaks or candidate[0] - peaks[-1] >= separation_s:
+                peaks.append(float(candidate[0]))
+            candidate, quietest = None, level
+    if candidate is not None and (not peaks or candidate[0] - peaks[-1] >= separation_s):
+        peaks.append(float(candidate[0]))
+    return peaks
+
+
+class EventTracker:
+    """Feeds on windows in time order; returns events as they become final.
+
+    Args:
+        settings: the event rules.
+        window_s: model window length in seconds.
+        hop_s: time between window starts in seconds.
+        frame_hop_s: time between frames in seconds.
+    """
+
+    def __init__(self, settings: EventSettings, *, window_s: float, hop_s: float,
+                 frame_hop_s: float) -> None:
+        self.settings = settings
+        self.window_s = window_s
+        self.hop_s = hop_s
+        self.frame_hop_s = frame_hop_s
+        self._regions: dict[str, _Region | None] = {label: None for label in settings.thresholds}
+        self._episode: list[_Region] = []
+
+    def update(self, start_s: float, probabilities: dict[str, float],
+               frame_db: np.ndarray) -> list[Event]:
+        """Take one window: its start (s), per-label probabilities, frame levels (dBFS)."""
+        closed: list[Event] = []
+        frame_times = start_s + np.arange(frame_db.size) * self.frame_hop_s
+        for label, threshold in self.settings.thresholds.items():
+            region = self._regions[label]
+            if region is not None and start_s - region.last_start_s > self.hop_s + self.settings.merge_gap_s:
+                closed += self._close(label)
+                region = None
+            if probabilities[label] < threshold:
+                continue
+            if region is None:
+                region = self._regions[label] = _Region(start_s, start_s, 0.0, [], [])
+            region.last_start_s = start_s
+            region.score = max(region.score, probabilities[label])
+            region.frame_times_s.append(frame_times)
+            region.frame_db.append(frame_db)
+        closed += self._close_episode_if_over(start_s)
+        return closed
+
+    def finish(self) -> list[Event]:
+        """Close everything still open at the end of the stream."""
+        closed: list[Event] = []
+        for label in self._regions:
+            if self._regions[label] is not None:
+                closed += self._close(label)
+        return closed + self._close_episode()
+
+    def _close(self, label: str) -> list[Event]:
+        region = self._regions[label]
+        self._regions[label] = None
+        if label == SNORE:
+            self._episode.append(region)
+            return []
+        if label != COUGH:
+            return [Event(label, region.start_s, region.last_start_s + self.window_s, region.score)]
+        return self._coughs(region)
+
+    def _coughs(self, region: _Region) -> list[Event]:
+        times = np.concatenate(region.frame_times_s)
+        levels = np.concatenate(region.frame_db)
+        order = np.argsort(times, kind="stable")
+        times, levels = times[order], levels[order]
+        unique = np.r_[True, np.diff(times) > self.frame_hop_s / 2]  # windows overlap
+        peaks = count_coughs(times[unique], levels[unique], rise_db=self.settings.cough_rise_db,
+                             separation_s=self.settings.cough_separation_s)
+        ends = [min(peak + self.settings.cough_duration_s, following)
+                for peak, following in zip(peaks, peaks[1:] + [np.inf])]
+        return [Event(COUGH, peak, end, region.score) for peak, end in zip(peaks, ends)]
+
+    def _close_episode_if_over(self, now_s: float) -> list[Event]:
+        if self._episode and self._regions.get(SNORE) is None:
+            last_end = self._episode[-1].last_start_s + self.window_s
+            if now_s - last_end > self.settings.snore_episode_gap_s:
+                return self._close_episode()
+        return []
+
+    def _close_episode(self) -> list[Event]:
+        regions, self._episode = self._episode, []
+        if len(regions) < self.settings.snore_min_regions:
+            return []
+        start, end = regions[0].start_s, regions[-1].last_start_s + self.window_s
+        if end - start < self.settings.snore_min_episode_s:
+            return []
+        return [Event(SNORE, start, end, max(r.score for r in regions))]

@@ -1,0 +1,221 @@
+"""Write a synthetic night recording (coughs, snore episodes, distractors over room noise) with its truth CSV.
+
+The WAV is written in BLOCK_S-second blocks, so memory stays small however long the night is.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import soundfile as sf
+
+from sensing.synthetic import sounds as synth
+
+BLOCK_S = 30.0  # whole seconds, so one block of 50/60 Hz hum repeats seamlessly
+FADE_S = 0.05  # crossfade between the room noise of consecutive blocks
+EDGE_S = 1.0  # no event closer than this to the start or end of the night
+MIN_GAP_S = 2.0  # least silence between any two events
+PER_30_MIN = {"snore_episode": 3, "cough_bout": 12, "distractor": 10}
+SNORE_MAX_S = 1.6  # longest single snore from synth.snore
+COUGH_BOUT_MAX_S = 3.0  # three 0.6 s coughs with two 0.6 s gaps
+DISTRACTOR_DURATIONS_S = {"knock": (1.0, 2.0), "beep": (1.0, 2.0), "babble": (1.5, 4.0)}
+AUDIBLE_RE_PEAK = 0.01  # a distractor's truth spans its samples above -40 dB re its peak
+
+
+@dataclass(frozen=True)
+class NightEvent:
+    """One truth event: label "cough", "snore" or "other"; start_s and end_s in seconds from the start of the night."""
+
+    label: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class _Sound:
+    """A planned sound: kind "snore", "cough" (a bout) or a distractor generator name.
+
+    start_s: onset, seconds; max_duration_s: the longest it can last, seconds;
+    level_dbfs: peak level (of the first cough of a bout); item: index of its episode, bout or distractor.
+    """
+
+    kind: str
+    start_s: float
+    max_duration_s: float
+    level_dbfs: float
+    item: int = 0
+
+
+def _snore_episode(rng: np.random.Generator, *, length_s: float) -> list[_Sound]:
+    """Snores every 3.5-5.5 s (+-7% jitter per snore) at -20..-10 dBFS, within ``length_s`` seconds from 0."""
+    period_s = rng.uniform(3.5, 5.5)
+    level_dbfs = rng.uniform(-18, -12)
+    onsets_s = [0.0]
+    while (onset_s := onsets_s[-1] + period_s * rng.uniform(0.93, 1.07)) + SNORE_MAX_S <= length_s:
+        onsets_s.append(onset_s)
+    return [_Sound("snore", t, SNORE_MAX_S, level_dbfs + rng.uniform(-2, 2)) for t in onsets_s]
+
+
+def _distractor(rng: np.random.Generator) -> list[_Sound]:
+    """A knock, beep or babble sound of 1-4 s at -24..-10 dBFS peak, starting at 0."""
+    kind = str(rng.choice(list(DISTRACTOR_DURATIONS_S)))
+    return [_Sound(kind, 0.0, rng.uniform(*DISTRACTOR_DURATIONS_S[kind]), rng.uniform(-24, -10))]
+
+
+def _plan(rng: np.random.Generator, duration_s: float) -> list[_Sound]:
+    """Snore episodes, cough bouts and distractors for a ``duration_s`` s night, sorted by start.
+
+    Items are laid out in random order with random gaps of at least MIN_GAP_S between them.
+    """
+    n_episodes, n_bouts, n_distractors = (max(1, round(rate * duration_s / 1800)) for rate in PER_30_MIN.values())
+    items = [_snore_episode(rng, length_s=min(rng.uniform(120, 300), 0.3 * duration_s)) for _ in range(n_episodes)]
+    items += [[_Sound("cough", 0.0, COUGH_BOUT_MAX_S, rng.uniform(-12, -6))] for _ in range(n_bouts)]
+    items += [_distractor(rng) for _ in range(n_distractors)]
+    order = rng.permutation(len(items))
+    lengths_s = [max(s.start_s + s.max_duration_s for s in items[i]) for i in order]
+    slack_s = duration_s - 2 * EDGE_S - sum(lengths_s) - MIN_GAP_S * (len(items) - 1)
+    if slack_s < 0:
+        raise ValueError(f"a {duration_s} s night is too short for its {len(items)} events")
+    gaps_s = slack_s * rng.dirichlet(np.ones(len(items) + 1))
+    sounds, t = [], EDGE_S
+    for item, (index, length_s, gap_s) in enumerate(zip(order, lengths_s, gaps_s)):
+        t += gap_s
+        sounds += [replace(s, start_s=t + s.start_s, item=item) for s in items[index]]
+        t += length_s + MIN_GAP_S
+    return sounds
+
+
+def _cough_bout(rng: np.random.Generator, *, speaker: synth.Speaker, level_dbfs: float,
+                sr: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """1-3 single coughs 0.3-0.6 s apart, each 1.5 dB below the one before.
+
+    Returns the audio (n,) float32 and each cough's (start_s, end_s) from the bout's start.
+    """
+    parts, extents_s, filled = [], [], 0
+    for i in range(int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15]))):
+        if i:
+            parts.append(np.zeros(synth.n_samples(rng.uniform(0.3, 0.6), sr), dtype=np.float32))
+            filled += parts[-1].size
+        one = synth.cough(rng, speaker=speaker, n_coughs=1, sr=sr)
+        parts.append(synth.peak_normalise(one, level_dbfs=level_dbfs - 1.5 * i))
+        extents_s.append((filled / sr, (filled + one.size) / sr))
+        filled += one.size
+    return np.concatenate(parts), extents_s
+
+
+def _render(sound: _Sound, rng: np.random.Generator, speaker: synth.Speaker,
+            sr: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Audio (n,) float32 of ``sound`` and the (start_s, end_s) of each truth event in it, from its start."""
+    if sound.kind == "cough":
+        return _cough_bout(rng, speaker=speaker, level_dbfs=sound.level_dbfs, sr=sr)
+    if sound.kind == "snore":
+        audio = synth.snore(rng, speaker=speaker, sr=sr)
+        extents_s = [(0.0, audio.size / sr)]
+    else:
+        audio = synth.negative(rng, kind=sound.kind, duration_s=sound.max_duration_s, sr=sr)
+        audible = np.flatnonzero(np.abs(audio) > AUDIBLE_RE_PEAK)
+        extents_s = [(audible[0] / sr, (audible[-1] + 1) / sr)]
+    return synth.peak_normalise(audio, level_dbfs=sound.level_dbfs), extents_s
+
+
+def _at_rms(audio: np.ndarray, rms: float) -> np.ndarray:
+    """``audio`` (n,) scaled to root-mean-square ``rms``, as float32."""
+    return (audio * (rms / np.sqrt(np.mean(np.square(audio, dtype=np.float64))))).astype(np.float32)
+
+
+def _room_blocks(seed: int, n: int, sr: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Quiet room background of n samples as (first sample, block (m,) float32), BLOCK_S seconds a block.
+
+    Coloured noise at -50..-40 dBFS RMS, with mains hum 3-10 dB below it in 30% of nights.
+    Each block has fresh noise, equal-power crossfaded over FADE_S from the previous block's overrun.
+    """
+    rng = np.random.default_rng((seed, 1))
+    color = str(rng.choice(synth.NOISE_COLORS))
+    rms = 10 ** (rng.uniform(-50, -40) / 20)
+    block_n, fade_n = synth.n_samples(BLOCK_S, sr), synth.n_samples(FADE_S, sr)
+    hum = np.zeros(block_n, dtype=np.float32)
+    if rng.random() < 0.3:
+        hum = _at_rms(synth.hum(rng, duration_s=BLOCK_S, sr=sr), rms * 10 ** (-rng.uniform(3, 10) / 20))
+    fade_in = np.sin(0.5 * np.pi * np.linspace(0, 1, fade_n)).astype(np.float32)
+    overrun = np.zeros(fade_n, dtype=np.float32)
+    for index, start in enumerate(range(0, n, block_n)):
+        m = min(block_n, n - start)
+        block_rng = np.random.default_rng((seed, 2, index))
+        fresh = _at_rms(synth.noise(block_rng, duration_s=(m + fade_n) / sr, color=color, sr=sr), rms)
+        if index:
+            fresh[:fade_n] = fresh[:fade_n] * fade_in + overrun * fade_in[::-1]
+        overrun = fresh[m:]
+        yield start, fresh[:m] + hum[:m]
+
+
+def _write_wav(wav_path: Path, sounds: list[_Sound], *, speaker: synth.Speaker, n: int, seed: int,
+               sr: int) -> list[list[tuple[float, float]]]:
+    """Write n samples of room background plus ``sounds`` as 16-bit PCM, block by block.
+
+    Each sound is rendered once, when the first block it reaches is written.
+    Returns, per sound, the (start_s, end_s) of each truth event in it, from the start of the night.
+    """
+    extents_s, playing, next_sound = [], [], 0
+    with sf.SoundFile(wav_path, "w", samplerate=sr, channels=1, format="WAV", subtype="PCM_16") as out:
+        for block_start, block in _room_blocks(seed, n, sr):
+            block_end = block_start + block.size
+            while next_sound < len(sounds) and (start := synth.n_samples(sounds[next_sound].start_s, sr)) < block_end:
+                rng = np.random.default_rng((seed, 3, next_sound))
+                audio, parts_s = _render(sounds[next_sound], rng, speaker, sr)
+                playing.append((start, audio))
+                extents_s.append([(start / sr + a, start / sr + b) for a, b in parts_s])
+                next_sound += 1
+            for start, audio in playing:
+                lo, hi = max(start, block_start), min(start + audio.size, block_end)
+                block[lo - block_start:hi - block_start] += audio[lo - start:hi - start]
+            playing = [(start, audio) for start, audio in playing if start + audio.size > block_end]
+            out.write(block)
+    return extents_s
+
+
+def _truth(sounds: list[_Sound], extents_s: list[list[tuple[float, float]]]) -> list[tuple[NightEvent, str]]:
+    """(event, kind) rows sorted by start: one per cough, per snore episode and per distractor."""
+    rows, episodes = [], {}
+    for sound, parts_s in zip(sounds, extents_s):
+        if sound.kind == "snore":
+            episodes.setdefault(sound.item, [parts_s[0][0], 0.0])[1] = parts_s[0][1]
+        else:
+            label = "cough" if sound.kind == "cough" else "other"
+            rows += [(NightEvent(label, a, b), sound.kind) for a, b in parts_s]
+    rows += [(NightEvent("snore", a, b), "snore_episode") for a, b in episodes.values()]
+    return sorted(rows, key=lambda row: row[0].start_s)
+
+
+def make_night(out_path: str | Path, *, duration_s: float = 1800.0, seed: int = 0,
+               sr: int = 16000) -> tuple[Path, Path]:
+    """Write a mono 16-bit WAV night of ``duration_s`` seconds at ``out_path`` and its truth CSV beside it.
+
+    One sleeper; per 30 minutes about 3 snore episodes of 2-5 min (at most 30% of the night each),
+    12 bouts of 1-3 coughs and 10 knock, beep or babble distractors, all at least MIN_GAP_S apart,
+    over quiet room noise. The truth CSV ``<stem>.truth.csv`` has columns label,start_s,end_s,kind
+    (seconds): one row per cough (kind "cough"), per snore episode (label "snore", kind "snore_episode",
+    first snore's start to last snore's end) and per distractor (label "other", kind its generator).
+    The same seed gives byte-identical files. Returns (wav path, truth path).
+    """
+    wav_path = Path(out_path)
+    truth_path = wav_path.with_name(f"{wav_path.stem}.truth.csv")
+    wav_path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng((seed, 0))
+    speaker = synth.random_speaker(rng)
+    sounds = _plan(rng, duration_s)
+    extents_s = _write_wav(wav_path, sounds, speaker=speaker, n=synth.n_samples(duration_s, sr), seed=seed, sr=sr)
+    with truth_path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["label", "start_s", "end_s", "kind"])
+        for event, kind in _truth(sounds, extents_s):
+            writer.writerow([event.label, f"{event.start_s:.3f}", f"{event.end_s:.3f}", kind])
+    return wav_path, truth_path
+
+
+def read_truth(truth_path: str | Path) -> list[NightEvent]:
+    """The events of a truth CSV written by make_night, in file order."""
+    with Path(truth_path).open(newline="") as handle:
+        return [NightEvent(row["label"], float(row["start_s"]), float(row["end_s"])) for row in csv.DictReader(handle)]

@@ -1,0 +1,177 @@
+"""``sensing detect`` over whole nights: streaming, outputs, bad input, interruption."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from conftest import run_cli
+from sensing.classifier import AudioClassifier
+from sensing.detect import default_event_settings, run_detection
+from sensing.events import EventSettings
+from sensing.night import DEFAULT_MODEL, detect_night
+from sensing.synthetic.night import make_night, read_truth
+
+NIGHT_MINUTES = 30
+
+
+@pytest.fixture(scope="session")
+def night(tmp_path_factory):
+    """A generated 30-minute night: (wav path, truth events)."""
+    wav, truth = make_night(tmp_path_factory.mktemp("night") / "night.wav",
+                            duration_s=NIGHT_MINUTES * 60, seed=0)
+    return wav, read_truth(truth)
+
+
+@pytest.fixture(scope="session")
+def short_night(tmp_path_factory):
+    wav, truth = make_night(tmp_path_factory.mktemp("short") / "short.wav", duration_s=120, seed=4)
+    return wav, read_truth(truth)
+
+
+def _events(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_default_model_finds_the_snore_episodes_and_most_coughs(night, tmp_path):
+    wav, truth = night
+    result = run_cli(["detect", str(wav), "--out", str(tmp_path)],
+                     block=("tensorflow", "tf_keras", "keras", "librosa"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["duration_s"] == pytest.approx(NIGHT_MINUTES * 60, abs=1)
+    assert report["model"]["path"] == str(DEFAULT_MODEL)
+    true_coughs = [e for e in truth if e.label == "cough"]
+    true_episodes = [e for e in truth if e.label == "snore"]
+    detected = _events(tmp_path / "events.csv")
+    episodes = [e for e in detected if e["label"] == "snore"]
+    for truth_episode in true_episodes:
+        assert any(float(e["start_s"]) < truth_episode.end_s and float(e["end_s"]) > truth_episode.start_s
+                   for e in episodes), f"missed the snore episode at {truth_episode.start_s:.0f} s"
+    true_minutes = sum(e.end_s - e.start_s for e in true_episodes) / 60
+    assert report["snore_minutes"] == pytest.approx(true_minutes, rel=0.25)
+    found = sum(any(abs(float(d["start_s"]) - c.start_s) < 0.5 for d in detected
+                    if d["label"] == "cough") for c in true_coughs)
+    assert found >= 0.7 * len(true_coughs), f"found {found} of {len(true_coughs)} coughs"
+    assert report["cough_count"] <= len(true_coughs) + 3
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "report.json", "report.png"]
+
+
+def _detect_in_chunks(wav, classifier, out, chunk_s):
+    audio, sr = soundfile.read(wav, dtype="float32")
+    step = int(chunk_s * sr)
+    blocks = (audio[i:i + step] for i in range(0, audio.size, step))
+    return run_detection(blocks, classifier=classifier, out_dir=out,
+                         event_settings=default_event_settings(classifier), source={})
+
+
+def test_events_do_not_depend_on_the_chunk_size(short_night, tmp_path):
+    classifier = AudioClassifier(DEFAULT_MODEL)
+    small = _detect_in_chunks(short_night[0], classifier, tmp_path / "small", 0.1)
+    large = _detect_in_chunks(short_night[0], classifier, tmp_path / "large", 10.0)
+    assert small["events"] == large["events"]
+    assert small["events"], "the short night should have events to compare"
+    assert (tmp_path / "small" / "events.csv").read_text() == (tmp_path / "large" / "events.csv").read_text()
+
+
+def test_an_interrupted_live_run_leaves_a_valid_event_log(short_night, tmp_path):
+    audio, sr = soundfile.read(short_night[0], dtype="float32")
+    classifier = AudioClassifier(DEFAULT_MODEL)
+
+    def microphone():
+        """Half-second blocks like a live input, then Ctrl-C halfway through."""
+        for offset in range(0, audio.size // 2, sr // 2):
+            yield audio[offset:offset + sr // 2]
+        raise KeyboardInterrupt
+
+    report = run_detection(microphone(), classifier=classifier, out_dir=tmp_path,
+                           event_settings=default_event_settings(classifier),
+                           source={"microphone": "simulated"})
+    assert report["stopped_by"] == "interrupted"
+    assert report["duration_s"] == pytest.approx(audio.size // 2 / sr, abs=0.5)
+    lines = (tmp_path / "events.csv").read_text().splitlines()
+    assert lines[0] == "label,start_s,end_s,score"
+    rows = _events(tmp_path / "events.csv")
+    assert len(rows) == len(report["events"])
+    assert all(float(row["start_s"]) <= float(row["end_s"]) for row in rows)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["stopped_by"] == "interrupted"
+
+
+def test_no_audio_is_kept_unless_asked(short_night, tmp_path):
+    detect_night(short_night[0], out_dir=tmp_path / "default")
+    assert not list((tmp_path / "default").glob("*.wav"))
+    detect_night(short_night[0], out_dir=tmp_path / "kept", save_audio=True)
+    kept, sr = soundfile.read(tmp_path / "kept" / "audio.wav")
+    assert sr == 16000 and kept.size == pytest.approx(120 * 16000, abs=16)
+
+
+def test_stereo_44k_clipped_recording_is_converted_and_reported(short_night, tmp_path):
+    audio, sr = soundfile.read(short_night[0], dtype="float32")
+    from sensing.audio import resample
+    loud = np.clip(resample(audio, orig_sr=16000, target_sr=44100) * 40, -1, 1)
+    stereo = tmp_path / "stereo.flac"
+    soundfile.write(stereo, np.stack([loud, loud], axis=1), 44100)
+    report = detect_night(stereo, out_dir=tmp_path / "out")
+    assert report["source"]["source_sr"] == 44100 and report["source"]["source_channels"] == 2
+    assert report["duration_s"] == pytest.approx(120, abs=0.1)
+    assert any("clipped" in warning for warning in report["input_warnings"])
+
+
+def test_long_silence_is_reported(tmp_path):
+    silent = tmp_path / "unplugged.wav"
+    soundfile.write(silent, np.zeros(16000 * 90, dtype=np.float32), 16000)
+    report = detect_night(silent, out_dir=tmp_path / "out")
+    assert report["cough_count"] == 0
+    assert report["input_warnings"] == [
+        "digital silence from 0 s to 90 s; check the microphone and its cable"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"RIFF\x00\x00\x00\x00WAVEgarbage", "cannot read audio"),
+    (b"", "cannot read audio"),
+])
+def test_unreadable_recordings_give_a_message(tmp_path, content, message):
+    bad = tmp_path / "night.wav"
+    bad.write_bytes(content)
+    result = run_cli(["detect", str(bad), "--out", str(tmp_path / "out")])
+    assert result.returncode == 2
+    assert f"night.wav: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_threshold_overrides_and_bad_arguments(short_night, tmp_path):
+    classifier = AudioClassifier(DEFAULT_MODEL)
+    settings = default_event_settings(classifier, {"cough": 0.99})
+    assert isinstance(settings, EventSettings) and settings.thresholds["cough"] == 0.99
+    result = run_cli(["detect", str(short_night[0]), "--out", str(tmp_path), "--threshold",
+                      "sneeze=0.5"])
+    assert result.returncode == 2 and "target labels are cough, snore" in result.stderr
+    result = run_cli(["detect", "--out", str(tmp_path)])
+    assert result.returncode == 2 and "either an audio file or --mic" in result.stderr
+
+
+def test_bench_compares_models_side_by_side(trained_run):
+    result = run_cli(["bench", "--model", str(DEFAULT_MODEL), str(trained_run / "model.tflite"),
+                      "--seconds", "20", "--json"], block=("tensorflow",))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [row["model"] for row in rows] == [str(DEFAULT_MODEL), str(trained_run / "model.tflite")]
+    for row in rows:
+        assert 0 < row["latency_median_ms"] <= row["latency_p90_ms"]
+        assert row["pipeline_real_time_factor"] > 1
+        assert row["backend"] == "ai_edge_litert"
+
+
+def test_demo_generates_a_night_and_reports_it(tmp_path):
+    result = run_cli(["demo", "--out", str(tmp_path), "--minutes", "3"],
+                     block=("tensorflow", "tf_keras"))
+    assert result.returncode == 0, result.stderr
+    assert "truth:" in result.stdout and "report:" in result.stdout
+    assert (tmp_path / "night.wav").is_file()
+    assert json.loads((tmp_path / "report" / "report.json").read_text())["duration_s"] == \
+        pytest.approx(180, abs=1)
