@@ -14,6 +14,9 @@ from pathlib import Path
 
 from sensing.errors import SensingError
 
+FRONTENDS = ("mel",)
+"""Feature frontends ``sensing train audio`` can build."""
+
 TRAINING_PACKAGES = {"tensorflow", "tf_keras", "tensorflow_model_optimization", "librosa",
                      "matplotlib"}
 
@@ -42,13 +45,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
+    return value
+
+
+def _at_least(minimum: float):
+    """An argparse type: a number no smaller than ``minimum``."""
+    def parse(text: str) -> float:
+        value = float(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {value:g}")
+        return value
+    return parse
+
+
 def _command_train_audio(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise SensingError(f"{args.out}: exists and is not a folder; --out needs a run folder")
     config_module = _import_training("training.config")
     train_module = _import_training("training.train_audio")
     config = config_module.AudioTrainConfig(
-        data=str(args.data), out=str(args.out), frontend=args.frontend, epochs=args.epochs,
+        data=str(args.data.resolve()), out=str(args.out), frontend=args.frontend, epochs=args.epochs,
         seed=args.seed, batch_size=args.batch_size, strict=args.strict,
         negative_label=args.negative_label, target_fpr=args.target_fpr)
     metrics = train_module.train_audio(config)
@@ -165,9 +185,12 @@ def _command_detect(args: argparse.Namespace) -> int:
 
 
 def _command_demo(args: argparse.Namespace) -> int:
-    from sensing.night import detect_night
+    from sensing.night import default_model_path, detect_night
     from sensing.synthetic.night import make_night, read_truth
 
+    default_model_path()
+    if args.out.exists() and not args.out.is_dir():
+        raise SensingError(f"{args.out}: exists and is not a folder; --out needs a folder")
     args.out.mkdir(parents=True, exist_ok=True)
     wav, truth_path = make_night(args.out / "night.wav", duration_s=args.minutes * 60,
                                  seed=args.seed)
@@ -199,6 +222,7 @@ def _command_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``sensing`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="sensing", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -211,13 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "subfolder per label.")
     audio.add_argument("--data", required=True, type=Path, help="manifest CSV or label folders")
     audio.add_argument("--out", required=True, type=Path, help="run folder to write")
-    audio.add_argument("--frontend", default="mel", choices=["mel"], help="feature frontend")
+    audio.add_argument("--frontend", default="mel", choices=FRONTENDS, help="feature frontend")
     audio.add_argument("--epochs", type=_positive_int, default=20, help="training epochs (default 20)")
     audio.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     audio.add_argument("--batch-size", type=_positive_int, default=64, help="windows per step (default 64)")
     audio.add_argument("--negative-label", default="other",
                        help="label meaning 'neither target sound' (default: other)")
-    audio.add_argument("--target-fpr", type=float, default=0.01,
+    audio.add_argument("--target-fpr", type=_fraction, default=0.01,
                        help="share of negative clips allowed to be called a target when "
                             "calibrating thresholds on validation groups (default 0.01)")
     audio.add_argument("--strict", action="store_true",
@@ -251,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate a sample night and run detection on it")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="folder (default: demo)")
-    demo.add_argument("--minutes", type=float, default=30.0, help="night length (default 30)")
+    demo.add_argument("--minutes", type=_at_least(1), default=30.0,
+                      help="night length in minutes, at least 1 (default 30)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(handler=_command_demo)
 
@@ -260,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
                        required=True,
                        help="a .tflite model (repeat to compare several side by side)")
     bench.add_argument("--threads", type=int, default=None, help="inference threads")
-    bench.add_argument("--seconds", type=float, default=120.0,
+    bench.add_argument("--seconds", type=_at_least(5), default=120.0,
                        help="seconds of audio for the pipeline's real-time factor (default 120)")
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=_command_bench)
@@ -268,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for bad input, 130 for Ctrl-C)."""
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

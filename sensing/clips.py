@@ -66,6 +66,9 @@ def _parse_manifest(csv_path: Path) -> list[ClipRecord]:
                       f"{', '.join(OPTIONAL_COLUMNS)}")
         records = []
         for line_number, raw_row in enumerate(reader, start=2):
+            if None in raw_row:
+                raise DataError(f"{csv_path}, line {line_number}: more fields than the header's "
+                                f"{len(columns)} columns (an unquoted comma in a path?)")
             row = {(key or "").strip(): (value or "").strip() for key, value in raw_row.items()}
             if not row["path"] or not row["label"]:
                 raise DataError(f"{csv_path}, line {line_number}: empty path or label")

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ class EventLog:
         self._sync()
 
     def append(self, event: Event) -> None:
+        """Write one event row and push it to the disk."""
         row = event.to_dict()
         self._writer.writerow([row[name] for name in EVENTS_HEADER])
         self._sync()
@@ -63,6 +64,7 @@ class Timeline:
         self._bins: list[np.ndarray] = []
 
     def add(self, start_s: float, probabilities: np.ndarray) -> None:
+        """Fold in one window: its start (s) and its (labels,) probabilities."""
         index = int(start_s // TIMELINE_BIN_S)
         while len(self._bins) <= index:
             self._bins.append(np.zeros(len(self.labels), dtype=np.float32))
@@ -72,15 +74,28 @@ class Timeline:
         return np.array(self._bins).reshape(-1, len(self.labels))
 
 
+UNCALIBRATED_THRESHOLD = 0.5
+"""Window threshold for a target label that the model has no calibrated threshold for."""
+
+
 def default_event_settings(classifier: AudioClassifier,
                            overrides: dict[str, float] | None = None) -> EventSettings:
-    """Event rules with the model's calibrated thresholds, some optionally overridden."""
-    thresholds = {label: value for label, value in classifier.metadata.thresholds.items()
-                  if label in (COUGH, SNORE)}
+    """Event rules for the model's cough and snore labels.
+
+    Thresholds are the model's calibrated ones (``UNCALIBRATED_THRESHOLD`` for a
+    label without one), with ``overrides`` (label to probability) applied.
+    """
+    thresholds = {label: classifier.metadata.thresholds.get(label, UNCALIBRATED_THRESHOLD)
+                  for label in classifier.labels if label in (COUGH, SNORE)}
+    if not thresholds:
+        raise SensingError(f"{classifier.model_path}: labels {', '.join(classifier.labels)}; "
+                           f"night detection needs a '{COUGH}' or '{SNORE}' label")
     for label, value in (overrides or {}).items():
         if label not in thresholds:
             raise SensingError(f"--threshold {label}: the model's target labels are "
                                f"{', '.join(sorted(thresholds))}")
+        if not 0 <= value <= 1:
+            raise SensingError(f"--threshold {label}={value}: a probability is between 0 and 1")
         thresholds[label] = value
     return EventSettings(thresholds=thresholds)
 
@@ -108,7 +123,8 @@ def summarise(events: list[Event], *, duration_s: float) -> dict:
 
 def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
                   out_dir: str | Path, event_settings: EventSettings, source: dict,
-                  progress_every_s: float | None = None) -> dict:
+                  progress_every_s: float | None = None,
+                  stop_requested: Callable[[], bool] | None = None) -> dict:
     """Detect events in a stream of audio blocks and write the night's outputs.
 
     Args:
@@ -119,6 +135,9 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
         source: what the audio came from (written into the report).
         progress_every_s: print a progress line to stderr every this many
             seconds of audio (None: quiet).
+        stop_requested: checked between blocks; True ends the run in order
+            (a signal handler sets it). Ctrl-C raised as KeyboardInterrupt and
+            an unreadable block also end the run with the report written.
 
     Returns:
         The report written to ``report.json``.
@@ -140,6 +159,9 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
     stopped_by = None
     try:
         for block in blocks:
+            if stop_requested is not None and stop_requested():
+                stopped_by = "stopped"
+                break
             monitor.check(block)
             for window in windows.push(block):
                 probabilities = classifier.predict_window(window.features)
@@ -154,6 +176,9 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
                 next_progress += progress_every_s
     except KeyboardInterrupt:
         stopped_by = "interrupted"
+    except SensingError as error:
+        stopped_by = f"error: {error}"
+        print(f"error: {error}; writing the report for the audio before it", file=sys.stderr)
     finally:
         for event in tracker.finish():
             events.append(event)

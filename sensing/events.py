@@ -24,6 +24,8 @@ import dataclasses
 
 import numpy as np
 
+from sensing.errors import SensingError
+
 COUGH = "cough"
 SNORE = "snore"
 
@@ -74,11 +76,25 @@ class Event:
 
 @dataclasses.dataclass
 class _Region:
+    """An open run of active windows of one label (times in seconds).
+
+    Only cough regions keep their frame levels (``frame_times_s`` and
+    ``frame_db``, one (frames,) array per window), to count coughs when the
+    region closes; a cough region lasts seconds, so this stays small.
+    """
+
     start_s: float
     last_start_s: float
     score: float
     frame_times_s: list[np.ndarray]
     frame_db: list[np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class _SnoreRegion:
+    start_s: float
+    end_s: float
+    score: float
 
 
 def count_coughs(times_s: np.ndarray, level_db: np.ndarray, *, rise_db: float,
@@ -122,47 +138,56 @@ class EventTracker:
         self.window_s = window_s
         self.hop_s = hop_s
         self.frame_hop_s = frame_hop_s
+        unknown = set(settings.thresholds) - {COUGH, SNORE}
+        if unknown:
+            raise SensingError(f"events are defined for {COUGH} and {SNORE}, not {sorted(unknown)}")
         self._regions: dict[str, _Region | None] = {label: None for label in settings.thresholds}
-        self._episode: list[_Region] = []
+        self._episode: list[_SnoreRegion] = []
 
     def update(self, start_s: float, probabilities: dict[str, float],
                frame_db: np.ndarray) -> list[Event]:
-        """Take one window: its start (s), per-label probabilities, frame levels (dBFS)."""
+        """Take one window and return the events it made final.
+
+        Args:
+            start_s: the window's start in seconds; windows come in time order.
+            probabilities: per label, the window's probability.
+            frame_db: (window frames,) frame levels in dBFS.
+        """
         closed: list[Event] = []
-        frame_times = start_s + np.arange(frame_db.size) * self.frame_hop_s
-        for label, threshold in self.settings.thresholds.items():
-            region = self._regions[label]
+        for label, region in self._regions.items():
             if region is not None and start_s - region.last_start_s > self.hop_s + self.settings.merge_gap_s:
                 closed += self._close(label)
-                region = None
+        closed += self._close_episode_if_over(start_s)
+        frame_times = start_s + np.arange(frame_db.size) * self.frame_hop_s
+        for label, threshold in self.settings.thresholds.items():
             if probabilities[label] < threshold:
                 continue
+            region = self._regions[label]
             if region is None:
                 region = self._regions[label] = _Region(start_s, start_s, 0.0, [], [])
             region.last_start_s = start_s
             region.score = max(region.score, probabilities[label])
-            region.frame_times_s.append(frame_times)
-            region.frame_db.append(frame_db)
-        closed += self._close_episode_if_over(start_s)
+            if label == COUGH:
+                region.frame_times_s.append(frame_times)
+                region.frame_db.append(frame_db)
         return closed
 
     def finish(self) -> list[Event]:
         """Close everything still open at the end of the stream."""
         closed: list[Event] = []
-        for label in self._regions:
-            if self._regions[label] is not None:
+        for label, region in self._regions.items():
+            if region is not None:
                 closed += self._close(label)
         return closed + self._close_episode()
 
     def _close(self, label: str) -> list[Event]:
         region = self._regions[label]
         self._regions[label] = None
-        if label == SNORE:
-            self._episode.append(region)
-            return []
-        if label != COUGH:
-            return [Event(label, region.start_s, region.last_start_s + self.window_s, region.score)]
-        return self._coughs(region)
+        if label == COUGH:
+            return self._coughs(region)
+        self._episode.append(_SnoreRegion(region.start_s, region.last_start_s + self.window_s,
+                                          region.score))
+        return []
 
     def _coughs(self, region: _Region) -> list[Event]:
         times = np.concatenate(region.frame_times_s)
@@ -177,9 +202,9 @@ class EventTracker:
         return [Event(COUGH, peak, end, region.score) for peak, end in zip(peaks, ends)]
 
     def _close_episode_if_over(self, now_s: float) -> list[Event]:
+        """Close the snore episode when no snore region is open and the gap is too long."""
         if self._episode and self._regions.get(SNORE) is None:
-            last_end = self._episode[-1].last_start_s + self.window_s
-            if now_s - last_end > self.settings.snore_episode_gap_s:
+            if now_s - self._episode[-1].end_s > self.settings.snore_episode_gap_s:
                 return self._close_episode()
         return []
 
@@ -187,7 +212,7 @@ class EventTracker:
         regions, self._episode = self._episode, []
         if len(regions) < self.settings.snore_min_regions:
             return []
-        start, end = regions[0].start_s, regions[-1].last_start_s + self.window_s
+        start, end = regions[0].start_s, regions[-1].end_s
         if end - start < self.settings.snore_min_episode_s:
             return []
         return [Event(SNORE, start, end, max(r.score for r in regions))]

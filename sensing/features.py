@@ -15,7 +15,6 @@ spectrogram is ``(frames, n_mels)``; model input is ``(window_frames, n_mels, 3)
 from __future__ import annotations
 
 import dataclasses
-import json
 from functools import lru_cache
 
 import numpy as np
@@ -94,9 +93,6 @@ class FeatureSettings:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, values: dict) -> "FeatureSettings":
@@ -186,8 +182,9 @@ def log_mel(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         return np.zeros((0, settings.n_mels), dtype=np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(audio, settings.n_fft)[:: settings.hop_length]
     frames = frames[:n_frames] * _hann_window(settings.n_fft)
-    power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2
-    mel_power = power.astype(np.float32) @ mel_filterbank(settings).T
+    spectrum = np.fft.rfft(frames.astype(np.float64), axis=-1)  # numpy's float64 FFT is faster
+    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32, copy=False)
+    mel_power = power @ mel_filterbank(settings).T
     return ((np.log(mel_power + settings.log_floor) - settings.log_offset)
             / settings.log_scale).astype(np.float32)
 
@@ -206,6 +203,25 @@ def frame_energy_db(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     return (10 * np.log10(power + 1e-10)).astype(np.float32)
 
 
+@lru_cache(maxsize=16)
+def _delta_matrix(n_frames: int, order: int, width: int) -> np.ndarray:
+    """(n_frames, n_frames) float32 matrix ``M`` with ``delta(x) == M @ x`` (edges repeated)."""
+    half = width // 2
+    offsets = np.arange(-half, half + 1, dtype=np.float64)
+    if order == 1:
+        weights = offsets / np.sum(offsets ** 2)
+    else:
+        centred = offsets ** 2 - np.mean(offsets ** 2)
+        weights = 2.0 * centred / np.sum(centred ** 2)
+    matrix = np.zeros((n_frames, n_frames), dtype=np.float64)
+    rows = np.arange(n_frames)
+    for offset, weight in zip(offsets.astype(int), weights):
+        np.add.at(matrix, (rows, np.clip(rows + offset, 0, n_frames - 1)), weight)
+    matrix = matrix.astype(np.float32)
+    matrix.setflags(write=False)
+    return matrix
+
+
 def delta(values: np.ndarray, *, order: int, width: int) -> np.ndarray:
     """Savitzky-Golay derivative along axis 0 with edge frames repeated.
 
@@ -217,21 +233,13 @@ def delta(values: np.ndarray, *, order: int, width: int) -> np.ndarray:
         values: array of shape (frames, bands).
         order: 1 or 2.
         width: odd number of frames in the regression window.
+
+    Returns:
+        float32 array of the same shape.
     """
     if order not in (1, 2):
         raise SensingError(f"delta order must be 1 or 2, got {order}")
-    half = width // 2
-    offsets = np.arange(-half, half + 1, dtype=np.float64)
-    if order == 1:
-        weights = offsets / np.sum(offsets ** 2)
-    else:
-        centred = offsets ** 2 - np.mean(offsets ** 2)
-        weights = 2.0 * centred / np.sum(centred ** 2)
-    padded = np.pad(values, ((half, half), (0, 0)), mode="edge")
-    out = np.zeros(values.shape, dtype=np.float64)
-    for k, weight in enumerate(weights):
-        out += weight * padded[k:k + values.shape[0]]
-    return out.astype(np.float32)
+    return _delta_matrix(values.shape[0], order, width) @ values.astype(np.float32, copy=False)
 
 
 def window_features(log_mel_window: np.ndarray, settings: FeatureSettings) -> np.ndarray:

@@ -31,15 +31,25 @@ def _sounddevice():
     return sounddevice
 
 
-def microphone_blocks(*, sr: int, block_s: float = 0.5, device: str | int | None = None,
+def microphone_blocks(*, sr: int, block_s: float = 0.5, device: str | None = None,
                       retry_s: float = RETRY_S) -> Iterator[np.ndarray]:
     """Mono float32 blocks of ``block_s`` seconds at ``sr`` Hz from a live input.
 
-    Runs until the consumer stops iterating (or Ctrl-C). A failing device is
-    reopened every ``retry_s`` seconds; the gap is reported, not filled.
+    Args:
+        sr: sample rate in Hz to capture at.
+        block_s: seconds per block.
+        device: an input device's number or (part of its) name; None for the default.
+        retry_s: seconds between attempts to reopen a lost device.
+
+    Runs until the consumer stops iterating. While the device is lost, the
+    time that passes is filled with digital silence once it is back, so event
+    times stay true and the report's input warnings show the gap.
     """
     sounddevice = _sounddevice()
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
     block_frames = int(round(sr * block_s))
+    lost_at = None
     while True:
         captured: queue.Queue = queue.Queue()
 
@@ -50,6 +60,10 @@ def microphone_blocks(*, sr: int, block_s: float = 0.5, device: str | int | None
             with sounddevice.InputStream(samplerate=sr, channels=1, dtype="float32",
                                          blocksize=block_frames, device=device,
                                          callback=on_audio):
+                if lost_at is not None:
+                    print(f"microphone back after {time.monotonic() - lost_at:.0f} s", file=sys.stderr)
+                    yield from _silence(time.monotonic() - lost_at, sr=sr, block_frames=block_frames)
+                    lost_at = None
                 while True:
                     try:
                         block, status = captured.get(timeout=max(2.0, 4 * block_s))
@@ -58,6 +72,19 @@ def microphone_blocks(*, sr: int, block_s: float = 0.5, device: str | int | None
                     if status and status.input_overflow:
                         print("microphone: input overflow, some audio was dropped", file=sys.stderr)
                     yield block
+        except ValueError as error:
+            raise SensingError(f"microphone {device!r}: {error} (python -m sounddevice lists "
+                               f"the devices)") from None
         except sounddevice.PortAudioError as error:
             print(f"microphone lost ({error}); retrying in {retry_s:.0f} s", file=sys.stderr)
+            lost_at = lost_at if lost_at is not None else time.monotonic()
             time.sleep(retry_s)
+
+
+def _silence(seconds: float, *, sr: int, block_frames: int) -> Iterator[np.ndarray]:
+    """``seconds`` of zeros in blocks of ``block_frames`` samples."""
+    remaining = int(seconds * sr)
+    while remaining > 0:
+        size = min(block_frames, remaining)
+        yield np.zeros(size, dtype=np.float32)
+        remaining -= size

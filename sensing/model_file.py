@@ -174,4 +174,8 @@ def read_metadata(path: str | Path) -> ModelMetadata:
     if METADATA_NAME not in entries:
         raise ModelError(f"{path}: no '{METADATA_NAME}' entry; this model was not exported by "
                          f"sensing (metadata entries found: {sorted(entries) or 'none'})")
-    return ModelMetadata.from_json(entries[METADATA_NAME].decode("utf-8"), source=str(path))
+    try:
+        text = entries[METADATA_NAME].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ModelError(f"{path}: corrupt toolkit metadata (not UTF-8)") from None
+    return ModelMetadata.from_json(text, source=str(path))

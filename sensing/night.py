@@ -3,14 +3,15 @@
 Picks the model (the bundled default unless one is given), the audio source
 (a file streamed block by block at any rate and channel count, or the
 microphone), optionally keeps the audio (only with ``save_audio``), and turns
-SIGTERM into the same orderly stop as Ctrl-C so the report is always written.
+Ctrl-C and SIGTERM into an orderly stop between blocks so the report is always
+written.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import soundfile
 from sensing.audio_stream import open_audio_stream
 from sensing.classifier import AudioClassifier
 from sensing.detect import default_event_settings, run_detection
-from sensing.errors import ModelError
+from sensing.errors import ModelError, SensingError
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "cough_snore.tflite"
 """The bundled cough/snore model; see ``sensing/models/MODEL_CARD.md``."""
@@ -30,6 +31,7 @@ PROGRESS_EVERY_S = 1800.0
 
 
 def default_model_path() -> Path:
+    """The bundled model's path, checked to exist."""
     if not DEFAULT_MODEL.is_file():
         raise ModelError(f"the bundled model is missing ({DEFAULT_MODEL}); pass --model")
     return DEFAULT_MODEL
@@ -44,17 +46,30 @@ def _saved(blocks: Iterator[np.ndarray], path: Path, sr: int) -> Iterator[np.nda
             yield block
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """Within the block, SIGTERM stops like Ctrl-C (so the report is still written)."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+class _StopOnSignal:
+    """While active, the first SIGINT (Ctrl-C) or SIGTERM asks the run to stop after the
+    current block, so no event is cut in half; a second one interrupts at once."""
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("stopping after the current block (again to stop at once)", file=sys.stderr)
+
+    def __enter__(self) -> "_StopOnSignal":
+        for number in self.SIGNALS:
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
 
 def detect_night(input_path: str | Path | None, *, out_dir: str | Path,
@@ -63,6 +78,8 @@ def detect_night(input_path: str | Path | None, *, out_dir: str | Path,
                  save_audio: bool = False, thresholds: dict[str, float] | None = None) -> dict:
     """Run detection on a file (``input_path``) or the microphone (``mic``); returns the report."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SensingError(f"{out_dir}: exists and is not a folder; --out needs a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     classifier = AudioClassifier(model_path or default_model_path(), num_threads=threads)
     sr = classifier.metadata.features.sr
@@ -78,7 +95,8 @@ def detect_night(input_path: str | Path | None, *, out_dir: str | Path,
         progress = PROGRESS_EVERY_S
     if save_audio:
         blocks = _saved(blocks, out_dir / "audio.wav", sr)
-    with _sigterm_as_interrupt():
+    event_settings = default_event_settings(classifier, thresholds)
+    with _StopOnSignal() as stop:
         return run_detection(blocks, classifier=classifier, out_dir=out_dir,
-                             event_settings=default_event_settings(classifier, thresholds),
-                             source=source, progress_every_s=progress)
+                             event_settings=event_settings, source=source,
+                             progress_every_s=progress, stop_requested=lambda: stop.requested)

@@ -62,3 +62,9 @@ def test_a_binary_file_named_csv_is_refused(tmp_path):
     (tmp_path / "manifest.csv").write_bytes(b"\xff\xfe\x00\x81binary")
     with pytest.raises(DataError, match="not a readable UTF-8 CSV"):
         read_manifest(tmp_path / "manifest.csv")
+
+
+def test_a_row_with_more_fields_than_the_header_names_its_line(tmp_path):
+    (tmp_path / "manifest.csv").write_text("path,label\ncough/a.wav,cough\ncough/b,1.wav,cough\n")
+    with pytest.raises(DataError, match="line 3: more fields than the header"):
+        read_manifest(tmp_path / "manifest.csv")

@@ -6,12 +6,10 @@ import dataclasses
 import json
 from pathlib import Path
 
+from sensing.errors import SensingError
 from sensing.features import FeatureSettings
 from training.model import CnnSettings
 from training.windows import AugmentSettings
-
-FRONTENDS = ("mel",)
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AudioTrainConfig:
@@ -55,6 +53,16 @@ class AudioTrainConfig:
     features: FeatureSettings = dataclasses.field(default_factory=FeatureSettings)
     cnn: CnnSettings = dataclasses.field(default_factory=CnnSettings)
     augment: AugmentSettings = dataclasses.field(default_factory=AugmentSettings)
+
+    def __post_init__(self) -> None:
+        if self.frontend != "mel":
+            raise SensingError(f"unknown frontend {self.frontend!r}; available: mel")
+        if not 0 < self.target_fpr < 1:
+            raise SensingError(f"target false-positive rate must be in (0, 1), got {self.target_fpr}")
+        if self.epochs < 1 or self.batch_size < 1 or self.windows_per_clip < 1:
+            raise SensingError("epochs, batch_size and windows_per_clip must be at least 1")
+        if not 0 <= self.label_smoothing < 1:
+            raise SensingError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -27,6 +27,8 @@ class LoadedClip:
 
 @dataclasses.dataclass(frozen=True)
 class SkippedClip:
+    """A clip that could not be used, and the reader's message saying why."""
+
     record: ClipRecord
     reason: str
 

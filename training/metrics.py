@@ -17,13 +17,14 @@ def threshold_for_fpr(negative_scores: np.ndarray, fpr: float) -> float:
     """Lowest threshold with at most ``fpr`` of ``negative_scores`` at or above it.
 
     With ``n`` negatives, ``floor(fpr * n)`` of them may pass. Returns a value
-    just above the highest negative score that must be rejected (1.0 at most).
+    just above the highest negative score that must be rejected (above 1.0
+    when that score is 1.0: the label then never fires).
     """
     ranked = np.sort(np.asarray(negative_scores, dtype=np.float64))[::-1]
     allowed = int(np.floor(fpr * ranked.size + 1e-9))
     if allowed >= ranked.size:
         return 0.0
-    return float(min(1.0, np.nextafter(ranked[allowed], np.inf)))
+    return float(np.nextafter(ranked[allowed], np.inf))
 
 
 def roc_auc(scores: np.ndarray, is_positive: np.ndarray) -> float | None:
@@ -76,8 +77,8 @@ def clip_metrics(*, labels: tuple[str, ...], true: list[str], predicted: list[st
         hits = int(np.sum(is_true & is_predicted))
         precision = hits / is_predicted.sum() if is_predicted.any() else None
         recall = hits / is_true.sum() if is_true.any() else None
-        f1 = (2 * precision * recall / (precision + recall)
-              if precision and recall else (0.0 if precision is not None and recall is not None else None))
+        f1 = (2 * precision * recall / (precision + recall) if precision and recall
+              else 0.0 if recall is not None else None)  # never predicted: F1 0, as recall is 0
         per_class[label] = {"clips": int(is_true.sum()), "precision": _rounded(precision),
                             "recall": _rounded(recall), "f1": _rounded(f1),
                             "roc_auc": _rounded(roc_auc(scores[:, column], is_true))}

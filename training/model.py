@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from sensing.errors import SensingError
 from training.tf_setup import keras
 
 layers = keras.layers
@@ -43,12 +44,6 @@ class CnnSettings:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "CnnSettings":
-        values = dict(values)
-        values["blocks"] = tuple(tuple(block) for block in values.get("blocks", cls.blocks))
-        return cls(**values)
 
 
 def _conv_bn_relu(x, filters: int, name: str):
@@ -82,7 +77,7 @@ def build_audio_cnn(*, input_shape: tuple[int, int, int], n_classes: int,
                     settings: CnnSettings) -> keras.Model:
     """The classifier: input (batch, frames, mels, 3) features, output (batch, n_classes) softmax."""
     if input_shape[-1] != 3:
-        raise ValueError(f"the sparse-friendly stem needs 3 input channels, got {input_shape}")
+        raise SensingError(f"the sparse-friendly stem needs 3 input channels, got {input_shape}")
     inputs = keras.Input(shape=input_shape, name="features")
     x = layers.ZeroPadding2D(1, name="stem_pad")(inputs)
     x = layers.Conv2D(settings.stem_channels, 3, strides=2, padding="valid", use_bias=False,

@@ -27,15 +27,15 @@ from sensing.model_file import ModelMetadata
 from sensing.progress import Progress
 from training.calibration import calibrate_thresholds
 from training.config import AudioTrainConfig
-from training.dataset import LoadedClip, load_clips, skipped_summary
+from training.dataset import LoadedClip, SkippedClip, load_clips, skipped_summary
 from training.export import export_tflite
 from training.metrics import clip_metrics
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
 from training.splits import grouped_split
+from training.batches import WindowBatches
 from training.tf_setup import keras, tf
 from training.windows import prepare_clips
-from training.batches import WindowBatches
 
 
 class EvaluationSet:
@@ -97,6 +97,7 @@ class _EpochReport(keras.callbacks.Callback):
         self.checkpoint = checkpoint
         self.history: list[dict] = []
         self.best_score = -1.0
+        self.best_epoch = 0
         self.best_weights = None
         self.started = time.monotonic()
 
@@ -113,6 +114,7 @@ class _EpochReport(keras.callbacks.Callback):
         improved = score >= self.best_score  # ties: the later, longer-trained epoch
         if improved:
             self.best_score = score
+            self.best_epoch = epoch + 1
             self.best_weights = self.model.get_weights()
             self.model.save(self.checkpoint)
         print(f"epoch {epoch + 1}/{self.config.epochs}  loss {entry['loss']:.4f}  "
@@ -129,7 +131,7 @@ def _thresholds(scores: np.ndarray, true: list[str], labels: tuple[str, ...],
                                 negative_label=negative_label, target_fpr=target_fpr)
 
 
-def _write_skipped(skipped, path: Path) -> None:
+def _write_skipped(skipped: list[SkippedClip], path: Path) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "label", "reason"])
@@ -139,8 +141,6 @@ def _write_skipped(skipped, path: Path) -> None:
 
 def train_audio(config: AudioTrainConfig) -> dict:
     """Run a whole training (see the module docstring); returns the metrics written."""
-    if config.frontend != "mel":
-        raise DataError(f"unknown frontend {config.frontend!r}; available: mel")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     run_info = {"command": " ".join(sys.argv), "python": platform.python_version(),
@@ -226,7 +226,7 @@ def train_audio(config: AudioTrainConfig) -> dict:
         "labels": list(labels),
         "negative_label": negative_label,
         "thresholds": thresholds,
-        "best_epoch": int(np.argmax([h["validation_score"] for h in report.history]) + 1),
+        "best_epoch": report.best_epoch,
         "interrupted": interrupted,
         "skipped_files": len(skipped),
         "splits": {name: {"clips": len(m), "groups": len({c.record.group for c in m})}

@@ -84,6 +84,13 @@ class TrainingClip:
 def prepare_clips(samples_list: list[np.ndarray], class_indices: list[int], *,
                   negative_index: int | None, settings: FeatureSettings,
                   augment: AugmentSettings) -> list[TrainingClip]:
+    """Pad each clip to at least one window and find where its training windows may start.
+
+    Args:
+        samples_list: 1-D float32 clips at ``settings.sr`` Hz.
+        class_indices: each clip's class index.
+        negative_index: class index of the negative label (every window usable), or None.
+    """
     prepared = []
     for samples, class_index in zip(samples_list, class_indices):
         padded = pad_to_window(samples, settings)

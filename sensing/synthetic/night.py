@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 import soundfile as sf
 
+from sensing.errors import SensingError
 from sensing.synthetic import sounds as synth
 
 BLOCK_S = 30.0  # whole seconds, so one block of 50/60 Hz hum repeats seamlessly
@@ -78,7 +79,7 @@ def _plan(rng: np.random.Generator, duration_s: float) -> list[_Sound]:
     lengths_s = [max(s.start_s + s.max_duration_s for s in items[i]) for i in order]
     slack_s = duration_s - 2 * EDGE_S - sum(lengths_s) - MIN_GAP_S * (len(items) - 1)
     if slack_s < 0:
-        raise ValueError(f"a {duration_s} s night is too short for its {len(items)} events")
+        raise SensingError(f"a {duration_s} s night is too short for its {len(items)} events")
     gaps_s = slack_s * rng.dirichlet(np.ones(len(items) + 1))
     sounds, t = [], EDGE_S
     for item, (index, length_s, gap_s) in enumerate(zip(order, lengths_s, gaps_s)):
