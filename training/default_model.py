@@ -29,9 +29,13 @@ SYNTHETIC_GROUP_PREFIX = "synthetic:"
 SYNTHETIC_CLIPS_PER_LABEL = 150
 
 
-def combined_manifest(real_manifest: Path, out: Path, *, seed: int) -> Path:
-    """A manifest of the real clips plus a generated clip set (groups prefixed ``synthetic:``)."""
-    synthetic = make_clip_set(out / "synthetic", clips_per_label=SYNTHETIC_CLIPS_PER_LABEL,
+def combined_manifest(real_manifest: Path, out: Path, *, seed: int,
+                      clips_per_label: int = SYNTHETIC_CLIPS_PER_LABEL) -> Path:
+    """A manifest of the real clips plus a generated clip set (groups prefixed ``synthetic:``).
+
+    Real clips keep their absolute paths; the generated ones are written to ``out/synthetic``.
+    """
+    synthetic = make_clip_set(out / "synthetic", clips_per_label=clips_per_label,
                               seed=seed, n_speakers=12)
     combined = out / "combined_manifest.csv"
     with open(combined, "w", newline="") as handle:
@@ -46,6 +50,7 @@ def combined_manifest(real_manifest: Path, out: Path, *, seed: int) -> Path:
 
 
 def model_card(figures: dict, config: dict, metrics: dict) -> str:
+    """``MODEL_CARD.md`` text from the real-clip test figures, the run's config and metrics."""
     return f"""# Bundled cough and snore model
 
 `cough_snore.tflite`: float32 TensorFlow Lite, {DEFAULT_MODEL.stat().st_size // 1024} KB, labels

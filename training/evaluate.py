@@ -68,8 +68,10 @@ def _format(value) -> str:
 
 def figures_markdown(figures: dict) -> str:
     """The figures as Markdown tables, for a README or a model card."""
+    unseen = ("never seen in training or threshold calibration" if figures["split"] == "test"
+              else "never seen in training (the thresholds were calibrated on them)")
     lines = [f"{figures['split']} split: {figures['clips']} clips from {figures['groups']} groups "
-             f"never seen in training or threshold calibration; model run on {figures['backend']} "
+             f"{unseen}; model run on {figures['backend']} "
              f"({figures['audio_seconds']} s of audio in {figures['classify_seconds']} s).",
              "",
              "| label | clips | precision | recall | F1 | ROC AUC | recall at 1% FPR |",

@@ -14,16 +14,22 @@ FIXED_FPR = 0.01
 
 
 def threshold_for_fpr(negative_scores: np.ndarray, fpr: float) -> float:
-    """Lowest threshold with at most ``fpr`` of ``negative_scores`` at or above it.
+    """A threshold with at most ``fpr`` of ``negative_scores`` at or above it.
 
-    With ``n`` negatives, ``floor(fpr * n)`` of them may pass. Returns a value
-    just above the highest negative score that must be rejected (above 1.0
-    when that score is 1.0: the label then never fires).
+    With ``n`` negatives, ``floor(fpr * n)`` of them may pass. The threshold
+    lies halfway between the highest negative score that must be rejected and
+    the next higher score (or 1.0), so that the small differences between the
+    Keras model the thresholds are calibrated on and the exported TFLite model
+    do not move a negative across it. When the rejected score is 1.0 the
+    threshold lies just above it and the label never fires.
     """
     ranked = np.sort(np.asarray(negative_scores, dtype=np.float64))[::-1]
     allowed = int(np.floor(fpr * ranked.size + 1e-9))
     if allowed >= ranked.size:
         return 0.0
+    above = ranked[allowed - 1] if allowed > 0 else 1.0
+    if above > ranked[allowed]:
+        return float((ranked[allowed] + above) / 2)
     return float(np.nextafter(ranked[allowed], np.inf))
 
 
