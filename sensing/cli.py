@@ -163,7 +163,9 @@ def _threshold_overrides(pairs: list[str]) -> dict[str, float]:
 
 def _print_night(report: dict, out: Path) -> None:
     print(f"{report['duration_s'] / 60:.1f} min of audio in {report['processing_s']:.1f} s "
-          f"(real-time factor {report['real_time_factor']}) on {report['model']['backend']}")
+          f"(real-time factor {report['real_time_factor'] or 'n/a'}) on {report['model']['backend']}")
+    if report["stopped_by"]:
+        print(f"stopped early: {report['stopped_by']}")
     print(f"coughs: {report['cough_count']}   snore: {report['snore_minutes']:.1f} min in "
           f"{report['snore_episodes']} episodes")
     for warning in report["input_warnings"]:
@@ -181,7 +183,7 @@ def _command_detect(args: argparse.Namespace) -> int:
                           device=args.device, threads=args.threads, save_audio=args.save_audio,
                           thresholds=_threshold_overrides(args.threshold))
     _print_night(report, args.out)
-    return 0
+    return 1 if (report["stopped_by"] or "").startswith("error") else 0
 
 
 def _command_demo(args: argparse.Namespace) -> int:

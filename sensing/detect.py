@@ -189,7 +189,8 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
     report.update({
         "stopped_by": stopped_by,
         "processing_s": round(elapsed, 2),
-        "real_time_factor": round(windows.seconds_pushed / elapsed, 1) if elapsed > 0 else None,
+        "real_time_factor": (round(windows.seconds_pushed / elapsed, 1)
+                             if elapsed > 0 and windows.seconds_pushed > 0 else None),
         "source": source,
         "input_warnings": monitor.warnings(),
         "model": {"path": str(classifier.model_path), "backend": classifier.backend,

@@ -44,11 +44,21 @@ def microphone_blocks(*, sr: int, block_s: float = 0.5, device: str | None = Non
     Runs until the consumer stops iterating. While the device is lost, the
     time that passes is filled with digital silence once it is back, so event
     times stay true and the report's input warnings show the gap.
+
+    Raises:
+        SensingError: at once, when sounddevice or PortAudio is missing.
     """
     sounddevice = _sounddevice()
     if isinstance(device, str) and device.isdigit():
         device = int(device)
-    block_frames = int(round(sr * block_s))
+    return _capture(sounddevice, sr=sr, block_frames=int(round(sr * block_s)), device=device,
+                    retry_s=retry_s)
+
+
+def _capture(sounddevice, *, sr: int, block_frames: int, device: str | int | None,
+             retry_s: float) -> Iterator[np.ndarray]:
+    """The capture loop behind :func:`microphone_blocks`."""
+    block_s = block_frames / sr
     lost_at = None
     while True:
         captured: queue.Queue = queue.Queue()

@@ -29,26 +29,31 @@ def plot_night(report: dict, timeline: np.ndarray, labels: tuple[str, ...],
         print("report.png skipped: matplotlib is not installed "
               "(pip install 'sensing[plot]')", file=sys.stderr)
         return None
-    hours = np.arange(len(timeline)) * TIMELINE_BIN_S / 3600
+    unit_s, unit = (3600, "hours") if report["duration_s"] >= 7200 else (60, "minutes")
+    times = np.arange(len(timeline)) * TIMELINE_BIN_S / unit_s
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6), height_ratios=(2, 1))
     colours = {COUGH: "tab:red", SNORE: "tab:blue"}
+    thresholds = report["event_settings"]["thresholds"]
     for label in (SNORE, COUGH):
         if label in labels and len(timeline):
-            top.plot(hours, timeline[:, labels.index(label)], color=colours[label], lw=0.8,
+            top.plot(times, timeline[:, labels.index(label)], color=colours[label], lw=0.8,
                      label=f"{label} probability (max per {TIMELINE_BIN_S:.0f} s)")
+        if label in thresholds:
+            top.axhline(thresholds[label], color=colours[label], ls="--", lw=0.8,
+                        label=f"{label} threshold")
     for event in report["events"]:
         if event["label"] == SNORE:
-            top.axvspan(event["start_s"] / 3600, event["end_s"] / 3600, color=colours[SNORE],
+            top.axvspan(event["start_s"] / unit_s, event["end_s"] / unit_s, color=colours[SNORE],
                         alpha=0.15, lw=0)
-    cough_hours = [e["start_s"] / 3600 for e in report["events"] if e["label"] == COUGH]
-    top.plot(cough_hours, np.full(len(cough_hours), 1.04), "v", color=colours[COUGH], ms=5,
+    cough_times = [e["start_s"] / unit_s for e in report["events"] if e["label"] == COUGH]
+    top.plot(cough_times, np.full(len(cough_times), 1.04), "v", color=colours[COUGH], ms=5,
              label="counted cough")
-    top.set(xlim=(0, max(report["duration_s"] / 3600, 1e-3)), ylim=(0, 1.1),
-            xlabel="hours since start", ylabel="probability",
+    top.set(xlim=(0, max(report["duration_s"] / unit_s, 1e-3)), ylim=(0, 1.1),
+            xlabel=f"{unit} since start (snore episodes shaded)", ylabel="probability",
             title=f"{report['cough_count']} coughs, {report['snore_minutes']:.1f} snore minutes "
                   f"in {report['snore_episodes']} episodes, "
                   f"{report['duration_s'] / 3600:.2f} h recorded")
-    top.legend(loc="upper right", fontsize=8)
+    top.legend(loc="center right", fontsize=8, framealpha=0.9)
     top.grid(alpha=0.3)
     per_hour = report["per_hour"]
     x = np.array([row["hour"] for row in per_hour])

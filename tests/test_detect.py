@@ -175,3 +175,10 @@ def test_demo_generates_a_night_and_reports_it(tmp_path):
     assert (tmp_path / "night.wav").is_file()
     assert json.loads((tmp_path / "report" / "report.json").read_text())["duration_s"] == \
         pytest.approx(180, abs=1)
+
+
+def test_live_capture_without_sounddevice_names_the_extra(tmp_path):
+    result = run_cli(["detect", "--mic", "--out", str(tmp_path)], block=("sounddevice",))
+    assert result.returncode == 2
+    assert "pip install 'sensing[mic]'" in result.stderr
+    assert "Traceback" not in result.stderr

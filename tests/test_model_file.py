@@ -35,6 +35,7 @@ def test_a_plain_tflite_model_without_our_metadata(tmp_path):
         read_metadata(path)
 
 
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
 def test_tensorflow_backend_is_used_when_asked(trained_run):
     interpreter, backend = load_interpreter(trained_run / "model.tflite", backend="tensorflow")
     assert backend == "tensorflow"

@@ -87,13 +87,18 @@ def figures_markdown(figures: dict) -> str:
         lines += ["",
                   f"False positives: {negatives['false_positives']} of {negatives['clips']} negative "
                   f"clips ({negatives['false_positive_rate']:.1%}), "
-                  f"{negatives['false_positives_per_hour']} per hour of negative audio "
+                  f"{negatives['false_positives_per_hour']:.1f} per hour of negative audio "
                   f"({negatives['hours']} h); thresholds calibrated on the validation groups for "
                   f"{figures['target_fpr']:.0%}.",
                   "",
                   "| negative category | clips | false positives |",
                   "|---|---|---|"]
-        for category, row in sorted(negatives["per_category"].items(),
+        categories = negatives["per_category"]
+        for category, row in sorted(categories.items(),
                                     key=lambda item: (-item[1]["false_positives"], item[0])):
-            lines.append(f"| {category} | {row['clips']} | {row['false_positives']} |")
+            if row["false_positives"]:
+                lines.append(f"| {category} | {row['clips']} | {row['false_positives']} |")
+        clean = {name: row for name, row in categories.items() if not row["false_positives"]}
+        lines.append(f"| the other {len(clean)} categories ({', '.join(sorted(clean))}) | "
+                     f"{sum(row['clips'] for row in clean.values())} | 0 |")
     return "\n".join(lines)
