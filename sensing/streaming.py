@@ -48,9 +48,21 @@ class StreamingWindows:
         return self._samples_pushed / self.settings.sr
 
     def push(self, samples: np.ndarray) -> list[Window]:
-        """Add audio; returns the windows completed by it, oldest first."""
-        settings = self.settings
+        """Add audio; returns the windows completed by it, oldest first.
+
+        Long chunks are worked through one window hop at a time, which keeps
+        every array small (no large temporary allocations, no multithreaded
+        BLAS calls that would compete for a single core).
+        """
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        piece = self.settings.window_hop_samples
+        windows = []
+        for offset in range(0, samples.size, piece):
+            windows += self._push_piece(samples[offset:offset + piece])
+        return windows
+
+    def _push_piece(self, samples: np.ndarray) -> list[Window]:
+        settings = self.settings
         self._samples_pushed += samples.size
         buffer = np.concatenate([self._pending, samples])
         n_new = 0 if buffer.size < settings.n_fft else 1 + (buffer.size - settings.n_fft) // settings.hop_length
