@@ -2,6 +2,10 @@
 
 import csv
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -182,3 +186,23 @@ def test_live_capture_without_sounddevice_names_the_extra(tmp_path):
     assert result.returncode == 2
     assert "pip install 'sensing[mic]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_in_order_and_writes_the_report(night, tmp_path):
+    wav, _ = night
+    process = subprocess.Popen([sys.executable, "-m", "sensing", "detect", str(wav), "--out",
+                                str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    events = tmp_path / "events.csv"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if events.exists() and len(events.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["stopped_by"] == "stopped"
+    assert report["duration_s"] < NIGHT_MINUTES * 60
+    assert len(_events(events)) == len(report["events"]) >= 1
