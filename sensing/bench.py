@@ -13,8 +13,7 @@ import time
 import numpy as np
 
 from sensing.classifier import AudioClassifier
-from sensing.detect import default_event_settings
-from sensing.events import EventTracker
+from sensing.detect import default_event_settings, tracker_for
 from sensing.streaming import StreamingWindows
 
 
@@ -61,9 +60,7 @@ def bench_model(model_path: str, *, threads: int | None = None, invocations: int
 
     audio = _test_audio(pipeline_seconds, settings.sr)
     windows = StreamingWindows(settings)
-    tracker = EventTracker(default_event_settings(classifier), window_s=settings.window_s,
-                           hop_s=settings.window_hop_samples / settings.sr,
-                           frame_hop_s=settings.hop_length / settings.sr)
+    tracker = tracker_for(classifier, default_event_settings(classifier))
     block = settings.sr  # one-second blocks, as a live microphone delivers them
     started = time.perf_counter()
     for offset in range(0, audio.size, block):

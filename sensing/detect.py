@@ -100,6 +100,14 @@ def default_event_settings(classifier: AudioClassifier,
     return EventSettings(thresholds=thresholds)
 
 
+def tracker_for(classifier: AudioClassifier, event_settings: EventSettings) -> EventTracker:
+    """An event tracker timed to the model's windows and frames."""
+    settings = classifier.metadata.features
+    return EventTracker(event_settings, window_s=settings.window_s,
+                        hop_s=settings.window_hop_samples / settings.sr,
+                        frame_hop_s=settings.hop_length / settings.sr)
+
+
 def summarise(events: list[Event], *, duration_s: float) -> dict:
     """Night totals and per-hour figures from the final events."""
     coughs = [e for e in events if e.label == COUGH]
@@ -146,9 +154,7 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = classifier.metadata.features
     windows = StreamingWindows(settings)
-    tracker = EventTracker(event_settings, window_s=settings.window_s,
-                           hop_s=settings.window_hop_samples / settings.sr,
-                           frame_hop_s=settings.hop_length / settings.sr)
+    tracker = tracker_for(classifier, event_settings)
     labels = classifier.labels
     timeline = Timeline(labels)
     monitor = InputMonitor(sr=settings.sr)

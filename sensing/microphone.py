@@ -62,14 +62,10 @@ def _capture(sounddevice, *, sr: int, block_frames: int, device: str | int | Non
     lost_at = None
     while True:
         captured: queue.Queue = queue.Queue()
-
-        def on_audio(data, frames, time_info, status):  # called on PortAudio's thread
-            captured.put((data[:, 0].copy(), status))
-
         try:
             with sounddevice.InputStream(samplerate=sr, channels=1, dtype="float32",
                                          blocksize=block_frames, device=device,
-                                         callback=on_audio):
+                                         callback=_enqueuer(captured)):
                 if lost_at is not None:
                     print(f"microphone back after {time.monotonic() - lost_at:.0f} s", file=sys.stderr)
                     yield from _silence(time.monotonic() - lost_at, sr=sr, block_frames=block_frames)
@@ -89,6 +85,13 @@ def _capture(sounddevice, *, sr: int, block_frames: int, device: str | int | Non
             print(f"microphone lost ({error}); retrying in {retry_s:.0f} s", file=sys.stderr)
             lost_at = lost_at if lost_at is not None else time.monotonic()
             time.sleep(retry_s)
+
+
+def _enqueuer(captured: queue.Queue):
+    """A PortAudio callback (run on PortAudio's thread) that queues (block, status) pairs."""
+    def on_audio(data, frames, time_info, status):
+        captured.put((data[:, 0].copy(), status))
+    return on_audio
 
 
 def _silence(seconds: float, *, sr: int, block_frames: int) -> Iterator[np.ndarray]:

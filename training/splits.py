@@ -54,14 +54,14 @@ def grouped_split(records: list[ClipRecord], *, fractions: tuple[float, float, f
              for s in range(len(fractions)) for label in labels}
     filled = collections.Counter()
     assignment = {name: [] for name in SPLIT_NAMES}
+    def room(split: int, counts: collections.Counter) -> float:
+        """How much of the split's quota for these labels is still open, relative to the quota."""
+        return sum(n * (quota[split, label] - filled[split, label]) / quota[split, label]
+                   for label, n in counts.items())
+
     for name in group_names:
         counts = collections.Counter(records[i].label for i in by_group[name])
-
-        def room(split: int) -> float:
-            return sum(n * (quota[split, label] - filled[split, label]) / quota[split, label]
-                       for label, n in counts.items())
-
-        best = max(range(len(fractions)), key=room)
+        best = max(range(len(fractions)), key=lambda split: room(split, counts))
         for label, n in counts.items():
             filled[best, label] += n
         assignment[SPLIT_NAMES[best]].extend(by_group[name])

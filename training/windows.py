@@ -15,8 +15,8 @@ import dataclasses
 
 import numpy as np
 
-from sensing.features import (FeatureSettings, frame_energy_db, log_mel, pad_to_window,
-                              window_features)
+from sensing.features import (FeatureSettings, frame_count, frame_energy_db, log_mel,
+                              pad_to_window, window_features)
 
 CANDIDATE_STEP_FRAMES = 8
 """Frames between candidate window positions (80 ms at the default hop)."""
@@ -55,7 +55,7 @@ def candidate_starts(samples: np.ndarray, *, is_negative: bool, settings: Featur
 
     Returns an int64 array, never empty.
     """
-    n_frames = 1 + (samples.size - settings.n_fft) // settings.hop_length
+    n_frames = frame_count(samples.size, settings)
     last = n_frames - settings.window_frames
     starts = np.arange(0, last + 1, CANDIDATE_STEP_FRAMES)
     if starts[-1] != last:
