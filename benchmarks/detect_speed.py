@@ -7,7 +7,8 @@ Generates a night with ``sensing.synthetic.night`` (16 kHz, 16-bit; about 115 MB
 per hour on disk), then runs ``sensing detect --threads 1`` on it in a child
 process pinned to one CPU core (where ``taskset`` exists), and reports the wall
 time, the real-time factor (audio duration / wall time) and the child's peak
-resident memory. Prints one Markdown table row for the README.
+resident memory. Prints a Markdown table for the README, then how the
+detected events compare with the night's truth.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from sensing.synthetic.night import make_night
+from sensing.synthetic.night import compare_with_truth, describe_comparison, make_night, read_truth
 
 
 def cpu_name() -> str:
@@ -63,6 +64,8 @@ def main() -> None:
     print(f"| {cpu}, {os.cpu_count()} cores, 1 used | {report['duration_s'] / 3600:.1f} h | "
           f"{wall:.1f} s | {report['duration_s'] / wall:.0f} | {peak_mb:.0f} MB | "
           f"{report['model']['backend']} |")
+    truth = read_truth(wav.with_name(f"{wav.stem}.truth.csv"))
+    print(f"\nAgainst the night's truth: {describe_comparison(compare_with_truth(report['events'], truth))}.")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 from sensing.errors import SensingError
-
-FRONTENDS = ("mel",)
-"""Feature frontends ``sensing train audio`` can build."""
+from sensing.features import FRONTENDS
+from sensing.folders import output_folder
 
 TRAINING_PACKAGES = {"tensorflow", "tf_keras", "tensorflow_model_optimization", "librosa",
                      "matplotlib"}
@@ -63,8 +62,7 @@ def _at_least(minimum: float):
 
 
 def _command_train_audio(args: argparse.Namespace) -> int:
-    if args.out.exists() and not args.out.is_dir():
-        raise SensingError(f"{args.out}: exists and is not a folder; --out needs a run folder")
+    output_folder(args.out)
     config_module = _import_training("training.config")
     train_module = _import_training("training.train_audio")
     config = config_module.AudioTrainConfig(
@@ -188,21 +186,17 @@ def _command_detect(args: argparse.Namespace) -> int:
 
 def _command_demo(args: argparse.Namespace) -> int:
     from sensing.night import default_model_path, detect_night
-    from sensing.synthetic.night import make_night, read_truth
+    from sensing.synthetic.night import compare_with_truth, describe_comparison, make_night, read_truth
 
     default_model_path()
-    if args.out.exists() and not args.out.is_dir():
-        raise SensingError(f"{args.out}: exists and is not a folder; --out needs a folder")
-    args.out.mkdir(parents=True, exist_ok=True)
+    output_folder(args.out)
     wav, truth_path = make_night(args.out / "night.wav", duration_s=args.minutes * 60,
                                  seed=args.seed)
-    truth = read_truth(truth_path)
     print(f"generated a {args.minutes:g}-minute night: {wav}")
     report = detect_night(wav, out_dir=args.out / "report", model_path=None, mic=False)
     _print_night(report, args.out / "report")
-    truth_snore_min = sum(e.end_s - e.start_s for e in truth if e.label == "snore") / 60
-    print(f"truth: {sum(e.label == 'cough' for e in truth)} coughs, {truth_snore_min:.1f} snore "
-          f"minutes in {sum(e.label == 'snore' for e in truth)} episodes ({truth_path})")
+    match = compare_with_truth(report["events"], read_truth(truth_path))
+    print(f"truth: {describe_comparison(match)} ({truth_path})")
     return 0
 
 

@@ -148,7 +148,8 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
             an unreadable block also end the run with the report written.
 
     Returns:
-        The report written to ``report.json``.
+        The report written to ``report.json``, plus ``plot``: the path of
+        ``report.png``, or None without matplotlib.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

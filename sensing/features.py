@@ -22,6 +22,10 @@ import numpy as np
 from sensing.errors import SensingError
 
 
+FRONTENDS = ("mel",)
+"""Feature frontends a model can be trained with."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FeatureSettings:
     """The frontend's settings. Frozen: a model is trained for one of these.

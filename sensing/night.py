@@ -21,7 +21,8 @@ import soundfile
 from sensing.audio_stream import open_audio_stream
 from sensing.classifier import AudioClassifier
 from sensing.detect import default_event_settings, run_detection
-from sensing.errors import ModelError, SensingError
+from sensing.errors import ModelError
+from sensing.folders import output_folder
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "cough_snore.tflite"
 """The bundled cough/snore model; see ``sensing/models/MODEL_CARD.md``."""
@@ -77,10 +78,7 @@ def detect_night(input_path: str | Path | None, *, out_dir: str | Path,
                  device: str | None = None, threads: int | None = None,
                  save_audio: bool = False, thresholds: dict[str, float] | None = None) -> dict:
     """Run detection on a file (``input_path``) or the microphone (``mic``); returns the report."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SensingError(f"{out_dir}: exists and is not a folder; --out needs a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_folder(out_dir)
     classifier = AudioClassifier(model_path or default_model_path(), num_threads=threads)
     sr = classifier.metadata.features.sr
     if mic:

@@ -13,7 +13,8 @@ import dataclasses
 
 import numpy as np
 
-from sensing.features import FeatureSettings, frame_energy_db, log_mel, window_features
+from sensing.features import (FeatureSettings, frame_count, frame_energy_db, log_mel,
+                              window_features)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +66,7 @@ class StreamingWindows:
         settings = self.settings
         self._samples_pushed += samples.size
         buffer = np.concatenate([self._pending, samples])
-        n_new = 0 if buffer.size < settings.n_fft else 1 + (buffer.size - settings.n_fft) // settings.hop_length
+        n_new = frame_count(buffer.size, settings)
         if n_new == 0:
             self._pending = buffer
             return []

@@ -206,3 +206,17 @@ def test_sigterm_stops_in_order_and_writes_the_report(night, tmp_path):
     assert report["stopped_by"] == "stopped"
     assert report["duration_s"] < NIGHT_MINUTES * 60
     assert len(_events(events)) == len(report["events"]) >= 1
+
+
+def test_comparison_with_truth_counts_matches_by_time():
+    from sensing.synthetic.night import NightEvent, compare_with_truth
+
+    truth = [NightEvent("cough", 10.0, 10.4), NightEvent("cough", 20.0, 20.4),
+             NightEvent("snore", 100.0, 220.0), NightEvent("other", 300.0, 301.0)]
+    events = [{"label": "cough", "start_s": 10.3, "end_s": 10.7, "score": 0.9},
+              {"label": "cough", "start_s": 25.0, "end_s": 25.4, "score": 0.9},
+              {"label": "snore", "start_s": 110.0, "end_s": 230.0, "score": 0.9}]
+    assert compare_with_truth(events, truth) == {
+        "true_coughs": 2, "detected_coughs": 2, "found_coughs": 1,
+        "true_snore_minutes": 2.0, "detected_snore_minutes": 2.0,
+        "true_snore_episodes": 1, "detected_snore_episodes": 1, "found_snore_episodes": 1}

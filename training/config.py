@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from sensing.errors import SensingError
-from sensing.features import FeatureSettings
+from sensing.features import FRONTENDS, FeatureSettings
 from training.model import CnnSettings
 from training.windows import AugmentSettings
 
@@ -55,8 +55,9 @@ class AudioTrainConfig:
     augment: AugmentSettings = dataclasses.field(default_factory=AugmentSettings)
 
     def __post_init__(self) -> None:
-        if self.frontend != "mel":
-            raise SensingError(f"unknown frontend {self.frontend!r}; available: mel")
+        if self.frontend not in FRONTENDS:
+            raise SensingError(f"unknown frontend {self.frontend!r}; available: "
+                               f"{', '.join(FRONTENDS)}")
         if not 0 < self.target_fpr < 1:
             raise SensingError(f"target false-positive rate must be in (0, 1), got {self.target_fpr}")
         if self.epochs < 1 or self.batch_size < 1 or self.windows_per_clip < 1:

@@ -25,6 +25,7 @@ from sensing.errors import DataError
 from sensing.features import clip_features
 from sensing.model_file import ModelMetadata
 from sensing.progress import Progress
+from training.batches import WindowBatches
 from training.calibration import calibrate_thresholds
 from training.config import AudioTrainConfig
 from training.dataset import LoadedClip, SkippedClip, load_clips, skipped_summary
@@ -33,7 +34,6 @@ from training.metrics import clip_metrics
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
 from training.splits import grouped_split
-from training.batches import WindowBatches
 from training.tf_setup import keras, tf
 from training.windows import prepare_clips
 

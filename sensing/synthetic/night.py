@@ -220,3 +220,36 @@ def read_truth(truth_path: str | Path) -> list[NightEvent]:
     """The events of a truth CSV written by make_night, in file order."""
     with Path(truth_path).open(newline="") as handle:
         return [NightEvent(row["label"], float(row["start_s"]), float(row["end_s"])) for row in csv.DictReader(handle)]
+
+
+def compare_with_truth(events: list[dict], truth: list[NightEvent], *,
+                       tolerance_s: float = 0.5) -> dict:
+    """How detected events (``report.json``'s ``events``) match a night's truth.
+
+    A true cough is found when a detected cough starts within ``tolerance_s``
+    seconds of it; a true snore episode is found when a detected one overlaps it.
+    """
+    true_coughs = [e for e in truth if e.label == "cough"]
+    true_episodes = [e for e in truth if e.label == "snore"]
+    coughs = [e for e in events if e["label"] == "cough"]
+    episodes = [e for e in events if e["label"] == "snore"]
+    return {
+        "true_coughs": len(true_coughs),
+        "detected_coughs": len(coughs),
+        "found_coughs": sum(any(abs(d["start_s"] - c.start_s) < tolerance_s for d in coughs)
+                            for c in true_coughs),
+        "true_snore_minutes": round(sum(e.end_s - e.start_s for e in true_episodes) / 60, 1),
+        "detected_snore_minutes": round(sum(e["end_s"] - e["start_s"] for e in episodes) / 60, 1),
+        "true_snore_episodes": len(true_episodes),
+        "detected_snore_episodes": len(episodes),
+        "found_snore_episodes": sum(any(d["start_s"] < t.end_s and d["end_s"] > t.start_s
+                                        for d in episodes) for t in true_episodes),
+    }
+
+
+def describe_comparison(match: dict) -> str:
+    """One line for people: what :func:`compare_with_truth` found."""
+    return (f"{match['found_coughs']} of {match['true_coughs']} inserted coughs found within 0.5 s "
+            f"({match['detected_coughs']} counted); {match['detected_snore_minutes']} snore minutes "
+            f"in {match['detected_snore_episodes']} episodes against {match['true_snore_minutes']} "
+            f"in {match['true_snore_episodes']} ({match['found_snore_episodes']} of them overlapped)")
