@@ -14,6 +14,7 @@ import numpy as np
 
 from sensing.classifier import AudioClassifier
 from sensing.detect import default_event_settings, tracker_for
+from sensing.sparse_check import check_sparse
 from sensing.streaming import StreamingWindows
 
 
@@ -27,6 +28,8 @@ class BenchResult:
     model_bytes: int
     latency_median_ms: float
     latency_p90_ms: float
+    speed_vs_first: float
+    xnnpack_sparse: bool
     pipeline_real_time_factor: float
     pipeline_audio_s: float
 
@@ -43,21 +46,60 @@ def _test_audio(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
     return audio.astype(np.float32)
 
 
-def bench_model(model_path: str, *, threads: int | None = None, invocations: int = 200,
-                pipeline_seconds: float = 120.0) -> BenchResult:
-    """Time ``invocations`` single-window inferences and a ``pipeline_seconds`` detection run."""
-    classifier = AudioClassifier(model_path, num_threads=threads)
-    settings = classifier.metadata.features
-    rng = np.random.default_rng(1)
-    window = rng.standard_normal(settings.input_shape).astype(np.float32)
-    for _ in range(10):
-        classifier.predict_window(window)
-    latencies = []
-    for _ in range(invocations):
-        started = time.perf_counter()
-        classifier.predict_window(window)
-        latencies.append((time.perf_counter() - started) * 1000)
+def interleaved_latencies(classifiers: list[AudioClassifier], *, invocations: int = 200,
+                          rounds: int = 10, warmup: int = 10) -> list[np.ndarray]:
+    """Milliseconds per single-window inference of each classifier, measured in turns.
 
+    Each of ``rounds`` rounds times ``invocations / rounds`` inferences of every
+    model in turn, so a slow spell of the machine (another process, a frequency
+    change) falls on all models alike and their ratio stays fair.
+    """
+    rng = np.random.default_rng(1)
+    windows = [rng.standard_normal(c.metadata.features.input_shape).astype(np.float32)
+               for c in classifiers]
+    for classifier, window in zip(classifiers, windows):
+        for _ in range(warmup):
+            classifier.predict_window(window)
+    per_round = max(1, invocations // rounds)
+    latencies: list[list[float]] = [[] for _ in classifiers]
+    for _ in range(rounds):
+        for times, classifier, window in zip(latencies, classifiers, windows):
+            for _ in range(per_round):
+                started = time.perf_counter()
+                classifier.predict_window(window)
+                times.append((time.perf_counter() - started) * 1000)
+    return [np.array(times) for times in latencies]
+
+
+def bench_models(model_paths: list[str], *, threads: int | None = None, invocations: int = 200,
+                 pipeline_seconds: float = 120.0) -> list[BenchResult]:
+    """Time the models side by side: interleaved inference latencies, then each pipeline run.
+
+    ``speed_vs_first`` is the first model's median latency over this one's (2.0:
+    twice as fast); ``xnnpack_sparse`` says whether XNNPACK may use its sparse
+    kernels for the file (see :mod:`sensing.sparse_check`).
+    """
+    classifiers = [AudioClassifier(path, num_threads=threads) for path in model_paths]
+    latencies = interleaved_latencies(classifiers, invocations=invocations)
+    first_median = float(np.median(latencies[0]))
+    results = []
+    for path, classifier, times in zip(model_paths, classifiers, latencies):
+        results.append(BenchResult(
+            model=str(path), backend=classifier.backend, threads=threads,
+            model_bytes=classifier.model_path.stat().st_size,
+            latency_median_ms=round(float(np.median(times)), 3),
+            latency_p90_ms=round(float(np.percentile(times, 90)), 3),
+            speed_vs_first=round(first_median / float(np.median(times)), 2),
+            xnnpack_sparse=check_sparse(path).sparse_ready,
+            pipeline_real_time_factor=round(_pipeline_real_time_factor(classifier, pipeline_seconds),
+                                            1),
+            pipeline_audio_s=pipeline_seconds))
+    return results
+
+
+def _pipeline_real_time_factor(classifier: AudioClassifier, pipeline_seconds: float) -> float:
+    """Seconds of audio per second of processing: streaming features, model and event logic."""
+    settings = classifier.metadata.features
     audio = _test_audio(pipeline_seconds, settings.sr)
     windows = StreamingWindows(settings)
     tracker = tracker_for(classifier, default_event_settings(classifier))
@@ -69,10 +111,4 @@ def bench_model(model_path: str, *, threads: int | None = None, invocations: int
             tracker.update(item.start_s, dict(zip(classifier.labels, probabilities.tolist())),
                            item.frame_db)
     tracker.finish()
-    elapsed = time.perf_counter() - started
-    return BenchResult(model=str(model_path), backend=classifier.backend, threads=threads,
-                       model_bytes=classifier.model_path.stat().st_size,
-                       latency_median_ms=round(float(np.median(latencies)), 3),
-                       latency_p90_ms=round(float(np.percentile(latencies, 90)), 3),
-                       pipeline_real_time_factor=round(pipeline_seconds / elapsed, 1),
-                       pipeline_audio_s=pipeline_seconds)
+    return pipeline_seconds / (time.perf_counter() - started)

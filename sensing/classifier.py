@@ -37,6 +37,18 @@ class ClipResult:
     window_probabilities: np.ndarray
 
 
+def _quantization(detail: dict, model_path: Path) -> tuple[float, int] | None:
+    """(scale, zero point) of an integer input or output tensor; None for float tensors."""
+    if not np.issubdtype(np.dtype(detail["dtype"]), np.integer):
+        return None
+    scale, zero_point = detail["quantization"]
+    if scale <= 0:
+        raise ModelError(f"{model_path}: integer tensor {detail['name']!r} has no quantization "
+                         f"scale; export it with representative data (sensing prune writes "
+                         f"model_int8.tflite)")
+    return float(scale), int(zero_point)
+
+
 class AudioClassifier:
     """A ``.tflite`` audio classifier with its embedded labels and settings.
 
@@ -60,18 +72,47 @@ class AudioClassifier:
                              f"{len(self.metadata.labels)} labels")
         self._input_index = input_detail["index"]
         self._output_index = output_detail["index"]
-        self._input_dtype = input_detail["dtype"]
+        self._input_dtype = np.dtype(input_detail["dtype"])
+        self._input_quantization = _quantization(input_detail, self.model_path)
+        self._output_quantization = _quantization(output_detail, self.model_path)
 
     @property
     def labels(self) -> tuple[str, ...]:
         return self.metadata.labels
 
+    @property
+    def is_quantized(self) -> bool:
+        """Whether the model takes integer input (a full-integer int8 export)."""
+        return self._input_quantization is not None
+
+    @property
+    def input_quantization(self) -> tuple[float, int] | None:
+        """(scale, zero point) of an integer model's input; None for a float model."""
+        return self._input_quantization
+
+    @property
+    def output_quantization(self) -> tuple[float, int] | None:
+        """(scale, zero point) of an integer model's output; None for a float model."""
+        return self._output_quantization
+
     def predict_window(self, features: np.ndarray) -> np.ndarray:
-        """Softmax output (labels,) for one (frames, mels, 3) window."""
-        self.interpreter.set_tensor(self._input_index,
-                                    features[None].astype(self._input_dtype, copy=False))
+        """Softmax output (labels,) float32 for one (frames, mels, 3) float window.
+
+        Integer models get their input quantized and their output dequantized
+        with the scale and zero point stored in the model.
+        """
+        window = features[None]
+        if self._input_quantization is not None:
+            scale, zero_point = self._input_quantization
+            limits = np.iinfo(self._input_dtype)
+            window = np.clip(np.round(window / scale) + zero_point, limits.min, limits.max)
+        self.interpreter.set_tensor(self._input_index, window.astype(self._input_dtype, copy=False))
         self.interpreter.invoke()
-        return self.interpreter.get_tensor(self._output_index)[0].copy()
+        output = self.interpreter.get_tensor(self._output_index)[0]
+        if self._output_quantization is not None:
+            scale, zero_point = self._output_quantization
+            return ((output.astype(np.float32) - zero_point) * scale).astype(np.float32)
+        return output.copy()
 
     def predict_windows(self, features: np.ndarray) -> np.ndarray:
         """Softmax outputs for a stack of windows.

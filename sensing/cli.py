@@ -89,6 +89,44 @@ def _command_train_audio(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_prune(args: argparse.Namespace) -> int:
+    if args.out.resolve() == args.run.resolve():
+        raise SensingError("--out must be a new folder; pruning into --run would overwrite the "
+                           "model it starts from")
+    output_folder(args.out)
+    prune_module = _import_training("training.prune")
+    settings = prune_module.PruneSettings(sparsity=args.sparsity, epochs=args.epochs,
+                                          learning_rate=args.learning_rate)
+    metrics = prune_module.prune_run(args.run, args.out, settings)
+    targets = [label for label in metrics["labels"] if label != metrics["negative_label"]]
+    print(f"\nrun folder: {args.out}")
+    print(f"1x1 convolutions: {metrics['sparsity_1x1']['overall']:.1%} zero weights "
+          f"(target {settings.sparsity:.0%})")
+    print("test groups, each file run through the TFLite runtime:")
+    print(f"{'file':<26} {'KB':>6} {'gzip KB':>8} "
+          + " ".join(f"{label + ' F1':>10}" for label in targets)
+          + f" {'false pos.':>10} {'same as float':>14}")
+    for figures in metrics["exports"].values():
+        per_class = figures["test"]["per_class"]
+        negatives = figures["test"].get("negatives")
+        false_positives = f"{negatives['false_positive_rate']:.1%}" if negatives else "n/a"
+        print(f"{figures['file']:<26} {figures['bytes'] / 1024:>6.0f} "
+              f"{figures['gzip_bytes'] / 1024:>8.0f} "
+              + " ".join(f"{_format_score(per_class[label]['f1']):>10}" for label in targets)
+              + f" {false_positives:>10} {figures['decisions_equal_to_float32']['test']:>14.1%}")
+    from sensing.sparse_check import check_sparse
+
+    report = check_sparse(args.out / "model_sparse.tflite")
+    verdict = "will" if report.sparse_ready else "will NOT"
+    print(f"XNNPACK {verdict} run model_sparse.tflite sparsely "
+          f"(details: sensing check-sparse {args.out / 'model_sparse.tflite'})")
+    return 0
+
+
+def _format_score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _audio_paths(inputs: list[str]) -> list[Path]:
     """Audio files named directly, found in folders, or listed in manifest CSVs."""
     from sensing.clips import AUDIO_SUFFIXES, read_manifest
@@ -201,20 +239,52 @@ def _command_demo(args: argparse.Namespace) -> int:
 
 
 def _command_bench(args: argparse.Namespace) -> int:
-    from sensing.bench import bench_model
+    from sensing.bench import bench_models
+    from sensing.sparse_check import platform_notes
 
-    results = [bench_model(str(model), threads=args.threads, pipeline_seconds=args.seconds)
-               for model in args.models]
+    results = bench_models([str(model) for model in args.models], threads=args.threads,
+                           pipeline_seconds=args.seconds)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
         return 0
     print(f"{'model':<40} {'backend':<15} {'KB':>7} {'median ms':>10} {'p90 ms':>8} "
-          f"{'real-time factor':>17}")
+          f"{'vs first':>9} {'sparse':>7} {'real-time factor':>17}")
     for r in results:
         name = r.model if len(r.model) <= 40 else "..." + r.model[-37:]
         print(f"{name:<40} {r.backend:<15} {r.model_bytes / 1024:>7.0f} {r.latency_median_ms:>10.3f} "
-              f"{r.latency_p90_ms:>8.3f} {r.pipeline_real_time_factor:>17.1f}")
+              f"{r.latency_p90_ms:>8.3f} {r.speed_vs_first:>8.2f}x "
+              f"{'yes' if r.xnnpack_sparse else 'no':>7} {r.pipeline_real_time_factor:>17.1f}")
+    print("latencies measured in turns (all models alternate), so their ratio is fair; "
+          "'sparse': XNNPACK may use its sparse kernels for the file (sensing check-sparse "
+          "says why not)")
+    if any(r.xnnpack_sparse for r in results):
+        for note in platform_notes():
+            print(f"note: {note}")
     return 0
+
+
+def _command_export_firmware(args: argparse.Namespace) -> int:
+    output_folder(args.out)
+    package = _import_training("firmware_export.package")
+    summary = package.export_firmware(args.model, args.out, args.name)
+    print(f"firmware package: {args.out} ({len(summary['files'])} files)")
+    print(f"model: {summary['model']}")
+    print(f"flash (model): {summary['model_bytes'] / 1024:.1f} KB; tensor arena: "
+          f"{summary['arena_bytes_measured'] / 1024:.1f} KB measured in TFLite Micro, "
+          f"{summary['arena_bytes_exported'] / 1024:.1f} KB in {args.name}_settings.h")
+    print(f"ops ({len(summary['ops'])}): {', '.join(summary['ops'])}; "
+          f"{summary['multiply_adds'] / 1e6:.2f} M multiply-adds per window")
+    print(f"golden vectors: {summary['golden_windows']} windows; TFLite Micro outputs equal "
+          f"ai-edge-litert's reference kernels: {'yes' if summary['micro_outputs_equal_litert'] else 'no'}")
+    return 0
+
+
+def _command_check_sparse(args: argparse.Namespace) -> int:
+    from sensing.sparse_check import check_sparse, format_report
+
+    report = check_sparse(args.model)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
+    return 0 if report.sparse_ready else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,7 +346,49 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(handler=_command_demo)
 
-    bench = commands.add_parser("bench", help="time models on this machine")
+    prune = commands.add_parser(
+        "prune", help="prune a trained model so XNNPACK runs it sparsely (smaller; faster on ARM)",
+        description="Fine-tune a trained run with magnitude pruning of its 1x1 convolutions and "
+                    "export model.tflite (dense float32), model_sparse.tflite, "
+                    "model_sparse_fp16.tflite and model_int8.tflite into OUT, each measured on "
+                    "the run's validation and test groups.")
+    prune.add_argument("--run", required=True, type=Path, help="a finished training run folder")
+    prune.add_argument("--out", required=True, type=Path, help="new run folder to write")
+    prune.add_argument("--sparsity", type=_fraction, default=0.8,
+                       help="share of 1x1 convolution weights set to zero (default 0.8)")
+    prune.add_argument("--epochs", type=_positive_int, default=12,
+                       help="fine-tuning epochs, at least 2 (default 12)")
+    prune.add_argument("--learning-rate", type=float, default=1e-3,
+                       help="peak fine-tuning learning rate (default 0.001)")
+    prune.set_defaults(handler=_command_prune)
+
+    export = commands.add_parser("export", help="export a model for another target")
+    export_kinds = export.add_subparsers(dest="target", required=True)
+    firmware = export_kinds.add_parser(
+        "firmware", help="a C/C++ package for TensorFlow Lite Micro",
+        description="Write a drop-in firmware package into OUT: the int8 model as a C array, "
+                    "its settings, an op resolver with exactly its ops, the log-mel frontend in "
+                    "C99, golden vectors, an example main.cc, a CMake snippet and a size report "
+                    "with the tensor arena measured in TFLite Micro.")
+    firmware.add_argument("--model", type=Path, default=None,
+                          help="a run folder (model_int8.tflite, or model.keras quantized on the "
+                               "run's training clips) or an int8 .tflite (default: the bundled "
+                               "microcontroller model)")
+    firmware.add_argument("--out", required=True, type=Path, help="folder to write")
+    firmware.add_argument("--name", default="cough_snore",
+                          help="prefix of the files and C identifiers (default: cough_snore)")
+    firmware.set_defaults(handler=_command_export_firmware)
+
+    check = commands.add_parser(
+        "check-sparse", help="say whether XNNPACK will run a .tflite model sparsely, and why not",
+        description="Read a .tflite file and say whether XNNPACK's sparse inference will run it "
+                    "(exit 0) or not (exit 1), naming the op that breaks the pattern, a missing "
+                    "DENSIFY, and the measured sparsity of each 1x1 convolution.")
+    check.add_argument("model", type=Path, help="a .tflite file")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(handler=_command_check_sparse)
+
+    bench = commands.add_parser("bench", help="time models on this machine, side by side")
     bench.add_argument("--model", dest="models", type=Path, action="extend", nargs="+",
                        required=True,
                        help="a .tflite model (repeat to compare several side by side)")

@@ -2,20 +2,21 @@
 
 Training embeds a JSON document (labels, feature settings, thresholds) as a
 named entry of the TFLite model's ``metadata`` table, so a model file alone is
-enough to run it. This module reads that entry with a small FlatBuffers
-reader that follows TensorFlow Lite's schema (``Model.buffers`` is field 4,
-``Model.metadata`` field 6; ``Metadata`` is ``{name: string, buffer: uint}``).
+enough to run it. This module reads that entry with the FlatBuffers reader of
+:mod:`sensing.tflite_graph`, following TensorFlow Lite's schema
+(``Model.buffers`` is field 4, ``Model.metadata`` field 6; ``Metadata`` is
+``{name: string, buffer: uint}``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import struct
 from pathlib import Path
 
 from sensing.errors import ModelError
 from sensing.features import FeatureSettings
+from sensing.tflite_graph import FlatBufferReader, read_buffer, read_model_bytes
 
 METADATA_NAME = "sensing_metadata"
 """Name of the TFLite metadata entry holding the toolkit's JSON document."""
@@ -54,7 +55,7 @@ class ModelMetadata:
         }, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str, *, source: str) -> "ModelMetadata":
+    def from_json(cls, text: str, *, source: str) -> ModelMetadata:
         try:
             values = json.loads(text)
             if values.get("format") != METADATA_FORMAT:
@@ -69,96 +70,18 @@ class ModelMetadata:
             raise ModelError(f"{source}: malformed toolkit metadata ({error})") from None
 
 
-class _FlatBufferReader:
-    """Just enough of FlatBuffers to walk tables, vectors and strings."""
-
-    def __init__(self, data: bytes, source: str) -> None:
-        self.data = data
-        self.source = source
-
-    def _unpack(self, fmt: str, position: int):
-        try:
-            return struct.unpack_from(fmt, self.data, position)[0]
-        except struct.error:
-            raise ModelError(f"{self.source}: truncated or corrupt model file "
-                             f"({len(self.data)} bytes)") from None
-
-    def root(self) -> int:
-        return self._unpack("<I", 0)
-
-    def field_position(self, table: int, field_index: int) -> int | None:
-        vtable = table - self._unpack("<i", table)
-        vtable_size = self._unpack("<H", vtable)
-        entry = 4 + 2 * field_index
-        if entry >= vtable_size:
-            return None
-        offset = self._unpack("<H", vtable + entry)
-        return table + offset if offset else None
-
-    def _indirect(self, position: int) -> int:
-        return position + self._unpack("<I", position)
-
-    def vector(self, table: int, field_index: int) -> tuple[int, int]:
-        """(start of elements, length) of a vector field; (0, 0) when absent."""
-        position = self.field_position(table, field_index)
-        if position is None:
-            return 0, 0
-        vector = self._indirect(position)
-        return vector + 4, self._unpack("<I", vector)
-
-    def table_at(self, element_position: int) -> int:
-        return self._indirect(element_position)
-
-    def string(self, table: int, field_index: int) -> str:
-        start, length = self.vector(table, field_index)
-        if start + length > len(self.data):
-            raise ModelError(f"{self.source}: truncated or corrupt model file")
-        return self.data[start:start + length].decode("utf-8", errors="replace")
-
-    def scalar(self, table: int, field_index: int, fmt: str, default=0):
-        position = self.field_position(table, field_index)
-        return default if position is None else self._unpack(fmt, position)
-
-    def bytes_of_vector(self, table: int, field_index: int) -> bytes:
-        start, length = self.vector(table, field_index)
-        if start + length > len(self.data):
-            raise ModelError(f"{self.source}: truncated or corrupt model file")
-        return self.data[start:start + length]
-
-
-def read_model_bytes(path: str | Path) -> bytes:
-    """The bytes of a ``.tflite`` file, checked for the TFLite file identifier."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ModelError(f"{path}: not a TensorFlow Lite model (no 'TFL3' identifier; "
-                         f"{len(data)} bytes)")
-    return data
-
-
 def read_metadata_entries(data: bytes, *, source: str) -> dict[str, bytes]:
     """Every entry of the model's metadata table, by name."""
-    reader = _FlatBufferReader(data, source)
+    reader = FlatBufferReader(data, source)
     model = reader.root()
-    buffers_start, n_buffers = reader.vector(model, 4)
-    metadata_start, n_metadata = reader.vector(model, 6)
+    buffers = reader.tables(model, 4)
     entries = {}
-    for i in range(n_metadata):
-        entry = reader.table_at(metadata_start + 4 * i)
+    for entry in reader.tables(model, 6):
         name = reader.string(entry, 0)
         buffer_index = reader.scalar(entry, 1, "<I")
-        if buffer_index >= n_buffers:
+        if buffer_index >= len(buffers):
             raise ModelError(f"{source}: metadata '{name}' points past the buffer table")
-        buffer = reader.table_at(buffers_start + 4 * buffer_index)
-        content = reader.bytes_of_vector(buffer, 0)
-        if not content:
-            offset = reader.scalar(buffer, 1, "<Q")
-            size = reader.scalar(buffer, 2, "<Q")
-            if offset > 1 and offset + size <= len(data):
-                content = data[offset:offset + size]
-        entries[name] = content
+        entries[name] = read_buffer(reader, buffers, buffer_index)
     return entries
 
 

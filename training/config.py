@@ -11,6 +11,7 @@ from sensing.features import FRONTENDS, FeatureSettings
 from training.model import CnnSettings
 from training.windows import AugmentSettings
 
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AudioTrainConfig:
     """Everything that decides an audio training run's result.
@@ -70,3 +71,32 @@ class AudioTrainConfig:
 
     def write(self, path: str | Path, **extra) -> None:
         Path(path).write_text(json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
+
+    @classmethod
+    def read(cls, path: str | Path, **overrides) -> AudioTrainConfig:
+        """The config a run recorded in its ``config.json``, with ``overrides`` applied.
+
+        Keys a run adds beside the settings (status, command, versions) are ignored.
+        """
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise SensingError(f"{path}: not found; is {path.parent} a training run folder?") from None
+        except json.JSONDecodeError as error:
+            raise SensingError(f"{path}: not valid JSON ({error})") from None
+        known = {field.name for field in dataclasses.fields(cls)}
+        missing = sorted({"data", "out", "features", "cnn"} - set(values))
+        if missing:
+            raise SensingError(f"{path}: missing {', '.join(missing)}; not a training run config")
+        settings = {key: value for key, value in values.items() if key in known}
+        settings["features"] = FeatureSettings.from_dict(settings["features"])
+        settings["cnn"] = CnnSettings(**{**settings["cnn"],
+                                         "blocks": tuple(map(tuple, settings["cnn"]["blocks"]))})
+        if "augment" in settings:
+            settings["augment"] = AugmentSettings(**{
+                key: tuple(value) if isinstance(value, list) else value
+                for key, value in settings["augment"].items()})
+        if "split_fractions" in settings:
+            settings["split_fractions"] = tuple(settings["split_fractions"])
+        return cls(**{**settings, **overrides})

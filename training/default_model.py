@@ -2,12 +2,20 @@
 
 Usage (from a clone, with the ``train`` extra and ``../shared/data`` beside it):
     python -m training.default_model --data ../shared/data/audio/manifest.csv --out runs/default
+    python -m training.default_model --data ../shared/data/audio/manifest.csv \
+        --out runs/default_micro --micro
 
 Trains with ``sensing train audio``'s own code on the real recordings plus a
 generated clip set (so the model also knows the synthetic sounds that
 ``sensing demo`` plays), then copies ``model.tflite`` to
 ``sensing/models/cough_snore.tflite`` and writes ``sensing/models/MODEL_CARD.md``
 with figures measured on real recordings from test groups only.
+
+With ``--micro`` it trains the microcontroller-sized network
+(:data:`training.model.MICRO_CNN`), quantizes it to int8 on its training
+clips, and writes ``sensing/models/cough_snore_micro.tflite`` (the default of
+``sensing export firmware``) with ``MODEL_CARD_micro.md``, which adds how often
+the int8 model run in TFLite Micro's interpreter decides as the float model does.
 """
 
 from __future__ import annotations
@@ -18,12 +26,23 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+
+from firmware_export.golden import quantize
+from firmware_export.micro import micro_outputs, minimum_arena
+from firmware_export.package import DEFAULT_MODEL as DEFAULT_MICRO_MODEL
+from sensing.classifier import AudioClassifier
 from sensing.clips import read_manifest
+from sensing.decision import decide
+from sensing.features import clip_features
 from sensing.night import DEFAULT_MODEL
 from sensing.synthetic.clips import make_clip_set
 from training.config import AudioTrainConfig
-from training.evaluate import evaluate_run, figures_markdown
-from training.train_audio import train_audio
+from training.evaluate import evaluate_run, figures_markdown, split_clips
+from training.model import MICRO_CNN
+from training.quantize import export_int8
+from training.tf_setup import keras
+from training.train_audio import load_run_data, train_audio
 
 SYNTHETIC_GROUP_PREFIX = "synthetic:"
 SYNTHETIC_CLIPS_PER_LABEL = 150
@@ -99,6 +118,93 @@ never used for training or calibration):
 """
 
 
+def _is_real(record) -> bool:
+    return not record.group.startswith(SYNTHETIC_GROUP_PREFIX)
+
+
+def micro_agreement(run: Path, *, split: str = "validation") -> dict:
+    """How often the int8 model in TFLite Micro decides as the float model does, per clip.
+
+    Both read the same Python features of each real clip of ``split``; the
+    int8 model runs in TFLite Micro's interpreter with its own calibrated
+    thresholds, the float model through ai-edge-litert.
+    """
+    float_figures = evaluate_run(run, split=split, keep=_is_real)
+    int8 = AudioClassifier(run / "model_int8.tflite")
+    scale, zero_point = int8.input_quantization
+    out_scale, out_zero_point = int8.output_quantization
+    arena = minimum_arena(run / "model_int8.tflite")
+    decisions = []
+    for clip in split_clips(run, split=split, keep=_is_real, sr=int8.metadata.features.sr):
+        features, _ = clip_features(clip.samples, int8.metadata.features)
+        raw = micro_outputs(run / "model_int8.tflite", quantize(features, scale, zero_point), arena)
+        scores = ((raw.astype(np.float32) - out_zero_point) * out_scale).max(axis=0)
+        decisions.append(decide(dict(zip(int8.labels, scores.tolist())),
+                                thresholds=int8.metadata.thresholds,
+                                negative_label=int8.metadata.negative_label))
+    equal = np.array(decisions) == np.array(float_figures["decisions"])
+    return {"split": split, "clips": int(equal.size), "equal": int(equal.sum()),
+            "share": round(float(equal.mean()), 4)}
+
+
+def micro_card(figures: dict, agreement: dict, config: dict, metrics: dict) -> str:
+    """``MODEL_CARD_micro.md`` text."""
+    return f"""# Bundled microcontroller cough and snore model
+
+`cough_snore_micro.tflite`: full-integer int8 TensorFlow Lite,
+{DEFAULT_MICRO_MODEL.stat().st_size // 1024} KB, the default model of `sensing export firmware`;
+labels {', '.join(metrics['labels'])}; same input as `cough_snore.tflite` (0.98 s windows of
+16 kHz audio as (96, 40, 3) log-mel features). A smaller network than `cough_snore.tflite`
+(`training/model.py`, `MICRO_CNN`: about 26,000 parameters) so that it fits 64 KB of flash and a
+64 KB tensor arena; thresholds calibrated on the int8 model's own validation scores.
+
+## How it was made
+
+    python -m training.default_model --data ../shared/data/audio/manifest.csv --out runs/default_micro --micro
+
+The same data, split and training as `cough_snore.tflite` ({config['epochs']} epochs, seed
+{config['seed']}, best epoch {metrics['best_epoch']}), then int8 quantization calibrated on
+200 training windows. The data and its licences are listed in `MODEL_CARD.md`: research use only.
+
+## TFLite Micro against the float model
+
+On the {agreement['clips']} real clips of the validation groups, the int8 model run in TFLite
+Micro's interpreter gives the float model's decision on {agreement['equal']}
+({agreement['share']:.1%}).
+
+## Figures of the int8 model on real recordings from held-out groups
+
+{figures_markdown(figures)}
+
+## Known limits
+
+Those of `MODEL_CARD.md`, and: a smaller network than the Raspberry Pi model, so it misses more
+events and raises more false alarms (compare the tables).
+"""
+
+
+def _train_micro(args: argparse.Namespace) -> None:
+    run = args.out / "run"
+    if not args.card_only:
+        manifest = combined_manifest(args.data, args.out, seed=args.seed)
+        config = AudioTrainConfig(data=str(manifest), out=str(run), epochs=args.epochs,
+                                  seed=args.seed, cnn=MICRO_CNN)
+        train_audio(config)
+        data = load_run_data(config, run)
+        model = keras.models.load_model(run / "model.keras", compile=False)
+        export_int8(model, run / "model_int8.tflite", AudioClassifier(run / "model.tflite").metadata,
+                    data, target_fpr=config.target_fpr, seed=config.seed)
+        shutil.copyfile(run / "model_int8.tflite", DEFAULT_MICRO_MODEL)
+    metrics = json.loads((run / "metrics.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    figures = evaluate_run(run, split="test", keep=_is_real, model_file="model_int8.tflite")
+    agreement = micro_agreement(run)
+    card = DEFAULT_MICRO_MODEL.parent / "MODEL_CARD_micro.md"
+    card.write_text(micro_card(figures, agreement, config, metrics))
+    print(f"wrote {card}" + ("" if args.card_only else f" and {DEFAULT_MICRO_MODEL}"))
+    print(f"TFLite Micro decisions equal to the float model's: {agreement}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="real manifest CSV")
@@ -107,8 +213,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--card-only", action="store_true",
                         help="rewrite the model card from the finished run in --out, without training")
+    parser.add_argument("--micro", action="store_true",
+                        help="the microcontroller model (int8, for sensing export firmware)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.micro:
+        _train_micro(args)
+        return
     if args.card_only:
         metrics = json.loads((args.out / "run" / "metrics.json").read_text())
     else:
@@ -117,8 +228,7 @@ def main() -> None:
                                                epochs=args.epochs, seed=args.seed))
         DEFAULT_MODEL.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.out / "run" / "model.tflite", DEFAULT_MODEL)
-    figures = evaluate_run(args.out / "run", split="test",
-                           keep=lambda record: not record.group.startswith(SYNTHETIC_GROUP_PREFIX))
+    figures = evaluate_run(args.out / "run", split="test", keep=_is_real)
     config = json.loads((args.out / "run" / "config.json").read_text())
     (DEFAULT_MODEL.parent / "MODEL_CARD.md").write_text(model_card(figures, config, metrics))
     written = [DEFAULT_MODEL.parent / "MODEL_CARD.md"] + ([] if args.card_only else [DEFAULT_MODEL])

@@ -17,13 +17,24 @@ import numpy as np
 
 from sensing.classifier import AudioClassifier
 from sensing.clips import ClipRecord, read_clip_list
-from training.dataset import load_clips
+from training.dataset import LoadedClip, load_clips
 from training.metrics import clip_metrics
 from training.splits import grouped_split
 
 
+def split_clips(run: str | Path, *, split: str, keep: Callable[[ClipRecord], bool] | None = None,
+                sr: int) -> list[LoadedClip]:
+    """The clips of ``split`` of a finished run, rebuilt from its ``config.json``, in split order."""
+    config = json.loads((Path(run) / "config.json").read_text())
+    clips, _ = load_clips(read_clip_list(config["data"]), sr=sr, strict=False)
+    indices = grouped_split([c.record for c in clips], fractions=tuple(config["split_fractions"]),
+                            seed=config["seed"])[split]
+    return [clips[i] for i in indices if keep is None or keep(clips[i].record)]
+
+
 def evaluate_run(run: str | Path, *, split: str = "test",
-                 keep: Callable[[ClipRecord], bool] | None = None) -> dict:
+                 keep: Callable[[ClipRecord], bool] | None = None,
+                 model_file: str = "model.tflite") -> dict:
     """Clip-level figures (see :func:`training.metrics.clip_metrics`) for ``split`` of ``run``.
 
     Args:
@@ -31,15 +42,12 @@ def evaluate_run(run: str | Path, *, split: str = "test",
         split: ``validation`` or ``test``.
         keep: only clips for which this returns True are scored (for example
             only real recordings when synthetic ones were mixed in).
+        model_file: which exported file of the run to score (``model_int8.tflite``...).
     """
     run = Path(run)
     config = json.loads((run / "config.json").read_text())
-    classifier = AudioClassifier(run / "model.tflite")
-    clips, _ = load_clips(read_clip_list(config["data"]), sr=classifier.metadata.features.sr,
-                          strict=False)
-    indices = grouped_split([c.record for c in clips], fractions=tuple(config["split_fractions"]),
-                            seed=config["seed"])[split]
-    chosen = [clips[i] for i in indices if keep is None or keep(clips[i].record)]
+    classifier = AudioClassifier(run / model_file)
+    chosen = split_clips(run, split=split, keep=keep, sr=classifier.metadata.features.sr)
     started = time.monotonic()
     results = [classifier.classify_audio(clip.samples) for clip in chosen]
     seconds = time.monotonic() - started
@@ -58,6 +66,7 @@ def evaluate_run(run: str | Path, *, split: str = "test",
         "backend": classifier.backend,
         "target_fpr": config["target_fpr"],
         "thresholds": classifier.metadata.thresholds,
+        "decisions": [r.label for r in results],
     })
     return figures
 

@@ -1,5 +1,16 @@
 """Keras model to ``.tflite``, with the toolkit's metadata embedded.
 
+Four forms of one model:
+
+- ``float32``: dense float weights; what training writes.
+- ``sparse``: float32 with pruned weights stored sparse (converted with
+  ``EXPERIMENTAL_SPARSITY``); the model holds DENSIFY ops that XNNPACK unpacks
+  once at load time, and runs its sparse kernels where the CPU has them (ARM).
+- ``sparse_fp16``: the same with float16 weights, half the bytes again.
+- ``int8``: full-integer (int8 weights, activations, input and output),
+  calibrated on representative windows; stored dense, because TFLite Micro on
+  a microcontroller has no DENSIFY op.
+
 The metadata (labels, feature settings, thresholds) is stored as a named
 entry of the TFLite model's ``metadata`` table, which interpreters ignore and
 :func:`sensing.model_file.read_metadata` reads without TensorFlow.
@@ -9,8 +20,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from sensing.model_file import METADATA_NAME, ModelMetadata
 from training.tf_setup import keras, tf
+
+FORMATS = ("float32", "sparse", "sparse_fp16", "int8")
 
 
 def embed_metadata(tflite_bytes: bytes, metadata: ModelMetadata) -> bytes:
@@ -30,14 +45,39 @@ def embed_metadata(tflite_bytes: bytes, metadata: ModelMetadata) -> bytes:
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def convert_float(model: keras.Model) -> bytes:
-    """A float32 TFLite flatbuffer of ``model`` (batch size 1 at the input)."""
+def convert(model: keras.Model, form: str = "float32",
+            representative_windows: np.ndarray | None = None) -> bytes:
+    """A TFLite flatbuffer of ``model`` (batch size 1) in one of :data:`FORMATS`.
+
+    Args:
+        model: a Keras model without pruning wrappers.
+        form: which of :data:`FORMATS`.
+        representative_windows: (n, frames, mels, 3) float32 inputs that
+            calibrate int8 activation ranges; required for ``int8``.
+    """
+    if form not in FORMATS:
+        raise ValueError(f"unknown TFLite form {form!r}; one of {FORMATS}")
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if form == "sparse":
+        converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
+    elif form == "sparse_fp16":
+        converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY, tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif form == "int8":
+        if representative_windows is None or not len(representative_windows):
+            raise ValueError("int8 conversion needs representative windows")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([window[None]] for window in
+                                                    representative_windows)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
     return converter.convert()
 
 
-def export_tflite(model: keras.Model, path: str | Path, metadata: ModelMetadata) -> Path:
-    """Write ``model`` as float32 ``.tflite`` with ``metadata`` embedded; returns the path."""
+def export_tflite(model: keras.Model, path: str | Path, metadata: ModelMetadata, *,
+                  form: str = "float32", representative_windows: np.ndarray | None = None) -> Path:
+    """Write ``model`` as ``.tflite`` in ``form`` with ``metadata`` embedded; returns the path."""
     path = Path(path)
-    path.write_bytes(embed_metadata(convert_float(model), metadata))
+    path.write_bytes(embed_metadata(convert(model, form, representative_windows), metadata))
     return path

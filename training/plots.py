@@ -52,3 +52,19 @@ def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: str 
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return Path(path)
+
+
+def plot_layer_sparsity(sparsity: dict[str, float], target: float, path: str | Path) -> Path:
+    """Share of zero weights in each pruned layer, against the target sparsity."""
+    names = list(sparsity)
+    figure, axis = plt.subplots(figsize=(max(6, 0.45 * len(names) + 2), 4))
+    axis.bar(range(len(names)), [sparsity[name] for name in names], color="tab:blue")
+    axis.axhline(target, color="tab:red", linestyle="--", label=f"target {target:.0%}")
+    axis.axhline(2 / 3, color="grey", linestyle=":", label="XNNPACK's sparse threshold (2/3)")
+    axis.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+    axis.set(ylim=(0, 1), ylabel="share of zero weights", title="1x1 convolutions after pruning")
+    axis.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)

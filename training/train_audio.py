@@ -11,10 +11,12 @@ best epoch so far is kept on disk, so an interrupted run still leaves a model.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,7 @@ from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
 from training.splits import grouped_split
 from training.tf_setup import keras, tf
-from training.windows import prepare_clips
+from training.windows import TrainingClip, prepare_clips
 
 
 class EvaluationSet:
@@ -84,17 +86,30 @@ def _selection_score(true: list[str], predicted: list[str], labels: tuple[str, .
                           for label in targets]))
 
 
-class _EpochReport(keras.callbacks.Callback):
-    """After each epoch: calibrate on validation, score, keep the best weights on disk."""
+class EpochReport(keras.callbacks.Callback):
+    """After each epoch: calibrate on validation, score, keep the best weights.
+
+    Args:
+        validation, labels, negative_label: what to score on.
+        epochs: epochs planned (for the progress line).
+        target_fpr: the false-positive rate thresholds are calibrated for.
+        save_best: called with the model whenever an epoch becomes the best,
+            so an interrupted run still leaves its best model on disk.
+        first_eligible_epoch: earlier epochs are scored but never kept (pruning
+            keeps only epochs that reached the target sparsity).
+    """
 
     def __init__(self, *, validation: EvaluationSet, labels: tuple[str, ...],
-                 negative_label: str | None, config: AudioTrainConfig, checkpoint: Path) -> None:
+                 negative_label: str | None, epochs: int, target_fpr: float,
+                 save_best: Callable[[keras.Model], None], first_eligible_epoch: int = 1) -> None:
         super().__init__()
         self.validation = validation
         self.labels = labels
         self.negative_label = negative_label
-        self.config = config
-        self.checkpoint = checkpoint
+        self.epochs = epochs
+        self.target_fpr = target_fpr
+        self.save_best = save_best
+        self.first_eligible_epoch = first_eligible_epoch
         self.history: list[dict] = []
         self.best_score = -1.0
         self.best_epoch = 0
@@ -104,22 +119,23 @@ class _EpochReport(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         scores = self.validation.clip_scores(self.model)
         thresholds = _thresholds(scores, self.validation.true, self.labels, self.negative_label,
-                                 self.config.target_fpr)
+                                 self.target_fpr)
         predicted = _decisions(scores, self.labels, thresholds, self.negative_label)
         score = _selection_score(self.validation.true, predicted, self.labels, self.negative_label)
         entry = {"epoch": epoch + 1, "loss": float(logs["loss"]),
                  "accuracy": float(logs["accuracy"]), "validation_score": score,
                  "seconds": round(time.monotonic() - self.started, 1)}
         self.history.append(entry)
-        improved = score >= self.best_score  # ties: the later, longer-trained epoch
+        eligible = epoch + 1 >= self.first_eligible_epoch
+        improved = eligible and score >= self.best_score  # ties: the later, longer-trained epoch
         if improved:
             self.best_score = score
             self.best_epoch = epoch + 1
             self.best_weights = self.model.get_weights()
-            self.model.save(self.checkpoint)
-        print(f"epoch {epoch + 1}/{self.config.epochs}  loss {entry['loss']:.4f}  "
+            self.save_best(self.model)
+        print(f"epoch {epoch + 1}/{self.epochs}  loss {entry['loss']:.4f}  "
               f"accuracy {entry['accuracy']:.3f}  validation recall at "
-              f"{self.config.target_fpr:.0%} FPR {score:.3f}"
+              f"{self.target_fpr:.0%} FPR {score:.3f}"
               f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]", flush=True)
 
 
@@ -139,14 +155,48 @@ def _write_skipped(skipped: list[SkippedClip], path: Path) -> None:
             writer.writerow([item.record.path, item.record.label, item.reason])
 
 
-def train_audio(config: AudioTrainConfig) -> dict:
-    """Run a whole training (see the module docstring); returns the metrics written."""
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    run_info = {"command": " ".join(sys.argv), "python": platform.python_version(),
-                "tensorflow": tf.__version__}
-    config.write(out / "config.json", status="running", **run_info)
+@dataclasses.dataclass
+class RunData:
+    """The clips of a run, split by group and ready for training and evaluation.
 
+    Attributes:
+        labels: class names in model-output order (sorted).
+        negative_label: the "neither target" label, or None.
+        split_clips: the loaded clips of ``train``, ``validation`` and ``test``.
+        train_clips: training clips prepared for window sampling.
+        batches: augmented training batches, drawn afresh each epoch.
+        validation, test: every runtime window of those splits.
+        skipped: files that could not be used.
+    """
+
+    labels: tuple[str, ...]
+    negative_label: str | None
+    split_clips: dict[str, list[LoadedClip]]
+    train_clips: list[TrainingClip]
+    batches: WindowBatches
+    validation: EvaluationSet
+    test: EvaluationSet
+    skipped: list[SkippedClip]
+
+    def class_weight(self) -> dict[int, float]:
+        """Loss weight per class index: rarer classes weigh more, averaging 1."""
+        counts = np.bincount([c.class_index for c in self.train_clips], minlength=len(self.labels))
+        return {i: float(counts.sum() / (len(self.labels) * max(n, 1))) for i, n in enumerate(counts)}
+
+    def representative_windows(self, count: int, seed: int) -> np.ndarray:
+        """(count, frames, mels, 3) unaugmented windows of training clips, for int8 calibration."""
+        rng = np.random.default_rng(seed)
+        clips = self.split_clips["train"]
+        chosen = rng.choice(len(clips), size=min(count, len(clips)), replace=False)
+        windows = []
+        for index in chosen:
+            features, _ = clip_features(clips[index].samples, self.batches.settings)
+            windows.append(features[rng.integers(len(features))])
+        return np.stack(windows).astype(np.float32)
+
+
+def load_run_data(config: AudioTrainConfig, out: Path) -> RunData:
+    """Read, load, split and prepare the clips of ``config.data`` (writes ``out/skipped.csv``)."""
     records = read_clip_list(config.data)
     check_label_counts(records, min_clips=config.min_clips_per_label, min_groups=3)
     clips, skipped = load_clips(records, sr=config.features.sr, strict=config.strict)
@@ -178,40 +228,61 @@ def train_audio(config: AudioTrainConfig) -> dict:
                             windows_per_clip=config.windows_per_clip,
                             batch_size=config.batch_size, seed=config.seed,
                             settings=config.features, augment=config.augment)
-    validation = EvaluationSet(split_clips["validation"], config, "validation")
-    test = EvaluationSet(split_clips["test"], config, "test")
+    return RunData(labels=labels, negative_label=negative_label, split_clips=split_clips,
+                   train_clips=train_clips, batches=batches,
+                   validation=EvaluationSet(split_clips["validation"], config, "validation"),
+                   test=EvaluationSet(split_clips["test"], config, "test"), skipped=skipped)
 
-    keras.utils.set_random_seed(config.seed)
-    model = build_audio_cnn(input_shape=config.features.input_shape, n_classes=len(labels),
-                            settings=config.cnn)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        config.learning_rate, decay_steps=max(1, config.epochs * len(batches)))
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-                  metrics=["accuracy"])
-    counts = np.bincount([c.class_index for c in train_clips], minlength=len(labels))
-    class_weight = {i: float(counts.sum() / (len(labels) * max(n, 1))) for i, n in enumerate(counts)}
-    report = _EpochReport(validation=validation, labels=labels, negative_label=negative_label,
-                          config=config, checkpoint=out / "model.keras")
-    print(f"training on {len(train_clips)} clips, {len(batches)} batches per epoch, "
-          f"{model.count_params():,} parameters", file=sys.stderr)
+
+def fit(model: keras.Model, data: RunData, *, epochs: int, report: EpochReport,
+        extra_callbacks: tuple = ()) -> tuple[keras.Model, bool]:
+    """Train ``model`` (already compiled) and restore its best epoch's weights.
+
+    Returns the model and whether Ctrl-C interrupted training.
+    """
     interrupted = False
     try:
-        model.fit(batches, epochs=config.epochs, class_weight=class_weight, callbacks=[report],
-                  verbose=0, shuffle=False)
+        model.fit(data.batches, epochs=epochs, class_weight=data.class_weight(),
+                  callbacks=[*extra_callbacks, report], verbose=0, shuffle=False)
     except KeyboardInterrupt:
         interrupted = True
         print("interrupted: finishing the run with the best epoch so far", file=sys.stderr)
     if report.best_weights is None:
-        raise DataError("training stopped before the first epoch ended; nothing to export")
+        raise DataError("training stopped before an epoch could be kept; nothing to export")
     model.set_weights(report.best_weights)
+    return model, interrupted
 
-    validation_scores = validation.clip_scores(model)
-    thresholds = _thresholds(validation_scores, validation.true, labels, negative_label,
+
+def compile_for_training(model: keras.Model, *, learning_rate: float, steps: int,
+                         label_smoothing: float) -> None:
+    """Adam with a cosine decay from ``learning_rate`` to zero over ``steps``, smoothed cross-entropy."""
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps))
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+                  metrics=["accuracy"])
+
+
+def run_info() -> dict:
+    """The command and versions, recorded in every run's ``config.json``."""
+    return {"command": " ".join(sys.argv), "python": platform.python_version(),
+            "tensorflow": tf.__version__}
+
+
+def finish_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
+               report: EpochReport, interrupted: bool, metadata_extra: dict,
+               metrics_extra: dict | None = None) -> tuple[dict, ModelMetadata]:
+    """Calibrate, measure, export ``model.tflite``, write ``metrics.json`` and the plots.
+
+    Returns the metrics written and the metadata embedded in the model.
+    """
+    out = Path(config.out)
+    labels, negative_label = data.labels, data.negative_label
+    validation_scores = data.validation.clip_scores(model)
+    thresholds = _thresholds(validation_scores, data.validation.true, labels, negative_label,
                              config.target_fpr)
     results = {}
-    for name, evaluation, scores in (("validation", validation, validation_scores),
-                                     ("test", test, test.clip_scores(model))):
+    for name, evaluation, scores in (("validation", data.validation, validation_scores),
+                                     ("test", data.test, data.test.clip_scores(model))):
         predicted = _decisions(scores, labels, thresholds, negative_label)
         results[name] = clip_metrics(labels=labels, true=evaluation.true, predicted=predicted,
                                      scores=scores, negative_label=negative_label,
@@ -220,7 +291,7 @@ def train_audio(config: AudioTrainConfig) -> dict:
     metadata = ModelMetadata(labels=labels, negative_label=negative_label, thresholds=thresholds,
                              features=config.features,
                              extra={"target_fpr": config.target_fpr, "frontend": config.frontend,
-                                    "training_command": run_info["command"]})
+                                    **metadata_extra})
     export_tflite(model, out / "model.tflite", metadata)
     metrics = {
         "labels": list(labels),
@@ -228,19 +299,50 @@ def train_audio(config: AudioTrainConfig) -> dict:
         "thresholds": thresholds,
         "best_epoch": report.best_epoch,
         "interrupted": interrupted,
-        "skipped_files": len(skipped),
+        "skipped_files": len(data.skipped),
         "splits": {name: {"clips": len(m), "groups": len({c.record.group for c in m})}
-                   for name, m in split_clips.items()},
+                   for name, m in data.split_clips.items()},
         "history": report.history,
         **results,
+        **(metrics_extra or {}),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_metrics(metrics, out)
     plot_training_curves(report.history, out / "training_curves.png")
     for name in ("validation", "test"):
         matrix = results[name]["confusion_matrix"]
         plot_confusion_matrix(matrix["rows_true_columns_predicted"], matrix["labels"],
                               out / f"confusion_{name}.png",
                               title=f"{name} clips ({results[name]['clips']})")
+    return metrics, metadata
+
+
+def write_metrics(metrics: dict, out: Path) -> None:
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+def train_audio(config: AudioTrainConfig) -> dict:
+    """Run a whole training (see the module docstring); returns the metrics written."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    info = run_info()
+    config.write(out / "config.json", status="running", **info)
+    data = load_run_data(config, out)
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_audio_cnn(input_shape=config.features.input_shape, n_classes=len(data.labels),
+                            settings=config.cnn)
+    compile_for_training(model, learning_rate=config.learning_rate,
+                         steps=config.epochs * len(data.batches),
+                         label_smoothing=config.label_smoothing)
+    checkpoint = out / "model.keras"
+    report = EpochReport(validation=data.validation, labels=data.labels,
+                         negative_label=data.negative_label, epochs=config.epochs,
+                         target_fpr=config.target_fpr, save_best=lambda m: m.save(checkpoint))
+    print(f"training on {len(data.train_clips)} clips, {len(data.batches)} batches per epoch, "
+          f"{model.count_params():,} parameters", file=sys.stderr)
+    model, interrupted = fit(model, data, epochs=config.epochs, report=report)
+    metrics, _ = finish_run(model, data, config, report=report, interrupted=interrupted,
+                            metadata_extra={"training_command": info["command"]})
     config.write(out / "config.json", status="interrupted" if interrupted else "finished",
-                 labels=list(labels), negative_label=negative_label, **run_info)
+                 labels=list(data.labels), negative_label=data.negative_label, **info)
     return metrics

@@ -55,6 +55,22 @@ def _clip(label: str, index: int, speakers: list[synth.Speaker], seed: int,
     return synth.peak_normalise(audio, level_dbfs=level_dbfs), f"spk{speaker_id:02d}", label
 
 
+def _speakers(seed: int, n_speakers: int) -> list[synth.Speaker]:
+    speaker_rng = np.random.default_rng(seed)
+    return [synth.random_speaker(speaker_rng) for _ in range(n_speakers)]
+
+
+def generate_clip(label: str, index: int, *, seed: int = 0, n_speakers: int = 6,
+                  sr: int = 16000) -> tuple[np.ndarray, str, str]:
+    """Clip ``index`` of ``label`` as :func:`make_clip_set` writes it; (audio, group, category).
+
+    Audio is float in [-1, 1] at ``sr``, before the file's 16-bit rounding.
+    """
+    if label not in LABELS:
+        raise ValueError(f"label must be one of {LABELS}, got {label!r}")
+    return _clip(label, index, _speakers(seed, n_speakers), seed, sr)
+
+
 def make_clip_set(out_dir: str | Path, *, clips_per_label: int = 20, seed: int = 0,
                   n_speakers: int = 6, sr: int = 16000) -> Path:
     """Write ``clips_per_label`` 16-bit WAV clips per label under ``out_dir/<label>/``.
@@ -64,8 +80,7 @@ def make_clip_set(out_dir: str | Path, *, clips_per_label: int = 20, seed: int =
     Returns the manifest path.
     """
     out_dir = Path(out_dir)
-    speaker_rng = np.random.default_rng(seed)
-    speakers = [synth.random_speaker(speaker_rng) for _ in range(n_speakers)]
+    speakers = _speakers(seed, n_speakers)
     rows = []
     for label in LABELS:
         (out_dir / label).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,254 @@
+"""Accuracy, size and speed of pruned audio models, against sparsity.
+
+Usage:
+    benchmarks/setup_qemu.sh          # once, optional: the emulated sparse/dense ratio
+    python benchmarks/pruning_sweep.py --base runs/mel --out runs/pruning \\
+        [--data ../shared/data/audio/manifest.csv] [--sparsities 0.5 0.7 0.8 0.9 0.95]
+
+For each sparsity, prunes the base run's model (``sensing prune``; a finished
+sparsity folder is reused, so an interrupted sweep continues where it stopped;
+the base run is trained first from ``--data`` if it does not exist yet), then
+measures every model side by side in one process:
+
+- validation and test F1 per target class, and the test false-positive rate;
+- file sizes, plain and gzipped, of the file a device would ship (the dense
+  float32 base at sparsity 0, ``model_sparse.tflite`` above), plus the
+  float16 sparse and int8 files;
+- native latency on this machine (one thread; on x86 CPUs with AVX, XNNPACK's
+  sparse kernels are off, so dense and sparse run the same kernels here);
+- the dense/sparse time ratio of the same pruned weights under
+  ``qemu-x86_64 -cpu Nehalem``, a CPU without AVX on which XNNPACK turns its
+  sparse kernels on: a proxy for the work sparse inference saves on a
+  Raspberry Pi, not a Pi measurement (absolute emulated times mean nothing).
+
+Writes OUT/pruning_sweep.json, OUT/pruning_sweep.md (the README table) and
+``docs/pruning_sweep.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EMULATED_CPU = "Nehalem"
+
+
+def _finished(run: Path, **pruning) -> bool:
+    """Whether ``run`` finished, with the given pruning settings when any are given."""
+    config = run / "config.json"
+    if not config.is_file():
+        return False
+    values = json.loads(config.read_text())
+    recorded = values.get("pruning", {})
+    return values.get("status") == "finished" and all(recorded.get(key) == value
+                                                       for key, value in pruning.items())
+
+
+def _ensure_base(base: Path, data: Path | None) -> None:
+    if _finished(base):
+        return
+    if data is None:
+        sys.exit(f"{base} is not a finished training run; give --data to train it first")
+    from training.config import AudioTrainConfig
+    from training.train_audio import train_audio
+
+    print(f"training the dense base model into {base}", file=sys.stderr)
+    train_audio(AudioTrainConfig(data=str(data.resolve()), out=str(base)))
+
+
+def _ensure_pruned(base: Path, run: Path, sparsity: float, epochs: int) -> None:
+    if _finished(run, sparsity=sparsity, epochs=epochs):
+        print(f"{run}: finished earlier, reused", file=sys.stderr)
+        return
+    from training.prune import PruneSettings, prune_run
+
+    print(f"pruning to {sparsity:.0%} into {run}", file=sys.stderr)
+    prune_run(base, run, PruneSettings(sparsity=sparsity, epochs=epochs))
+
+
+def _sizes(path: Path) -> dict:
+    content = path.read_bytes()
+    return {"bytes": len(content), "gzip_bytes": len(gzip.compress(content, compresslevel=9))}
+
+
+def _row(sparsity: float, run: Path, shipped: Path) -> dict:
+    from sensing.sparse_check import check_sparse
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    targets = [label for label in metrics["labels"] if label != metrics["negative_label"]]
+    row = {
+        "sparsity": sparsity,
+        "run": str(run),
+        "shipped_model": str(shipped),
+        "measured_1x1_sparsity": metrics.get("sparsity_1x1", {}).get("overall", 0.0),
+        "validation_f1": {label: metrics["validation"]["per_class"][label]["f1"] for label in targets},
+        "test_f1": {label: metrics["test"]["per_class"][label]["f1"] for label in targets},
+        "test_false_positive_rate": metrics["test"].get("negatives", {}).get("false_positive_rate"),
+        "size": _sizes(shipped),
+        "xnnpack_sparse": check_sparse(shipped).sparse_ready,
+    }
+    for form, name in (("sparse_fp16", "model_sparse_fp16.tflite"), ("int8", "model_int8.tflite")):
+        if (run / name).is_file():
+            row[f"size_{form}"] = _sizes(run / name)
+    return row
+
+
+def time_models(paths: list[str], *, rounds: int, invocations: int) -> list[float]:
+    """Median ms per inference of each model, measured in turns on one thread."""
+    from sensing.bench import interleaved_latencies
+    from sensing.classifier import AudioClassifier
+
+    classifiers = [AudioClassifier(path, num_threads=1) for path in paths]
+    latencies = interleaved_latencies(classifiers, invocations=invocations, rounds=rounds,
+                                      warmup=2)
+    return [round(float(np.median(times)), 3) for times in latencies]
+
+
+def _emulated_times(paths: list[str], *, rounds: int, invocations: int) -> list[float] | None:
+    """Median ms per inference under ``qemu-x86_64 -cpu Nehalem``; None without qemu."""
+    qemu = shutil.which("qemu-x86_64")
+    if qemu is None:
+        print("qemu-x86_64 not found: skipping the emulated ratio (benchmarks/setup_qemu.sh "
+              "installs it)", file=sys.stderr)
+        return None
+    command = [qemu, "-cpu", EMULATED_CPU, sys.executable, str(Path(__file__).resolve()),
+               "--time-models", *paths, "--rounds", str(rounds), "--invocations", str(invocations)]
+    print(f"timing {len(paths)} models under qemu ({EMULATED_CPU}); this takes a few minutes",
+          file=sys.stderr)
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+    if finished.returncode != 0:
+        print(f"emulated timing failed:\n{finished.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def _f1(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def markdown(rows: list[dict], *, cpu: str) -> str:
+    """The README table."""
+    labels = list(rows[0]["validation_f1"])
+    header = (["sparsity (1x1)"] + [f"{label} F1 val / test" for label in labels]
+              + ["test FPR", "shipped file KB (gzip)", "fp16 / int8 KB", "XNNPACK sparse",
+                 f"native ms ({cpu})", "emulated dense/sparse"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        fpr = row["test_false_positive_rate"]
+        small = " / ".join(f"{row[key]['bytes'] / 1024:.0f}" if key in row else "-"
+                           for key in ("size_sparse_fp16", "size_int8"))
+        ratio = row.get("emulated_ratio")
+        lines.append("| " + " | ".join(
+            [f"{row['sparsity']:.0%}" + (f" ({row['measured_1x1_sparsity']:.1%} measured)"
+                                         if row["sparsity"] else " (dense base)")]
+            + [f"{_f1(row['validation_f1'][label])} / {_f1(row['test_f1'][label])}"
+               for label in labels]
+            + ["n/a" if fpr is None else f"{fpr:.1%}",
+               f"{row['size']['bytes'] / 1024:.0f} ({row['size']['gzip_bytes'] / 1024:.0f})",
+               small, "yes" if row["xnnpack_sparse"] else "no",
+               f"{row['native_ms']:.3f}",
+               "n/a" if ratio is None else f"{ratio:.2f}x"]) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sparsities = [100 * row["sparsity"] for row in rows]
+    figure, (quality, speed) = plt.subplots(1, 2, figsize=(11, 4))
+    for label in rows[0]["validation_f1"]:
+        quality.plot(sparsities, [row["validation_f1"][label] for row in rows], marker="o",
+                     label=f"{label}: validation F1")
+        quality.plot(sparsities, [row["test_f1"][label] for row in rows], marker="s",
+                     linestyle="--", label=f"{label}: test F1")
+    quality.set(xlabel="share of 1x1 weights pruned (%)", ylabel="F1", title="quality",
+                ylim=(max(0.0, min(min(row["test_f1"].values()) for row in rows) - 0.05), 1.0))
+    quality.legend(fontsize=8)
+    ratios = [row.get("emulated_ratio") for row in rows]
+    if any(r is not None for r in ratios):
+        speed.plot(sparsities, [np.nan if r is None else r for r in ratios], marker="o",
+                   color="tab:green", label="dense/sparse time, emulated CPU without AVX")
+    speed.set(xlabel="share of 1x1 weights pruned (%)", ylabel="speed-up (x)",
+              title="speed and size")
+    size_axis = speed.twinx()
+    size_axis.plot(sparsities, [row["size"]["bytes"] / 1024 for row in rows], marker="s",
+                   color="tab:purple", label="shipped float file (KB)")
+    size_axis.set_ylabel("KB")
+    speed.legend(loc="upper left", fontsize=8)
+    size_axis.legend(loc="lower left", fontsize=8)
+    for axis in (quality, speed):
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=Path, default=Path("runs/mel"), help="dense training run")
+    parser.add_argument("--out", type=Path, default=Path("runs/pruning"), help="sweep folder")
+    parser.add_argument("--data", type=Path, help="clips to train the base run on if it is missing")
+    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.5, 0.7, 0.8, 0.9, 0.95])
+    parser.add_argument("--epochs", type=int, default=12, help="fine-tuning epochs per sparsity")
+    parser.add_argument("--rounds", type=int, default=10, help="timing rounds (models in turn)")
+    parser.add_argument("--invocations", type=int, default=300, help="native timings per model")
+    parser.add_argument("--emulated-invocations", type=int, default=40,
+                        help="timings per model under emulation")
+    parser.add_argument("--time-models", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.time_models:  # child mode, run under qemu
+        print(json.dumps(time_models(args.time_models, rounds=args.rounds,
+                                     invocations=args.invocations)))
+        return
+
+    _ensure_base(args.base, args.data)
+    runs = {}
+    for sparsity in args.sparsities:
+        run = args.out / f"sparsity_{round(sparsity * 100):02d}"
+        _ensure_pruned(args.base, run, sparsity, args.epochs)
+        runs[sparsity] = run
+
+    rows = [_row(0.0, args.base, args.base / "model.tflite")]
+    runs = dict(sorted(runs.items()))
+    rows += [_row(s, run, run / "model_sparse.tflite") for s, run in runs.items()]
+    native = time_models([row["shipped_model"] for row in rows], rounds=args.rounds,
+                         invocations=args.invocations)
+    for row, ms in zip(rows, native):
+        row["native_ms"] = ms
+    pairs = [str(run / name) for run in runs.values()
+             for name in ("model.tflite", "model_sparse.tflite")]
+    emulated = _emulated_times(pairs, rounds=args.rounds, invocations=args.emulated_invocations)
+    rows[0]["emulated_ratio"] = None
+    for index, row in enumerate(rows[1:]):
+        if emulated is not None:
+            dense_ms, sparse_ms = emulated[2 * index], emulated[2 * index + 1]
+            row["emulated_ms"] = {"dense_stored": dense_ms, "sparse": sparse_ms}
+            row["emulated_ratio"] = round(dense_ms / sparse_ms, 2)
+        else:
+            row["emulated_ratio"] = None
+
+    import platform
+
+    cpu = f"{platform.machine()}, 1 thread"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "pruning_sweep.json").write_text(json.dumps(rows, indent=2) + "\n")
+    table = markdown(rows, cpu=cpu)
+    (args.out / "pruning_sweep.md").write_text(table + "\n")
+    plot(rows, REPO_ROOT / "docs" / "pruning_sweep.png")
+    print(table)
+    print(f"\nplot: {REPO_ROOT / 'docs' / 'pruning_sweep.png'}")
+
+
+if __name__ == "__main__":
+    main()

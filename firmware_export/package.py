@@ -1,0 +1,148 @@
+"""``sensing export firmware``: a trained model as a drop-in C/C++ package for TFLite Micro.
+
+Steps: find or make the int8 model (a run folder's ``model_int8.tflite``; a
+run's ``model.keras`` quantized on its own training clips; an int8 ``.tflite``;
+by default the bundled microcontroller model), check that TFLite Micro has
+every op it uses, strip what a microcontroller does not need (tensor names,
+signatures, metadata), measure the tensor arena in TFLite Micro's own
+interpreter, then write the sources, the golden vectors and the size report,
+and check that TFLite Micro and ai-edge-litert give the same int8 outputs on
+the golden inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from firmware_export.c_source import check_name
+from firmware_export.examples import write_examples
+from firmware_export.frontend_c import DELTA_TOLERANCE, LOG_MEL_TOLERANCE, write_frontend
+from firmware_export.golden import quantize, write_golden
+from firmware_export.micro import ARENA_MARGIN, exported_arena, micro_outputs, minimum_arena
+from firmware_export.model_data import write_model_data
+from firmware_export.ops import model_ops, write_ops_header
+from firmware_export.settings_header import Quantization, write_settings_header
+from firmware_export.size_report import SizeReport, multiply_adds
+from sensing.errors import SensingError
+from sensing.interpreter import load_interpreter
+from sensing.model_file import read_metadata
+from sensing.tflite_graph import read_graph
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "sensing" / "models" / "cough_snore_micro.tflite"
+"""The bundled int8 cough/snore model sized for microcontrollers."""
+
+
+def _quantization(detail: dict, what: str, path: Path) -> Quantization:
+    scale, zero_point = detail["quantization"]
+    if np.dtype(detail["dtype"]) != np.int8 or scale <= 0:
+        raise SensingError(f"{path}: the {what} is {np.dtype(detail['dtype']).name}, not int8; "
+                           f"firmware needs a full-integer int8 model (give the run folder to "
+                           f"quantize it, or model_int8.tflite from `sensing prune`)")
+    return Quantization(scale=float(scale), zero_point=int(zero_point))
+
+
+def _quantize_run(run: Path, out: Path) -> Path:
+    """Quantize a run's ``model.keras`` on its own training clips into ``out/model_int8.tflite``."""
+    from training.config import AudioTrainConfig
+    from training.quantize import export_int8
+    from training.tf_setup import keras
+    from training.train_audio import load_run_data
+
+    config = AudioTrainConfig.read(run / "config.json", out=str(out))
+    print(f"quantizing {run / 'model.keras'} to int8 on its training clips", flush=True)
+    data = load_run_data(config, out)
+    model = keras.models.load_model(run / "model.keras", compile=False)
+    metadata = read_metadata(run / "model.tflite")
+    return export_int8(model, out / "model_int8.tflite", metadata, data,
+                       target_fpr=config.target_fpr, seed=config.seed)
+
+
+def resolve_model(model: Path | None, out: Path) -> Path:
+    """The int8 ``.tflite`` to export for ``--model`` (see the module docstring)."""
+    if model is None:
+        return DEFAULT_MODEL
+    if model.is_dir():
+        if (model / "model_int8.tflite").is_file():
+            return model / "model_int8.tflite"
+        if (model / "model.keras").is_file() and (model / "config.json").is_file():
+            return _quantize_run(model, out)
+        raise SensingError(f"{model}: no model_int8.tflite and no model.keras with config.json; "
+                           f"give a run folder from `sensing train audio` or `sensing prune`")
+    if not model.is_file():
+        raise SensingError(f"{model}: not found")
+    return model
+
+
+def strip_for_micro(model: bytes) -> bytes:
+    """The flatbuffer without tensor names, signatures and metadata (unused by TFLite Micro)."""
+    from training.tf_setup import tf  # noqa: F401  (sets up TensorFlow's environment first)
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    flatbuffer = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    for subgraph in flatbuffer.subgraphs:
+        for tensor in subgraph.tensors:
+            tensor.name = b""
+    flatbuffer.signatureDefs = None
+    flatbuffer.metadata = None
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(flatbuffer))
+
+
+def export_firmware(model: Path | None, out: Path, name: str) -> dict:
+    """Write the package for ``model`` into ``out``; returns the size report and checks."""
+    check_name(name)
+    out.mkdir(parents=True, exist_ok=True)
+    source_path = resolve_model(model, out)
+    metadata = read_metadata(source_path)
+    interpreter, _ = load_interpreter(source_path, backend="ai_edge_litert")
+    input_quantization = _quantization(interpreter.get_input_details()[0], "input", source_path)
+    output_quantization = _quantization(interpreter.get_output_details()[0], "output", source_path)
+    ops = model_ops(read_graph(source_path))
+    source = f"{source_path.name} (labels {', '.join(metadata.labels)})"
+
+    micro_model = out / f"{name}_model.tflite"
+    micro_model.write_bytes(strip_for_micro(source_path.read_bytes()))
+    measured = minimum_arena(micro_model)
+    arena = exported_arena(measured)
+    files = write_model_data(micro_model.read_bytes(), out, name, source)
+    files.append(write_ops_header(ops, out, name, source))
+    files += write_frontend(metadata.features, out, name)
+    files.append(write_settings_header(
+        metadata=metadata, input_quantization=input_quantization,
+        output_quantization=output_quantization, arena_bytes=arena,
+        arena_bytes_measured=measured, out_dir=out, name=name, source=source))
+    golden = write_golden(micro_model, metadata.features, input_scale=input_quantization.scale,
+                          input_zero_point=input_quantization.zero_point, out_dir=out, name=name)
+    mismatches = _micro_mismatches(micro_model, golden, out / "golden", metadata.features, arena,
+                                   input_quantization)
+    report = SizeReport(model_bytes=micro_model.stat().st_size, arena_bytes_measured=measured,
+                        arena_bytes_exported=arena, ops=tuple(ops),
+                        multiply_adds=multiply_adds(read_graph(micro_model)))
+    files += write_examples(out_dir=out, name=name, source=source,
+                            tolerance=max(LOG_MEL_TOLERANCE, DELTA_TOLERANCE),
+                            op_count=len(ops), size_text=report.describe(),
+                            margin=f"{ARENA_MARGIN - 1:.0%}")
+    summary = {"model": str(source_path), "name": name, **report.to_dict(),
+               "micro_outputs_equal_litert": mismatches == 0,
+               "golden_windows": sum(clip["features_shape"][0] for clip in golden["clips"]),
+               "files": sorted(str(path.relative_to(out)) for path in files)}
+    (out / "size_report.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if mismatches:
+        raise SensingError(f"TFLite Micro and ai-edge-litert disagree on {mismatches} golden "
+                           f"outputs; see {out / 'golden'}")
+    return summary
+
+
+def _micro_mismatches(micro_model: Path, golden: dict, folder: Path, settings, arena: int,
+                      input_quantization: Quantization) -> int:
+    """Output values where TFLite Micro differs from ai-edge-litert on the golden windows."""
+    mismatches = 0
+    for clip in golden["clips"]:
+        features = np.fromfile(folder / clip["features"], dtype="<f4").reshape(
+            clip["features_shape"])
+        expected = np.fromfile(folder / clip["output"], dtype=np.int8).reshape(clip["output_shape"])
+        inputs = quantize(features, input_quantization.scale, input_quantization.zero_point)
+        mismatches += int(np.sum(micro_outputs(micro_model, inputs, arena) != expected))
+    return mismatches

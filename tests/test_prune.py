@@ -1,0 +1,168 @@
+"""``sensing prune``: sparsity reached, exports that agree, a sparse file XNNPACK accepts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from sensing.classifier import AudioClassifier
+from sensing.clips import read_clip_list
+from sensing.sparse_check import check_sparse
+from sensing.tflite_graph import read_graph
+from training.dataset import load_clips
+from training.splits import grouped_split
+
+SPARSITY = 0.8
+INT8_AGREEMENT = 0.9
+"""Share of validation clips on which the int8 file must decide as the float32 file does."""
+
+
+@pytest.fixture(scope="module")
+def pruned_run(trained_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pruned")
+    result = run_cli(["prune", "--run", str(trained_run), "--out", str(out),
+                      "--sparsity", str(SPARSITY), "--epochs", "2"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, result.stdout
+
+
+def _validation_clips(run):
+    config = json.loads((run / "config.json").read_text())
+    clips, _ = load_clips(read_clip_list(config["data"]), sr=16000, strict=False)
+    indices = grouped_split([c.record for c in clips], fractions=tuple(config["split_fractions"]),
+                            seed=config["seed"])["validation"]
+    return [clips[i] for i in indices]
+
+
+def test_prune_writes_every_form_with_metrics_and_plots(pruned_run):
+    out, stdout = pruned_run
+    for name in ("model.tflite", "model_sparse.tflite", "model_sparse_fp16.tflite",
+                 "model_int8.tflite", "model.keras", "metrics.json", "config.json",
+                 "training_curves.png", "sparsity.png", "confusion_test.png"):
+        assert (out / name).is_file(), name
+    for name in ("model_sparse.tflite", "model_int8.tflite"):
+        assert name in stdout
+    assert "XNNPACK will run model_sparse.tflite sparsely" in stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["status"] == "finished"
+    pruning = config["pruning"]
+    assert pruning["sparsity"] == SPARSITY and pruning["epochs"] == 2
+    assert pruning["learning_rate"] > 0
+    assert pruning["schedule"]["kind"] == "tfmot PolynomialDecay"
+    assert pruning["schedule"]["end_step"] <= 2 * pruning["schedule"]["steps_per_epoch"]
+
+
+def test_every_one_by_one_convolution_reaches_the_target_sparsity(pruned_run):
+    from training.tf_setup import keras
+
+    out, _ = pruned_run
+    model = keras.models.load_model(out / "model.keras", compile=False)
+    pointwise = [layer for layer in model.layers
+                 if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)]
+    assert len(pointwise) == 13
+    for layer in pointwise:
+        assert np.mean(layer.get_weights()[0] == 0) >= SPARSITY - 0.005, layer.name
+    stem = model.get_layer("stem_conv").get_weights()[0]
+    assert np.mean(stem == 0) < 0.05  # only 1x1 convolutions are pruned
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["sparsity_1x1"]["overall"] >= SPARSITY - 0.005
+
+
+def test_sparse_file_holds_sparse_tensors_and_matches_the_dense_file(pruned_run):
+    out, _ = pruned_run
+    graph = read_graph(out / "model_sparse.tflite")
+    assert sum(op.name == "DENSIFY" for op in graph.operators) >= 13
+    assert sum(tensor.is_sparse for tensor in graph.tensors) >= 13
+    assert not any(tensor.is_sparse for tensor in read_graph(out / "model.tflite").tensors)
+    dense_bytes = (out / "model.tflite").stat().st_size
+    assert (out / "model_sparse.tflite").stat().st_size <= dense_bytes / 2
+
+    dense, sparse = AudioClassifier(out / "model.tflite"), AudioClassifier(out / "model_sparse.tflite")
+    windows = np.random.default_rng(0).standard_normal((20, 96, 40, 3)).astype(np.float32)
+    np.testing.assert_allclose(sparse.predict_windows(windows), dense.predict_windows(windows),
+                               atol=1e-5)
+    assert check_sparse(out / "model_sparse.tflite").sparse_ready
+    assert not check_sparse(out / "model.tflite").sparse_ready
+
+
+def test_int8_export_runs_and_agrees_with_float(pruned_run):
+    out, _ = pruned_run
+    int8 = AudioClassifier(out / "model_int8.tflite")
+    assert int8.backend == "ai_edge_litert" and int8.is_quantized
+    graph = read_graph(out / "model_int8.tflite")
+    assert not any(op.name == "DENSIFY" for op in graph.operators)  # stored dense for TFLite Micro
+    float32 = AudioClassifier(out / "model.tflite")
+    clips = _validation_clips(out)
+    agreement = np.mean([int8.classify_audio(c.samples).label == float32.classify_audio(c.samples).label
+                         for c in clips])
+    assert agreement >= INT8_AGREEMENT, f"int8 agrees with float on {agreement:.0%} of clips"
+
+
+def test_stripped_model_gives_the_wrapped_models_outputs(tmp_path):
+    from training.model import CnnSettings, build_audio_cnn
+    from training.prune import PruneSettings, _strip, _wrap_for_pruning
+    from training.tf_setup import keras
+
+    import tensorflow_model_optimization as tfmot
+
+    keras.utils.set_random_seed(0)
+    model = build_audio_cnn(input_shape=(32, 16, 3), n_classes=3,
+                            settings=CnnSettings(blocks=((2, 8, 2), (2, 8, 1)), head_channels=16))
+    settings = PruneSettings(sparsity=0.75, epochs=2)
+    wrapped = _wrap_for_pruning(model, settings, settings.schedule_steps(4))
+    wrapped.compile(optimizer="adam", loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 32, 16, 3)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
+    wrapped.fit(x, y, batch_size=4, epochs=2, verbose=0,
+                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+    stripped = _strip(wrapped)
+    np.testing.assert_allclose(stripped.predict(x, verbose=0), wrapped.predict(x, verbose=0),
+                               atol=1e-5)
+    kernels = [layer.get_weights()[0] for layer in stripped.layers
+               if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)]
+    assert all(np.mean(kernel == 0) >= 0.74 for kernel in kernels)
+
+
+def test_prune_refuses_bad_requests(trained_run, tmp_path):
+    missing = run_cli(["prune", "--run", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
+    assert missing.returncode == 2
+    assert "config.json" in missing.stderr and "not found" in missing.stderr
+    same = run_cli(["prune", "--run", str(trained_run), "--out", str(trained_run)])
+    assert same.returncode == 2 and "overwrite" in same.stderr
+    too_much = run_cli(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"),
+                        "--sparsity", "1.5"])
+    assert too_much.returncode == 2 and "between 0 and 1" in too_much.stderr
+    one_epoch = run_cli(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"),
+                         "--epochs", "1"])
+    assert one_epoch.returncode == 2 and "at least 2 epochs" in one_epoch.stderr
+
+
+def test_bench_times_dense_and_sparse_side_by_side(pruned_run):
+    out, _ = pruned_run
+    result = run_cli(["bench", "--model", str(out / "model.tflite"), str(out / "model_sparse.tflite"),
+                      "--seconds", "5", "--json"])
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [row["model"].rsplit("/", 1)[-1] for row in rows] == ["model.tflite", "model_sparse.tflite"]
+    assert rows[0]["xnnpack_sparse"] is False and rows[1]["xnnpack_sparse"] is True
+    assert rows[0]["speed_vs_first"] == 1.0 and rows[1]["speed_vs_first"] > 0
+
+
+def test_check_sparse_command_gives_the_verdict_as_exit_status(pruned_run, tmp_path):
+    out, _ = pruned_run
+    ready = run_cli(["check-sparse", str(out / "model_sparse.tflite")])
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert "XNNPACK will run" in ready.stdout and "block5_project" in ready.stdout
+    dense = run_cli(["check-sparse", str(out / "model.tflite")])
+    assert dense.returncode == 1 and "DENSIFY" in dense.stdout
+    as_json = run_cli(["check-sparse", str(out / "model_sparse.tflite"), "--json"])
+    report = json.loads(as_json.stdout)
+    assert report["sparse_ready"] is True and len(report["convs"]) == 13
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes((out / "model_sparse.tflite").read_bytes()[:300])
+    unreadable = run_cli(["check-sparse", str(broken)])
+    assert unreadable.returncode == 2 and "error:" in unreadable.stderr
