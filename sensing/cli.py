@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from sensing.cli_radar import add_radar_commands
 from sensing.errors import SensingError
 from sensing.features import FRONTENDS
 from sensing.folders import output_folder
@@ -387,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("model", type=Path, help="a .tflite file")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=_command_check_sparse)
+
+    add_radar_commands(commands)
 
     bench = commands.add_parser("bench", help="time models on this machine, side by side")
     bench.add_argument("--model", dest="models", type=Path, action="extend", nargs="+",

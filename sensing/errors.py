@@ -21,3 +21,7 @@ class DataError(SensingError):
 
 class ModelError(SensingError):
     """A model file is missing, truncated or lacks the toolkit's metadata."""
+
+
+class RadarError(SensingError):
+    """A radar recording or its labels are malformed: wrong dtype or shape, missing keys, NaNs."""

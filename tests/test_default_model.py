@@ -25,3 +25,23 @@ def test_combined_manifest_keeps_real_groups_and_marks_generated_ones(clip_set, 
     assert len(rows) == 48 + 12 and len(synthetic) == 12
     assert {r["label"] for r in synthetic} == {"cough", "snore", "other"}
     assert all(r["category"].startswith("synthetic ") for r in synthetic)
+
+
+def test_bundled_micro_model_fits_the_microcontroller_targets(tmp_path):
+    import json
+
+    from conftest import run_cli
+    from firmware_export.package import DEFAULT_MODEL as MICRO_MODEL
+    from sensing.classifier import AudioClassifier
+
+    classifier = AudioClassifier(MICRO_MODEL)
+    assert classifier.is_quantized and classifier.labels == ("cough", "other", "snore")
+    card = (MICRO_MODEL.parent / "MODEL_CARD_micro.md").read_text()
+    for needed in ("--micro", "TFLite Micro", "Known limits"):
+        assert needed in card
+    result = run_cli(["export", "firmware", "--out", str(tmp_path / "package")])
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "package" / "size_report.json").read_text())
+    assert report["model_bytes"] <= 64 * 1024
+    assert report["arena_bytes_exported"] <= 64 * 1024
+    assert report["micro_outputs_equal_litert"]

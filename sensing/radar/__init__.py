@@ -1,0 +1,1 @@
+"""Radar: recordings of 60 GHz FMCW range profiles, their simulator, processing and calibration."""

@@ -1,0 +1,324 @@
+"""The radar recording format: complex range profiles in an ``.npz``, epoch labels in a CSV.
+
+``NAME.npz`` holds two arrays:
+
+- ``iq``: complex64, shape (frames, rx, range_bins): each frame's complex range
+  profile per receiver (a range FFT of the chirp samples, averaged over the
+  chirps of one burst);
+- ``config``: a 0-d string array with the JSON object of :class:`RadarConfig`.
+
+The archive is written uncompressed, so :class:`Recording` reads any span of
+frames without loading the rest (an 8-hour night at 15 Hz with 3 receivers and
+100 bins is about 1 GB).
+
+``NAME.epochs.csv`` beside it (optional) has the header ``start_s,label`` and
+one row per 30 s epoch, label one of :data:`EPOCH_LABELS`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import numbers
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from sensing.errors import RadarError
+
+EPOCH_S = 30.0
+"""Length of one labelled epoch in seconds."""
+EPOCH_LABELS = ("absent", "awake", "asleep")
+"""Labels of an epoch, in the order models output them."""
+IQ_DTYPE = np.dtype(np.complex64)
+
+
+def _is_number(value) -> bool:
+    """A finite real number (numpy scalars included), not a bool."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and bool(np.isfinite(value)))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RadarConfig:
+    """What a recording's numbers mean.
+
+    Attributes:
+        frame_rate_hz: frames per second.
+        range_resolution_m: metres between two range bins.
+        range_offset_m: range of bin 0 in metres.
+        wavelength_m: carrier wavelength in metres (about 5 mm at 60 GHz).
+        rx_spacing_m: distance between neighbouring receive antennas in metres.
+        device: free text naming the radar (``"simulated soli-like"``, ``"acconeer a121"``).
+    """
+
+    frame_rate_hz: float
+    range_resolution_m: float
+    range_offset_m: float
+    wavelength_m: float
+    rx_spacing_m: float
+    device: str
+
+    def __post_init__(self) -> None:
+        for name in ("frame_rate_hz", "range_resolution_m", "wavelength_m"):
+            value = getattr(self, name)
+            if not (_is_number(value) and value > 0):
+                raise RadarError(f"radar config: {name} must be a positive number, got {value!r}")
+        for name in ("range_offset_m", "rx_spacing_m"):
+            value = getattr(self, name)
+            if not (_is_number(value) and value >= 0):
+                raise RadarError(f"radar config: {name} must be a number >= 0, got {value!r}")
+
+    def range_m(self, n_bins: int) -> np.ndarray:
+        """(n_bins,) range of each bin in metres."""
+        return self.range_offset_m + self.range_resolution_m * np.arange(n_bins)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str) -> RadarConfig:
+        """Parse and check a config; errors name ``source`` and the missing or bad key."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise RadarError(f"{source}: config is not valid JSON ({error})") from None
+        if not isinstance(values, dict):
+            raise RadarError(f"{source}: config must be a JSON object, got {type(values).__name__}")
+        fields = [field.name for field in dataclasses.fields(cls)]
+        missing = [name for name in fields if name not in values]
+        if missing:
+            raise RadarError(f"{source}: config lacks {', '.join(missing)} (needs {', '.join(fields)})")
+        try:
+            return cls(**{name: values[name] for name in fields})
+        except RadarError as error:
+            raise RadarError(f"{source}: {error}") from None
+
+
+def _check_iq(iq: np.ndarray, source: str) -> None:
+    if iq.dtype != IQ_DTYPE:
+        raise RadarError(f"{source}: iq must be complex64, got {iq.dtype}")
+    if iq.ndim != 3 or 0 in iq.shape:
+        raise RadarError(f"{source}: iq must have shape (frames, rx, range_bins), got {iq.shape}")
+
+
+def _check_finite(chunk: np.ndarray, first_frame: int, source: str) -> None:
+    bad = ~np.isfinite(chunk).all(axis=(1, 2))
+    if bad.any():
+        raise RadarError(f"{source}: frame {first_frame + int(np.argmax(bad))} holds NaN or "
+                         f"infinite values")
+
+
+class RecordingWriter:
+    """Writes a recording frame chunk by frame chunk, never holding all of it.
+
+    >>> with RecordingWriter(path, config, n_frames=54000, n_rx=3, n_bins=100) as writer:
+    ...     writer.write(chunk)  # (frames, 3, 100) complex64, in order
+    """
+
+    def __init__(self, path: str | Path, config: RadarConfig, *, n_frames: int, n_rx: int,
+                 n_bins: int) -> None:
+        self.path = Path(path)
+        self.shape = (n_frames, n_rx, n_bins)
+        self.written = 0
+        self._archive = zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_STORED,
+                                        allowZip64=True)
+        self._archive.writestr("config.npy", _npy_bytes(np.array(config.to_json())))
+        self._member = self._archive.open("iq.npy", "w", force_zip64=True)
+        npy_format.write_array_header_1_0(self._member, {
+            "descr": npy_format.dtype_to_descr(IQ_DTYPE), "fortran_order": False,
+            "shape": self.shape})
+
+    def write(self, chunk: np.ndarray) -> None:
+        """Append (frames, rx, range_bins) complex64 frames."""
+        _check_iq(chunk, str(self.path))
+        if chunk.shape[1:] != self.shape[1:]:
+            raise RadarError(f"{self.path}: chunk shape {chunk.shape} does not match "
+                             f"(frames, {self.shape[1]}, {self.shape[2]})")
+        if self.written + chunk.shape[0] > self.shape[0]:
+            raise RadarError(f"{self.path}: more than the {self.shape[0]} frames announced")
+        _check_finite(chunk, self.written, str(self.path))
+        self._member.write(np.ascontiguousarray(chunk).tobytes())
+        self.written += chunk.shape[0]
+
+    def close(self) -> None:
+        """Finish the file; raises (and removes it) if fewer frames came than announced."""
+        self._member.close()
+        self._archive.close()
+        if self.written != self.shape[0]:
+            self.path.unlink(missing_ok=True)
+            raise RadarError(f"{self.path}: {self.written} frames written, {self.shape[0]} announced")
+
+    def abandon(self) -> None:
+        """Close and remove the partial file (after an error while writing)."""
+        self._member.close()
+        self._archive.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abandon()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def write_recording(path: str | Path, iq: np.ndarray, config: RadarConfig) -> Path:
+    """Write a whole recording held in memory; returns the path."""
+    _check_iq(iq, str(path))
+    with RecordingWriter(path, config, n_frames=iq.shape[0], n_rx=iq.shape[1],
+                         n_bins=iq.shape[2]) as writer:
+        writer.write(iq)
+    return Path(path)
+
+
+class Recording:
+    """A recording on disk, read in spans of frames.
+
+    Attributes:
+        path, config: the file and its :class:`RadarConfig`.
+        n_frames, n_rx, n_bins: the shape of ``iq``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        source = str(self.path)
+        if not self.path.is_file():
+            raise RadarError(f"{source}: recording not found")
+        try:
+            self._archive = zipfile.ZipFile(self.path)
+        except zipfile.BadZipFile:
+            raise RadarError(f"{source}: not an .npz archive (corrupt or another format)") from None
+        names = set(self._archive.namelist())
+        for needed in ("iq.npy", "config.npy"):
+            if needed not in names:
+                raise RadarError(f"{source}: no '{needed[:-4]}' array (has: "
+                                 f"{', '.join(sorted(n[:-4] for n in names)) or 'nothing'})")
+        with self._archive.open("config.npy") as member:
+            config = np.load(member, allow_pickle=False)
+        if config.ndim != 0 or config.dtype.kind not in "US":
+            raise RadarError(f"{source}: config must be a 0-d string array, got "
+                             f"{config.dtype} of shape {config.shape}")
+        self.config = RadarConfig.from_json(str(config), source=source)
+        info = self._archive.getinfo("iq.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise RadarError(f"{source}: iq is compressed; write recordings with "
+                             f"sensing.radar.recording.write_recording (np.savez, not savez_compressed)")
+        with self._archive.open(info) as member:
+            version = npy_format.read_magic(member)
+            read_header = (npy_format.read_array_header_1_0 if version == (1, 0)
+                           else npy_format.read_array_header_2_0)
+            try:
+                shape, fortran_order, dtype = read_header(member)
+            except ValueError as error:
+                raise RadarError(f"{source}: iq has a corrupt array header ({error})") from None
+            self._data_offset = member.tell()
+        if dtype != IQ_DTYPE:
+            raise RadarError(f"{source}: iq must be complex64, got {dtype}")
+        if len(shape) != 3 or 0 in shape:
+            raise RadarError(f"{source}: iq must have shape (frames, rx, range_bins), got {shape}")
+        if fortran_order:
+            raise RadarError(f"{source}: iq is stored in Fortran order; save a C-ordered array")
+        self.n_frames, self.n_rx, self.n_bins = shape
+        if info.file_size < self._data_offset + self.n_frames * self._frame_bytes:
+            raise RadarError(f"{source}: truncated: iq announces {self.n_frames} frames but holds "
+                             f"{(info.file_size - self._data_offset) // self._frame_bytes}")
+
+    @property
+    def _frame_bytes(self) -> int:
+        return self.n_rx * self.n_bins * IQ_DTYPE.itemsize
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_frames / self.config.frame_rate_hz
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Frames [start, stop) as (frames, rx, range_bins) complex64."""
+        stop = self.n_frames if stop is None else min(stop, self.n_frames)
+        if not 0 <= start <= stop:
+            raise RadarError(f"{self.path}: cannot read frames {start} to {stop} of {self.n_frames}")
+        with self._archive.open("iq.npy") as member:
+            member.seek(self._data_offset + start * self._frame_bytes)
+            data = member.read((stop - start) * self._frame_bytes)
+        chunk = np.frombuffer(data, dtype=IQ_DTYPE).reshape(stop - start, self.n_rx, self.n_bins)
+        _check_finite(chunk, start, str(self.path))
+        return chunk
+
+    def chunks(self, frames_per_chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(first frame, frames) for consecutive spans of at most ``frames_per_chunk`` frames."""
+        for start in range(0, self.n_frames, frames_per_chunk):
+            yield start, self.read(start, start + frames_per_chunk)
+
+    def close(self) -> None:
+        self._archive.close()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def epochs_path(recording_path: str | Path) -> Path:
+    """``NAME.epochs.csv`` beside ``NAME.npz``."""
+    path = Path(recording_path)
+    return path.with_name(path.stem + ".epochs.csv")
+
+
+def write_epochs(path: str | Path, labels: list[str]) -> Path:
+    """Write one row per 30 s epoch: ``start_s,label``."""
+    unknown = sorted(set(labels) - set(EPOCH_LABELS))
+    if unknown:
+        raise RadarError(f"epoch labels must be {', '.join(EPOCH_LABELS)}; got {unknown}")
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["start_s", "label"])
+        for index, label in enumerate(labels):
+            writer.writerow([f"{index * EPOCH_S:g}", label])
+    return Path(path)
+
+
+def read_epochs(path: str | Path) -> list[str]:
+    """The label of each 30 s epoch, in order, from an ``epochs.csv``.
+
+    Raises:
+        RadarError: missing columns, an unknown label, or starts that are not
+            consecutive multiples of 30 s from 0.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RadarError(f"{path}: epoch labels not found")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [column for column in ("start_s", "label") if column not in (reader.fieldnames or [])]
+        if missing:
+            raise RadarError(f"{path}: missing column(s) {', '.join(missing)}; the header must be "
+                             f"start_s,label")
+        labels = []
+        for line, row in enumerate(reader, start=2):
+            if row["label"] not in EPOCH_LABELS:
+                raise RadarError(f"{path}, line {line}: label {row['label']!r} is not one of "
+                                 f"{', '.join(EPOCH_LABELS)}")
+            try:
+                start_s = float(row["start_s"])
+            except (TypeError, ValueError):
+                raise RadarError(f"{path}, line {line}: start_s {row['start_s']!r} is not a number") from None
+            if abs(start_s - len(labels) * EPOCH_S) > 1e-6:
+                raise RadarError(f"{path}, line {line}: start_s {start_s:g} should be "
+                                 f"{len(labels) * EPOCH_S:g} (one row per {EPOCH_S:g} s epoch, in order)")
+            labels.append(row["label"])
+    return labels
