@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from sensing.cli_radar import add_radar_commands
+from sensing.cli_radar import add_radar_commands, add_simulate_commands
 from sensing.errors import SensingError
 from sensing.features import FRONTENDS
 from sensing.folders import output_folder
@@ -390,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_command_check_sparse)
 
     add_radar_commands(commands)
+    add_simulate_commands(commands)
 
     bench = commands.add_parser("bench", help="time models on this machine, side by side")
     bench.add_argument("--model", dest="models", type=Path, action="extend", nargs="+",

@@ -34,6 +34,54 @@ def _command_convert_adc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_calibrate(args: argparse.Namespace) -> int:
+    from sensing.radar.calibration import calibrate
+    from sensing.radar.recording import Recording
+
+    with Recording(args.recording) as recording:
+        calibration = calibrate(recording, seconds=args.seconds, start_s=args.start)
+    if args.json:
+        print(json.dumps(calibration.to_dict(), indent=2))
+    else:
+        print(calibration.describe())
+    return 0 if calibration.found else 1
+
+
+def _command_view(args: argparse.Namespace) -> int:
+    from sensing.folders import output_folder
+    from sensing.radar.calibration import calibrate
+    from sensing.radar.recording import Recording
+    from sensing.radar.view import write_views
+
+    output_folder(args.out)
+    centre_m = None
+    with Recording(args.recording) as recording:
+        if recording.duration_s >= 20:
+            calibration = calibrate(recording)
+            if calibration.found:
+                centre_m = (calibration.range_min_m + calibration.range_max_m) / 2
+                print(f"sleeper at {calibration.range_min_m:.2f}-{calibration.range_max_m:.2f} m "
+                      f"(calibration)")
+    for path in write_views(args.recording, args.out, centre_m=centre_m):
+        print(f"wrote {path}")
+    return 0
+
+
+def _command_simulate(args: argparse.Namespace) -> int:
+    from sensing.radar.simulate import simulate_nights
+
+    flags = {name: (True if getattr(args, name) == "yes" else
+                    False if getattr(args, name) == "no" else None)
+             for name in ("partner", "fan", "curtain")}
+    results = simulate_nights(args.out, nights=args.nights, hours=args.hours, seed=args.seed,
+                              **flags)
+    for path, truth in results:
+        labels = list(truth.epoch_labels)
+        print(f"{path}: {len(labels)} epochs, asleep {labels.count('asleep') / 2:.0f} min, awake "
+              f"{labels.count('awake') / 2:.0f} min, absent {labels.count('absent') / 2:.0f} min")
+    return 0
+
+
 def _print_recording(path: Path) -> None:
     from sensing.radar.recording import Recording
 
@@ -77,3 +125,44 @@ def add_radar_commands(commands) -> None:
     adc.add_argument("--device", default="fmcw adc cube", help="name stored in the recording")
     adc.add_argument("--bins", type=int, help="range bins to keep (default: all positive ranges)")
     adc.set_defaults(handler=_command_convert_adc)
+
+    calibrate = actions.add_parser(
+        "calibrate", help="find the sleeper's range (and say why)",
+        description="Find the sleeper's range bins in the first minutes of a recording: the "
+                    "nearest breathing body, with the evidence for and against every moving "
+                    "region (a partner, a fan, a curtain). Exit 0 when found, 1 when not.")
+    calibrate.add_argument("recording", type=Path, help="a .npz recording")
+    calibrate.add_argument("--seconds", type=float, default=300.0,
+                           help="seconds to analyse (default 300)")
+    calibrate.add_argument("--start", type=float, default=0.0, help="start, in seconds (default 0)")
+    calibrate.add_argument("--json", action="store_true", help="print one JSON object")
+    calibrate.set_defaults(handler=_command_calibrate)
+
+    view = actions.add_parser(
+        "view", help="PNGs of what the radar saw",
+        description="Write range_time.png (clutter-removed magnitude against range and time) and "
+                    "frequency_time.png (the sleeper's range: motion spectrum against time).")
+    view.add_argument("recording", type=Path, help="a .npz recording")
+    view.add_argument("--out", required=True, type=Path, help="folder for the PNGs")
+    view.set_defaults(handler=_command_view)
+
+
+def add_simulate_commands(commands) -> None:
+    """Add ``simulate radar`` to the ``sensing`` subcommands."""
+    simulate = commands.add_parser("simulate", help="generate data with known truth")
+    kinds = simulate.add_subparsers(dest="kind", required=True)
+    radar = kinds.add_parser(
+        "radar", help="simulated radar nights with epoch labels",
+        description="Simulate whole nights of a Soli-like 60 GHz radar (58-63.5 GHz, 2.7 cm bins, "
+                    "3 receivers, 15 Hz): a sleeper's breathing, heartbeat and movements, clutter, "
+                    "noise and optional interferers. Writes night_NNN.npz, .epochs.csv and "
+                    ".truth.json per night.")
+    radar.add_argument("--out", required=True, type=Path, help="folder to write")
+    radar.add_argument("--nights", type=int, default=1, help="nights (default 1)")
+    radar.add_argument("--hours", type=float, default=8.0, help="hours per night (default 8)")
+    radar.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    for name, what in (("partner", "a bed partner"), ("fan", "a ceiling fan"),
+                       ("curtain", "a swaying curtain")):
+        radar.add_argument(f"--{name}", choices=("yes", "no", "random"), default="no",
+                           help=f"{what}: yes, no or random per night (default no)")
+    radar.set_defaults(handler=_command_simulate)

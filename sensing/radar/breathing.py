@@ -9,16 +9,21 @@ The method, for one span of frames:
    centre, the static echo sharing the bin, so the phase turns only with the
    sleeper's displacement; unwrap it: displacement = phase * wavelength / (4 pi);
 4. remove the linear trend, Hann window, zero-padded FFT; the band-pass is done
-   in the frequency domain: the peak is searched only in 0.1-0.5 Hz and refined
-   by parabolic interpolation of the log power.
+   in the frequency domain: the peak is the highest local maximum in 0.1-0.5 Hz,
+   refined by parabolic interpolation of the log power (none: the rate is NaN).
+
+:func:`breathing_per_epoch` slides a 60 s span over the recording, one per
+30 s epoch, centred on it.
 
 Confidence is the share of the displacement power between 0.05 and 2 Hz that
 lies in the breathing peak and its second harmonic (each the Hann window's
 main lobe, ``2 / seconds`` Hz either side): near 1 for steady breathing, about
-0.1 for noise. It is set to 0 when nothing moves at that range (the complex
-signal's power below 2 Hz is less than ``MIN_MOTION_TO_NOISE`` times its power
-above, where only noise lies) or when the displacement swings more than
-``MAX_BREATHING_DISPLACEMENT_M`` peak to peak (movement); ``note`` says which.
+0.1 for noise. It is set to 0 when nothing moves at that range (the bin's
+mean-removed power is less than ``MIN_MOTION_TO_BACKGROUND`` times the median
+over all bins, most of which see only noise and static echoes) or when the
+displacement swings more than ``MAX_BREATHING_DISPLACEMENT_M`` peak to peak
+(movement: at 60 GHz and 15 frames/s anything faster than about 2 cm/s also
+aliases in slow time, which breaks the unwrapping); ``note`` says which.
 An estimate is :attr:`~BreathingEstimate.confident` from ``MIN_CONFIDENCE``.
 Numpy only.
 """
@@ -41,8 +46,8 @@ MOTION_BAND_HZ = (0.05, 2.0)
 """Band of the displacement spectrum that confidence is a share of, in Hz."""
 MIN_CONFIDENCE = 0.5
 """Confidence from which an estimate counts as breathing."""
-MIN_MOTION_TO_NOISE = 4.0
-"""Power density below 2 Hz over that above, under which nothing moves at the range."""
+MIN_MOTION_TO_BACKGROUND = 4.0
+"""Mean-removed power of the chosen bin over the median bin's, under which nothing moves there."""
 MAX_BREATHING_DISPLACEMENT_M = 0.02
 """Peak-to-peak displacement above which a span counts as movement, in metres."""
 MIN_SECONDS = 20.0
@@ -56,7 +61,8 @@ class BreathingEstimate:
     """The breathing rate over one span.
 
     Attributes:
-        rate_per_min: breaths per minute at the spectral peak (6 to 30).
+        rate_per_min: breaths per minute at the spectral peak (6 to 30); NaN
+            when the spectrum has no peak in that range.
         confidence: 0 to 1, see the module docstring.
         range_m: range in metres of the bin analysed.
         start_s, seconds: the span, in seconds from the recording's start.
@@ -107,43 +113,48 @@ def estimate_breathing(iq: np.ndarray, config: RadarConfig, *, bins: Sequence[in
         start_s: time of the first frame, only reported back.
 
     Raises:
-        RadarError: too few frames, a frame rate too low to tell motion from
-            noise, or a bin out of range.
+        RadarError: fewer than ``MIN_SECONDS`` of frames, a frame rate of 4 Hz
+            or less (the displacement spectrum is judged up to 2 Hz), or a bin
+            out of range.
     """
     rate = config.frame_rate_hz
     seconds = len(iq) / rate
     if seconds < MIN_SECONDS - 1e-9:
         raise RadarError(f"breathing: {seconds:.1f} s of frames; needs at least {MIN_SECONDS:g} s")
-    if rate / 2 <= MOTION_BAND_HZ[1] * 1.1:
-        raise RadarError(f"breathing: {rate:g} Hz frames; needs more than "
-                         f"{2.2 * MOTION_BAND_HZ[1]:g} Hz to tell motion from noise")
+    if rate / 2 <= MOTION_BAND_HZ[1]:
+        raise RadarError(f"breathing: {rate:g} Hz frames; needs more than {2 * MOTION_BAND_HZ[1]:g} Hz")
     candidates = np.arange(iq.shape[2]) if bins is None else np.asarray(bins, dtype=np.int64)
     if candidates.size == 0 or candidates.min() < 0 or candidates.max() >= iq.shape[2]:
         raise RadarError(f"breathing: bins must be a non-empty list of indices in [0, "
                          f"{iq.shape[2]}), got {list(candidates)}")
-    signal = combine_rx(iq[:, :, candidates])
-    best = int(np.argmax(band_power(signal, rate)))
-    trace = signal[:, best]
-    range_m = float(config.range_m(iq.shape[2])[candidates[best]])
-    displacement = _displacement(trace, config.wavelength_m)
+    signal = combine_rx(iq)
+    best = int(candidates[np.argmax(band_power(signal[:, candidates], rate))])
+    range_m = float(config.range_m(iq.shape[2])[best])
+    displacement = _displacement(signal[:, best], config.wavelength_m)
     rate_per_min, share = _spectral_peak(displacement, rate)
-    motion = _motion_to_noise(trace, rate)
-    swing = float(displacement.max() - displacement.min())
-    if motion < MIN_MOTION_TO_NOISE:
-        confidence = 0.0
-        note = (f"nothing moves at {range_m:.3f} m (power below 2 Hz {motion:.1f}x the noise, "
-                f"needs {MIN_MOTION_TO_NOISE:g}x): no person?")
-    elif swing > MAX_BREATHING_DISPLACEMENT_M:
-        confidence = 0.0
-        note = (f"movement at {range_m:.3f} m: {swing * 1000:.0f} mm peak to peak (breathing moves "
-                f"less than {MAX_BREATHING_DISPLACEMENT_M * 1000:g} mm)")
-    else:
-        confidence = share
-        note = (f"breathing peak holds {share:.0%} of the {MOTION_BAND_HZ[0]:g}-{MOTION_BAND_HZ[1]:g} Hz "
-                f"displacement power at {range_m:.3f} m"
-                + ("" if share >= MIN_CONFIDENCE else f" (weak: needs {MIN_CONFIDENCE:.0%})"))
+    spread = np.var(signal, axis=0)
+    motion = float(spread[best] / max(np.median(spread), 1e-300))
+    confidence, note = _judge(share, rate_per_min, motion=motion, range_m=range_m,
+                              swing_m=float(displacement.max() - displacement.min()))
     return BreathingEstimate(rate_per_min=rate_per_min, confidence=confidence, range_m=range_m,
                              start_s=start_s, seconds=seconds, note=note)
+
+
+def _judge(share: float, rate_per_min: float, *, motion: float, swing_m: float,
+           range_m: float) -> tuple[float, str]:
+    """(confidence, note) from the peak's share, the bin's power over the median bin's and the swing."""
+    if motion < MIN_MOTION_TO_BACKGROUND:
+        return 0.0, (f"nothing moves at {range_m:.3f} m (its power {motion:.1f}x the median bin's, "
+                     f"needs {MIN_MOTION_TO_BACKGROUND:g}x): no person?")
+    if swing_m > MAX_BREATHING_DISPLACEMENT_M:
+        return 0.0, (f"movement at {range_m:.3f} m: {swing_m * 1000:.0f} mm peak to peak (breathing "
+                     f"moves less than {MAX_BREATHING_DISPLACEMENT_M * 1000:g} mm)")
+    if math.isnan(rate_per_min):
+        return 0.0, (f"no spectral peak between {60 * BREATHING_BAND_HZ[0]:g} and "
+                     f"{60 * BREATHING_BAND_HZ[1]:g} /min at {range_m:.3f} m")
+    return share, (f"breathing peak holds {share:.1%} of the {MOTION_BAND_HZ[0]:g}-{MOTION_BAND_HZ[1]:g} "
+                   f"Hz displacement power at {range_m:.3f} m"
+                   + ("" if share >= MIN_CONFIDENCE else f" (weak: under {MIN_CONFIDENCE:.0%})"))
 
 
 def _displacement(trace: np.ndarray, wavelength_m: float) -> np.ndarray:
@@ -159,13 +170,21 @@ def _displacement(trace: np.ndarray, wavelength_m: float) -> np.ndarray:
 
 
 def _spectral_peak(displacement: np.ndarray, frame_rate_hz: float) -> tuple[float, float]:
-    """(rate per minute, share of motion-band power in the peak and its second harmonic)."""
+    """(rate per minute, share of motion-band power in the peak and its second harmonic).
+
+    The peak is the highest local maximum of the power spectrum inside
+    ``BREATHING_BAND_HZ``; without one (the power only rises towards a band
+    edge) the rate is NaN and the share 0.
+    """
     n_fft = 2 ** math.ceil(math.log2(8 * len(displacement)))
     power = np.abs(np.fft.rfft(displacement * np.hanning(len(displacement)), n_fft)) ** 2
     frequencies = np.fft.rfftfreq(n_fft, 1 / frame_rate_hz)
     in_band = np.flatnonzero((frequencies >= BREATHING_BAND_HZ[0]) & (frequencies <= BREATHING_BAND_HZ[1]))
-    peak = int(in_band[np.argmax(power[in_band])])
-    below, centre, above = np.log(power[peak - 1:peak + 2] + 1e-30)
+    maxima = in_band[(power[in_band] >= power[in_band - 1]) & (power[in_band] >= power[in_band + 1])]
+    if maxima.size == 0:
+        return math.nan, 0.0
+    peak = int(maxima[np.argmax(power[maxima])])
+    below, centre, above = np.log(power[peak - 1:peak + 2] + 1e-300)
     curvature = below - 2 * centre + above
     shift = 0.5 * (below - above) / curvature if curvature < 0 else 0.0
     peak_hz = (peak + shift) * frame_rate_hz / n_fft
@@ -174,17 +193,7 @@ def _spectral_peak(displacement: np.ndarray, frame_rate_hz: float) -> tuple[floa
     in_peak = in_motion & ((np.abs(frequencies - peak_hz) <= lobe_hz)
                            | (np.abs(frequencies - 2 * peak_hz) <= lobe_hz))
     share = float(power[in_peak].sum() / max(power[in_motion].sum(), 1e-300))
-    return 60.0 * peak_hz, share
-
-
-def _motion_to_noise(trace: np.ndarray, frame_rate_hz: float) -> float:
-    """Mean power density of the mean-removed bin below 2 Hz over that above 2 Hz."""
-    low = band_power(trace[:, None], frame_rate_hz, MOTION_BAND_HZ)[0]
-    high_band = (MOTION_BAND_HZ[1], frame_rate_hz / 2)
-    high = band_power(trace[:, None], frame_rate_hz, high_band)[0]
-    low_width = MOTION_BAND_HZ[1] - MOTION_BAND_HZ[0]
-    high_width = high_band[1] - high_band[0]
-    return float((low / low_width) / max(high / high_width, 1e-300))
+    return float(60.0 * peak_hz), share
 
 
 def breathing_rate(recording: Recording, *, bins: Sequence[int] | None = None, start_s: float = 0.0,

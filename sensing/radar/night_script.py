@@ -116,6 +116,8 @@ class Person:
         absent_after_s: out of the room after getting up, s [60, 600]; 0: in bed to the end.
         bathroom_trip: whether the person leaves the room once in the night for 2-10 min
             [true with probability 0.3].
+        bedside_range_m: where the person stands to lie down or after getting up, m [the
+            sleeper 0.5-0.9, by the radar; a partner 0.2-0.5 beyond their own range].
         walk_s: walking between the door (out of view) and the bed, s [4, 10].
         lie_down_s: lying down or getting up, s [2, 5].
     """
@@ -140,12 +142,13 @@ class Person:
     wake_after_s: float
     absent_after_s: float
     bathroom_trip: bool
+    bedside_range_m: float
     walk_s: float
     lie_down_s: float
 
     @classmethod
-    def random(cls, rng: np.random.Generator, *, range_m: float) -> Person:
-        """A person lying at ``range_m`` with every other attribute drawn from its range."""
+    def random(cls, rng: np.random.Generator, *, range_m: float, bedside_range_m: float) -> Person:
+        """A person lying at ``range_m``, standing at ``bedside_range_m``, the rest drawn."""
         return cls(
             range_m=float(range_m), angle_deg=rng.uniform(-20, 20),
             head_side=int(rng.choice([-1, 1])), reflectivity=rng.uniform(0.7, 1.3),
@@ -157,7 +160,7 @@ class Person:
             deep_fraction=rng.uniform(0.2, 0.5), absent_before_s=rng.uniform(60, 600),
             sleep_latency_s=rng.uniform(180, 1800), wake_after_s=rng.uniform(60, 900),
             absent_after_s=rng.uniform(60, 600), bathroom_trip=bool(rng.random() < 0.3),
-            walk_s=rng.uniform(4, 10), lie_down_s=rng.uniform(2, 5))
+            bedside_range_m=float(bedside_range_m), walk_s=rng.uniform(4, 10), lie_down_s=rng.uniform(2, 5))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,7 +212,7 @@ class Script:
         return self.pose_from[index] + step * (self.pose_to[index] - self.pose_from[index])
 
     def movement_m(self, t_s: np.ndarray) -> np.ndarray:
-        """(frames, parts) range displacement of each part by movements, m.
+        """(frames, parts) range displacement of each part by movements at ascending times ``t_s``, m.
 
         Each movement is a sum of sinusoids under a sin^2 envelope over its span.
         """
@@ -231,7 +234,7 @@ class Script:
         return moved
 
     def body(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Range (m), azimuth (rad) and reflectivity of each part at times ``t_s`` (frames,), s.
+        """Range (m), azimuth (rad) and reflectivity of each part at ascending times ``t_s`` (frames,), s.
 
         Returns three (frames, parts) arrays. Breathing and heartbeat bring a
         part nearer by its gain times the displacement; movements add on top.
@@ -345,10 +348,16 @@ def _low_pass(values: np.ndarray, tau_s: float) -> np.ndarray:
 
 
 def _ar1(rng: np.random.Generator, n: int, tau_s: float) -> np.ndarray:
-    """(n,) unit-variance first-order autoregressive noise with correlation time ``tau_s`` s."""
+    """(n,) stationary unit-variance first-order autoregressive noise, correlation time ``tau_s`` s."""
     rho = np.exp(-1 / tau_s)
-    noise = _low_pass(rng.standard_normal(n), tau_s)
-    return noise * np.sqrt((1 + rho) / (1 - rho))
+    innovations = rng.standard_normal(n)
+    innovations[1:] *= np.sqrt(1 - rho * rho)
+    out = np.empty(n)
+    level = 0.0
+    for index, innovation in enumerate(innovations.tolist()):
+        level = rho * level + innovation
+        out[index] = level
+    return out
 
 
 def _phase(rng: np.random.Generator, rate_hz: np.ndarray) -> np.ndarray:
@@ -450,7 +459,7 @@ def _plan_poses(person: Person, states: np.ndarray, rng: np.random.Generator) ->
         length = end - start
         if state == WALKING:
             lie_s = length * person.lie_down_s / (person.walk_s + person.lie_down_s)
-            bedside = _standing_pose(person, rng.uniform(0.5, 0.9), np.radians(person.angle_deg) + 0.2,
+            bedside = _standing_pose(person, person.bedside_range_m, np.radians(person.angle_deg) + 0.2,
                                      visible=True)
             if previous == ABSENT:
                 change(start, 0.0, door)

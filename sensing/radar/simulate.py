@@ -7,8 +7,8 @@ amplitude a(t). Its contribution to receiver r's range profile is
       * exp(j 2 pi r d sin(theta) / lambda)
 
 at the range R_b of each bin b: ``h`` is the range response of a
-Hann-windowed range FFT (:func:`range_response`: a main lobe 2 bins wide,
-sidelobes below -31 dB), ``dR`` the range resolution, ``lambda`` the carrier
+Hann-windowed range FFT (:func:`range_response`: a main lobe falling to zero
+2 bins either side, sidelobes below -31 dB), ``dR`` the range resolution, ``lambda`` the carrier
 wavelength, ``d`` the receiver spacing, ``g(theta) = cos(theta)`` the antenna
 pattern and ``(1 m / R)^2`` the radar equation's spreading loss in amplitude.
 Frames then get complex Gaussian thermal noise, independent per bin and
@@ -23,8 +23,8 @@ The scene (all of it in :class:`NightParameters`):
   filter removes;
 - optional interferers: a bed partner (a second scripted body, always further
   from the radar than the sleeper, since the device stands on the sleeper's
-  bedside), a ceiling fan (blades whose range swings by cm at 1-3 rotations
-  per second: Doppler at blade-rate harmonics, aliased at 15 frames/s), a
+  bedside), a ceiling fan (blades whose range swings by 5-30 cm at 1-3
+  rotations per second: Doppler at blade-rate harmonics, aliased at 15 frames/s), a
   curtain (folds swaying by mm to cm at 0.02-0.3 Hz, independently) and
   multipath (attenuated copies of every body scatterer at a longer range).
 
@@ -45,16 +45,19 @@ import numpy as np
 
 from sensing.errors import RadarError
 from sensing.progress import Progress
-from sensing.radar.night_script import PARTS, STATE_LABELS, STATES, Person, Script, plan_script
-from sensing.radar.recording import EPOCH_S, RadarConfig, RecordingWriter, epochs_path, write_epochs
+from sensing.radar.night_script import STATE_LABELS, STATES, Person, Script, plan_script
+from sensing.radar.recording import (EPOCH_LABELS, EPOCH_S, RadarConfig, RecordingWriter, epochs_path,
+                                     write_epochs)
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 KERNEL_SPAN_BINS = 7
-"""The range response is tapered to zero this many bins from a scatterer (below -60 dB there)."""
+"""The range response is tapered to zero this many bins from a scatterer (about -60 dB there)."""
 _TAPER_START_BINS = 5
 NOISE_BLOCK_FRAMES = 900
 """Thermal noise is drawn in blocks of this many frames, each from its own seed, so any chunking
 gives the same noise."""
+_CURTAIN_WAVES = 12
+"""Sinusoids per curtain fold: enough for an irregular, turbulence-like sway."""
 _SCRIPT_STREAM, _PARTNER_STREAM, _ROOM_STREAM, _NOISE_STREAM = 1, 2, 3, 4
 
 
@@ -145,8 +148,9 @@ class NightParameters:
         curtain_range_m: range of a curtain, m [max(sleeper + 0.4, 1.2) to 2.7], or None.
         curtain_angle_deg: its azimuth, degrees [-45, 45].
         curtain_folds: folds, each a scatterer within 0.1 m and 15 degrees of it [3, 6].
-        curtain_sway_mm: rms displacement of each fold, mm [3, 15]; four sinusoids per fold
-            at 0.02-0.3 Hz, amplitude falling as 1/frequency.
+        curtain_sway_mm: rms displacement of each fold, mm [3, 15]: an irregular sway, the sum
+            of 12 sinusoids at random frequencies in 0.02-0.3 Hz (log-uniform), amplitude
+            falling as 1/frequency (most of it below 0.1 Hz).
         curtain_reflectivity: reflectivity of a fold [0.2, 0.6].
         multipath_extra_m: extra range of the bounce path (via a wall or the ceiling) that
             images every body scatterer, m [0.3, 0.9], or None.
@@ -188,32 +192,35 @@ class NightParameters:
         """A night drawn from ``seed``; each interferer present if True, absent if False.
 
         None draws its presence: a partner with probability 0.3, a fan 0.2, a
-        curtain 0.2, multipath 0.5.
+        curtain 0.2, multipath 0.5. Every value is drawn whatever the flags, so
+        the flags change only which interferers are there, not the room.
         """
         rng = np.random.default_rng([_check_seed(seed), 0])
-        sleeper = Person.random(rng, range_m=rng.uniform(0.4, 1.5))
-
-        def present(flag: bool | None, probability: float) -> bool:
-            draw = rng.random() < probability
-            return draw if flag is None else flag
-
+        sleeper = Person.random(rng, range_m=rng.uniform(0.4, 1.5), bedside_range_m=rng.uniform(0.5, 0.9))
         partner_range = min(sleeper.range_m + rng.uniform(0.3, 0.6), 2.4)
-        furniture = [(rng.uniform(0.2, 2.8), rng.uniform(-60, 60), float(np.exp(rng.uniform(np.log(0.05), 0))))
+        partner_person = Person.random(rng, range_m=partner_range,
+                                       bedside_range_m=partner_range + rng.uniform(0.2, 0.5))
+        furniture = [(rng.uniform(0.2, 2.8), rng.uniform(-60, 60), 0.05 ** rng.uniform(0, 1))
                      for _ in range(rng.integers(4, 13))]
         wall = (rng.uniform(1.8, 2.8), rng.uniform(-20, 20), rng.uniform(1, 4))
+        fan_range = rng.uniform(sleeper.range_m + 0.4, 2.6)
+        curtain_range = rng.uniform(max(sleeper.range_m + 0.4, 1.2), 2.7)
+        multipath_extra = rng.uniform(0.3, 0.9)
+        draws = rng.random(4)
+        present = [draw < probability if flag is None else flag
+                   for flag, draw, probability in zip((partner, fan, curtain, multipath), draws,
+                                                      (0.3, 0.2, 0.2, 0.5))]
         return cls(
-            sleeper=sleeper,
-            partner=Person.random(rng, range_m=partner_range) if present(partner, 0.3) else None,
+            sleeper=sleeper, partner=partner_person if present[0] else None,
             snr_db=rng.uniform(25, 40), clutter=tuple(furniture + [wall]),
-            fan_range_m=rng.uniform(sleeper.range_m + 0.4, 2.6) if present(fan, 0.2) else None,
+            fan_range_m=fan_range if present[1] else None,
             fan_angle_deg=rng.uniform(-30, 30), fan_rate_hz=rng.uniform(1, 3),
             fan_blades=int(rng.integers(3, 6)), fan_radius_m=rng.uniform(0.05, 0.3),
             fan_reflectivity=rng.uniform(0.2, 0.8),
-            curtain_range_m=(rng.uniform(max(sleeper.range_m + 0.4, 1.2), 2.7)
-                             if present(curtain, 0.2) else None),
+            curtain_range_m=curtain_range if present[2] else None,
             curtain_angle_deg=rng.uniform(-45, 45), curtain_folds=int(rng.integers(3, 7)),
             curtain_sway_mm=rng.uniform(3, 15), curtain_reflectivity=rng.uniform(0.2, 0.6),
-            multipath_extra_m=rng.uniform(0.3, 0.9) if present(multipath, 0.5) else None,
+            multipath_extra_m=multipath_extra if present[3] else None,
             multipath_gain=rng.uniform(0.1, 0.3), multipath_angle_deg=rng.uniform(-40, 40))
 
     def to_dict(self) -> dict:
@@ -232,7 +239,8 @@ class NightTruth:
             :data:`~sensing.radar.night_script.STATES`.
         breathing_rate_bpm: the sleeper's breathing rate in each second, breaths/min.
         chest_range_m: the sleeper's resting chest range in each second in bed, m; None out of bed.
-        epoch_labels: majority label of each 30 s epoch (absent, awake, asleep).
+        epoch_labels: majority label of each 30 s epoch (absent, awake, asleep); a tie goes to
+            the label first in :data:`~sensing.radar.recording.EPOCH_LABELS`.
         epoch_breathing_rate_bpm: mean breathing rate over the asleep seconds of each asleep
             epoch, breaths/min; None for other epochs.
         sleeper_range_m, sleeper_angle_deg: the sleeper's chest in bed before any posture shift.
@@ -285,20 +293,30 @@ def truth_path(recording_path: str | Path) -> Path:
     return path.with_name(path.stem + ".truth.json")
 
 
-def range_response(offset_bins: np.ndarray) -> np.ndarray:
-    """Amplitude in a bin ``offset_bins`` away from a point scatterer (float32, same shape).
+def range_response(position_bins: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """(positions, bins) float32 amplitude in ``bins`` of point scatterers at ``position_bins``.
 
-    The response of a Hann-windowed FFT: sinc(x) / (1 - x^2), 1 at 0, 0.5 one
-    bin away, zero at 2 bins, sidelobes below -31 dB; tapered (cosine) to zero
-    between 5 and 7 bins.
+    ``position_bins`` (positions,) holds fractional bin indices, ``bins``
+    (bins,) integer bin indices. The response of a Hann-windowed FFT at an
+    offset x = position - bin is sinc(x) / (1 - x^2): 1 at 0, 0.5 one bin away,
+    zero at 2 bins, sidelobes below -31 dB; a smoothstep tapers it to zero
+    between 5 and 7 bins away. sin(pi x) is computed once per position as
+    (-1)^bin sin(pi position).
     """
-    x = np.abs(offset_bins)
-    near_one = np.abs(1 - x * x) < 1e-9
-    response = np.where(near_one, 0.5, np.sinc(x) / np.where(near_one, 1.0, 1 - x * x))
-    taper = np.where(x <= _TAPER_START_BINS, 1.0, 0.5 * (1 + np.cos(
-        np.pi * np.clip(x - _TAPER_START_BINS, 0, KERNEL_SPAN_BINS - _TAPER_START_BINS)
-        / (KERNEL_SPAN_BINS - _TAPER_START_BINS))))
-    return (response * taper).astype(np.float32)
+    position_bins = np.asarray(position_bins, dtype=np.float64)
+    bins = np.asarray(bins)
+    x = (position_bins[:, None] - bins[None, :]).astype(np.float32)
+    sign = (1 - 2 * (bins & 1)).astype(np.float32)
+    numerator = (np.sin(np.pi * position_bins) / np.pi).astype(np.float32)[:, None] * sign
+    denominator = x * (1 - x * x)
+    singular = np.abs(denominator) < 1e-6
+    response = numerator / np.where(singular, np.float32(1), denominator)
+    if singular.any():
+        response[singular] = np.where(np.abs(x[singular]) < 0.5, 1.0, 0.5)
+    edge = np.flatnonzero(np.abs(x).max(axis=0) > _TAPER_START_BINS)
+    u = np.clip((np.abs(x[:, edge]) - _TAPER_START_BINS) / (KERNEL_SPAN_BINS - _TAPER_START_BINS), 0, 1)
+    response[:, edge] *= 1 - u * u * (3 - 2 * u)
+    return response
 
 
 def range_profiles(range_m: np.ndarray, angle_rad: np.ndarray, amplitude: np.ndarray,
@@ -316,10 +334,13 @@ def range_profiles(range_m: np.ndarray, angle_rad: np.ndarray, amplitude: np.nda
     range_m = np.maximum(range_m, 0.05)
     position = (range_m - hardware.range_offset_m) / hardware.range_resolution_m
     gain = amplitude * np.maximum(np.cos(angle_rad), 0.0) / range_m ** 2
-    carrier = gain * np.exp(4j * np.pi / hardware.wavelength_m * range_m)
-    rx_phase = 2 * np.pi * hardware.rx_spacing_m / hardware.wavelength_m * np.sin(angle_rad)
-    weights = (carrier[..., None] * np.exp(1j * rx_phase[..., None] * np.arange(hardware.n_rx)))
-    weights = weights.astype(np.complex64)
+    carrier = (gain * np.exp(4j * np.pi / hardware.wavelength_m * range_m)).astype(np.complex64)
+    rx_step = np.exp(2j * np.pi * hardware.rx_spacing_m / hardware.wavelength_m
+                     * np.sin(angle_rad)).astype(np.complex64)
+    weights = np.empty((n_frames, n_scatterers, hardware.n_rx), np.complex64)
+    weights[..., 0] = carrier
+    for rx in range(1, hardware.n_rx):
+        weights[..., rx] = weights[..., rx - 1] * rx_step
     for k in range(n_scatterers):
         if not gain[:, k].any():
             continue
@@ -327,7 +348,7 @@ def range_profiles(range_m: np.ndarray, angle_rad: np.ndarray, amplitude: np.nda
         high = min(hardware.n_bins, math.floor(position[:, k].max() + KERNEL_SPAN_BINS) + 1)
         if low >= high:
             continue
-        kernel = range_response(position[:, k, None] - np.arange(low, high))
+        kernel = range_response(position[:, k], np.arange(low, high))
         profiles[:, :, low:high] += weights[:, k, :, None] * kernel[:, None, :]
     return profiles
 
@@ -350,11 +371,11 @@ class _Scene:
         self.fold_range_m = (p.curtain_range_m or 0.0) + rng.uniform(-0.1, 0.1, folds)
         self.fold_angle_rad = np.radians(p.curtain_angle_deg + rng.uniform(-15, 15, folds))
         self.fold_reflectivity = p.curtain_reflectivity * rng.uniform(0.5, 1.5, folds)
-        self.fold_frequency_hz = np.exp(rng.uniform(np.log(0.02), np.log(0.3), (folds, 4)))
+        self.fold_frequency_hz = np.exp(rng.uniform(np.log(0.02), np.log(0.3), (folds, _CURTAIN_WAVES)))
         weights = 1 / self.fold_frequency_hz
         self.fold_amplitude_m = (p.curtain_sway_mm / 1000 * weights
                                  / np.sqrt((weights ** 2).sum(axis=1, keepdims=True) / 2))
-        self.fold_phase_rad = rng.uniform(0, 2 * np.pi, (folds, 4))
+        self.fold_phase_rad = rng.uniform(0, 2 * np.pi, (folds, _CURTAIN_WAVES))
         clutter = np.array(p.clutter, dtype=np.float64).reshape(-1, 3)
         self.clutter = range_profiles(clutter[None, :, 0], np.radians(clutter[None, :, 1]),
                                       clutter[None, :, 2], hardware)
@@ -420,11 +441,11 @@ def simulate_night(out_path: str | Path, *, seed: int, hours: float,
     Writes ``out_path`` (``NAME.npz``), ``NAME.epochs.csv`` and
     ``NAME.truth.json`` (:class:`NightTruth`). Frames are made and written
     ``chunk_s`` seconds at a time, so memory does not grow with the night;
-    any ``chunk_s`` gives the same bytes.
+    any ``chunk_s`` gives the same frames, bit for bit.
 
     Args:
         out_path: the recording to write.
-        seed: integer >= 0; the same seed and parameters give identical files.
+        seed: integer >= 0; the same seed and parameters give identical frames, epochs and truth.
         hours: length, rounded to whole 30 s epochs (at least one).
         parameters: the night; None draws :meth:`NightParameters.random` from ``seed``.
         hardware: the radar; None is the default :class:`RadarHardware`.
@@ -460,7 +481,8 @@ def chunks_per_night(hours: float, *, chunk_s: float = 60.0, hardware: RadarHard
 
 def simulate_nights(out_dir: str | Path, *, nights: int, hours: float, seed: int,
                     partner: bool | None = False, fan: bool | None = False, curtain: bool | None = False,
-                    multipath: bool | None = None, stream: TextIO | None = None) -> list[tuple[Path, NightTruth]]:
+                    multipath: bool | None = None,
+                    stream: TextIO | None = None) -> list[tuple[Path, NightTruth]]:
     """Simulate ``nights`` nights as ``out_dir/night_000.npz`` and so on, printing progress.
 
     Night i takes its own seed from (``seed``, i) (recorded in its truth) and
@@ -490,14 +512,13 @@ def _truth(scene: _Scene, seed: int, n_epochs: int) -> NightTruth:
     """The sleeper's per-second and per-epoch truth and the interferers' ranges."""
     script, p = scene.people[0], scene.parameters
     states = script.states
-    labels = np.array([STATE_LABELS[name] for name in STATES])[states]
+    labels = np.array([EPOCH_LABELS.index(STATE_LABELS[name]) for name in STATES])[states]
     rate_bpm = script.breathing_rate_hz * 60
     epoch_labels, epoch_rates = [], []
     for epoch in range(n_epochs):
         span = slice(round(epoch * EPOCH_S), round((epoch + 1) * EPOCH_S))
-        names, counts = np.unique(labels[span], return_counts=True)
-        label = str(names[np.argmax(counts)])
-        asleep = labels[span] == "asleep"
+        label = EPOCH_LABELS[int(np.argmax(np.bincount(labels[span], minlength=len(EPOCH_LABELS))))]
+        asleep = labels[span] == EPOCH_LABELS.index("asleep")
         epoch_labels.append(label)
         epoch_rates.append(round(float(rate_bpm[span][asleep].mean()), 3) if label == "asleep" else None)
     chest = script.chest_range_m()

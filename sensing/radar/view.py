@@ -1,0 +1,207 @@
+"""Pictures of a recording: ``range_time.png`` and ``frequency_time.png``.
+
+- ``range_time.png``: clutter-removed power of every range bin (receivers
+  averaged coherently, :class:`~sensing.radar.processing.ClutterFilter`) in
+  dB, time in minutes across, range in metres up. Long recordings are averaged
+  over blocks of frames so the image has at most ``MAX_COLUMNS`` columns.
+- ``frequency_time.png``: the Doppler spectrogram at the sleeper's range, the
+  very columns a tensor holds (:class:`~sensing.radar.processing.SpectrogramStream`:
+  0 to ``max_frequency_hz`` Hz, one column per ``stft_hop_s``), with the
+  breathing band marked. Without ``centre_m`` the sleeper is taken to be at
+  the bin with the most breathing-band power over the recording
+  (:func:`~sensing.radar.breathing.strongest_breathing_range`).
+
+Both read the recording in chunks, so memory stays bounded for a whole night.
+When ``NAME.epochs.csv`` exists, a coloured strip above each picture shows the
+epoch labels. Needs matplotlib (``pip install 'sensing[plot]'``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sensing.errors import RadarError, SensingError
+from sensing.radar.breathing import BREATHING_BAND_HZ, strongest_breathing_range
+from sensing.radar.processing import (
+    CHUNK_S,
+    ClutterFilter,
+    RadarFeatureSettings,
+    SpectrogramStream,
+    combine_rx,
+)
+from sensing.radar.recording import EPOCH_LABELS, EPOCH_S, Recording, epochs_path, read_epochs
+
+MAX_COLUMNS = 1500
+"""Most time columns in a picture; longer recordings are averaged over blocks."""
+LABEL_COLOURS = {"absent": "lightgrey", "awake": "orange", "asleep": "royalblue"}
+"""Colour of each epoch label in the strip above a picture."""
+
+
+def write_views(recording_path: str | Path, out_dir: str | Path, *, centre_m: float | None = None,
+                settings: RadarFeatureSettings | None = None) -> list[Path]:
+    """Write ``range_time.png`` and ``frequency_time.png`` into ``out_dir``.
+
+    Args:
+        recording_path: ``NAME.npz`` recording.
+        out_dir: folder for the pictures, created when missing.
+        centre_m: the sleeper's range in metres; default the bin with the most
+            breathing-band power.
+        settings: frontend settings for the spectrogram; default
+            :class:`RadarFeatureSettings()`.
+
+    Returns:
+        the two PNG paths.
+
+    Raises:
+        SensingError: matplotlib is missing.
+        RadarError: a malformed recording, one too short for one STFT window
+            (or, without ``centre_m``, for :data:`~sensing.radar.breathing.MIN_SECONDS`).
+    """
+    plt = _pyplot()
+    settings = settings or RadarFeatureSettings()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels_path = epochs_path(recording_path)
+    labels = read_epochs(labels_path) if labels_path.is_file() else None
+    with Recording(recording_path) as recording:
+        if centre_m is None:
+            centre_m = strongest_breathing_range(recording)
+        spectrogram, first_step = frequency_time(recording, settings, centre_m=centre_m)
+        power, block_s = range_time_power(recording, settings)
+        config, n_bins, title = recording.config, recording.n_bins, recording.path.name
+    paths = [out_dir / "range_time.png", out_dir / "frequency_time.png"]
+    _plot_range_time(plt, paths[0], power, block_s, config.range_m(n_bins), config.range_resolution_m,
+                     centre_m=centre_m, labels=labels, title=f"{title} ({config.device})")
+    _plot_frequency_time(plt, paths[1], spectrogram, first_step, settings, centre_m=centre_m,
+                         labels=labels, title=title)
+    return paths
+
+
+def _plot_range_time(plt, path: Path, power: np.ndarray, block_s: float, ranges_m: np.ndarray,
+                     resolution_m: float, *, centre_m: float, labels: list[str] | None,
+                     title: str) -> None:
+    """``power``: (columns, bins) from :func:`range_time_power`, ``block_s`` apart."""
+    figure, axes = _figure(plt, labels)
+    db = 10 * np.log10(power + 1e-30)
+    low, high = np.percentile(db, [5, 99.9])
+    minutes = len(db) * block_s / 60
+    image = axes[-1].imshow(db.T, origin="lower", aspect="auto", interpolation="nearest",
+                            cmap="viridis", vmin=low, vmax=high,
+                            extent=(0, minutes, ranges_m[0] - resolution_m / 2,
+                                    ranges_m[-1] + resolution_m / 2))
+    axes[-1].axhline(centre_m, color="white", ls="--", lw=0.8, label=f"sleeper's range {centre_m:.2f} m")
+    axes[-1].legend(loc="upper right", fontsize=8)
+    axes[-1].set(xlim=(0, minutes), xlabel="minutes since start", ylabel="range (m)",
+                 title=f"{title}: clutter-removed power, receivers averaged")
+    figure.colorbar(image, ax=axes, label="dB")
+    _save(plt, figure, path)
+
+
+def _plot_frequency_time(plt, path: Path, spectrogram: np.ndarray, first_step: int,
+                         settings: RadarFeatureSettings, *, centre_m: float,
+                         labels: list[str] | None, title: str) -> None:
+    """``spectrogram``: (steps, frequencies) from :func:`frequency_time`."""
+    figure, axes = _figure(plt, labels)
+    columns, column_s = _downsample(spectrogram, settings.stft_hop_s)
+    start_min = first_step * settings.stft_hop_s / 60
+    stop_min = start_min + len(columns) * column_s / 60
+    half_bin = 0.5 / settings.stft_window_s
+    image = axes[-1].imshow(columns.T, origin="lower", aspect="auto", interpolation="nearest",
+                            cmap="magma", extent=(start_min, stop_min, -half_bin,
+                                                  settings.max_frequency_hz + half_bin))
+    for edge in BREATHING_BAND_HZ:
+        axes[-1].axhline(edge, color="cyan", ls="--", lw=0.8)
+    axes[-1].text(0.005, BREATHING_BAND_HZ[1], " breathing band", color="cyan", fontsize=8,
+                  va="bottom", transform=axes[-1].get_yaxis_transform())
+    axes[-1].set(xlim=(0, stop_min), xlabel="minutes since start", ylabel="Doppler frequency |f| (Hz)",
+                 title=f"{title}: Doppler power at {centre_m:.2f} m ({settings.stft_window_s:g} s "
+                       f"windows every {settings.stft_hop_s:g} s)")
+    figure.colorbar(image, ax=axes, label=f"log1p(power / {settings.power_ref:g})")
+    _save(plt, figure, path)
+
+
+def range_time_power(recording: Recording,
+                     settings: RadarFeatureSettings) -> tuple[np.ndarray, float]:
+    """Clutter-removed power per range bin (``settings.clutter_time_constant_s``), in blocks of frames.
+
+    Returns:
+        float64 (columns, bins) mean power per block, at most ``MAX_COLUMNS``
+        columns, and the block length in seconds; a last partial block is
+        averaged over the frames it has.
+    """
+    rate = recording.config.frame_rate_hz
+    block = -(-recording.n_frames // MAX_COLUMNS)
+    n_columns = -(-recording.n_frames // block)
+    total = np.zeros((n_columns, recording.n_bins))
+    count = np.zeros(n_columns)
+    clutter = ClutterFilter(time_constant_s=settings.clutter_time_constant_s, frame_rate_hz=rate)
+    for first, frames in recording.chunks(max(block, round(CHUNK_S * rate))):
+        cleaned = clutter(combine_rx(frames))
+        column = (first + np.arange(len(frames))) // block
+        starts = np.flatnonzero(np.diff(column, prepend=-1))
+        total[column[starts]] += np.add.reduceat(cleaned.real ** 2 + cleaned.imag ** 2, starts, axis=0)
+        count[column[starts]] += np.diff(np.append(starts, len(frames)))
+    return total / count[:, None], block / rate
+
+
+def frequency_time(recording: Recording, settings: RadarFeatureSettings, *,
+                   centre_m: float) -> tuple[np.ndarray, int]:
+    """Tensor columns at one range: float32 (steps, frequencies) and the index of the first step.
+
+    Raises:
+        RadarError: the recording holds no whole STFT window.
+    """
+    stream = SpectrogramStream(recording.config, settings, n_bins=recording.n_bins,
+                               rows_m=np.array([centre_m]), source=str(recording.path))
+    steps = [stream.feed(frames)[1][:, 0]
+             for _, frames in recording.chunks(round(CHUNK_S * recording.config.frame_rate_hz))]
+    spectrogram = np.concatenate(steps)
+    if len(spectrogram) == 0:
+        first_s = (stream.first_valid_step * settings.stft_hop_s
+                   + (settings.stft_hop_s - settings.stft_window_s) / 2)
+        raise RadarError(f"{recording.path}: {recording.duration_s:.1f} s recorded, too short for one "
+                         f"whole {settings.stft_window_s:g} s STFT window (the first spans "
+                         f"{first_s:g} to {first_s + settings.stft_window_s:g} s)")
+    return spectrogram, stream.first_valid_step
+
+
+def _downsample(columns: np.ndarray, step_s: float) -> tuple[np.ndarray, float]:
+    """Mean over blocks of columns so at most ``MAX_COLUMNS`` remain (a last partial block is
+    left out); returns them and their spacing in seconds."""
+    block = max(1, -(-len(columns) // MAX_COLUMNS))
+    whole = len(columns) // block * block
+    means = columns[:whole].reshape(-1, block, columns.shape[1]).mean(axis=1)
+    return means, step_s * block
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SensingError("radar views need matplotlib: pip install 'sensing[plot]'") from None
+    return plt
+
+
+def _figure(plt, labels: list[str] | None):
+    """A figure and its axes: the picture's last, above it a strip of epoch labels when there are any."""
+    if labels is None:
+        figure, axis = plt.subplots(figsize=(12, 5), layout="constrained")
+        return figure, [axis]
+    figure, (strip, axis) = plt.subplots(2, 1, figsize=(12, 5.4), height_ratios=(1, 12), sharex=True,
+                                         layout="constrained")
+    for index, label in enumerate(labels):
+        strip.axvspan(index * EPOCH_S / 60, (index + 1) * EPOCH_S / 60, color=LABEL_COLOURS[label], lw=0)
+    strip.set(yticks=[])
+    strip.set_title("epoch labels: " + ", ".join(f"{label} {LABEL_COLOURS[label]}"
+                                                 for label in EPOCH_LABELS), fontsize=8)
+    return figure, [strip, axis]
+
+
+def _save(plt, figure, path: Path) -> None:
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
