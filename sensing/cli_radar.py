@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -45,6 +46,26 @@ def _command_calibrate(args: argparse.Namespace) -> int:
     else:
         print(calibration.describe())
     return 0 if calibration.found else 1
+
+
+def _command_breathing(args: argparse.Namespace) -> int:
+    from sensing.radar.breathing import breathing_per_epoch, breathing_rate
+    from sensing.radar.recording import Recording
+
+    with Recording(args.recording) as recording:
+        estimates = ([breathing_rate(recording, start_s=args.start, seconds=args.seconds)]
+                     if not args.per_epoch else breathing_per_epoch(recording))
+    if args.json:
+        print(json.dumps([dataclasses.asdict(e) for e in estimates], indent=2))
+        return 0
+    for estimate in estimates:
+        verdict = "confident" if estimate.confident else "not confident"
+        if estimate.note:
+            verdict += f": {estimate.note}"
+        print(f"{estimate.start_s:7.0f} s +{estimate.seconds:4.0f} s: "
+              f"{estimate.rate_per_min:5.1f} breaths/min at {estimate.range_m:.2f} m, "
+              f"confidence {estimate.confidence:.2f} ({verdict})")
+    return 0
 
 
 def _command_view(args: argparse.Namespace) -> int:
@@ -137,6 +158,18 @@ def add_radar_commands(commands) -> None:
     calibrate.add_argument("--start", type=float, default=0.0, help="start, in seconds (default 0)")
     calibrate.add_argument("--json", action="store_true", help="print one JSON object")
     calibrate.set_defaults(handler=_command_calibrate)
+
+    breathing = actions.add_parser(
+        "breathing", help="the breathing rate and how sure it is",
+        description="Estimate the breathing rate from the range bin with the most 0.1-0.5 Hz "
+                    "motion: unwrapped phase to displacement, spectral peak, and a confidence "
+                    "(the share of motion power in the breathing peak and its harmonic).")
+    breathing.add_argument("recording", type=Path, help="a .npz recording")
+    breathing.add_argument("--start", type=float, default=0.0, help="start, in seconds")
+    breathing.add_argument("--seconds", type=float, default=None, help="span (default: all)")
+    breathing.add_argument("--per-epoch", action="store_true", help="one estimate per 30 s epoch")
+    breathing.add_argument("--json", action="store_true", help="print JSON")
+    breathing.set_defaults(handler=_command_breathing)
 
     view = actions.add_parser(
         "view", help="PNGs of what the radar saw",

@@ -127,8 +127,8 @@ class RecordingWriter:
         self.written = 0
         self._archive = zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_STORED,
                                         allowZip64=True)
-        self._archive.writestr("config.npy", _npy_bytes(np.array(config.to_json())))
-        self._member = self._archive.open("iq.npy", "w", force_zip64=True)
+        self._archive.writestr(_entry("config.npy"), _npy_bytes(np.array(config.to_json())))
+        self._member = self._archive.open(_entry("iq.npy"), "w", force_zip64=True)
         npy_format.write_array_header_1_0(self._member, {
             "descr": npy_format.dtype_to_descr(IQ_DTYPE), "fortran_order": False,
             "shape": self.shape})
@@ -167,6 +167,11 @@ class RecordingWriter:
             self.close()
         else:
             self.abandon()
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """An archive entry with a fixed date, so the same recording gives the same bytes."""
+    return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
