@@ -153,8 +153,9 @@ def add_radar_commands(commands) -> None:
                     "nearest breathing body, with the evidence for and against every moving "
                     "region (a partner, a fan, a curtain). Exit 0 when found, 1 when not.")
     calibrate.add_argument("recording", type=Path, help="a .npz recording")
-    calibrate.add_argument("--seconds", type=float, default=300.0,
-                           help="seconds to analyse (default 300)")
+    calibrate.add_argument("--seconds", type=float, default=1800.0,
+                           help="seconds to analyse from --start (default 1800: on a night "
+                                "recording the sleeper may lie awake and move for a while)")
     calibrate.add_argument("--start", type=float, default=0.0, help="start, in seconds (default 0)")
     calibrate.add_argument("--json", action="store_true", help="print one JSON object")
     calibrate.set_defaults(handler=_command_calibrate)

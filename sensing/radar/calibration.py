@@ -325,7 +325,7 @@ def _regions(features: _BinFeatures, verdict: np.ndarray, bodies: list[_Body],
     return regions
 
 
-def calibrate(recording: Recording, *, seconds: float = 300.0, start_s: float = 0.0) -> Calibration:
+def calibrate(recording: Recording, *, seconds: float = 1800.0, start_s: float = 0.0) -> Calibration:
     """Find the sleeper's range window in ``seconds`` of ``recording`` from ``start_s``.
 
     Windows are 60 s long, 30 s apart (one shorter window if the span is

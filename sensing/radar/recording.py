@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import json
 import numbers
+import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,6 +192,21 @@ def write_recording(path: str | Path, iq: np.ndarray, config: RadarConfig) -> Pa
     return Path(path)
 
 
+def _member_data_start(file, info: zipfile.ZipInfo, source: str) -> int:
+    """Byte offset in the archive where an uncompressed member's contents begin.
+
+    Read from the member's local header (signature, then at bytes 26-29 the
+    lengths of its name and extra field), so spans are read straight from the
+    file instead of through zipfile's sequential reader.
+    """
+    file.seek(info.header_offset)
+    header = file.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise RadarError(f"{source}: corrupt archive (bad local header of {info.filename})")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_length + extra_length
+
+
 class Recording:
     """A recording on disk, read in spans of frames.
 
@@ -242,6 +258,8 @@ class Recording:
         if info.file_size < self._data_offset + self.n_frames * self._frame_bytes:
             raise RadarError(f"{source}: truncated: iq announces {self.n_frames} frames but holds "
                              f"{(info.file_size - self._data_offset) // self._frame_bytes}")
+        self._file = open(self.path, "rb")  # closed by close()
+        self._iq_start = _member_data_start(self._file, info, source) + self._data_offset
 
     @property
     def _frame_bytes(self) -> int:
@@ -256,9 +274,8 @@ class Recording:
         stop = self.n_frames if stop is None else min(stop, self.n_frames)
         if not 0 <= start <= stop:
             raise RadarError(f"{self.path}: cannot read frames {start} to {stop} of {self.n_frames}")
-        with self._archive.open("iq.npy") as member:
-            member.seek(self._data_offset + start * self._frame_bytes)
-            data = member.read((stop - start) * self._frame_bytes)
+        self._file.seek(self._iq_start + start * self._frame_bytes)
+        data = self._file.read((stop - start) * self._frame_bytes)
         chunk = np.frombuffer(data, dtype=IQ_DTYPE).reshape(stop - start, self.n_rx, self.n_bins)
         _check_finite(chunk, start, str(self.path))
         return chunk
@@ -269,6 +286,7 @@ class Recording:
             yield start, self.read(start, start + frames_per_chunk)
 
     def close(self) -> None:
+        self._file.close()
         self._archive.close()
 
     def __enter__(self) -> Recording:
