@@ -174,6 +174,11 @@ def test_hmm_ignores_one_noisy_epoch_but_keeps_a_sustained_awakening():
     assert smooth_epochs(_probabilities(sustained), longer) == ["asleep"] * 63
 
 
+def test_hmm_keeps_a_trip_out_of_bed():
+    trip = ["asleep"] * 30 + ["awake"] + ["absent"] * 4 + ["awake"] + ["asleep"] * 30
+    assert smooth_epochs(_probabilities(trip)) == trip
+
+
 def test_viterbi_finds_the_best_path_of_all():
     rng = np.random.default_rng(0)
     probabilities = rng.dirichlet(np.ones(3), size=5)

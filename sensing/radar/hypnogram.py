@@ -73,7 +73,7 @@ def plot_hypnogram(labels: Sequence[str], out_path: str | Path, *, probabilities
     line_axis.set(yticks=[LEVELS[label] for label in order], yticklabels=order, ylim=(-0.4, 2.4),
                   xlim=(0, edges_h[-1]), title=title)
     if truth_states is not None:
-        line_axis.legend(loc="upper right", fontsize=8)
+        line_axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     figure.axes[-1].set_xlabel("hours from the start")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +88,7 @@ def _draw_probabilities(axis, shares: np.ndarray, edges_h: np.ndarray) -> None:
     axis.stackplot(edges_h, steps, step="post", labels=EPOCH_LABELS,
                    colors=[LABEL_COLOURS[label] for label in EPOCH_LABELS])
     axis.set(ylim=(0, 1), ylabel="probability")
-    axis.legend(loc="upper right", fontsize=8, ncols=len(EPOCH_LABELS))
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 
 
 def _pyplot():

@@ -55,7 +55,8 @@ sums to 1. A state kept with probability p lasts 1 / (1 - p) epochs on average:
 A one-epoch awakening inside sleep costs log(0.0199 * 0.09 / 0.98^2) = -6.3 in
 log probability, so it needs a classifier about 500 times surer of awake than of
 asleep; three epochs cost -6.5 in all, so three epochs each about 9 times surer
-of awake survive.
+of awake survive. A trip out of bed (awake, 4 epochs absent, awake) costs -15.4,
+which four confident absent epochs pay: the radar sees an empty bed clearly.
 """
 MIN_PROBABILITY = 1e-6
 """Floor of a classifier probability before it is used as an emission."""
