@@ -173,7 +173,8 @@ def plot(rows: list[dict], path: Path) -> None:
         quality.plot(sparsities, [row["test_f1"][label] for row in rows], marker="s",
                      linestyle="--", label=f"{label}: test F1")
     quality.set(xlabel="share of 1x1 weights pruned (%)", ylabel="F1", title="quality",
-                ylim=(max(0.0, min(min(row["test_f1"].values()) for row in rows) - 0.05), 1.0))
+                ylim=(max(0.0, min(min(row[key].values()) for row in rows
+                                   for key in ("validation_f1", "test_f1")) - 0.05), 1.0))
     quality.legend(fontsize=8)
     ratios = [row.get("emulated_ratio") for row in rows]
     if any(r is not None for r in ratios):
@@ -185,13 +186,21 @@ def plot(rows: list[dict], path: Path) -> None:
     size_axis.plot(sparsities, [row["size"]["bytes"] / 1024 for row in rows], marker="s",
                    color="tab:purple", label="shipped float file (KB)")
     size_axis.set_ylabel("KB")
-    speed.legend(loc="upper left", fontsize=8)
-    size_axis.legend(loc="lower left", fontsize=8)
+    lines = speed.get_legend_handles_labels()
+    sizes = size_axis.get_legend_handles_labels()
+    speed.legend(lines[0] + sizes[0], lines[1] + sizes[1], loc="upper center",
+                 bbox_to_anchor=(0.5, -0.18), fontsize=8, ncol=2)
     for axis in (quality, speed):
         axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def _cpu() -> str:
+    import platform
+
+    return f"{platform.machine()}, 1 thread"
 
 
 def main() -> None:
@@ -205,11 +214,19 @@ def main() -> None:
     parser.add_argument("--invocations", type=int, default=300, help="native timings per model")
     parser.add_argument("--emulated-invocations", type=int, default=40,
                         help="timings per model under emulation")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the table and plot from OUT/pruning_sweep.json, measuring nothing")
     parser.add_argument("--time-models", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.time_models:  # child mode, run under qemu
         print(json.dumps(time_models(args.time_models, rounds=args.rounds,
                                      invocations=args.invocations)))
+        return
+
+    if args.replot:
+        rows = json.loads((args.out / "pruning_sweep.json").read_text())
+        print(markdown(rows, cpu=_cpu()))
+        plot(rows, REPO_ROOT / "docs" / "pruning_sweep.png")
         return
 
     _ensure_base(args.base, args.data)
@@ -238,9 +255,7 @@ def main() -> None:
         else:
             row["emulated_ratio"] = None
 
-    import platform
-
-    cpu = f"{platform.machine()}, 1 thread"
+    cpu = _cpu()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "pruning_sweep.json").write_text(json.dumps(rows, indent=2) + "\n")
     table = markdown(rows, cpu=cpu)
