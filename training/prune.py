@@ -29,7 +29,7 @@ from training.export import export_tflite
 from training.metrics import clip_metrics
 from training.model import build_audio_cnn
 from training.plots import plot_layer_sparsity
-from training.quantize import export_int8, tflite_clip_scores
+from training.quantize import REPRESENTATIVE_WINDOWS, export_int8, tflite_clip_scores
 from training.tf_setup import keras
 from training.train_audio import (EpochReport, RunData, compile_for_training, finish_run, fit,
                                   load_run_data, run_info, write_metrics)
@@ -63,7 +63,7 @@ class PruneSettings:
     ramp_fraction: float = 0.5
     ramp_power: float = 3.0
     updates_per_epoch: int = 4
-    int8_windows: int = 200
+    int8_windows: int = REPRESENTATIVE_WINDOWS
 
     def __post_init__(self) -> None:
         if not 0 < self.sparsity < 1:
@@ -87,10 +87,15 @@ class PruneSettings:
         return dataclasses.asdict(self)
 
 
+def _pointwise_kernels(model: keras.Model) -> dict[str, np.ndarray]:
+    """Each 1x1 convolution's kernel, by layer name."""
+    return {layer.name: layer.get_weights()[0] for layer in model.layers
+            if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)}
+
+
 def one_by_one_sparsity(model: keras.Model) -> dict[str, float]:
     """Share of zero weights in each 1x1 convolution's kernel, by layer name."""
-    return {layer.name: float(np.mean(layer.get_weights()[0] == 0)) for layer in model.layers
-            if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)}
+    return {name: float(np.mean(kernel == 0)) for name, kernel in _pointwise_kernels(model).items()}
 
 
 def _load_trained_model(base_run: Path, config: AudioTrainConfig, n_classes: int) -> keras.Model:
@@ -230,6 +235,5 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
 
 
 def _overall_sparsity(model: keras.Model) -> float:
-    kernels = [layer.get_weights()[0] for layer in model.layers
-               if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)]
+    kernels = _pointwise_kernels(model).values()
     return float(sum(np.sum(k == 0) for k in kernels) / sum(k.size for k in kernels))

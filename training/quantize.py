@@ -25,9 +25,7 @@ REPRESENTATIVE_WINDOWS = 200
 
 def tflite_clip_scores(classifier: AudioClassifier, evaluation: EvaluationSet) -> np.ndarray:
     """(clips, labels): highest window probability per clip, through the TFLite runtime."""
-    probabilities = classifier.predict_windows(evaluation.features)
-    first_windows = np.flatnonzero(np.r_[True, np.diff(evaluation.clip_of_window) != 0])
-    return np.maximum.reduceat(probabilities, first_windows, axis=0)
+    return evaluation.per_clip_maximum(classifier.predict_windows(evaluation.features))
 
 
 def export_int8(model: keras.Model, path: str | Path, metadata: ModelMetadata, data: RunData, *,

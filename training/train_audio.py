@@ -66,7 +66,10 @@ class EvaluationSet:
 
     def clip_scores(self, model: keras.Model) -> np.ndarray:
         """(clips, labels): highest window probability per clip."""
-        probabilities = model.predict(self.features, batch_size=256, verbose=0)
+        return self.per_clip_maximum(model.predict(self.features, batch_size=256, verbose=0))
+
+    def per_clip_maximum(self, probabilities: np.ndarray) -> np.ndarray:
+        """(clips, labels) highest of the (windows, labels) ``probabilities`` within each clip."""
         first_windows = np.flatnonzero(np.r_[True, np.diff(self.clip_of_window) != 0])
         return np.maximum.reduceat(probabilities, first_windows, axis=0)
 

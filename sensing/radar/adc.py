@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import RadarError
-from sensing.radar.recording import RadarConfig, RecordingWriter
+from sensing.radar.recording import RadarConfig, RecordingWriter, is_finite_number
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 """Speed of light in vacuum in metres per second."""
@@ -58,10 +58,10 @@ class ChirpSettings:
     def __post_init__(self) -> None:
         for name in ("start_frequency_hz", "bandwidth_hz", "ramp_time_s", "adc_rate_hz",
                      "frame_rate_hz"):
-            if not _is_number(getattr(self, name), minimum_exclusive=True):
+            if not (is_finite_number(getattr(self, name)) and getattr(self, name) > 0):
                 raise RadarError(f"chirp settings: {name} must be a positive number, "
                                  f"got {getattr(self, name)!r}")
-        if not _is_number(self.rx_spacing_m, minimum_exclusive=False):
+        if not (is_finite_number(self.rx_spacing_m) and self.rx_spacing_m >= 0):
             raise RadarError(f"chirp settings: rx_spacing_m must be a number >= 0, "
                              f"got {self.rx_spacing_m!r}")
         if not (isinstance(self.device, str) and self.device.strip()):
@@ -101,14 +101,6 @@ class ChirpSettings:
                            range_resolution_m=float(self.range_resolution_m(n_samples)),
                            range_offset_m=0.0, wavelength_m=float(self.wavelength_m(n_samples)),
                            rx_spacing_m=float(self.rx_spacing_m), device=self.device)
-
-
-def _is_number(value: object, *, minimum_exclusive: bool) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return False
-    if not np.isfinite(value):
-        return False
-    return value > 0 if minimum_exclusive else value >= 0
 
 
 def max_bins(cube: np.ndarray) -> int:

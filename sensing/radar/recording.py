@@ -38,7 +38,7 @@ EPOCH_LABELS = ("absent", "awake", "asleep")
 IQ_DTYPE = np.dtype(np.complex64)
 
 
-def _is_number(value) -> bool:
+def is_finite_number(value) -> bool:
     """A finite real number (numpy scalars included), not a bool."""
     return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
             and bool(np.isfinite(value)))
@@ -67,11 +67,11 @@ class RadarConfig:
     def __post_init__(self) -> None:
         for name in ("frame_rate_hz", "range_resolution_m", "wavelength_m"):
             value = getattr(self, name)
-            if not (_is_number(value) and value > 0):
+            if not (is_finite_number(value) and value > 0):
                 raise RadarError(f"radar config: {name} must be a positive number, got {value!r}")
         for name in ("range_offset_m", "rx_spacing_m"):
             value = getattr(self, name)
-            if not (_is_number(value) and value >= 0):
+            if not (is_finite_number(value) and value >= 0):
                 raise RadarError(f"radar config: {name} must be a number >= 0, got {value!r}")
 
     def range_m(self, n_bins: int) -> np.ndarray:
