@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from sensing.cli_radar import add_radar_commands, add_simulate_commands
+from sensing.cli_sleep import add_night_command, add_sleep_command, add_train_radar_command
 from sensing.errors import SensingError
 from sensing.features import FRONTENDS
 from sensing.folders import output_folder
@@ -224,18 +225,30 @@ def _command_detect(args: argparse.Namespace) -> int:
 
 
 def _command_demo(args: argparse.Namespace) -> int:
-    from sensing.night import default_model_path, detect_night
+    from sensing.cli_sleep import print_night
+    from sensing.night import default_model_path
+    from sensing.radar.epoch_metrics import compare_epochs
+    from sensing.radar.recording import read_epochs
+    from sensing.radar.simulate import simulate_night
+    from sensing.radar.sleep_model import default_sleep_model
+    from sensing.sleep_night import night_from_files
     from sensing.synthetic.night import compare_with_truth, describe_comparison, make_night, read_truth
 
     default_model_path()
+    default_sleep_model()
     output_folder(args.out)
-    wav, truth_path = make_night(args.out / "night.wav", duration_s=args.minutes * 60,
-                                 seed=args.seed)
-    print(f"generated a {args.minutes:g}-minute night: {wav}")
-    report = detect_night(wav, out_dir=args.out / "report", model_path=None, mic=False)
-    _print_night(report, args.out / "report")
-    match = compare_with_truth(report["events"], read_truth(truth_path))
-    print(f"truth: {describe_comparison(match)} ({truth_path})")
+    wav, truth_path = make_night(args.out / "night.wav", duration_s=args.minutes * 60, seed=args.seed)
+    radar, radar_truth = simulate_night(args.out / "radar.npz", seed=args.seed, hours=args.minutes / 60)
+    print(f"generated a {args.minutes:g}-minute night: {wav} (audio) and {radar} (radar)")
+    report_dir = args.out / "report"
+    report = night_from_files(wav, radar, out_dir=report_dir)
+    print_night(report, report_dir)
+    audio_events = json.loads((report_dir / "audio" / "report.json").read_text())["events"]
+    match = compare_with_truth(audio_events, read_truth(truth_path))
+    print(f"audio truth, before gating: {describe_comparison(match)} ({truth_path})")
+    agreement = compare_epochs(read_epochs(radar_truth), read_epochs(report_dir / "sleep" / "epochs.csv"))
+    print(f"radar truth: {agreement['accuracy']:.0%} of {agreement['epochs']} epochs scored as simulated "
+          f"({radar_truth})")
     return 0
 
 
@@ -314,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_argument("--strict", action="store_true",
                        help="stop at the first unusable audio file instead of skipping it")
     audio.set_defaults(handler=_command_train_audio)
+    add_train_radar_command(train_kinds)
 
     classify = commands.add_parser(
         "classify", help="classify audio clips with a .tflite model (no TensorFlow needed)")
@@ -340,7 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write the audio to OUT/audio.wav (off by default)")
     detect.set_defaults(handler=_command_detect)
 
-    demo = commands.add_parser("demo", help="generate a sample night and run detection on it")
+    demo = commands.add_parser(
+        "demo", help="generate a night of audio and radar and run 'sensing night' on it",
+        description="Generate a sample night (audio with coughs, snoring and everyday sounds; a simulated "
+                    "radar recording of a sleeper) and score it with the bundled models: sleep states, "
+                    "and coughs and snoring while in bed, beside the truth.")
     demo.add_argument("--out", type=Path, default=Path("demo"), help="folder (default: demo)")
     demo.add_argument("--minutes", type=_at_least(1), default=30.0,
                       help="night length in minutes, at least 1 (default 30)")
@@ -390,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_command_check_sparse)
 
     add_radar_commands(commands)
+    add_sleep_command(commands)
+    add_night_command(commands)
     add_simulate_commands(commands)
 
     bench = commands.add_parser("bench", help="time models on this machine, side by side")

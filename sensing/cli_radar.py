@@ -95,7 +95,7 @@ def _command_simulate(args: argparse.Namespace) -> int:
                     False if getattr(args, name) == "no" else None)
              for name in ("partner", "fan", "curtain")}
     results = simulate_nights(args.out, nights=args.nights, hours=args.hours, seed=args.seed,
-                              **flags)
+                              wide=args.wide, **flags)
     for path, truth in results:
         labels = list(truth.epoch_labels)
         print(f"{path}: {len(labels)} epochs, asleep {labels.count('asleep') / 2:.0f} min, awake "
@@ -199,4 +199,7 @@ def add_simulate_commands(commands) -> None:
                        ("curtain", "a swaying curtain")):
         radar.add_argument(f"--{name}", choices=("yes", "no", "random"), default="no",
                            help=f"{what}: yes, no or random per night (default no)")
+    radar.add_argument("--wide", action="store_true",
+                       help="draw each sleeper's body, habits and noise from wider brackets and each "
+                            "radar's frame rate, receivers and bandwidth at random (for training)")
     radar.set_defaults(handler=_command_simulate)

@@ -47,7 +47,7 @@ def _saved(blocks: Iterator[np.ndarray], path: Path, sr: int) -> Iterator[np.nda
             yield block
 
 
-class _StopOnSignal:
+class StopOnSignal:
     """While active, the first SIGINT (Ctrl-C) or SIGTERM asks the run to stop after the
     current block, so no event is cut in half; a second one interrupts at once."""
 
@@ -63,7 +63,7 @@ class _StopOnSignal:
         self.requested = True
         print("stopping after the current block (again to stop at once)", file=sys.stderr)
 
-    def __enter__(self) -> "_StopOnSignal":
+    def __enter__(self) -> "StopOnSignal":
         for number in self.SIGNALS:
             self._previous[number] = signal.signal(number, self._handle)
         return self
@@ -94,7 +94,7 @@ def detect_night(input_path: str | Path | None, *, out_dir: str | Path,
     if save_audio:
         blocks = _saved(blocks, out_dir / "audio.wav", sr)
     event_settings = default_event_settings(classifier, thresholds)
-    with _StopOnSignal() as stop:
+    with StopOnSignal() as stop:
         return run_detection(blocks, classifier=classifier, out_dir=out_dir,
                              event_settings=event_settings, source=source,
                              progress_every_s=progress, stop_requested=lambda: stop.requested)

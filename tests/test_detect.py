@@ -171,14 +171,16 @@ def test_bench_compares_models_side_by_side(trained_run):
         assert row["backend"] == "ai_edge_litert"
 
 
-def test_demo_generates_a_night_and_reports_it(tmp_path):
+def test_demo_generates_a_night_of_audio_and_radar_and_reports_both(tmp_path):
     result = run_cli(["demo", "--out", str(tmp_path), "--minutes", "3"],
                      block=("tensorflow", "tf_keras"))
     assert result.returncode == 0, result.stderr
-    assert "truth:" in result.stdout and "report:" in result.stdout
-    assert (tmp_path / "night.wav").is_file()
-    assert json.loads((tmp_path / "report" / "report.json").read_text())["duration_s"] == \
+    assert "audio truth, before gating:" in result.stdout and "radar truth:" in result.stdout
+    assert (tmp_path / "night.wav").is_file() and (tmp_path / "radar.npz").is_file()
+    assert json.loads((tmp_path / "report" / "audio" / "report.json").read_text())["duration_s"] == \
         pytest.approx(180, abs=1)
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["sleep"]["epochs"] == 6 and (tmp_path / "report" / "night.png").is_file()
 
 
 def test_live_capture_without_sounddevice_names_the_extra(tmp_path):

@@ -81,8 +81,12 @@ def _inverted_residual(x, *, expansion: int, channels: int, stride: int, name: s
 
 
 def build_audio_cnn(*, input_shape: tuple[int, int, int], n_classes: int,
-                    settings: CnnSettings) -> keras.Model:
-    """The classifier: input (batch, frames, mels, 3) features, output (batch, n_classes) softmax."""
+                    settings: CnnSettings, name: str = "audio_cnn") -> keras.Model:
+    """The classifier: input (batch, height, width, 3) features, output (batch, n_classes) softmax.
+
+    Audio gives (frames, mels, 3) windows; the sleep classifier (``name``
+    ``radar_cnn``) gives (time steps, Doppler frequencies, 3 range bands).
+    """
     if input_shape[-1] != 3:
         raise SensingError(f"the sparse-friendly stem needs 3 input channels, got {input_shape}")
     inputs = keras.Input(shape=input_shape, name="features")
@@ -98,4 +102,4 @@ def build_audio_cnn(*, input_shape: tuple[int, int, int], n_classes: int,
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(settings.dropout, name="dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="classes")(x)
-    return keras.Model(inputs, outputs, name="audio_cnn")
+    return keras.Model(inputs, outputs, name=name)

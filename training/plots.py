@@ -11,20 +11,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def plot_training_curves(history: list[dict], path: str | Path) -> Path:
+def plot_training_curves(history: list[dict], path: str | Path, *,
+                         score_label: str = "validation: mean target recall at the calibrated threshold",
+                         accuracy_label: str = "training window accuracy") -> Path:
     """Loss and validation selection score per epoch.
 
     Args:
         history: one dict per epoch with ``loss``, ``accuracy`` and ``validation_score``.
+        score_label, accuracy_label: legend entries of the two score lines.
     """
     epochs = [entry["epoch"] for entry in history]
     figure, (loss_axis, score_axis) = plt.subplots(1, 2, figsize=(10, 4))
     loss_axis.plot(epochs, [entry["loss"] for entry in history], marker="o")
     loss_axis.set(title="training loss", xlabel="epoch", ylabel="weighted cross-entropy")
     score_axis.plot(epochs, [entry["accuracy"] for entry in history], marker="o",
-                    label="training window accuracy")
+                    label=accuracy_label)
     score_axis.plot(epochs, [entry["validation_score"] for entry in history], marker="o",
-                    label="validation: mean target recall at the calibrated threshold")
+                    label=score_label)
     score_axis.set(title="quality", xlabel="epoch", ylim=(0, 1.02))
     score_axis.legend(loc="lower right", fontsize=8)
     for axis in (loss_axis, score_axis):

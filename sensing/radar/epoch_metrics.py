@@ -94,3 +94,39 @@ def compare_epochs(truth: Sequence[str], predicted: Sequence[str], *, epoch_s: f
         "truth": true_summary.to_dict(),
         "predicted": predicted_summary.to_dict(),
     }
+
+
+def compare_nights(nights: Sequence[tuple[Sequence[str], Sequence[str]]], *,
+                   epoch_s: float = EPOCH_S) -> dict:
+    """Agreement pooled over several nights of (truth, predicted) labels.
+
+    Accuracy, kappa, the confusion matrix and the three recalls come from the
+    epochs of every night pooled; the biases are per night, reported as their
+    median and the largest in absolute value (``tst_bias_min``,
+    ``tst_bias_max_abs_min``, ``waso_bias_min``, ``waso_bias_max_abs_min``; WASO
+    over nights where both have a sleep onset, None when none has).
+
+    Raises:
+        RadarError: no nights, or a night as :func:`compare_epochs` refuses it.
+    """
+    if not nights:
+        raise RadarError("no nights to compare")
+    per_night = [compare_epochs(truth, predicted, epoch_s=epoch_s) for truth, predicted in nights]
+    confusion = np.sum([night["confusion"] for night in per_night], axis=0)
+    tst = [night["tst_bias_min"] for night in per_night]
+    waso = [night["waso_bias_min"] for night in per_night if night["waso_bias_min"] is not None]
+    return {
+        "nights": len(per_night),
+        "epochs": int(confusion.sum()),
+        "labels": list(EPOCH_LABELS),
+        "accuracy": float(np.trace(confusion) / confusion.sum()),
+        "kappa": cohen_kappa(confusion),
+        "confusion": confusion.tolist(),
+        "sleep_sensitivity": _recall(confusion, ASLEEP),
+        "wake_specificity": _recall(confusion, AWAKE),
+        "absent_recall": _recall(confusion, ABSENT),
+        "tst_bias_min": float(np.median(tst)),
+        "tst_bias_max_abs_min": float(max(tst, key=abs)),
+        "waso_bias_min": float(np.median(waso)) if waso else None,
+        "waso_bias_max_abs_min": float(max(waso, key=abs)) if waso else None,
+    }

@@ -59,6 +59,7 @@ gives the same noise."""
 _CURTAIN_WAVES = 12
 """Sinusoids per curtain fold: enough for an irregular, turbulence-like sway."""
 _SCRIPT_STREAM, _PARTNER_STREAM, _ROOM_STREAM, _NOISE_STREAM = 1, 2, 3, 4
+_HARDWARE_STREAM, _WIDE_STREAM = 5, 6
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -93,6 +94,24 @@ class RadarHardware:
         if not self.frame_rate_hz > 0 or not self.range_offset_m >= 0:
             raise RadarError(f"radar hardware: need frame_rate_hz > 0 and range_offset_m >= 0, got "
                              f"{self.frame_rate_hz!r} and {self.range_offset_m!r}")
+
+    @classmethod
+    def random(cls, seed: int) -> RadarHardware:
+        """Another radar drawn from ``seed``, for training across hardware.
+
+        Frame rate 10, 12, 15 or 20 Hz; 1, 2 or 3 receivers; sweep bandwidth
+        4-7 GHz from 57-58.5 GHz (range bins 2.1-3.7 cm apart); bin 0 at
+        0.05-0.2 m; bins up to at least 2.8 m.
+        """
+        rng = np.random.default_rng([_check_seed(seed), _HARDWARE_STREAM])
+        start = rng.uniform(57.0e9, 58.5e9)
+        stop = start + rng.uniform(4.0e9, 7.0e9)
+        offset = rng.uniform(0.05, 0.2)
+        resolution = SPEED_OF_LIGHT_M_S / (2 * (stop - start))
+        return cls(start_frequency_hz=start, stop_frequency_hz=stop,
+                   frame_rate_hz=float(rng.choice([10.0, 12.0, 15.0, 20.0])),
+                   n_rx=int(rng.integers(1, 4)), n_bins=math.ceil((2.8 - offset) / resolution) + 1,
+                   range_offset_m=offset, device="simulated, randomised hardware")
 
     @property
     def wavelength_m(self) -> float:
@@ -222,6 +241,27 @@ class NightParameters:
             curtain_sway_mm=rng.uniform(3, 15), curtain_reflectivity=rng.uniform(0.2, 0.6),
             multipath_extra_m=multipath_extra if present[3] else None,
             multipath_gain=rng.uniform(0.1, 0.3), multipath_angle_deg=rng.uniform(-40, 40))
+
+    def widened(self, seed: int) -> NightParameters:
+        """This night with the sleeper's body and habits and the noise redrawn from wider brackets.
+
+        For training a model that must meet rooms and people the default
+        brackets leave out: chest azimuth -40-40 degrees, reflectivity 0.4-2
+        (log-uniform), breathing 8-24 per minute and 1-10 mm deep (log-uniform),
+        heartbeat 0.05-0.6 mm, posture shifts 0.4-4 per hour, limb movements
+        0.5-6 per minute awake, twitches 0-12 per hour, sighs 0.1-2 per minute,
+        awakenings 0.3-4 per hour, SNR 15-45 dB. Ranges and interferers are kept.
+        """
+        rng = np.random.default_rng([_check_seed(seed), _WIDE_STREAM])
+        sleeper = dataclasses.replace(
+            self.sleeper, angle_deg=rng.uniform(-40, 40), reflectivity=float(np.exp(rng.uniform(
+                np.log(0.4), np.log(2.0)))),
+            breathing_rate_bpm=rng.uniform(8, 24),
+            breathing_depth_mm=float(np.exp(rng.uniform(np.log(1.0), np.log(10.0)))),
+            heart_depth_mm=rng.uniform(0.05, 0.6), posture_shifts_per_h=rng.uniform(0.4, 4.0),
+            limb_movements_per_min=rng.uniform(0.5, 6.0), twitches_per_h=rng.uniform(0, 12),
+            sighs_per_min=rng.uniform(0.1, 2.0), awakenings_per_h=rng.uniform(0.3, 4.0))
+        return dataclasses.replace(self, sleeper=sleeper, snr_db=rng.uniform(15, 45))
 
     def to_dict(self) -> dict:
         """JSON-safe dict of every parameter."""
@@ -481,14 +521,16 @@ def chunks_per_night(hours: float, *, chunk_s: float = 60.0, hardware: RadarHard
 
 def simulate_nights(out_dir: str | Path, *, nights: int, hours: float, seed: int,
                     partner: bool | None = False, fan: bool | None = False, curtain: bool | None = False,
-                    multipath: bool | None = None,
+                    multipath: bool | None = None, wide: bool = False,
                     stream: TextIO | None = None) -> list[tuple[Path, NightTruth]]:
     """Simulate ``nights`` nights as ``out_dir/night_000.npz`` and so on, printing progress.
 
     Night i takes its own seed from (``seed``, i) (recorded in its truth) and
     draws :meth:`NightParameters.random` with the interferer flags (True:
-    present, False: absent, None: drawn). Progress goes to ``stream``
-    (stderr by default). Returns each recording's path and truth.
+    present, False: absent, None: drawn). ``wide`` draws each night's body,
+    habits and noise from wider brackets (:meth:`NightParameters.widened`)
+    and its radar from :meth:`RadarHardware.random`, for training. Progress
+    goes to ``stream`` (stderr by default). Returns each recording's path and truth.
     """
     if not (isinstance(nights, int) and nights >= 1):
         raise RadarError(f"nights must be an integer >= 1, got {nights!r}")
@@ -501,8 +543,11 @@ def simulate_nights(out_dir: str | Path, *, nights: int, hours: float, seed: int
         night_seed = int(np.random.SeedSequence([seed, night]).generate_state(1)[0])
         parameters = NightParameters.random(night_seed, partner=partner, fan=fan, curtain=curtain,
                                             multipath=multipath)
+        hardware = None
+        if wide:
+            parameters, hardware = parameters.widened(night_seed), RadarHardware.random(night_seed)
         recording, _ = simulate_night(out_dir / f"night_{night:03d}.npz", seed=night_seed, hours=hours,
-                                      parameters=parameters, progress=progress)
+                                      parameters=parameters, hardware=hardware, progress=progress)
         results.append((recording, NightTruth.read(truth_path(recording))))
     progress.finish(f"{nights} night(s) of {results[0][1].duration_s / 3600:g} h in {out_dir}")
     return results

@@ -228,3 +228,25 @@ def _fill_short_awakenings(labels: list[str], min_epochs: int) -> list[str]:
                 and states[start - 1] == ASLEEP and states[stop] == ASLEEP):
             filled[start:stop] = [EPOCH_LABELS[ASLEEP]] * (stop - start)
     return filled
+
+
+def estimate_transitions(nights, *, pseudo_count: float = 1.0) -> tuple[tuple[float, float, float], ...]:
+    """Transition probabilities counted from labelled nights.
+
+    Args:
+        nights: sequences of labels from EPOCH_LABELS, one per night, in order.
+        pseudo_count: added to every count, so a transition never seen keeps a
+            small probability (> 0).
+
+    Returns:
+        (3, 3) rows "from", columns "to", each row summing to 1, as
+        :data:`DEFAULT_TRANSITIONS`.
+    """
+    if not (isinstance(pseudo_count, numbers.Real) and pseudo_count > 0):
+        raise RadarError(f"pseudo_count must be a positive number, got {pseudo_count!r}")
+    counts = np.full((len(EPOCH_LABELS), len(EPOCH_LABELS)), float(pseudo_count))
+    for labels in nights:
+        states = np.array([EPOCH_LABELS.index(label) for label in labels])
+        np.add.at(counts, (states[:-1], states[1:]), 1.0)
+    rows = counts / counts.sum(axis=1, keepdims=True)
+    return tuple(tuple(float(value) for value in row) for row in rows)

@@ -1,0 +1,222 @@
+"""``sensing train radar``: from labelled (or simulated) nights to a sleep ``model.tflite`` and a report.
+
+Steps: find the labelled recordings (or simulate nights), turn each into
+classifier inputs (cached), split by night into train / validation / test,
+train the CNN on single 30 s epochs (each seeing 150 s of context), and after
+every pass smooth the validation nights with the HMM (its transition
+probabilities counted from the training nights' labels) and score them epoch by
+epoch; the pass with the best balanced accuracy (the mean of sleep
+sensitivity, wake specificity and absent recall) is kept, and saved as it
+happens, so an interrupted run still leaves its best model. The test nights
+are scored once, at the end, through the exported ``.tflite`` file.
+
+Outputs in the run folder: ``config.json``, ``model.keras`` (best pass),
+``model.tflite`` (labels, radar settings, class prior and smoothing inside),
+``metrics.json``, ``training_curves.png``, ``confusion_validation.png``,
+``confusion_test.png`` and ``hypnogram_test.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from sensing.errors import DataError
+from sensing.radar.epoch_metrics import compare_nights
+from sensing.radar.hypnogram import plot_hypnogram
+from sensing.radar.recording import EPOCH_LABELS
+from sensing.radar.sleep_input import input_shape
+from sensing.radar.sleep_model import SleepClassifier, SleepModelMetadata
+from sensing.radar.smoothing import SmoothingSettings, estimate_transitions, smooth_epochs
+from training.export import export_tflite
+from training.model import build_audio_cnn
+from training.plots import plot_confusion_matrix, plot_training_curves
+from training.radar_config import RadarTrainConfig
+from training.radar_data import (LabelledNight, find_recordings, load_nights, simulate_training_nights,
+                                 split_nights)
+from training.tf_setup import keras
+
+SELECTION = "balanced accuracy (mean of sleep sensitivity, wake specificity, absent recall) after smoothing"
+
+
+def prepare_nights(config: RadarTrainConfig) -> list[LabelledNight]:
+    """The run's labelled nights: simulated into ``out/nights`` or read from ``config.data``."""
+    out = Path(config.out)
+    if config.simulate is not None:
+        return simulate_training_nights(out / "nights", nights=config.simulate, hours=config.hours,
+                                        seed=config.seed, settings=config.features,
+                                        workers=config.workers, keep_recordings=config.keep_recordings)
+    return load_nights(find_recordings(config.data), config.features, out / "cache", workers=config.workers)
+
+
+def class_prior(nights: list[LabelledNight]) -> tuple[float, float, float]:
+    """Share of each label of EPOCH_LABELS among the nights' epochs (each at least 1e-3)."""
+    counts = np.bincount(np.concatenate([night.labels for night in nights]), minlength=len(EPOCH_LABELS))
+    shares = np.maximum(counts / counts.sum(), 1e-3)
+    return tuple(float(value) for value in shares / shares.sum())
+
+
+def score_nights(nights: list[LabelledNight], probabilities: list[np.ndarray],
+                 smoothing: SmoothingSettings) -> dict:
+    """Pooled agreement of each night's raw (argmax) and smoothed labels with its truth."""
+    truths = [[EPOCH_LABELS[i] for i in night.labels] for night in nights]
+    raw = [[EPOCH_LABELS[i] for i in p.argmax(axis=1)] for p in probabilities]
+    smoothed = [smooth_epochs(p, smoothing) for p in probabilities]
+    return {"raw": compare_nights(list(zip(truths, raw))),
+            "smoothed": compare_nights(list(zip(truths, smoothed))),
+            "per_night": {night.name: {"interferers": list(night.interferers),
+                                       "centre_m": round(night.centre_m, 3), "centre": night.centre_how,
+                                       **{key: value for key, value in compare_nights(
+                                           [(truth, labels)]).items()
+                                          if key in ("accuracy", "sleep_sensitivity", "wake_specificity",
+                                                     "absent_recall", "tst_bias_min")}}
+                          for night, truth, labels in zip(nights, truths, smoothed)}}
+
+
+def balanced_accuracy(figures: dict) -> float:
+    """Mean of the three recalls, a missing one (no such epochs) left out."""
+    recalls = [figures[key] for key in ("sleep_sensitivity", "wake_specificity", "absent_recall")
+               if figures[key] is not None]
+    return float(np.mean(recalls))
+
+
+class NightReport(keras.callbacks.Callback):
+    """After each pass: smooth and score the validation nights, keep the best weights."""
+
+    def __init__(self, *, validation: list[LabelledNight], smoothing: SmoothingSettings, epochs: int,
+                 save_best: Callable[[keras.Model], None]) -> None:
+        super().__init__()
+        self.validation = validation
+        self.smoothing = smoothing
+        self.epochs = epochs
+        self.save_best = save_best
+        self.history: list[dict] = []
+        self.best_score = -1.0
+        self.best_epoch = 0
+        self.best_weights = None
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        probabilities = [self.model.predict(night.inputs, batch_size=256, verbose=0)
+                         for night in self.validation]
+        figures = score_nights(self.validation, probabilities, self.smoothing)["smoothed"]
+        score = balanced_accuracy(figures)
+        entry = {"epoch": epoch + 1, "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"]),
+                 "validation_score": score, "validation_accuracy": figures["accuracy"],
+                 "seconds": round(time.monotonic() - self.started, 1)}
+        self.history.append(entry)
+        improved = score >= self.best_score
+        if improved:
+            self.best_score, self.best_epoch = score, epoch + 1
+            self.best_weights = self.model.get_weights()
+            self.save_best(self.model)
+        print(f"epoch {epoch + 1}/{self.epochs}  loss {entry['loss']:.4f}  accuracy {entry['accuracy']:.3f}  "
+              f"validation: balanced accuracy {score:.3f}, accuracy {figures['accuracy']:.3f} (smoothed)"
+              f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]", file=sys.stderr,
+              flush=True)
+
+
+def _stack(nights: list[LabelledNight]) -> tuple[np.ndarray, np.ndarray]:
+    inputs = np.concatenate([night.inputs for night in nights])
+    labels = np.concatenate([night.labels for night in nights])
+    return inputs, keras.utils.to_categorical(labels, len(EPOCH_LABELS)).astype(np.float32)
+
+
+def _class_weight(nights: list[LabelledNight]) -> dict[int, float]:
+    counts = np.bincount(np.concatenate([n.labels for n in nights]), minlength=len(EPOCH_LABELS))
+    return {i: float(counts.sum() / (len(EPOCH_LABELS) * max(n, 1))) for i, n in enumerate(counts)}
+
+
+def _split_summary(splits: dict[str, list[LabelledNight]]) -> dict:
+    return {name: {"nights": len(nights), "epochs": int(sum(len(n.labels) for n in nights)),
+                   "labels": {label: int(sum((n.labels == i).sum() for n in nights))
+                              for i, label in enumerate(EPOCH_LABELS)}}
+            for name, nights in splits.items()}
+
+
+def train_radar(config: RadarTrainConfig) -> dict:
+    """Run a whole training (see the module docstring); returns the metrics written."""
+    from training.train_audio import run_info
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    info = run_info()
+    config.write(out / "config.json", status="running", **info)
+    nights = prepare_nights(config)
+    splits = split_nights(nights, fractions=config.split_fractions, seed=config.seed)
+    summary = _split_summary(splits)
+    for name, figures in summary.items():
+        print(f"{name}: {figures['nights']} nights, {figures['epochs']} epochs {figures['labels']}",
+              file=sys.stderr)
+    train_inputs, train_targets = _stack(splits["train"])
+    train_labels = [[EPOCH_LABELS[i] for i in night.labels] for night in splits["train"]]
+    smoothing = SmoothingSettings(
+        transitions=estimate_transitions(train_labels), prior=class_prior(splits["train"]),
+        min_awakening_epochs=config.min_awakening_epochs)
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_audio_cnn(input_shape=input_shape(config.features), n_classes=len(EPOCH_LABELS),
+                            settings=config.cnn, name="radar_cnn")
+    steps = config.epochs * int(np.ceil(len(train_inputs) / config.batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, steps))
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                  metrics=["accuracy"])
+    checkpoint = out / "model.keras"
+    report = NightReport(validation=splits["validation"], smoothing=smoothing, epochs=config.epochs,
+                         save_best=lambda m: m.save(checkpoint))
+    print(f"training on {len(train_inputs)} epochs of {len(splits['train'])} nights, "
+          f"{model.count_params():,} parameters", file=sys.stderr)
+    interrupted = False
+    try:
+        model.fit(train_inputs, train_targets, batch_size=config.batch_size, epochs=config.epochs,
+                  class_weight=_class_weight(splits["train"]), callbacks=[report], verbose=0, shuffle=True)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("interrupted: finishing the run with the best pass so far", file=sys.stderr)
+    if report.best_weights is None:
+        raise DataError("training stopped before a pass could be kept; nothing to export")
+    model.set_weights(report.best_weights)
+
+    metadata = SleepModelMetadata(labels=EPOCH_LABELS, features=config.features, smoothing=smoothing,
+                                  extra={"training_command": info["command"],
+                                         "training_nights": len(splits["train"])})
+    model_path = export_tflite(model, out / "model.tflite", metadata)
+    classifier = SleepClassifier(model_path)
+    results = {}
+    for name in ("validation", "test"):
+        if splits[name]:
+            probabilities = [classifier.predict_epochs(night.inputs) for night in splits[name]]
+            results[name] = score_nights(splits[name], probabilities, smoothing)
+    metrics = {"labels": list(EPOCH_LABELS), "selection": SELECTION, "best_epoch": report.best_epoch,
+               "interrupted": interrupted, "parameters": int(model.count_params()),
+               "model_bytes": model_path.stat().st_size, "prior": list(smoothing.prior),
+               "splits": summary, "history": report.history, **results}
+    if "test" not in results:
+        metrics["note"] = "no test nights: too few nights for a test split"
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    _plots(out, report.history, results, splits, classifier, smoothing)
+    config.write(out / "config.json", status="interrupted" if interrupted else "finished", **info)
+    return metrics
+
+
+def _plots(out: Path, history: list[dict], results: dict, splits: dict[str, list[LabelledNight]],
+           classifier: SleepClassifier, smoothing: SmoothingSettings) -> None:
+    plot_training_curves(history, out / "training_curves.png",
+                         score_label="validation: balanced accuracy after smoothing",
+                         accuracy_label="training epoch accuracy")
+    for name, figures in results.items():
+        smoothed = figures["smoothed"]
+        plot_confusion_matrix(smoothed["confusion"], list(EPOCH_LABELS), out / f"confusion_{name}.png",
+                              title=f"{name}: {smoothed['epochs']} epochs of {smoothed['nights']} nights")
+    name = "test" if splits["test"] else "validation"
+    night = splits[name][0]
+    probabilities = classifier.predict_epochs(night.inputs)
+    plot_hypnogram(smooth_epochs(probabilities, smoothing), out / f"hypnogram_{name}.png",
+                   probabilities=probabilities, truth=[EPOCH_LABELS[i] for i in night.labels],
+                   title=f"{name} night {night.name}: smoothed prediction against the truth")
