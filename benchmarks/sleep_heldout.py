@@ -6,9 +6,9 @@ Usage:
 
 For each room (the sleeper alone; with a bed partner; a ceiling fan; a swaying
 curtain) simulates ``--nights`` nights with the simulator's default brackets
-(not the wide ones training draws from) and seeds from ``--seed`` (training
-uses others), runs each through the same chain as ``sensing sleep``
-(calibration, tensors, the ``.tflite`` model, HMM smoothing) and compares the
+(not the wide ones training draws from) and seeds drawn from ``--seed``
+(training draws from others), runs each through the same calibration,
+tensors, ``.tflite`` model and HMM smoothing as ``sensing sleep`` and compares the
 smoothed labels with the truth: accuracy, sleep sensitivity, wake
 specificity, absent recall, Cohen's kappa, the pooled 3-class confusion
 matrix and the per-night bias of total sleep time and wake after sleep onset
@@ -31,7 +31,8 @@ import numpy as np
 from sensing.radar.epoch_metrics import compare_nights
 from sensing.radar.hypnogram import plot_hypnogram
 from sensing.radar.processing import RadarFeatureSettings
-from sensing.radar.simulate import NightParameters, simulate_night
+from sensing.radar.recording import read_epochs
+from sensing.radar.simulate import NightParameters, night_seed, simulate_night
 from sensing.radar.sleep_input import night_inputs
 from sensing.radar.sleep_model import DEFAULT_MODEL, SleepClassifier
 from sensing.radar.smoothing import smooth_epochs
@@ -49,14 +50,35 @@ INTERFERER_MARGIN = 0.03
 def simulate_and_process(folder: Path, room_index: int, night: int, seed: int, hours: float,
                          flags: dict, settings: RadarFeatureSettings) -> tuple[np.ndarray, list[str], float]:
     """One held-out night: (inputs, true labels, sleeper centre m); the recording is deleted after."""
-    night_seed = seed + 100 * room_index + night
-    path = folder / f"room{room_index}_night{night:02d}.npz"
-    parameters = NightParameters.random(night_seed, multipath=None, **flags)
-    _, labels_path = simulate_night(path, seed=night_seed, hours=hours, parameters=parameters)
+    this_seed = night_seed(seed, 1000 * room_index + night)
+    path = folder / f"room{room_index}_night{night:03d}.npz"
+    parameters = NightParameters.random(this_seed, multipath=None, **flags)
+    _, labels_path = simulate_night(path, seed=this_seed, hours=hours, parameters=parameters)
     inputs = night_inputs(path, settings)
     path.unlink()
-    labels = labels_path.read_text().splitlines()[1:]
-    return inputs.inputs, [line.split(",")[1] for line in labels], inputs.sleeper.centre_m
+    return inputs.inputs, read_epochs(labels_path), inputs.sleeper.centre_m
+
+
+def run_nights(folder: Path, args: argparse.Namespace, classifier: SleepClassifier, results: dict) -> None:
+    """Simulate, score and compare every night, ``args.workers`` at a time; fills ``results`` per room."""
+    started = time.monotonic()
+    jobs = [(room_index, night) for room_index in range(len(ROOMS)) for night in range(args.nights)]
+    rooms = list(ROOMS.items())
+    with concurrent.futures.ProcessPoolExecutor(args.workers,
+                                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(simulate_and_process, folder, room_index, night, args.seed, args.hours,
+                               rooms[room_index][1], classifier.features): (room_index, night)
+                   for room_index, night in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            room_index, night = futures[future]
+            inputs, truth, _ = future.result()
+            probabilities = classifier.predict_epochs(inputs)
+            predicted = smooth_epochs(probabilities, classifier.metadata.smoothing)
+            raw = [classifier.metadata.labels[i] for i in probabilities.argmax(axis=1)]
+            results[rooms[room_index][0]].append((night, truth, predicted, raw, probabilities))
+            print(f"{rooms[room_index][0]}, night {night}: accuracy "
+                  f"{np.mean(np.array(truth) == np.array(predicted)):.3f} "
+                  f"[{time.monotonic() - started:.0f} s]", flush=True)
 
 
 def main() -> None:
@@ -70,26 +92,9 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     classifier = SleepClassifier(args.model)
-    folder = Path(tempfile.mkdtemp(prefix="sleep_heldout_"))
-    started = time.monotonic()
-    jobs = [(room_index, night) for room_index in range(len(ROOMS)) for night in range(args.nights)]
-    rooms = list(ROOMS.items())
     results: dict[str, list] = {name: [] for name in ROOMS}
-    with concurrent.futures.ProcessPoolExecutor(args.workers,
-                                                mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(simulate_and_process, folder, room_index, night, args.seed, args.hours,
-                               rooms[room_index][1], classifier.features): (room_index, night)
-                   for room_index, night in jobs}
-        for future in concurrent.futures.as_completed(futures):
-            room_index, night = futures[future]
-            inputs, truth, centre_m = future.result()
-            probabilities = classifier.predict_epochs(inputs)
-            predicted = smooth_epochs(probabilities, classifier.metadata.smoothing)
-            raw = [classifier.metadata.labels[i] for i in probabilities.argmax(axis=1)]
-            results[rooms[room_index][0]].append((night, truth, predicted, raw, probabilities))
-            print(f"{rooms[room_index][0]}, night {night}: accuracy "
-                  f"{np.mean(np.array(truth) == np.array(predicted)):.3f} "
-                  f"[{time.monotonic() - started:.0f} s]", flush=True)
+    with tempfile.TemporaryDirectory(prefix="sleep_heldout_") as folder:
+        run_nights(Path(folder), args, classifier, results)
     summary = {}
     for name, nights in results.items():
         nights.sort(key=lambda item: item[0])

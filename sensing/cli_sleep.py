@@ -73,15 +73,10 @@ def print_summary(summary: dict) -> None:
           f"breathing {'n/a' if rate is None else f'{rate:.1f}/min'} asleep")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_train_radar_command(train_kinds) -> None:
     """Add ``train radar`` to the ``sensing train`` kinds."""
+    from sensing.cli import _positive_int
+
     radar = train_kinds.add_parser(
         "radar", help="train a sleep classifier (absent / awake / asleep per 30 s epoch)",
         description="Train the sleep classifier on radar nights: DATA holds NAME.npz recordings with "
@@ -147,22 +142,24 @@ def _command_night(args: argparse.Namespace) -> int:
                                   sleep_model=args.sleep_model, gate=args.gate,
                                   offset_s=args.audio_offset_s, threads=args.threads, centre_m=args.centre_m)
         print_night(report, args.out)
-        return 0
+        return _night_status(report)
+    if args.audio_offset_s:
+        raise SensingError("--audio-offset-s is for recorded audio; live, audio and radar start together")
     from sensing.microphone import microphone_blocks
+    from sensing.model_file import read_metadata
     from sensing.night import StopOnSignal, default_model_path
     from sensing.radar.recording import Recording
     from sensing.radar.sleep_input import sleeper_centre
-    from sensing.radar.sleep_model import SleepClassifier
+    from sensing.radar.sleep_model import default_sleep_model, read_sleep_metadata
 
     centre_m = args.centre_m
     if centre_m is None:
+        settings = read_sleep_metadata(args.sleep_model or default_sleep_model()).features
         with Recording(args.radar) as recording:
-            sleeper = sleeper_centre(recording, SleepClassifier(args.sleep_model).features)
+            sleeper = sleeper_centre(recording, settings)
         centre_m = sleeper.centre_m
         print(f"sleeper's range: {centre_m:.2f} m ({sleeper.how})")
-    from sensing.classifier import AudioClassifier
-
-    sr = AudioClassifier(args.model or default_model_path()).metadata.features.sr
+    sr = read_metadata(args.model or default_model_path()).features.sr
     with StopOnSignal() as stop:
         report = live_night(microphone_blocks(sr=sr, device=args.device), replay_radar(args.radar),
                             out_dir=args.out, centre_m=centre_m, audio_model=args.model,
@@ -170,7 +167,15 @@ def _command_night(args: argparse.Namespace) -> int:
                             source={"microphone": args.device or "default input"}, threads=args.threads,
                             stop_requested=lambda: stop.requested)
     print_night(report, args.out)
-    return 0
+    return _night_status(report)
+
+
+def _night_status(report: dict) -> int:
+    """Exit status of ``sensing night``: 1 when the audio stopped on an error, as ``sensing detect``."""
+    stopped_by = report["audio_stopped_by"] or ""
+    if stopped_by:
+        print(f"audio stopped early: {stopped_by}")
+    return 1 if stopped_by.startswith("error") else 0
 
 
 def add_night_command(commands) -> None:

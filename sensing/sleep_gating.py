@@ -87,7 +87,7 @@ def gate_events(events: Sequence[dict], labels: Sequence[str], *, allowed: Seque
 
 
 def combined_summary(kept: Sequence[dict], labels: Sequence[str], *, epoch_s: float = EPOCH_S,
-                     offset_s: float = 0.0) -> dict:
+                     offset_s: float = 0.0, audio_duration_s: float | None = None) -> dict:
     """Coughs and snoring of the kept events set against the night's sleep.
 
     Args:
@@ -96,13 +96,16 @@ def combined_summary(kept: Sequence[dict], labels: Sequence[str], *, epoch_s: fl
         labels: (epochs,) one of EPOCH_LABELS per radar epoch.
         epoch_s: length of one epoch in seconds, > 0.
         offset_s: the audio's start in seconds after the radar's start.
+        audio_duration_s: seconds of audio; sleep outside ``[offset_s, offset_s +
+            audio_duration_s)`` was not listened to and is left out of the rate.
 
     Returns:
         A JSON-ready dict:
 
         - ``coughs``: number of cough events;
         - ``coughs_asleep``: coughs whose midpoint lies in an asleep epoch;
-        - ``total_sleep_h``: asleep epochs times ``epoch_s``, in hours;
+        - ``total_sleep_h``: hours asleep while the audio ran (all asleep epochs
+          when ``audio_duration_s`` is None);
         - ``coughs_per_hour_asleep``: ``coughs_asleep / total_sleep_h`` (None: no sleep);
         - ``snore_minutes_asleep``: minutes of snore events inside asleep
           epochs, the exact overlap of each event's ``[start_s, end_s)`` with them;
@@ -117,7 +120,9 @@ def combined_summary(kept: Sequence[dict], labels: Sequence[str], *, epoch_s: fl
     _check_times(epoch_s, offset_s)
     asleep_spans = [(start * epoch_s, stop * epoch_s)
                     for value, start, stop in runs(states == ASLEEP) if value]
-    total_sleep_h = int((states == ASLEEP).sum()) * epoch_s / 3600
+    heard = (offset_s, math.inf if audio_duration_s is None else offset_s + audio_duration_s)
+    total_sleep_h = sum(max(0.0, min(stop, heard[1]) - max(start, heard[0]))
+                        for start, stop in asleep_spans) / 3600
     coughs = coughs_asleep = snore_episodes_asleep = 0
     snore_s = snore_asleep_s = 0.0
     for index, event in enumerate(kept):

@@ -24,6 +24,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from sensing.detect import default_event_settings, run_detection
 from sensing.errors import SensingError
 from sensing.folders import output_folder
 from sensing.night import default_model_path, detect_night
-from sensing.radar.recording import RadarConfig, Recording
+from sensing.radar.recording import EPOCH_S, RadarConfig, Recording
 from sensing.radar.sleep_model import SleepClassifier
 from sensing.radar.sleep_scoring import (NightScore, SleepStream, score_recording, summarise_scores,
                                          write_sleep_outputs)
@@ -60,25 +62,30 @@ class RadarSource:
     chunks: Iterator[np.ndarray]
     name: str
 
+    def close(self) -> None:
+        """Release the source (a generator's ``finally`` runs)."""
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
 
 def replay_radar(path: str | Path, *, chunk_s: float = 1.0) -> RadarSource:
     """A recording's frames as a :class:`RadarSource`, ``chunk_s`` seconds at a time.
 
     Stands in for a radar driver: a live loop pulls its frames in step with
-    the audio, so with a microphone it plays back in real time.
+    the audio, so with a microphone it plays back in real time. The file is
+    opened again when the first frames are pulled and closed with the source.
     """
-    recording = Recording(path)
-    frames_per_chunk = max(1, round(chunk_s * recording.config.frame_rate_hz))
+    with Recording(path) as recording:
+        config, n_bins = recording.config, recording.n_bins
+    frames_per_chunk = max(1, round(chunk_s * config.frame_rate_hz))
 
     def chunks() -> Iterator[np.ndarray]:
-        try:
+        with Recording(path) as recording:
             for _, frames in recording.chunks(frames_per_chunk):
                 yield frames
-        finally:
-            recording.close()
 
-    return RadarSource(config=recording.config, n_bins=recording.n_bins, chunks=chunks(),
-                       name=str(path))
+    return RadarSource(config=config, n_bins=n_bins, chunks=chunks(), name=str(path))
 
 
 def _check_gate(gate: str) -> tuple[str, ...]:
@@ -87,12 +94,21 @@ def _check_gate(gate: str) -> tuple[str, ...]:
     return GATES[gate]
 
 
+def _check_offset(offset_s: float) -> None:
+    if not (isinstance(offset_s, (int, float)) and math.isfinite(offset_s)):
+        raise SensingError(f"the audio offset must be a finite number of seconds, got {offset_s!r}")
+
+
 def combine(score: NightScore, sleep_report: dict, audio_report: dict, out_dir: Path, *, gate: str,
-            offset_s: float) -> dict:
-    """Gate the audio events by the sleep labels and write the combined outputs; returns the report."""
+            offset_s: float, extra: dict | None = None) -> dict:
+    """Gate the audio events by the sleep labels and write the combined outputs; returns the report.
+
+    ``extra`` is added to the report as it is.
+    """
     allowed = _check_gate(gate)
     kept, dropped = gate_events(audio_report["events"], score.labels, allowed=allowed, offset_s=offset_s)
-    figures = combined_summary(kept, score.labels, offset_s=offset_s)
+    figures = combined_summary(kept, score.labels, offset_s=offset_s,
+                               audio_duration_s=audio_report["duration_s"])
     with open(out_dir / "events.csv", "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(EVENT_COLUMNS)
@@ -108,15 +124,17 @@ def combine(score: NightScore, sleep_report: dict, audio_report: dict, out_dir: 
                              for reason in sorted({e["dropped_because"] for e in dropped})},
         "audio_before_gating": {"cough_count": audio_report["cough_count"],
                                 "snore_minutes": audio_report["snore_minutes"]},
+        "audio_stopped_by": audio_report["stopped_by"],
         "radar": {key: sleep_report[key] for key in ("recording", "sleeper_range_m", "model")},
         "audio": {"source": audio_report["source"], "model": audio_report["model"]},
+        **(extra or {}),
     }
     try:
         report["plot"] = str(plot_combined_night(score.labels, kept, dropped, out_dir / "night.png",
                                                  offset_s=offset_s, title=f"night (gate: {gate})"))
     except SensingError as error:
         report["plot"] = None
-        print(f"note: no night picture ({error})")
+        print(f"note: no night picture ({error})", file=sys.stderr)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -138,6 +156,7 @@ def night_from_files(audio_path: str | Path, radar_path: str | Path, *, out_dir:
         centre_m: the sleeper's range in metres (default: calibration).
     """
     _check_gate(gate)
+    _check_offset(offset_s)
     out_dir = output_folder(out_dir)
     classifier = SleepClassifier(sleep_model, num_threads=threads)
     score = score_recording(radar_path, classifier, centre_m=centre_m)
@@ -147,20 +166,35 @@ def night_from_files(audio_path: str | Path, radar_path: str | Path, *, out_dir:
     return combine(score, sleep_report, audio_report, out_dir, gate=gate, offset_s=offset_s)
 
 
-def _in_step(blocks: Iterable[np.ndarray], radar: RadarSource, stream: SleepStream, *,
-             sr: int) -> Iterator[np.ndarray]:
-    """Pass audio blocks on, feeding the radar frames of the same span to ``stream`` first."""
-    audio_s, radar_frames = 0.0, 0
-    rate = radar.config.frame_rate_hz
-    for block in blocks:
-        audio_s += len(block) / sr
-        while radar_frames < audio_s * rate:
-            frames = next(radar.chunks, None)
-            if frames is None:
-                break
-            stream.feed(frames)
-            radar_frames += len(frames)
-        yield block
+class _InStep:
+    """Passes audio blocks on, first feeding the radar frames of the same span to a :class:`SleepStream`.
+
+    The audio stops when the radar ends (``radar_ended_s`` says when) or a
+    radar error occurs (kept in ``error``, raised once the audio report is written).
+    """
+
+    def __init__(self, radar: RadarSource, stream: SleepStream, *, sr: int) -> None:
+        self.radar, self.stream, self.sr = radar, stream, sr
+        self.radar_ended_s: float | None = None
+        self.error: SensingError | None = None
+
+    def blocks(self, audio_blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        audio_s, radar_frames = 0.0, 0
+        rate = self.radar.config.frame_rate_hz
+        for block in audio_blocks:
+            audio_s += len(block) / self.sr
+            while radar_frames < audio_s * rate:
+                frames = next(self.radar.chunks, None)
+                if frames is None:
+                    self.radar_ended_s = radar_frames / rate
+                    return
+                try:
+                    self.stream.feed(frames)
+                except SensingError as error:
+                    self.error = error
+                    return
+                radar_frames += len(frames)
+            yield block
 
 
 def live_night(audio_blocks: Iterable[np.ndarray], radar: RadarSource, *, out_dir: str | Path,
@@ -172,7 +206,8 @@ def live_night(audio_blocks: Iterable[np.ndarray], radar: RadarSource, *, out_di
     Args:
         audio_blocks: mono float32 blocks at the audio model's rate (the
             microphone's, or generated ones).
-        radar: radar frames arriving alongside; taken in step with the audio.
+        radar: radar frames arriving alongside; taken in step with the audio,
+            and closed at the end.
         out_dir: the folder for the outputs.
         centre_m: the sleeper's range in metres (from ``sensing radar calibrate``
             on a setup recording).
@@ -180,22 +215,41 @@ def live_night(audio_blocks: Iterable[np.ndarray], radar: RadarSource, *, out_di
         source: what the audio comes from, for the report.
         stop_requested: checked between audio blocks; True ends the night in order.
 
-    The night ends when the audio ends or a stop is requested; the report is
-    then written. Breathing rates are not estimated live.
+    The night ends when the audio ends, the radar ends (the report's
+    ``radar_ended_s``) or a stop is requested; the report is then written.
+    Radar frames not yet reached when the audio ends are left unread, so the
+    last two epochs are scored without their full 150 s of context.
+    Breathing rates are not estimated live.
+
+    Raises:
+        SensingError: a model cannot be loaded, a radar frame is malformed (the
+            audio report is written first), or the radar gave no whole epoch.
     """
-    _check_gate(gate)
-    out_dir = output_folder(out_dir)
-    classifier = SleepClassifier(sleep_model, num_threads=threads)
-    stream = SleepStream(classifier, radar.config, n_bins=radar.n_bins, centre_m=centre_m, source=radar.name)
-    audio = AudioClassifier(audio_model or default_model_path(), num_threads=threads)
-    audio_report = run_detection(_in_step(audio_blocks, radar, stream, sr=audio.metadata.features.sr),
-                                 classifier=audio, out_dir=out_dir / "audio",
-                                 event_settings=default_event_settings(audio, None),
-                                 source=source or {"audio": "live"}, stop_requested=stop_requested)
+    try:
+        _check_gate(gate)
+        out_dir = output_folder(out_dir)
+        classifier = SleepClassifier(sleep_model, num_threads=threads)
+        stream = SleepStream(classifier, radar.config, n_bins=radar.n_bins, centre_m=centre_m,
+                             source=radar.name)
+        audio = AudioClassifier(audio_model or default_model_path(), num_threads=threads)
+        in_step = _InStep(radar, stream, sr=audio.metadata.features.sr)
+        audio_report = run_detection(in_step.blocks(audio_blocks), classifier=audio,
+                                     out_dir=out_dir / "audio",
+                                     event_settings=default_event_settings(audio, None),
+                                     source=source or {"audio": "live"}, stop_requested=stop_requested)
+    finally:
+        radar.close()
+    if in_step.error is not None:
+        raise SensingError(f"{radar.name}: {in_step.error}; the audio report is in {out_dir / 'audio'}")
     probabilities = stream.finish()
+    if len(probabilities) == 0:
+        seconds = stream.frames_fed / radar.config.frame_rate_hz
+        raise SensingError(f"{radar.name}: the radar gave {seconds:.1f} s, less than one whole {EPOCH_S:g} s "
+                           f"epoch; the audio report is in {out_dir / 'audio'}")
     labels, summary = summarise_scores(probabilities, classifier, None)
     score = NightScore(probabilities=probabilities, labels=labels, breathing_rate_bpm=[None] * len(labels),
                        summary=summary, sleeper=None, centre_m=centre_m,
                        processing_s=audio_report["processing_s"])
     sleep_report = write_sleep_outputs(score, classifier, out_dir / "sleep", source=radar.name)
-    return combine(score, sleep_report, audio_report, out_dir, gate=gate, offset_s=0.0)
+    return combine(score, sleep_report, audio_report, out_dir, gate=gate, offset_s=0.0,
+                   extra={"radar_ended_s": in_step.radar_ended_s})

@@ -146,6 +146,10 @@ def test_transitions_are_counted_from_labelled_nights():
     np.testing.assert_allclose(rows, [[1 / 4, 2 / 4, 1 / 4], [1 / 5, 2 / 5, 2 / 5], [1 / 5, 1 / 5, 3 / 5]])
     with pytest.raises(RadarError, match="pseudo_count"):
         estimate_transitions([["awake"]], pseudo_count=0)
+    with pytest.raises(RadarError, match="night 1: no epochs"):
+        estimate_transitions([["awake"], []])
+    with pytest.raises(RadarError, match="'snoring'"):
+        estimate_transitions([["awake", "snoring"]])
 
 
 def test_pooled_comparison_sums_confusions_and_takes_the_median_bias():
@@ -179,7 +183,8 @@ def test_a_recording_shorter_than_an_epoch_is_refused(tmp_path):
     with Recording(path) as recording:
         write_recording(short, recording.read(0, 300), recording.config)
     result = run_cli(["sleep", str(short), "--out", str(tmp_path / "o")])
-    assert result.returncode == 2 and "short.npz" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "short.npz" in result.stderr and "shorter than one epoch" in result.stderr
 
 
 def test_training_data_without_labels_is_named(tmp_path):
@@ -224,7 +229,12 @@ def _generated_blocks(path, block_s: float = 0.5):
             yield block
 
 
-def test_live_night_runs_generated_audio_and_radar_in_step(short_night, tmp_path):
+def _probabilities(path) -> np.ndarray:
+    with open(path, newline="") as handle:
+        return np.array([[float(row[f"p_{label}"]) for label in EPOCH_LABELS] for row in csv.DictReader(handle)])
+
+
+def test_live_night_runs_generated_audio_and_radar_in_step_as_the_file_path_does(short_night, tmp_path):
     from sensing.sleep_night import live_night, replay_radar
     from sensing.synthetic.night import make_night
 
@@ -234,6 +244,7 @@ def test_live_night_runs_generated_audio_and_radar_in_step(short_night, tmp_path
         centre_m = sleeper_centre(recording, SETTINGS).centre_m
     report = live_night(_generated_blocks(wav), replay_radar(path), out_dir=tmp_path / "live",
                         centre_m=centre_m, gate="asleep")
+    assert report["radar_ended_s"] is None
     epochs = read_epochs(tmp_path / "live" / "sleep" / "epochs.csv")
     assert len(epochs) == len(truth)
     with open(tmp_path / "live" / "events.csv", newline="") as handle:
@@ -244,6 +255,28 @@ def test_live_night_runs_generated_audio_and_radar_in_step(short_night, tmp_path
         state = epochs[int(middle // 30)] if middle < 30 * len(epochs) else None
         assert (event["kept"] == "1") == (state == "asleep")
     assert (tmp_path / "live" / "night.png").is_file()
+    result = run_cli(["sleep", str(path), "--centre-m", str(centre_m), "--out", str(tmp_path / "file")])
+    assert result.returncode == 0, result.stderr[-2000:]
+    np.testing.assert_array_equal(_probabilities(tmp_path / "live" / "sleep" / "epochs.csv"),
+                                  _probabilities(tmp_path / "file" / "epochs.csv"))
+    assert read_epochs(tmp_path / "file" / "epochs.csv") == epochs
+
+
+def test_a_live_night_ends_when_the_radar_ends(short_night, tmp_path):
+    from sensing.sleep_night import live_night, replay_radar
+    from sensing.synthetic.night import make_night
+
+    path, truth = short_night
+    shorter = tmp_path / "ten_minutes.npz"
+    with Recording(path) as recording:
+        write_recording(shorter, recording.read(0, round(600 * recording.config.frame_rate_hz)),
+                        recording.config)
+    wav, _ = make_night(tmp_path / "night.wav", duration_s=len(truth) * 30.0, seed=4)
+    report = live_night(_generated_blocks(wav), replay_radar(shorter), out_dir=tmp_path / "live", centre_m=0.9)
+    assert report["radar_ended_s"] == pytest.approx(600.0)
+    assert len(read_epochs(tmp_path / "live" / "sleep" / "epochs.csv")) == 20
+    audio = json.loads((tmp_path / "live" / "audio" / "report.json").read_text())
+    assert audio["duration_s"] == pytest.approx(600.0, abs=1.0)
 
 
 def test_night_from_files_gates_audio_by_the_radar(short_night, tmp_path):

@@ -119,6 +119,15 @@ def test_combined_summary_converts_audio_time_to_radar_time():
     assert summary["snore_minutes"] == pytest.approx(1.0)
 
 
+def test_the_cough_rate_counts_only_sleep_the_audio_heard():
+    kept, _ = gate_events(EVENTS, NIGHT, allowed=GATES["in-bed"])
+    # Audio from radar second 20 for 130 s: it heard sleep from 90 to 150 s, 60 s = 1/60 h;
+    # the two coughs asleep (at 120.2 s; 220.2 s is awake, 90.2 s asleep) give 2 per 1/60 h.
+    summary = combined_summary(kept, NIGHT, offset_s=20.0, audio_duration_s=130.0)
+    assert summary["total_sleep_h"] == pytest.approx(60 / 3600)
+    assert summary["coughs_per_hour_asleep"] == pytest.approx(120.0)
+
+
 def test_a_snore_across_a_whole_sleep_run_counts_only_its_sleep():
     # 60-240 s covers epoch 2 (awake), 3-6 (asleep, 120 s) and 7 (awake).
     summary = combined_summary([_event(SNORE, 60.0, 240.0)], NIGHT)

@@ -13,8 +13,8 @@ from training.model import CnnSettings
 RADAR_CNN = CnnSettings(stem_channels=16,
                         blocks=((4, 24, 2), (4, 24, 1), (4, 32, 2), (4, 32, 1), (4, 40, 2)),
                         head_channels=96, dropout=0.2)
-"""The sleep classifier's network: the audio CNN's sparse-friendly pieces, sized for a
-(75, 25, 3) input (about 30,000 parameters, about 130 KB as float32 TFLite)."""
+"""The sleep classifier's network: the audio CNN's sparse-friendly pieces, sized for the
+(80, 26, 3) input (44,275 parameters, 171 KB as float32 TFLite)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -69,6 +69,15 @@ class RadarTrainConfig:
             raise SensingError("epochs, batch_size, workers and min_awakening_epochs must be at least 1")
         if not 0 <= self.label_smoothing < 1:
             raise SensingError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise SensingError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if not self.learning_rate > 0:
+            raise SensingError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        fractions = self.split_fractions
+        if not (len(fractions) == 3 and min(fractions) >= 0 and fractions[1] > 0
+                and abs(sum(fractions) - 1) < 1e-9):
+            raise SensingError(f"split_fractions (train, validation, test) must be >= 0, validation > 0, "
+                               f"summing to 1; got {fractions}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

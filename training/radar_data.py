@@ -29,8 +29,9 @@ import numpy as np
 from sensing.errors import DataError, RadarError
 from sensing.progress import Progress
 from sensing.radar.processing import RadarFeatureSettings
-from sensing.radar.recording import EPOCH_LABELS, epochs_path, read_epochs
-from sensing.radar.simulate import NightParameters, NightTruth, RadarHardware, simulate_night, truth_path
+from sensing.radar.recording import epochs_path, read_epochs
+from sensing.radar.sleep_report import label_indices
+from sensing.radar.simulate import NightTruth, night_seed, simulate_night, truth_path, wide_night
 from sensing.radar.sleep_input import night_inputs
 
 CACHE_FORMAT = 2
@@ -42,7 +43,8 @@ class LabelledNight:
     """One night's classifier inputs and labels.
 
     Attributes:
-        name: the recording's stem; nights are the groups of the splits.
+        name: the recording's path below the data folder, without ``.npz`` (``/`` as
+            ``__``); nights are the groups of the splits.
         inputs: (epochs, time steps, frequencies, 3) float32.
         labels: (epochs,) index into EPOCH_LABELS.
         centre_m: the range the inputs are centred on, m.
@@ -101,15 +103,19 @@ def _interferers(recording: Path) -> tuple[str, ...]:
     return tuple(name for name, value in present.items() if value is not None)
 
 
-def load_night(recording: str | Path, settings: RadarFeatureSettings, cache_dir: str | Path) -> LabelledNight:
-    """A recording's inputs and labels, from the cache when it holds them.
+def load_night(recording: str | Path, settings: RadarFeatureSettings, cache_dir: str | Path,
+               name: str | None = None) -> LabelledNight:
+    """A recording's inputs and labels, from the cache (``cache_dir/NAME.inputs.npz``) when it holds them.
+
+    ``name`` (default: the file's stem) names the night and its cache file.
 
     Raises:
         DataError: the labels do not cover the recording's whole epochs, or the
             recording or labels are malformed (the message names the file).
     """
     recording = Path(recording)
-    cache = Path(cache_dir) / f"{recording.stem}.inputs.npz"
+    name = name or recording.stem
+    cache = Path(cache_dir) / f"{name}.inputs.npz"
     key = _cache_key(settings, recording)
     try:
         labels = read_epochs(epochs_path(recording))
@@ -127,9 +133,8 @@ def load_night(recording: str | Path, settings: RadarFeatureSettings, cache_dir:
     if len(labels) != len(inputs):
         raise DataError(f"{epochs_path(recording)}: {len(labels)} labelled epochs, but the recording "
                         f"holds {len(inputs)} whole 30 s epochs; label every epoch")
-    return LabelledNight(name=recording.stem, inputs=inputs,
-                         labels=np.array([EPOCH_LABELS.index(label) for label in labels]),
-                         centre_m=centre_m, centre_how=how, interferers=_interferers(recording))
+    return LabelledNight(name=name, inputs=inputs, labels=label_indices(labels), centre_m=centre_m,
+                         centre_how=how, interferers=_interferers(recording))
 
 
 def _read_cache(cache: Path, key: str) -> tuple[np.ndarray, float, str] | None:
@@ -144,14 +149,23 @@ def _read_cache(cache: Path, key: str) -> tuple[np.ndarray, float, str] | None:
         return None
 
 
+def night_names(recordings: list[Path], root: str | Path) -> list[str]:
+    """Each recording's path below ``root`` without ``.npz``, folders joined by ``__``."""
+    return ["__".join(path.relative_to(root).with_suffix("").parts) for path in recordings]
+
+
 def load_nights(recordings: list[Path], settings: RadarFeatureSettings, cache_dir: str | Path,
-                *, workers: int = 1) -> list[LabelledNight]:
-    """:func:`load_night` for each recording, ``workers`` at a time, with progress on stderr."""
+                *, root: str | Path | None = None, workers: int = 1) -> list[LabelledNight]:
+    """:func:`load_night` for each recording, ``workers`` at a time, with progress on stderr.
+
+    Nights are named by :func:`night_names` below ``root`` (default: by their stems).
+    """
+    names = night_names(recordings, root) if root is not None else [path.stem for path in recordings]
     progress = Progress("radar inputs", len(recordings))
     nights = []
     with _pool(workers) as pool:
         for night in pool.map(load_night, recordings, [settings] * len(recordings),
-                              [cache_dir] * len(recordings)):
+                              [cache_dir] * len(recordings), names):
             nights.append(night)
             progress.advance()
     progress.finish(f"{sum(len(n.labels) for n in nights)} epochs from {len(nights)} nights")
@@ -180,11 +194,6 @@ class _SerialPool:
         return map(function, *iterables)
 
 
-def night_seed(seed: int, night: int) -> int:
-    """The seed of simulated night ``night`` of a set drawn with ``seed``."""
-    return int(np.random.SeedSequence([seed, night]).generate_state(1)[0])
-
-
 def _simulate_one(out_dir: Path, index: int, seed: int, hours: float, settings: RadarFeatureSettings,
                   keep_recordings: bool) -> LabelledNight:
     this_seed = night_seed(seed, index)
@@ -195,10 +204,8 @@ def _simulate_one(out_dir: Path, index: int, seed: int, hours: float, settings: 
     if cached is not None:
         inputs, centre_m, how = cached
     else:
-        parameters = NightParameters.random(this_seed, partner=None, fan=None, curtain=None,
-                                            multipath=None).widened(this_seed)
-        simulate_night(recording, seed=this_seed, hours=hours, parameters=parameters,
-                       hardware=RadarHardware.random(this_seed))
+        parameters, hardware = wide_night(this_seed)
+        simulate_night(recording, seed=this_seed, hours=hours, parameters=parameters, hardware=hardware)
         night = night_inputs(recording, settings)
         inputs, centre_m, how = night.inputs, night.sleeper.centre_m, night.sleeper.how
         partial = cache.with_suffix(".partial.npz")
@@ -207,8 +214,7 @@ def _simulate_one(out_dir: Path, index: int, seed: int, hours: float, settings: 
         if not keep_recordings:
             recording.unlink()
     labels = read_epochs(epochs_path(recording))
-    return LabelledNight(name=recording.stem, inputs=inputs,
-                         labels=np.array([EPOCH_LABELS.index(label) for label in labels]),
+    return LabelledNight(name=recording.stem, inputs=inputs, labels=label_indices(labels),
                          centre_m=centre_m, centre_how=how, interferers=_interferers(recording))
 
 

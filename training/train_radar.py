@@ -4,14 +4,15 @@ Steps: find the labelled recordings (or simulate nights), turn each into
 classifier inputs (cached), split by night into train / validation / test,
 train the CNN on single 30 s epochs (each seeing 150 s of context), and after
 every pass smooth the validation nights with the HMM (its transition
-probabilities counted from the training nights' labels) and score them epoch by
+probabilities counted from the training nights' labels; the loss weighs the
+classes equally, so its prior is uniform) and score them epoch by
 epoch; the pass with the best balanced accuracy (the mean of sleep
 sensitivity, wake specificity and absent recall) is kept, and saved as it
 happens, so an interrupted run still leaves its best model. The test nights
 are scored once, at the end, through the exported ``.tflite`` file.
 
 Outputs in the run folder: ``config.json``, ``model.keras`` (best pass),
-``model.tflite`` (labels, radar settings, class prior and smoothing inside),
+``model.tflite`` (labels, radar settings and smoothing inside),
 ``metrics.json``, ``training_curves.png``, ``confusion_validation.png``,
 ``confusion_test.png`` and ``hypnogram_test.png``.
 """
@@ -51,14 +52,8 @@ def prepare_nights(config: RadarTrainConfig) -> list[LabelledNight]:
         return simulate_training_nights(out / "nights", nights=config.simulate, hours=config.hours,
                                         seed=config.seed, settings=config.features,
                                         workers=config.workers, keep_recordings=config.keep_recordings)
-    return load_nights(find_recordings(config.data), config.features, out / "cache", workers=config.workers)
-
-
-def class_prior(nights: list[LabelledNight]) -> tuple[float, float, float]:
-    """Share of each label of EPOCH_LABELS among the nights' epochs (each at least 1e-3)."""
-    counts = np.bincount(np.concatenate([night.labels for night in nights]), minlength=len(EPOCH_LABELS))
-    shares = np.maximum(counts / counts.sum(), 1e-3)
-    return tuple(float(value) for value in shares / shares.sum())
+    return load_nights(find_recordings(config.data), config.features, out / "cache", root=config.data,
+                       workers=config.workers)
 
 
 def score_nights(nights: list[LabelledNight], probabilities: list[np.ndarray],
@@ -155,9 +150,10 @@ def train_radar(config: RadarTrainConfig) -> dict:
               file=sys.stderr)
     train_inputs, train_targets = _stack(splits["train"])
     train_labels = [[EPOCH_LABELS[i] for i in night.labels] for night in splits["train"]]
-    smoothing = SmoothingSettings(
-        transitions=estimate_transitions(train_labels), prior=class_prior(splits["train"]),
-        min_awakening_epochs=config.min_awakening_epochs)
+    # Balanced class weights make the network's outputs posteriors under a uniform prior,
+    # which is the prior the HMM divides by.
+    smoothing = SmoothingSettings(transitions=estimate_transitions(train_labels),
+                                  min_awakening_epochs=config.min_awakening_epochs)
 
     keras.utils.set_random_seed(config.seed)
     model = build_audio_cnn(input_shape=input_shape(config.features), n_classes=len(EPOCH_LABELS),
@@ -195,7 +191,7 @@ def train_radar(config: RadarTrainConfig) -> dict:
             results[name] = score_nights(splits[name], probabilities, smoothing)
     metrics = {"labels": list(EPOCH_LABELS), "selection": SELECTION, "best_epoch": report.best_epoch,
                "interrupted": interrupted, "parameters": int(model.count_params()),
-               "model_bytes": model_path.stat().st_size, "prior": list(smoothing.prior),
+               "model_bytes": model_path.stat().st_size, "transitions": smoothing.transitions,
                "splits": summary, "history": report.history, **results}
     if "test" not in results:
         metrics["note"] = "no test nights: too few nights for a test split"

@@ -58,6 +58,20 @@ def _recall(confusion: np.ndarray, state: int) -> float | None:
     return float(confusion[state, state] / count) if count else None
 
 
+def _agreement(confusion: np.ndarray) -> dict:
+    """Epochs, labels, accuracy, kappa, confusion and the three recalls of a confusion matrix."""
+    return {
+        "epochs": int(confusion.sum()),
+        "labels": list(EPOCH_LABELS),
+        "accuracy": float(np.trace(confusion) / confusion.sum()),
+        "kappa": cohen_kappa(confusion),
+        "confusion": confusion.tolist(),
+        "sleep_sensitivity": _recall(confusion, ASLEEP),
+        "wake_specificity": _recall(confusion, AWAKE),
+        "absent_recall": _recall(confusion, ABSENT),
+    }
+
+
 def compare_epochs(truth: Sequence[str], predicted: Sequence[str], *, epoch_s: float = EPOCH_S) -> dict:
     """Agreement of predicted labels with the truth, epoch by epoch (fields in the module docstring).
 
@@ -80,14 +94,7 @@ def compare_epochs(truth: Sequence[str], predicted: Sequence[str], *, epoch_s: f
     true_waso = true_summary.wake_after_sleep_onset_min
     predicted_waso = predicted_summary.wake_after_sleep_onset_min
     return {
-        "epochs": len(true_states),
-        "labels": list(EPOCH_LABELS),
-        "accuracy": float(np.trace(confusion) / confusion.sum()),
-        "kappa": cohen_kappa(confusion),
-        "confusion": confusion.tolist(),
-        "sleep_sensitivity": _recall(confusion, ASLEEP),
-        "wake_specificity": _recall(confusion, AWAKE),
-        "absent_recall": _recall(confusion, ABSENT),
+        **_agreement(confusion),
         "tst_bias_min": predicted_summary.total_sleep_min - true_summary.total_sleep_min,
         "waso_bias_min": (None if true_waso is None or predicted_waso is None
                           else predicted_waso - true_waso),
@@ -117,14 +124,7 @@ def compare_nights(nights: Sequence[tuple[Sequence[str], Sequence[str]]], *,
     waso = [night["waso_bias_min"] for night in per_night if night["waso_bias_min"] is not None]
     return {
         "nights": len(per_night),
-        "epochs": int(confusion.sum()),
-        "labels": list(EPOCH_LABELS),
-        "accuracy": float(np.trace(confusion) / confusion.sum()),
-        "kappa": cohen_kappa(confusion),
-        "confusion": confusion.tolist(),
-        "sleep_sensitivity": _recall(confusion, ASLEEP),
-        "wake_specificity": _recall(confusion, AWAKE),
-        "absent_recall": _recall(confusion, ABSENT),
+        **_agreement(confusion),
         "tst_bias_min": float(np.median(tst)),
         "tst_bias_max_abs_min": float(max(tst, key=abs)),
         "waso_bias_min": float(np.median(waso)) if waso else None,

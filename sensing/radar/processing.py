@@ -450,7 +450,7 @@ class TensorStream:
         return epoch, tensor
 
 
-def _check_duration(recording: Recording, settings: RadarFeatureSettings) -> None:
+def check_duration(recording: Recording, settings: RadarFeatureSettings) -> None:
     """Raise RadarError when ``recording`` is too short for one STFT window or one epoch."""
     duration = recording.duration_s
     for needed, what in ((settings.stft_window_s, "one STFT window"), (settings.epoch_s, "one epoch")):
@@ -478,7 +478,7 @@ def range_doppler_time(recording: Recording, settings: RadarFeatureSettings, *, 
         RadarError: the recording is shorter than one STFT window or one epoch,
             the rows lie outside its range bins, or its frame rate is too low.
     """
-    _check_duration(recording, settings)
+    check_duration(recording, settings)
     stream = TensorStream(recording.config, settings, n_bins=recording.n_bins, centre_m=centre_m,
                           source=str(recording.path))
     chunk = frames_per_chunk or max(1, round(CHUNK_S * recording.config.frame_rate_hz))

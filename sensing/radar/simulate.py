@@ -519,6 +519,22 @@ def chunks_per_night(hours: float, *, chunk_s: float = 60.0, hardware: RadarHard
     return math.ceil(n_frames / max(1, round(chunk_s * hardware.frame_rate_hz)))
 
 
+def night_seed(seed: int, night: int) -> int:
+    """The seed of night ``night`` of a set drawn with ``seed``."""
+    return int(np.random.SeedSequence([seed, night]).generate_state(1)[0])
+
+
+def wide_night(seed: int, *, partner: bool | None = None, fan: bool | None = None,
+               curtain: bool | None = None,
+               multipath: bool | None = None) -> tuple[NightParameters, RadarHardware]:
+    """A training night: :meth:`NightParameters.random` widened, on :meth:`RadarHardware.random`.
+
+    Interferer flags as :meth:`NightParameters.random` (None: drawn at its odds).
+    """
+    parameters = NightParameters.random(seed, partner=partner, fan=fan, curtain=curtain, multipath=multipath)
+    return parameters.widened(seed), RadarHardware.random(seed)
+
+
 def simulate_nights(out_dir: str | Path, *, nights: int, hours: float, seed: int,
                     partner: bool | None = False, fan: bool | None = False, curtain: bool | None = False,
                     multipath: bool | None = None, wide: bool = False,
@@ -540,13 +556,11 @@ def simulate_nights(out_dir: str | Path, *, nights: int, hours: float, seed: int
     progress = Progress("simulate radar", nights * chunks_per_night(hours), stream=stream)
     results = []
     for night in range(nights):
-        night_seed = int(np.random.SeedSequence([seed, night]).generate_state(1)[0])
-        parameters = NightParameters.random(night_seed, partner=partner, fan=fan, curtain=curtain,
-                                            multipath=multipath)
-        hardware = None
-        if wide:
-            parameters, hardware = parameters.widened(night_seed), RadarHardware.random(night_seed)
-        recording, _ = simulate_night(out_dir / f"night_{night:03d}.npz", seed=night_seed, hours=hours,
+        this_seed = night_seed(seed, night)
+        flags = dict(partner=partner, fan=fan, curtain=curtain, multipath=multipath)
+        parameters, hardware = (wide_night(this_seed, **flags) if wide
+                                else (NightParameters.random(this_seed, **flags), None))
+        recording, _ = simulate_night(out_dir / f"night_{night:03d}.npz", seed=this_seed, hours=hours,
                                       parameters=parameters, hardware=hardware, progress=progress)
         results.append((recording, NightTruth.read(truth_path(recording))))
     progress.finish(f"{nights} night(s) of {results[0][1].duration_s / 3600:g} h in {out_dir}")

@@ -22,10 +22,11 @@ noise. Time steps outside the recording (all zero in the tensor) stay 0.
 The three bands are also the three input channels the sparse-friendly CNN's
 stem needs. The input is then padded with zeros (no power: as outside the
 recording) at the end of each axis, time to a multiple of
-:data:`TIME_MULTIPLE` steps and frequency to an even number of bins: a
-stride-2 layer given an odd height and width would have its explicit padding
-folded into SAME padding by the TFLite converter, which XNNPACK's sparse
-inference refuses. Input shape: (time steps, frequencies, 3) float32, 80 x 26
+:data:`TIME_MULTIPLE` steps and frequency to an even number of bins: where a
+stride-2 layer's input has an odd height and an odd width, the TFLite
+converter folds its explicit padding into SAME padding, which XNNPACK's
+sparse inference refuses; with the time axis a multiple of 16, the height of
+each of the network's four stride-2 layers is even. Input shape: (time steps, frequencies, 3) float32, 80 x 26
 x 3 with the default :class:`~sensing.radar.processing.RadarFeatureSettings`
 (75 steps and 25 frequencies of data).
 
@@ -56,7 +57,7 @@ NOISE_MIN_FREQUENCY_HZ = 1.5
 NOISE_PERCENTILE = 20.0
 """Percentile of the power taken as the noise floor."""
 TIME_MULTIPLE = 16
-"""Time steps are padded to a multiple of this, so four stride-2 layers in a row each see an even height."""
+"""Time steps are padded to a multiple of this, so four stride-2 layers in a row each get an even height."""
 CALIBRATION_S = 1800.0
 """Seconds from the start of a recording scanned for the sleeper (it may lie awake first)."""
 
@@ -155,7 +156,7 @@ class NightInputs:
 
 
 def night_inputs(path: str | Path, settings: RadarFeatureSettings) -> NightInputs:
-    """Calibrate, then stream a recording into classifier inputs (about 22 kB per epoch).
+    """Calibrate, then stream a recording into classifier inputs (25 kB per epoch).
 
     Raises:
         RadarError: a malformed recording, or one shorter than one epoch.

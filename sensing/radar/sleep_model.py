@@ -2,8 +2,8 @@
 
 Training embeds a JSON document (format :data:`METADATA_FORMAT`) in the
 model's TFLite metadata table, as audio models carry theirs: the labels
-(:data:`~sensing.radar.recording.EPOCH_LABELS`), the radar frontend settings,
-the class prior of the training epochs and the smoothing settings. The model
+(:data:`~sensing.radar.recording.EPOCH_LABELS`), the radar frontend settings
+and the smoothing settings (transitions, prior, shortest awakening). The model
 takes one epoch's input (:func:`~sensing.radar.sleep_input.model_input`,
 (time steps, frequencies, 3) float32) and gives (3,) probabilities.
 """
@@ -20,7 +20,7 @@ from sensing.errors import ModelError, RadarError
 from sensing.interpreter import load_interpreter
 from sensing.model_file import METADATA_NAME, read_metadata_entries
 from sensing.radar.processing import RadarFeatureSettings
-from sensing.radar.recording import EPOCH_LABELS
+from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
 from sensing.radar.sleep_input import input_shape
 from sensing.radar.smoothing import SmoothingSettings
 from sensing.tflite_graph import read_model_bytes
@@ -37,8 +37,8 @@ class SleepModelMetadata:
     Attributes:
         labels: class names in the order of the model's output (EPOCH_LABELS).
         features: the radar frontend the model was trained on.
-        smoothing: the HMM smoothing, its prior the share of each label in the
-            training epochs.
+        smoothing: the HMM smoothing: transitions counted from the training
+            nights, and the prior the classifier's outputs assume.
         extra: anything else training recorded (command, metrics).
     """
 
@@ -115,6 +115,9 @@ class SleepClassifier:
         self.metadata = read_sleep_metadata(self.model_path)
         if tuple(self.metadata.labels) != EPOCH_LABELS:
             raise ModelError(f"{self.model_path}: labels {self.metadata.labels}, expected {EPOCH_LABELS}")
+        if abs(self.metadata.features.epoch_s - EPOCH_S) > 1e-9:
+            raise ModelError(f"{self.model_path}: {self.metadata.features.epoch_s:g} s epochs; epoch labels, "
+                             f"summaries and gating here are in {EPOCH_S:g} s epochs")
         self.interpreter, self.backend = load_interpreter(self.model_path, num_threads=num_threads)
         input_detail = self.interpreter.get_input_details()[0]
         output_detail = self.interpreter.get_output_details()[0]
@@ -122,6 +125,9 @@ class SleepClassifier:
         if tuple(input_detail["shape"]) != expected:
             raise ModelError(f"{self.model_path}: input shape {tuple(input_detail['shape'])} does not "
                              f"match its radar settings {expected}")
+        if tuple(output_detail["shape"]) != (1, len(EPOCH_LABELS)):
+            raise ModelError(f"{self.model_path}: output shape {tuple(output_detail['shape'])}, expected "
+                             f"(1, {len(EPOCH_LABELS)}): one probability per label")
         if np.dtype(input_detail["dtype"]) != np.float32:
             raise ModelError(f"{self.model_path}: takes {np.dtype(input_detail['dtype'])} input; the "
                              f"sleep runtime runs float models")

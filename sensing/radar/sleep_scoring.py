@@ -3,7 +3,7 @@
 The chain: find the sleeper's range (:func:`~sensing.radar.sleep_input.sleeper_centre`,
 unless given), stream the recording into one tensor per 30 s epoch, classify
 each epoch, smooth the night with the model's HMM, estimate the breathing rate
-in each epoch at the sleeper's range, and summarise
+in each epoch at the sleeper's range (:func:`breathing_bins`), and summarise
 (:func:`~sensing.radar.sleep_report.summarise_night`).
 
 Outputs (:func:`write_sleep_outputs`):
@@ -34,9 +34,9 @@ import numpy as np
 from sensing.errors import SensingError
 from sensing.progress import Progress
 from sensing.radar.breathing import breathing_per_epoch
-from sensing.radar.processing import TensorStream, range_doppler_time
+from sensing.radar.processing import CHUNK_S, TensorStream, check_duration
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S, RadarConfig, Recording
-from sensing.radar.sleep_input import SleeperRange, model_input, sleeper_centre
+from sensing.radar.sleep_input import SLEEPER_HALF_WIDTH_M, SleeperRange, model_input, sleeper_centre
 from sensing.radar.sleep_model import SleepClassifier
 from sensing.radar.sleep_report import SleepSummary, summarise_night
 from sensing.radar.smoothing import smooth_epochs
@@ -62,6 +62,7 @@ class SleepStream:
         self._tensors = TensorStream(config, classifier.features, n_bins=n_bins, centre_m=centre_m,
                                      source=source)
         self.probabilities: list[np.ndarray] = []
+        self.frames_fed = 0
 
     def _classify(self, ready: list[tuple[int, np.ndarray]]) -> None:
         settings = self.classifier.features
@@ -70,6 +71,7 @@ class SleepStream:
 
     def feed(self, frames: np.ndarray) -> None:
         """Process (frames, rx, bins) raw frames."""
+        self.frames_fed += len(frames)
         self._classify(self._tensors.feed(frames))
 
     def finish(self) -> np.ndarray:
@@ -110,9 +112,22 @@ def summarise_scores(probabilities: np.ndarray, classifier: SleepClassifier,
     return labels, summarise_night(labels, breathing_rate_per_epoch=breathing_rate_bpm)
 
 
+def breathing_bins(recording: Recording, sleeper: SleeperRange | None, centre_m: float) -> list[int]:
+    """The range bins the breathing rate is read from: the calibrated body, else the sleeper band.
+
+    The sleeper band is ``centre_m +- SLEEPER_HALF_WIDTH_M``; a radar too coarse to
+    have a bin there gets its nearest bin.
+    """
+    if sleeper is not None and sleeper.calibration.found:
+        return list(sleeper.calibration.bins)
+    ranges = recording.config.range_m(recording.n_bins)
+    inside = np.flatnonzero(np.abs(ranges - centre_m) <= SLEEPER_HALF_WIDTH_M)
+    return inside.tolist() if inside.size else [int(np.argmin(np.abs(ranges - centre_m)))]
+
+
 def score_recording(path: str | Path, classifier: SleepClassifier, *, centre_m: float | None = None,
                     progress: bool = True) -> NightScore:
-    """Score a whole recording (see the module docstring).
+    """Score a whole recording (see the module docstring), reading it in chunks.
 
     Args:
         path: a ``.npz`` recording.
@@ -127,24 +142,27 @@ def score_recording(path: str | Path, classifier: SleepClassifier, *, centre_m: 
     started = time.monotonic()
     settings = classifier.features
     with Recording(path) as recording:
+        check_duration(recording, settings)
         sleeper = None if centre_m is not None else sleeper_centre(recording, settings)
         centre = centre_m if centre_m is not None else sleeper.centre_m
         if sleeper is not None and progress:
             print(f"sleeper's range: {centre:.2f} m ({sleeper.how}: {sleeper.calibration.reason})",
                   file=sys.stderr)
+        stream = SleepStream(classifier, recording.config, n_bins=recording.n_bins, centre_m=centre,
+                             source=str(recording.path))
         n_epochs = math.floor(recording.duration_s / EPOCH_S + 1e-9)
         meter = Progress("sleep epochs", n_epochs) if progress else None
-        probabilities = []
-        for _, tensor in range_doppler_time(recording, settings, centre_m=centre):
-            probabilities.append(classifier.predict(model_input(tensor, settings)))
-            if meter is not None:
-                meter.advance()
-        bins = sleeper.calibration.bins if sleeper is not None and sleeper.calibration.found else None
-        estimates = breathing_per_epoch(recording, bins=bins)
+        for _, frames in recording.chunks(max(1, round(CHUNK_S * recording.config.frame_rate_hz))):
+            known = len(stream.probabilities)
+            stream.feed(frames)
+            if meter is not None and len(stream.probabilities) > known:
+                meter.advance(len(stream.probabilities) - known)
+        probabilities = stream.finish()
+        estimates = breathing_per_epoch(recording, bins=breathing_bins(recording, sleeper, centre))
     if meter is not None:
+        meter.advance(len(probabilities) - meter.done)
         meter.finish()
-    probabilities = np.array(probabilities, dtype=np.float32)
-    rates = [float(e.rate_per_min) if e.confident else None for e in estimates][:len(probabilities)]
+    rates = [float(e.rate_per_min) if e.confident else None for e in estimates]
     labels, summary = summarise_scores(probabilities, classifier, rates)
     return NightScore(probabilities=probabilities, labels=labels, breathing_rate_bpm=rates,
                       summary=summary, sleeper=sleeper, centre_m=float(centre),
@@ -177,7 +195,7 @@ def sleep_report(score: NightScore, classifier: SleepClassifier, *, source: str)
 
 
 def write_sleep_outputs(score: NightScore, classifier: SleepClassifier, out_dir: str | Path, *,
-                        source: str, truth: list[str] | None = None) -> dict:
+                        source: str) -> dict:
     """Write ``epochs.csv``, ``report.json`` and ``hypnogram.png``; returns the report."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -187,7 +205,7 @@ def write_sleep_outputs(score: NightScore, classifier: SleepClassifier, out_dir:
         from sensing.radar.hypnogram import plot_hypnogram
 
         plot_hypnogram(score.labels, out_dir / "hypnogram.png", probabilities=score.probabilities,
-                       truth=truth, title=f"sleep: {Path(source).name}")
+                       title=f"sleep: {Path(source).name}")
         report["plot"] = str(out_dir / "hypnogram.png")
     except SensingError as error:
         report["plot"] = None

@@ -30,7 +30,7 @@ import numpy as np
 
 from sensing.errors import RadarError
 from sensing.radar.recording import EPOCH_LABELS
-from sensing.radar.sleep_report import ASLEEP, AWAKE, runs
+from sensing.radar.sleep_report import ASLEEP, AWAKE, label_indices, runs
 
 DEFAULT_TRANSITIONS = (
     (0.9899, 0.0100, 0.0001),
@@ -241,12 +241,15 @@ def estimate_transitions(nights, *, pseudo_count: float = 1.0) -> tuple[tuple[fl
     Returns:
         (3, 3) rows "from", columns "to", each row summing to 1, as
         :data:`DEFAULT_TRANSITIONS`.
+
+    Raises:
+        RadarError: an empty night, an unknown label, or a pseudo-count that is not positive.
     """
     if not (isinstance(pseudo_count, numbers.Real) and pseudo_count > 0):
         raise RadarError(f"pseudo_count must be a positive number, got {pseudo_count!r}")
     counts = np.full((len(EPOCH_LABELS), len(EPOCH_LABELS)), float(pseudo_count))
-    for labels in nights:
-        states = np.array([EPOCH_LABELS.index(label) for label in labels])
+    for index, labels in enumerate(nights):
+        states = label_indices(labels, name=f"night {index}")
         np.add.at(counts, (states[:-1], states[1:]), 1.0)
     rows = counts / counts.sum(axis=1, keepdims=True)
     return tuple(tuple(float(value) for value in row) for row in rows)
