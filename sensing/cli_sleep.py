@@ -12,13 +12,13 @@ from sensing.folders import output_folder
 def _command_train_radar(args: argparse.Namespace) -> int:
     from sensing.cli import _import_training
 
-    output_folder(args.out)
     config_module = _import_training("training.radar_config")
     train_module = _import_training("training.train_radar")
     config = config_module.RadarTrainConfig(
         out=str(args.out), data=None if args.data is None else str(args.data.resolve()),
         simulate=args.simulate, hours=args.hours, epochs=args.epochs, seed=args.seed,
         batch_size=args.batch_size, workers=args.workers, keep_recordings=args.keep_recordings)
+    output_folder(args.out)
     metrics = train_module.train_radar(config)
     print(f"\nrun folder: {args.out}")
     print(f"model: {Path(args.out) / 'model.tflite'} ({metrics['model_bytes'] / 1024:.0f} KB, "
