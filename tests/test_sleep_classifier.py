@@ -301,3 +301,39 @@ def test_night_needs_audio_or_mic(short_night, tmp_path):
     path, _ = short_night
     result = run_cli(["night", "--radar", str(path), "--out", str(tmp_path)])
     assert result.returncode == 2 and "--audio FILE or --mic" in result.stderr
+
+
+def test_training_batches_cut_some_contexts_as_at_a_recording_edge():
+    from training.radar_batches import EpochBatches
+
+    inputs = np.ones((200, *input_shape(SETTINGS)), np.float32)
+    inputs[:, 75:] = 0.0
+    labels = np.arange(200) % 3
+    batches = EpochBatches(inputs, labels, n_classes=3, batch_size=50, seed=1, settings=SETTINGS,
+                           edge_probability=0.5)
+    assert len(batches) == 4
+    first, targets = batches[0]
+    again, _ = batches[0]
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (50, 80, 26, 3) and targets.shape == (50, 3)
+    steps_kept = first[:, :, 0, 0].sum(axis=1)
+    assert (steps_kept < 75).any() and (steps_kept == 75).any() and steps_kept.min() >= 75 - 2 * 32
+    for row in first[:, :75, 0, 0]:
+        kept = np.flatnonzero(row)
+        assert kept.size and (np.diff(kept) == 1).all()  # zeros only at the start and the end
+        assert kept[0] <= 32 and kept[-1] >= 75 - 33  # the labelled epoch itself is never cut
+    seen = np.concatenate([batches[i][1].argmax(axis=1) for i in range(len(batches))])
+    assert np.bincount(seen).tolist() == np.bincount(labels).tolist()
+
+
+def test_a_recording_that_starts_and_ends_asleep_is_scored_asleep_at_its_edges(short_night, tmp_path):
+    path, truth = short_night
+    start = next(k for k in range(len(truth)) if truth[k:k + 10] == ["asleep"] * 10)
+    cut = tmp_path / "asleep.npz"
+    with Recording(path) as recording:
+        rate = recording.config.frame_rate_hz
+        write_recording(cut, recording.read(round(start * 30 * rate), round((start + 10) * 30 * rate)),
+                        recording.config)
+    result = run_cli(["sleep", str(cut), "--out", str(tmp_path / "out")])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert read_epochs(tmp_path / "out" / "epochs.csv") == ["asleep"] * 10

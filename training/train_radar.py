@@ -2,7 +2,9 @@
 
 Steps: find the labelled recordings (or simulate nights), turn each into
 classifier inputs (cached), split by night into train / validation / test,
-train the CNN on single 30 s epochs (each seeing 150 s of context), and after
+train the CNN on single 30 s epochs (each seeing 150 s of context; some
+with that context cut as at a recording's edge, see
+:mod:`training.radar_batches`), and after
 every pass smooth the validation nights with the HMM (its transition
 probabilities counted from the training nights' labels; the loss weighs the
 classes equally, so its prior is uniform) and score them epoch by
@@ -37,6 +39,7 @@ from sensing.radar.smoothing import SmoothingSettings, estimate_transitions, smo
 from training.export import export_tflite
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
+from training.radar_batches import EpochBatches
 from training.radar_config import RadarTrainConfig
 from training.radar_data import (LabelledNight, find_recordings, load_nights, simulate_training_nights,
                                  split_nights)
@@ -116,12 +119,6 @@ class NightReport(keras.callbacks.Callback):
               flush=True)
 
 
-def _stack(nights: list[LabelledNight]) -> tuple[np.ndarray, np.ndarray]:
-    inputs = np.concatenate([night.inputs for night in nights])
-    labels = np.concatenate([night.labels for night in nights])
-    return inputs, keras.utils.to_categorical(labels, len(EPOCH_LABELS)).astype(np.float32)
-
-
 def _class_weight(nights: list[LabelledNight]) -> dict[int, float]:
     counts = np.bincount(np.concatenate([n.labels for n in nights]), minlength=len(EPOCH_LABELS))
     return {i: float(counts.sum() / (len(EPOCH_LABELS) * max(n, 1))) for i, n in enumerate(counts)}
@@ -148,7 +145,10 @@ def train_radar(config: RadarTrainConfig) -> dict:
     for name, figures in summary.items():
         print(f"{name}: {figures['nights']} nights, {figures['epochs']} epochs {figures['labels']}",
               file=sys.stderr)
-    train_inputs, train_targets = _stack(splits["train"])
+    batches = EpochBatches(np.concatenate([night.inputs for night in splits["train"]]),
+                           np.concatenate([night.labels for night in splits["train"]]),
+                           n_classes=len(EPOCH_LABELS), batch_size=config.batch_size, seed=config.seed,
+                           settings=config.features)
     train_labels = [[EPOCH_LABELS[i] for i in night.labels] for night in splits["train"]]
     # Balanced class weights make the network's outputs posteriors under a uniform prior,
     # which is the prior the HMM divides by.
@@ -158,20 +158,20 @@ def train_radar(config: RadarTrainConfig) -> dict:
     keras.utils.set_random_seed(config.seed)
     model = build_audio_cnn(input_shape=input_shape(config.features), n_classes=len(EPOCH_LABELS),
                             settings=config.cnn, name="radar_cnn")
-    steps = config.epochs * int(np.ceil(len(train_inputs) / config.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=max(1, steps))
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate,
+                                                      decay_steps=max(1, config.epochs * len(batches)))
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     checkpoint = out / "model.keras"
     report = NightReport(validation=splits["validation"], smoothing=smoothing, epochs=config.epochs,
                          save_best=lambda m: m.save(checkpoint))
-    print(f"training on {len(train_inputs)} epochs of {len(splits['train'])} nights, "
+    print(f"training on {len(batches.inputs)} epochs of {len(splits['train'])} nights, "
           f"{model.count_params():,} parameters", file=sys.stderr)
     interrupted = False
     try:
-        model.fit(train_inputs, train_targets, batch_size=config.batch_size, epochs=config.epochs,
-                  class_weight=_class_weight(splits["train"]), callbacks=[report], verbose=0, shuffle=True)
+        model.fit(batches, epochs=config.epochs, class_weight=_class_weight(splits["train"]),
+                  callbacks=[report], verbose=0, shuffle=False)
     except KeyboardInterrupt:
         interrupted = True
         print("interrupted: finishing the run with the best pass so far", file=sys.stderr)
