@@ -35,6 +35,7 @@ import numpy as np
 
 from sensing.errors import RadarError, SensingError
 from sensing.events import COUGH, SNORE
+from sensing.plotting import pyplot
 from sensing.radar.hypnogram import LEVELS
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
 from sensing.radar.sleep_report import ASLEEP, label_indices, runs
@@ -174,7 +175,7 @@ def plot_combined_night(labels: Sequence[str], kept: Sequence[dict], dropped: Se
     spans = {name: [(event["label"], *_event_span(event, index, name=name))
                     for index, event in enumerate(events)]
              for name, events in (("kept", kept), ("dropped", dropped))}
-    plt = _pyplot()
+    plt = pyplot("the combined night picture")
     heights = np.array([LEVELS[label] for label in EPOCH_LABELS])
     edges_h = np.arange(len(states) + 1) * epoch_s / 3600
     figure, (line_axis, event_axis) = plt.subplots(2, 1, figsize=(12, 4), height_ratios=(3, 2),
@@ -258,15 +259,3 @@ def _epoch_of(radar_s: float, n_epochs: int, epoch_s: float) -> int | None:
         return None
     epoch = math.floor(radar_s / epoch_s)
     return epoch if epoch < n_epochs else None
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SensingError("the combined night picture needs matplotlib: "
-                           "pip install 'sensing[plot]'") from None
-    return plt

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.errors import RadarError, SensingError
+from sensing.errors import RadarError
+from sensing.plotting import pyplot
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
 from sensing.radar.sleep_report import label_indices
 from sensing.radar.smoothing import check_probabilities
@@ -55,7 +56,7 @@ def plot_hypnogram(labels: Sequence[str], out_path: str | Path, *, probabilities
     shares = None if probabilities is None else check_probabilities(probabilities, n_epochs=len(states))
     if not (isinstance(epoch_s, numbers.Real) and math.isfinite(epoch_s) and epoch_s > 0):
         raise RadarError(f"epoch_s must be a positive number of seconds, got {epoch_s!r}")
-    plt = _pyplot()
+    plt = pyplot("hypnogram")
     heights = np.array([LEVELS[label] for label in EPOCH_LABELS])
     edges_h = np.arange(len(states) + 1) * epoch_s / 3600
     if shares is None:
@@ -89,14 +90,3 @@ def _draw_probabilities(axis, shares: np.ndarray, edges_h: np.ndarray) -> None:
                    colors=[LABEL_COLOURS[label] for label in EPOCH_LABELS])
     axis.set(ylim=(0, 1), ylabel="probability")
     axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SensingError("hypnograms need matplotlib: pip install 'sensing[plot]'") from None
-    return plt

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.errors import RadarError, SensingError
+from sensing.errors import RadarError
+from sensing.plotting import pyplot
 from sensing.radar.breathing import BREATHING_BAND_HZ, strongest_breathing_range
 from sensing.radar.processing import (
     CHUNK_S,
@@ -59,7 +60,7 @@ def write_views(recording_path: str | Path, out_dir: str | Path, *, centre_m: fl
         RadarError: a malformed recording, one too short for one STFT window
             (or, without ``centre_m``, for :data:`~sensing.radar.breathing.MIN_SECONDS`).
     """
-    plt = _pyplot()
+    plt = pyplot("radar views")
     settings = settings or RadarFeatureSettings()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -174,17 +175,6 @@ def _downsample(columns: np.ndarray, step_s: float) -> tuple[np.ndarray, float]:
     whole = len(columns) // block * block
     means = columns[:whole].reshape(-1, block, columns.shape[1]).mean(axis=1)
     return means, step_s * block
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SensingError("radar views need matplotlib: pip install 'sensing[plot]'") from None
-    return plt
 
 
 def _figure(plt, labels: list[str] | None):
