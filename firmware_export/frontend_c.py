@@ -21,7 +21,7 @@ import numpy as np
 
 from firmware_export.c_source import c_float, check_name, generated_comment
 from sensing.errors import SensingError
-from sensing.features import FeatureSettings, _hann_window, delta, mel_filterbank
+from sensing.features import FeatureSettings, hann_window, delta, mel_filterbank
 
 LOG_MEL_TOLERANCE = 1e-4
 """Largest absolute difference allowed between the C and numpy scaled log-mel (channel 0).
@@ -172,7 +172,7 @@ def _tables(settings: FeatureSettings, name: str, prefix: str) -> str:
     angles = np.arange(settings.n_fft // 2) * 2 * np.pi / settings.n_fft
     first_bin, bin_count, weights = _mel_bands(settings)
     return "\n".join([
-        _float_array(f"{name}_hann", f"{prefix}_N_FFT", _hann_window(settings.n_fft),
+        _float_array(f"{name}_hann", f"{prefix}_N_FFT", hann_window(settings.n_fft),
                      "Periodic Hann window: 0.5 - 0.5 cos(2 pi i / N_FFT)."),
         _float_array(f"{name}_twiddle_cos", f"{prefix}_N_FFT / 2", np.cos(angles),
                      "cos(2 pi k / N_FFT) for k < N_FFT / 2."),

@@ -68,12 +68,20 @@ def resolve_model(model: Path | None, out: Path) -> Path:
         if (model / "model_int8.tflite").is_file():
             return model / "model_int8.tflite"
         if (model / "model.keras").is_file() and (model / "config.json").is_file():
+            frontend = json.loads((model / "config.json").read_text()).get("frontend", "mel")
+            _require_log_mel(frontend, model)
             return _quantize_run(model, out)
         raise SensingError(f"{model}: no model_int8.tflite and no model.keras with config.json; "
                            f"give a run folder from `sensing train audio` or `sensing prune`")
     if not model.is_file():
         raise SensingError(f"{model}: not found")
     return model
+
+
+def _require_log_mel(frontend: str, source: Path) -> None:
+    if frontend != "mel":
+        raise SensingError(f"{source}: a {frontend} model; the firmware package carries the log-mel "
+                           f"frontend in C, so it exports models trained with --frontend mel")
 
 
 def strip_for_micro(model: bytes) -> bytes:
@@ -96,6 +104,7 @@ def export_firmware(model: Path | None, out: Path, name: str) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     source_path = resolve_model(model, out)
     metadata = read_metadata(source_path)
+    _require_log_mel(metadata.frontend, source_path)
     interpreter, _ = load_interpreter(source_path, backend="ai_edge_litert")
     input_quantization = _quantization(interpreter.get_input_details()[0], "input", source_path)
     output_quantization = _quantization(interpreter.get_output_details()[0], "output", source_path)

@@ -14,6 +14,7 @@ import numpy as np
 
 from sensing.classifier import AudioClassifier
 from sensing.detect import default_event_settings, tracker_for
+from sensing.model_input import input_shape
 from sensing.sparse_check import check_sparse
 from sensing.streaming import StreamingWindows
 
@@ -55,7 +56,7 @@ def interleaved_latencies(classifiers: list[AudioClassifier], *, invocations: in
     change) falls on all models alike and their ratio stays fair.
     """
     rng = np.random.default_rng(1)
-    windows = [rng.standard_normal(c.metadata.features.input_shape).astype(np.float32)
+    windows = [rng.standard_normal(input_shape(c.frontend, c.metadata.features)).astype(np.float32)
                for c in classifiers]
     for classifier, window in zip(classifiers, windows):
         for _ in range(warmup):
@@ -101,7 +102,7 @@ def _pipeline_real_time_factor(classifier: AudioClassifier, pipeline_seconds: fl
     """Seconds of audio per second of processing: streaming features, model and event logic."""
     settings = classifier.metadata.features
     audio = _test_audio(pipeline_seconds, settings.sr)
-    windows = StreamingWindows(settings)
+    windows = StreamingWindows(settings, classifier.frontend)
     tracker = tracker_for(classifier, default_event_settings(classifier))
     block = settings.sr  # one-second blocks, as a live microphone delivers them
     started = time.perf_counter()

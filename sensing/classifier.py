@@ -15,9 +15,9 @@ import numpy as np
 from sensing.audio import load_audio
 from sensing.decision import clip_scores, decide
 from sensing.errors import ModelError
-from sensing.features import clip_features
 from sensing.interpreter import load_interpreter
 from sensing.model_file import ModelMetadata, read_metadata
+from sensing.model_input import clip_inputs, input_shape
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,10 +63,10 @@ class AudioClassifier:
         self.interpreter, self.backend = load_interpreter(self.model_path, num_threads=num_threads)
         input_detail = self.interpreter.get_input_details()[0]
         output_detail = self.interpreter.get_output_details()[0]
-        expected = (1, *self.metadata.features.input_shape)
+        expected = (1, *input_shape(self.metadata.frontend, self.metadata.features))
         if tuple(input_detail["shape"]) != expected:
             raise ModelError(f"{self.model_path}: input shape {tuple(input_detail['shape'])} does "
-                             f"not match its feature settings {expected}")
+                             f"not match its {self.metadata.frontend} frontend's {expected}")
         if output_detail["shape"][-1] != len(self.metadata.labels):
             raise ModelError(f"{self.model_path}: {output_detail['shape'][-1]} outputs for "
                              f"{len(self.metadata.labels)} labels")
@@ -95,8 +95,14 @@ class AudioClassifier:
         """(scale, zero point) of an integer model's output; None for a float model."""
         return self._output_quantization
 
+    @property
+    def frontend(self) -> str:
+        """What the model takes as input (see :mod:`sensing.model_input`)."""
+        return self.metadata.frontend
+
     def predict_window(self, features: np.ndarray) -> np.ndarray:
-        """Softmax output (labels,) float32 for one (frames, mels, 3) float window.
+        """Softmax output (labels,) float32 for one window's model input: (frames, mels, 3)
+        log-mel features for a ``mel`` model, see :mod:`sensing.model_input` for others.
 
         Integer models get their input quantized and their output dequantized
         with the scale and zero point stored in the model.
@@ -118,8 +124,8 @@ class AudioClassifier:
         """Softmax outputs for a stack of windows.
 
         Args:
-            features: (windows, frames, mels, 3) float32 from
-                :func:`sensing.features.clip_features`.
+            features: (windows, *input shape) float32 from
+                :func:`sensing.model_input.clip_inputs`.
 
         Returns:
             (windows, labels) float32 probabilities.
@@ -132,7 +138,7 @@ class AudioClassifier:
     def classify_audio(self, samples: np.ndarray) -> ClipResult:
         """Classify mono audio at the model's sample rate (1-D float32 in [-1, 1])."""
         settings = self.metadata.features
-        features, _ = clip_features(samples, settings)
+        features, _ = clip_inputs(samples, self.frontend, settings)
         probabilities = self.predict_windows(features)
         scores = clip_scores(probabilities, self.labels)
         label = decide(scores, thresholds=self.metadata.thresholds,

@@ -75,6 +75,9 @@ def _command_train_audio(args: argparse.Namespace) -> int:
     test = metrics["test"]
     print(f"\nrun folder: {args.out}")
     print(f"model: {Path(args.out) / 'model.tflite'}")
+    if "leaf" in metrics:
+        print(f"fast LEAF model: {Path(args.out) / metrics['leaf']['fast_model']} (features correlate "
+              f"{metrics['leaf']['feature_correlation']:.4f} with the exact frontend's)")
     print(f"test groups ({test['clips']} clips never seen in training):")
     for label, figures in test["per_class"].items():
         if label != metrics["negative_label"]:
@@ -315,7 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "subfolder per label.")
     audio.add_argument("--data", required=True, type=Path, help="manifest CSV or label folders")
     audio.add_argument("--out", required=True, type=Path, help="run folder to write")
-    audio.add_argument("--frontend", default="mel", choices=FRONTENDS, help="feature frontend")
+    audio.add_argument("--frontend", default="mel", choices=FRONTENDS,
+                       help="mel: fixed log-mel features (default); leaf: a frontend learned with the "
+                            "CNN from raw audio (much slower to train), also exported in a fast form "
+                            "as model_fast.tflite")
     audio.add_argument("--epochs", type=_positive_int, default=20, help="training epochs (default 20)")
     audio.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     audio.add_argument("--batch-size", type=_positive_int, default=64, help="windows per step (default 64)")

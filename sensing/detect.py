@@ -154,7 +154,7 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = classifier.metadata.features
-    windows = StreamingWindows(settings)
+    windows = StreamingWindows(settings, classifier.frontend)
     tracker = tracker_for(classifier, event_settings)
     labels = classifier.labels
     timeline = Timeline(labels)

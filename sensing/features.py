@@ -22,8 +22,9 @@ import numpy as np
 from sensing.errors import SensingError
 
 
-FRONTENDS = ("mel",)
-"""Feature frontends a model can be trained with."""
+FRONTENDS = ("mel", "leaf")
+"""Feature frontends a model can be trained with: the fixed log-mel, or the
+learnable LEAF frontend (in ``training.leaf``), which starts as mel."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -151,14 +152,14 @@ def mel_filterbank(settings: FeatureSettings) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _hann_window(n_fft: int) -> np.ndarray:
+def hann_window(n_fft: int) -> np.ndarray:
     """Periodic Hann window (as used for spectral analysis), float64."""
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
     window.setflags(write=False)
     return window
 
 
-def _frames(audio: np.ndarray, n_frames: int, settings: FeatureSettings) -> np.ndarray:
+def frame_view(audio: np.ndarray, n_frames: int, settings: FeatureSettings) -> np.ndarray:
     """Read-only (n_frames, n_fft) view of overlapping frames of 1-D ``audio``."""
     step = audio.strides[0]
     return np.lib.stride_tricks.as_strided(audio, shape=(n_frames, settings.n_fft),
@@ -171,6 +172,27 @@ def frame_count(n_samples: int, settings: FeatureSettings) -> int:
     if n_samples < settings.n_fft:
         return 0
     return 1 + (n_samples - settings.n_fft) // settings.hop_length
+
+
+def power_spectrum(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Short-time power spectrum of ``audio`` (Hann window of ``n_fft`` samples, no scaling).
+
+    Args:
+        audio: 1-D float array at ``settings.sr`` Hz, values in [-1, 1].
+        settings: the frontend settings.
+
+    Returns:
+        float32 array of shape (frames, n_fft // 2 + 1), frames as in :func:`log_mel`.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise SensingError(f"expected 1-D audio, got shape {audio.shape}")
+    n_frames = frame_count(audio.size, settings)
+    if n_frames == 0:
+        return np.zeros((0, settings.n_fft // 2 + 1), dtype=np.float32)
+    # float64: numpy's float64 FFT is several times faster than its float32 one
+    spectrum = np.fft.rfft(frame_view(audio, n_frames, settings) * hann_window(settings.n_fft), axis=-1)
+    return (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32, copy=False)
 
 
 def log_mel(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
@@ -186,17 +208,7 @@ def log_mel(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         audio is shorter than one frame). Frame ``i`` covers samples
         ``[i * hop_length, i * hop_length + n_fft)``.
     """
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim != 1:
-        raise SensingError(f"log_mel expects 1-D audio, got shape {audio.shape}")
-    n_frames = frame_count(audio.size, settings)
-    if n_frames == 0:
-        return np.zeros((0, settings.n_mels), dtype=np.float32)
-    # float64: numpy's float64 FFT is several times faster than its float32 one
-    spectrum = np.fft.rfft(_frames(audio, n_frames, settings) * _hann_window(settings.n_fft),
-                           axis=-1)
-    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32, copy=False)
-    mel_power = power @ mel_filterbank(settings).T
+    mel_power = power_spectrum(audio, settings) @ mel_filterbank(settings).T
     return ((np.log(mel_power + settings.log_floor) - settings.log_offset)
             / settings.log_scale).astype(np.float32)
 
@@ -210,24 +222,28 @@ def frame_energy_db(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     n_frames = frame_count(audio.size, settings)
     if n_frames == 0:
         return np.zeros(0, dtype=np.float32)
-    frames = _frames(audio, n_frames, settings)
+    frames = frame_view(audio, n_frames, settings)
     power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64)
     return (10 * np.log10(power / settings.n_fft + 1e-10)).astype(np.float32)
 
 
-@lru_cache(maxsize=16)
-def _delta_matrix(n_frames: int, order: int, width: int) -> np.ndarray:
-    """(n_frames, n_frames) float32 matrix ``M`` with ``delta(x) == M @ x`` (edges repeated)."""
+def delta_weights(order: int, width: int) -> np.ndarray:
+    """(width,) float64 regression weights of frames ``-(width // 2)`` to ``width // 2`` around a frame."""
     half = width // 2
     offsets = np.arange(-half, half + 1, dtype=np.float64)
     if order == 1:
-        weights = offsets / np.sum(offsets ** 2)
-    else:
-        centred = offsets ** 2 - np.mean(offsets ** 2)
-        weights = 2.0 * centred / np.sum(centred ** 2)
+        return offsets / np.sum(offsets ** 2)
+    centred = offsets ** 2 - np.mean(offsets ** 2)
+    return 2.0 * centred / np.sum(centred ** 2)
+
+
+@lru_cache(maxsize=16)
+def delta_matrix(n_frames: int, order: int, width: int) -> np.ndarray:
+    """(n_frames, n_frames) float32 matrix ``M`` with ``delta(x) == M @ x`` (edges repeated)."""
+    offsets = np.arange(-(width // 2), width // 2 + 1)
     matrix = np.zeros((n_frames, n_frames), dtype=np.float64)
     rows = np.arange(n_frames)
-    for offset, weight in zip(offsets.astype(int), weights):
+    for offset, weight in zip(offsets, delta_weights(order, width)):
         np.add.at(matrix, (rows, np.clip(rows + offset, 0, n_frames - 1)), weight)
     matrix = matrix.astype(np.float32)
     matrix.setflags(write=False)
@@ -251,7 +267,7 @@ def delta(values: np.ndarray, *, order: int, width: int) -> np.ndarray:
     """
     if order not in (1, 2):
         raise SensingError(f"delta order must be 1 or 2, got {order}")
-    return _delta_matrix(values.shape[0], order, width) @ values.astype(np.float32, copy=False)
+    return delta_matrix(values.shape[0], order, width) @ values.astype(np.float32, copy=False)
 
 
 def window_features(log_mel_window: np.ndarray, settings: FeatureSettings) -> np.ndarray:

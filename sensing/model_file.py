@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sensing.errors import ModelError
 from sensing.features import FeatureSettings
+from sensing.model_input import MODEL_FRONTENDS
 from sensing.tflite_graph import FlatBufferReader, read_buffer, read_model_bytes
 
 METADATA_NAME = "sensing_metadata"
@@ -34,7 +35,9 @@ class ModelMetadata:
             every label is a target.
         thresholds: per target label, the clip score (highest window
             probability) at or above which a clip gets that label.
-        features: the frontend the model was trained on.
+        features: the frontend settings the model was trained on.
+        frontend: what the model takes as input, one of
+            :data:`sensing.model_input.MODEL_FRONTENDS` (older models: ``mel``).
         extra: anything else training recorded (training command, metrics).
     """
 
@@ -42,6 +45,7 @@ class ModelMetadata:
     negative_label: str | None
     thresholds: dict[str, float]
     features: FeatureSettings
+    frontend: str = "mel"
     extra: dict = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -51,6 +55,7 @@ class ModelMetadata:
             "negative_label": self.negative_label,
             "thresholds": self.thresholds,
             "features": self.features.to_dict(),
+            "frontend": self.frontend,
             "extra": self.extra,
         }, sort_keys=True)
 
@@ -65,9 +70,17 @@ class ModelMetadata:
                        negative_label=values["negative_label"],
                        thresholds={k: float(v) for k, v in values["thresholds"].items()},
                        features=FeatureSettings.from_dict(values["features"]),
+                       frontend=_frontend(values.get("frontend", "mel"), source),
                        extra=values.get("extra", {}))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
             raise ModelError(f"{source}: malformed toolkit metadata ({error})") from None
+
+
+def _frontend(name: str, source: str) -> str:
+    if name not in MODEL_FRONTENDS:
+        raise ModelError(f"{source}: model frontend {name!r} is not one this version runs "
+                         f"({', '.join(MODEL_FRONTENDS)})")
+    return name
 
 
 def read_metadata_entries(data: bytes, *, source: str) -> dict[str, bytes]:

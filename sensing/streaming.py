@@ -2,7 +2,7 @@
 
 :class:`StreamingWindows` keeps only the samples of an unfinished frame and
 the frames of an unfinished window, so memory stays constant however long the
-recording, and the windows it emits are those of :func:`sensing.features.clip_features`
+recording, and the windows it emits are those of :func:`sensing.model_input.clip_inputs`
 on the whole recording (without the extra end-aligned window), whatever the
 chunk sizes.
 """
@@ -13,8 +13,8 @@ import dataclasses
 
 import numpy as np
 
-from sensing.features import (FeatureSettings, frame_count, frame_energy_db, log_mel,
-                              window_features)
+from sensing.features import FeatureSettings, frame_count, frame_energy_db
+from sensing.model_input import frame_rows, row_width, window_input
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +23,8 @@ class Window:
 
     Attributes:
         start_s: start time in seconds from the start of the stream.
-        features: (window_frames, n_mels, 3) float32 model input.
+        features: the model input, (window_frames, n_mels, 3) float32 features
+            for a ``mel`` model (see :mod:`sensing.model_input`).
         frame_db: (window_frames,) frame levels in dBFS, for counting onsets.
     """
 
@@ -33,12 +34,18 @@ class Window:
 
 
 class StreamingWindows:
-    """Turns mono float32 audio at ``settings.sr`` Hz, pushed in chunks, into windows."""
+    """Turns mono float32 audio at ``settings.sr`` Hz, pushed in chunks, into windows.
 
-    def __init__(self, settings: FeatureSettings) -> None:
+    Args:
+        settings: the model's frontend settings.
+        frontend: the model's input, one of :data:`sensing.model_input.MODEL_FRONTENDS`.
+    """
+
+    def __init__(self, settings: FeatureSettings, frontend: str = "mel") -> None:
         self.settings = settings
+        self.frontend = frontend
         self._pending = np.zeros(0, dtype=np.float32)
-        self._recent_mel = np.zeros((0, settings.n_mels), dtype=np.float32)
+        self._recent_rows = np.zeros((0, row_width(frontend, settings)), dtype=np.float32)
         self._recent_db = np.zeros(0, dtype=np.float32)
         self._frames_done = 0
         self._samples_pushed = 0
@@ -72,9 +79,9 @@ class StreamingWindows:
             return []
         used = buffer[: settings.n_fft + (n_new - 1) * settings.hop_length]
         self._pending = buffer[n_new * settings.hop_length:]
-        mel = np.concatenate([self._recent_mel, log_mel(used, settings)])
+        rows = np.concatenate([self._recent_rows, frame_rows(used, self.frontend, settings)])
         level = np.concatenate([self._recent_db, frame_energy_db(used, settings)])
-        first_frame = self._frames_done - len(self._recent_mel)
+        first_frame = self._frames_done - len(self._recent_rows)
         self._frames_done += n_new
         windows = []
         hop = settings.window_hop_frames
@@ -83,10 +90,10 @@ class StreamingWindows:
             offset = start - first_frame
             span = slice(offset, offset + settings.window_frames)
             windows.append(Window(start_s=start * settings.hop_length / settings.sr,
-                                  features=window_features(mel[span], settings),
+                                  features=window_input(rows[span], self.frontend, settings),
                                   frame_db=level[span].copy()))
             start += hop
         keep = max(0, self._frames_done - start)  # frames of the next, unfinished window
-        self._recent_mel = mel[len(mel) - keep:].copy()
+        self._recent_rows = rows[len(rows) - keep:].copy()
         self._recent_db = level[len(level) - keep:].copy()
         return windows

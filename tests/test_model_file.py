@@ -1,5 +1,8 @@
 """Model files: metadata read without TensorFlow; broken files give clear errors."""
 
+import dataclasses
+import json
+
 import pytest
 
 from sensing.classifier import AudioClassifier
@@ -42,3 +45,28 @@ def test_tensorflow_backend_is_used_when_asked(trained_run):
     assert interpreter.get_input_details()[0]["shape"].tolist() == [1, *FeatureSettings().input_shape]
     with pytest.raises(ModelError, match="unknown TFLite backend"):
         load_interpreter(trained_run / "model.tflite", backend="onnx")
+
+
+def test_frontend_is_recorded_and_older_models_read_as_mel():
+    from sensing.model_file import ModelMetadata
+
+    metadata = ModelMetadata(labels=("a", "b"), negative_label=None, thresholds={},
+                             features=FeatureSettings(), frontend="leaf-fast")
+    assert ModelMetadata.from_json(metadata.to_json(), source="m").frontend == "leaf-fast"
+    older = json.loads(metadata.to_json())
+    del older["frontend"]
+    assert ModelMetadata.from_json(json.dumps(older), source="m").frontend == "mel"
+    older["frontend"] = "leaf-v9"
+    with pytest.raises(ModelError, match="frontend 'leaf-v9' is not one this version runs"):
+        ModelMetadata.from_json(json.dumps(older), source="m")
+
+
+def test_model_whose_input_does_not_fit_its_frontend_is_refused(trained_run, tmp_path):
+    from training.export import embed_metadata
+
+    metadata = read_metadata(trained_run / "model.tflite")
+    relabelled = dataclasses.replace(metadata, frontend="leaf")
+    path = tmp_path / "relabelled.tflite"
+    path.write_bytes(embed_metadata((trained_run / "model.tflite").read_bytes(), relabelled))
+    with pytest.raises(ModelError, match=r"does not match its leaf frontend's \(1, 15712\)"):
+        AudioClassifier(path)

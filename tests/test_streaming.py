@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sensing.features import FeatureSettings, clip_features, frame_energy_db
+from sensing.model_input import clip_inputs, input_shape
 from sensing.streaming import StreamingWindows
 
 SETTINGS = FeatureSettings()
@@ -25,3 +26,18 @@ def test_streamed_windows_match_the_whole_clip(chunk):
     levels = frame_energy_db(audio, SETTINGS)
     np.testing.assert_allclose(windows[2].frame_db, levels[96:192], atol=1e-4)
     assert stream.seconds_pushed == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("frontend", ["leaf", "leaf-fast"])
+def test_streamed_model_inputs_match_the_whole_clip_for_every_frontend(frontend):
+    audio = (0.1 * np.random.default_rng(1).standard_normal(16000 * 3)).astype(np.float32)
+    expected, starts = clip_inputs(audio, frontend, SETTINGS)
+    assert expected.shape[1:] == input_shape(frontend, SETTINGS)
+    stream = StreamingWindows(SETTINGS, frontend)
+    windows = []
+    for offset in range(0, audio.size, 777):
+        windows += stream.push(audio[offset:offset + 777])
+    np.testing.assert_allclose(np.stack([w.features for w in windows]), expected[:-1], rtol=1e-6)
+    if frontend == "leaf":  # raw audio windows are the recording's own samples
+        hop = SETTINGS.window_hop_samples
+        np.testing.assert_array_equal(windows[1].features, audio[hop:hop + SETTINGS.window_samples])

@@ -1,9 +1,11 @@
-"""Batches of augmented feature windows, drawn afresh each epoch.
+"""Batches of augmented training windows, drawn afresh each epoch.
 
 Every clip contributes the same number of windows per epoch, so a long
 recording does not outweigh a short one; class imbalance is handled by the
 loss weights (see ``training.train_audio``). Batch ``i`` of epoch ``e`` depends
-only on ``(seed, e, i)``, so a run is repeatable.
+only on ``(seed, e, i)``, so a run is repeatable. A ``mel`` model gets log-mel
+features (masked here); a ``leaf`` model gets the augmented audio and computes
+(and masks) its features itself.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from training.windows import AugmentSettings, TrainingClip, augmented_window, ma
 
 
 class WindowBatches(keras.utils.Sequence):
-    """A Keras ``Sequence`` of ``(features, one_hot)`` batches.
+    """A Keras ``Sequence`` of ``(inputs, one_hot)`` batches.
 
-    Features have shape (batch, window_frames, n_mels, 3); labels (batch, n_classes).
+    Inputs have shape (batch, window_frames, n_mels, 3) for the ``mel`` frontend
+    and (batch, window_samples) for ``leaf``; labels (batch, n_classes).
     """
 
     def __init__(self, clips: list[TrainingClip], *, mix_pool: list[TrainingClip], n_classes: int,
                  windows_per_clip: int, batch_size: int, seed: int,
-                 settings: FeatureSettings, augment: AugmentSettings) -> None:
+                 settings: FeatureSettings, augment: AugmentSettings, frontend: str = "mel") -> None:
         super().__init__()
+        self.frontend = frontend
         self.clips = clips
         self.mix_pool = mix_pool
         self.n_classes = n_classes
@@ -46,13 +50,17 @@ class WindowBatches(keras.utils.Sequence):
     def __getitem__(self, index: int):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         members = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-        features = np.stack([
-            masked_features(augmented_window(self.clips[m], rng=rng, mix_pool=self.mix_pool,
-                                             settings=self.settings, augment=self.augment),
-                            rng=rng, settings=self.settings, augment=self.augment)
-            for m in members])
+        features = np.stack([self._window(self.clips[m], rng) for m in members])
         labels = np.eye(self.n_classes, dtype=np.float32)[[self.clips[m].class_index for m in members]]
         return features, labels
+
+    def _window(self, clip: TrainingClip, rng: np.random.Generator) -> np.ndarray:
+        """One augmented training window: masked log-mel features, or audio for ``leaf``."""
+        window = augmented_window(clip, rng=rng, mix_pool=self.mix_pool, settings=self.settings,
+                                  augment=self.augment)
+        if self.frontend == "leaf":
+            return window
+        return masked_features(window, rng=rng, settings=self.settings, augment=self.augment)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1

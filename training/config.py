@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sensing.errors import SensingError
 from sensing.features import FRONTENDS, FeatureSettings
+from training.leaf.settings import LeafSettings
 from training.model import CnnSettings
 from training.windows import AugmentSettings
 
@@ -19,7 +20,7 @@ class AudioTrainConfig:
     Attributes:
         data: manifest CSV or folder of label folders.
         out: run folder.
-        frontend: feature frontend (``mel``).
+        frontend: feature frontend: ``mel`` (fixed) or ``leaf`` (learned with the CNN).
         epochs: passes over the training clips.
         seed: seeds the split, window draws, augmentation and weights.
         batch_size: windows per gradient step.
@@ -35,6 +36,7 @@ class AudioTrainConfig:
         strict: stop at the first unusable file instead of skipping it.
         min_clips_per_label: refuse labels with fewer clips.
         features, cnn, augment: frontend, architecture, augmentation.
+        leaf: the LEAF frontend's settings (used when ``frontend`` is ``leaf``).
     """
 
     data: str
@@ -54,6 +56,7 @@ class AudioTrainConfig:
     features: FeatureSettings = dataclasses.field(default_factory=FeatureSettings)
     cnn: CnnSettings = dataclasses.field(default_factory=CnnSettings)
     augment: AugmentSettings = dataclasses.field(default_factory=AugmentSettings)
+    leaf: LeafSettings = dataclasses.field(default_factory=LeafSettings)
 
     def __post_init__(self) -> None:
         if self.frontend not in FRONTENDS:
@@ -97,6 +100,8 @@ class AudioTrainConfig:
             settings["augment"] = AugmentSettings(**{
                 key: tuple(value) if isinstance(value, list) else value
                 for key, value in settings["augment"].items()})
+        if "leaf" in settings:
+            settings["leaf"] = LeafSettings(**settings["leaf"])
         if "split_fractions" in settings:
             settings["split_fractions"] = tuple(settings["split_fractions"])
         return cls(**{**settings, **overrides})

@@ -181,6 +181,9 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     """Prune the model of ``base_run`` into the new run folder ``out``; returns its metrics."""
     base_run, out = Path(base_run), Path(out)
     config = AudioTrainConfig.read(base_run / "config.json", out=str(out))
+    if config.frontend != "mel":
+        raise SensingError(f"{base_run}: a {config.frontend} run; pruning for XNNPACK's sparse "
+                           f"inference takes runs trained with --frontend mel")
     out.mkdir(parents=True, exist_ok=True)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}

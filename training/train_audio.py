@@ -6,6 +6,9 @@ windows, keep the epoch with the best validation recall at the calibrated
 thresholds, calibrate the thresholds on validation groups, measure on test
 groups, export. Everything lands in the run folder as it happens, and the
 best epoch so far is kept on disk, so an interrupted run still leaves a model.
+With ``--frontend leaf`` the model takes raw audio and learns its frontend
+with the CNN; the run also exports the fast form of that frontend and
+reports how close it is (see :mod:`training.leaf.run_outputs`).
 """
 
 from __future__ import annotations
@@ -24,14 +27,15 @@ import numpy as np
 from sensing.clips import check_label_counts, read_clip_list
 from sensing.decision import decide
 from sensing.errors import DataError
-from sensing.features import clip_features
 from sensing.model_file import ModelMetadata
+from sensing.model_input import clip_inputs
 from sensing.progress import Progress
 from training.batches import WindowBatches
 from training.calibration import calibrate_thresholds
 from training.config import AudioTrainConfig
 from training.dataset import LoadedClip, SkippedClip, load_clips, skipped_summary
 from training.export import export_tflite
+from training.leaf.frontend import build_leaf_classifier
 from training.metrics import clip_metrics
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
@@ -43,17 +47,24 @@ from training.windows import TrainingClip, prepare_clips
 class EvaluationSet:
     """Every runtime window of a set of clips, for clip-level evaluation.
 
+    Args:
+        clips, config, name: the clips, the run's settings, a name for progress lines.
+        frontend: the model input to make (:data:`sensing.model_input.MODEL_FRONTENDS`);
+            default: the run's frontend.
+
     Attributes:
-        features: (windows, frames, mels, 3) float32.
+        features: (windows, *model input shape) float32: (frames, mels, 3)
+            features for ``mel``, (window_samples,) audio for ``leaf``.
         clip_of_window: (windows,) index of each window's clip.
         true, categories, durations_s: one entry per clip.
     """
 
-    def __init__(self, clips: list[LoadedClip], config: AudioTrainConfig, name: str) -> None:
-        progress = Progress(f"{name} features", len(clips))
+    def __init__(self, clips: list[LoadedClip], config: AudioTrainConfig, name: str,
+                 frontend: str | None = None) -> None:
+        progress = Progress(f"{name} inputs", len(clips))
         stacks, owners = [], []
         for index, clip in enumerate(clips):
-            features, _ = clip_features(clip.samples, config.features)
+            features, _ = clip_inputs(clip.samples, frontend or config.frontend, config.features)
             stacks.append(features)
             owners.append(np.full(len(features), index))
             progress.advance()
@@ -230,7 +241,8 @@ def load_run_data(config: AudioTrainConfig, out: Path) -> RunData:
     batches = WindowBatches(train_clips, mix_pool=mix_pool, n_classes=len(labels),
                             windows_per_clip=config.windows_per_clip,
                             batch_size=config.batch_size, seed=config.seed,
-                            settings=config.features, augment=config.augment)
+                            settings=config.features, augment=config.augment,
+                            frontend=config.frontend)
     return RunData(labels=labels, negative_label=negative_label, split_clips=split_clips,
                    train_clips=train_clips, batches=batches,
                    validation=EvaluationSet(split_clips["validation"], config, "validation"),
@@ -280,22 +292,17 @@ def finish_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
     """
     out = Path(config.out)
     labels, negative_label = data.labels, data.negative_label
-    validation_scores = data.validation.clip_scores(model)
-    thresholds = _thresholds(validation_scores, data.validation.true, labels, negative_label,
-                             config.target_fpr)
-    results = {}
-    for name, evaluation, scores in (("validation", data.validation, validation_scores),
-                                     ("test", data.test, data.test.clip_scores(model))):
-        predicted = _decisions(scores, labels, thresholds, negative_label)
-        results[name] = clip_metrics(labels=labels, true=evaluation.true, predicted=predicted,
-                                     scores=scores, negative_label=negative_label,
-                                     categories=evaluation.categories,
-                                     durations_s=evaluation.durations_s)
+    thresholds, results = evaluate_model(model, data.validation, data.test, labels=labels,
+                                         negative_label=negative_label, target_fpr=config.target_fpr)
     metadata = ModelMetadata(labels=labels, negative_label=negative_label, thresholds=thresholds,
-                             features=config.features,
-                             extra={"target_fpr": config.target_fpr, "frontend": config.frontend,
-                                    **metadata_extra})
+                             features=config.features, frontend=config.frontend,
+                             extra={"target_fpr": config.target_fpr, **metadata_extra})
     export_tflite(model, out / "model.tflite", metadata)
+    if config.frontend == "leaf":
+        from training.leaf.run_outputs import finish_leaf_run  # it builds on this module
+        metrics_extra = {**(metrics_extra or {}),
+                         "leaf": finish_leaf_run(model, data, config, exact_results=results,
+                                                 metadata=metadata)}
     metrics = {
         "labels": list(labels),
         "negative_label": negative_label,
@@ -319,6 +326,35 @@ def finish_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
     return metrics, metadata
 
 
+def evaluate_model(model: keras.Model, validation: EvaluationSet, test: EvaluationSet, *,
+                   labels: tuple[str, ...], negative_label: str | None,
+                   target_fpr: float) -> tuple[dict[str, float], dict[str, dict]]:
+    """Calibrate thresholds on ``validation``; clip metrics of both sets at those thresholds.
+
+    Returns ``(thresholds, {"validation": metrics, "test": metrics})``.
+    """
+    validation_scores = validation.clip_scores(model)
+    thresholds = _thresholds(validation_scores, validation.true, labels, negative_label, target_fpr)
+    results = {}
+    for name, evaluation, scores in (("validation", validation, validation_scores),
+                                     ("test", test, test.clip_scores(model))):
+        predicted = _decisions(scores, labels, thresholds, negative_label)
+        results[name] = clip_metrics(labels=labels, true=evaluation.true, predicted=predicted,
+                                     scores=scores, negative_label=negative_label,
+                                     categories=evaluation.categories,
+                                     durations_s=evaluation.durations_s)
+    return thresholds, results
+
+
+def build_model(config: AudioTrainConfig, n_classes: int) -> keras.Model:
+    """The untrained classifier of a run: the CNN on log-mel features, or LEAF and the CNN on audio."""
+    if config.frontend == "leaf":
+        return build_leaf_classifier(settings=config.features, leaf=config.leaf, n_classes=n_classes,
+                                     cnn=config.cnn, augment=config.augment)
+    return build_audio_cnn(input_shape=config.features.input_shape, n_classes=n_classes,
+                           settings=config.cnn)
+
+
 def write_metrics(metrics: dict, out: Path) -> None:
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
@@ -332,8 +368,7 @@ def train_audio(config: AudioTrainConfig) -> dict:
     data = load_run_data(config, out)
 
     keras.utils.set_random_seed(config.seed)
-    model = build_audio_cnn(input_shape=config.features.input_shape, n_classes=len(data.labels),
-                            settings=config.cnn)
+    model = build_model(config, len(data.labels))
     compile_for_training(model, learning_rate=config.learning_rate,
                          steps=config.epochs * len(data.batches),
                          label_smoothing=config.label_smoothing)

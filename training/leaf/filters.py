@@ -1,0 +1,95 @@
+"""What the frontend learned: its filters against their mel start, as numbers and a plot."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sensing.features import FeatureSettings
+from training.leaf.gabor import gabor_impulse_responses, gabor_parameters_from_mel
+from training.plots import plt
+from training.tf_setup import keras
+
+RESPONSE_POINTS = 1024
+"""Frequencies at which :func:`plot_filters` draws the learned responses (0 to sr / 2)."""
+
+
+def half_power_bandwidth_hz(widths, sr: int) -> np.ndarray:
+    """Half-power bandwidth in Hz of Gabor filters with envelope widths (samples).
+
+    A Gabor filter's power response is ``exp(-(omega - centre)**2 * width**2)``,
+    which is half its peak ``sqrt(ln 2) / width`` radians per sample either side.
+    """
+    return 2 * math.sqrt(math.log(2)) / np.asarray(widths, dtype=np.float64) * sr / (2 * math.pi)
+
+
+def learned_filters(classifier: keras.Model, settings: FeatureSettings) -> dict:
+    """The learned frontend's parameters per filter, with the mel values they started from.
+
+    Frequencies in Hz, pooling widths as the Gaussian's standard deviation in ms.
+    """
+    gabor = classifier.get_layer("leaf_gabor")
+    pooling = classifier.get_layer("leaf_pooling")
+    pcen = classifier.get_layer("leaf_pcen")
+    start_centres, start_widths = gabor_parameters_from_mel(settings)
+    to_hz = settings.sr / (2 * math.pi)
+    half_pooling = 0.5 * (pooling.taps - 1)
+
+    def rounded(values, digits: int = 2) -> list[float]:
+        return [round(float(value), digits) for value in np.asarray(values)]
+
+    summary = {
+        "centre_hz": rounded(gabor.centres.numpy() * to_hz),
+        "start_centre_hz": rounded(start_centres * to_hz),
+        "bandwidth_hz": rounded(half_power_bandwidth_hz(gabor.widths.numpy(), settings.sr)),
+        "start_bandwidth_hz": rounded(half_power_bandwidth_hz(start_widths, settings.sr)),
+        "pooling_ms": rounded(pooling.widths.numpy() * half_pooling / settings.sr * 1000, 3),
+        "start_pooling_ms": rounded(np.full(pooling.n_channels, pooling.initial_width)
+                                    * half_pooling / settings.sr * 1000, 3),
+        **{f"pcen_{name}": rounded(getattr(pcen, name).numpy(), 4)
+           for name in ("alpha", "delta", "root", "smoothing")},
+    }
+    if "leaf_preemphasis" in [layer.name for layer in classifier.layers]:
+        summary["preemphasis"] = round(float(classifier.get_layer("leaf_preemphasis").coefficient.numpy()), 4)
+    return summary
+
+
+def filter_responses(classifier: keras.Model, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """``(frequencies_hz (points,), power (filters, points))``: each learned filter's power response."""
+    gabor = classifier.get_layer("leaf_gabor")
+    real, imaginary = (part.numpy().astype(np.float64) for part in
+                       gabor_impulse_responses(gabor.centres, gabor.widths, gabor.taps))
+    times = np.arange(gabor.taps) - gabor.taps // 2
+    omega = np.linspace(0, np.pi, RESPONSE_POINTS)
+    response = np.exp(-1j * np.outer(omega, times)) @ (real + 1j * imaginary)
+    return omega * settings.sr / (2 * np.pi), (np.abs(response) ** 2).T
+
+
+def plot_filters(summary: dict, frequencies_hz: np.ndarray, power: np.ndarray, path: str | Path) -> Path:
+    """Centre frequencies and bandwidths against their mel start, and the learned responses."""
+    figure, (centre_axis, band_axis, response_axis) = plt.subplots(1, 3, figsize=(15, 4.2))
+    index = np.arange(len(summary["centre_hz"]))
+    centre_axis.plot(index, summary["start_centre_hz"], color="grey", label="mel start")
+    centre_axis.plot(index, summary["centre_hz"], "o", markersize=3, color="tab:blue", label="learned")
+    centre_axis.set(title="centre frequencies", xlabel="filter", ylabel="Hz", yscale="log")
+    band_axis.plot(summary["start_centre_hz"], summary["start_bandwidth_hz"], color="grey",
+                   label="mel start")
+    band_axis.plot(summary["centre_hz"], summary["bandwidth_hz"], "o", markersize=3, color="tab:orange",
+                   label="learned")
+    band_axis.set(title="half-power bandwidths", xlabel="centre frequency (Hz)", ylabel="Hz",
+                  xscale="log", yscale="log")
+    colours = plt.cm.viridis(np.linspace(0, 1, power.shape[0]))
+    for row, colour in zip(power, colours):
+        response_axis.plot(frequencies_hz, row / row.max(), color=colour, linewidth=0.8)
+    response_axis.set(title="learned filterbank (power, each filter's peak = 1)",
+                      xlabel="frequency (Hz)", ylabel="relative power", xlim=(0, frequencies_hz[-1]))
+    for axis in (centre_axis, band_axis):
+        axis.legend(fontsize=8)
+    for axis in (centre_axis, band_axis, response_axis):
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)

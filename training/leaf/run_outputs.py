@@ -1,0 +1,87 @@
+"""What a ``--frontend leaf`` training run writes besides the exact model.
+
+- ``model_fast.tflite``: the fast frontend's classifier (power spectrum in),
+  with thresholds calibrated on the same validation groups.
+- ``leaf_filters.json`` and ``leaf_filters.png``: the learned filters.
+- In ``metrics.json`` under ``leaf``: the correlation between the exact and
+  fast frontends' features on every validation window, and F1 per label of
+  the exact and fast models on validation and test groups.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sensing.features import FeatureSettings
+from sensing.model_file import ModelMetadata
+from training.config import AudioTrainConfig
+from training.export import export_tflite
+from training.leaf.fast import build_fast_classifier, build_fast_frontend
+from training.leaf.filters import filter_responses, learned_filters, plot_filters
+from training.leaf.frontend import features_model
+from training.tf_setup import keras
+from training.train_audio import EvaluationSet, RunData, evaluate_model
+
+
+def feature_correlation(classifier: keras.Model, settings: FeatureSettings, audio: np.ndarray,
+                        power: np.ndarray) -> float:
+    """Pearson correlation of all exact and fast frontend feature values over the same windows.
+
+    Args:
+        classifier: the trained exact classifier.
+        audio: (windows, window_samples) inputs of the exact frontend.
+        power: (windows, frames, bins) inputs of the fast one, for the same windows.
+    """
+    exact_features = features_model(classifier).predict(audio, batch_size=64, verbose=0)
+    fast_features = build_fast_frontend(classifier, settings).predict(power, batch_size=256, verbose=0)
+    return float(np.corrcoef(exact_features.ravel(), fast_features.ravel())[0, 1])
+
+
+def _f1(results: dict, negative_label: str | None) -> dict[str, float]:
+    return {label: figures["f1"] for label, figures in results["per_class"].items()
+            if label != negative_label}
+
+
+def finish_leaf_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
+                    exact_results: dict, metadata: ModelMetadata) -> dict:
+    """Export the fast model, measure it against the exact one, save the learned filters.
+
+    Args:
+        model: the trained exact classifier (raw audio in).
+        exact_results: its ``{"validation": ..., "test": ...}`` clip metrics.
+        metadata: the exact model's metadata; the fast model's differs in frontend and thresholds.
+
+    Returns:
+        The ``leaf`` entry of ``metrics.json``.
+    """
+    out = Path(config.out)
+    fast = build_fast_classifier(model, config.features)
+    validation = EvaluationSet(data.split_clips["validation"], config, "validation (fast frontend)",
+                               frontend="leaf-fast")
+    test = EvaluationSet(data.split_clips["test"], config, "test (fast frontend)", frontend="leaf-fast")
+    thresholds, fast_results = evaluate_model(fast, validation, test, labels=data.labels,
+                                              negative_label=data.negative_label,
+                                              target_fpr=config.target_fpr)
+    fast_metadata = ModelMetadata(labels=metadata.labels, negative_label=metadata.negative_label,
+                                  thresholds=thresholds, features=metadata.features,
+                                  frontend="leaf-fast", extra=metadata.extra)
+    export_tflite(fast, out / "model_fast.tflite", fast_metadata)
+
+    summary = learned_filters(model, config.features)
+    (out / "leaf_filters.json").write_text(json.dumps(summary, indent=2) + "\n")
+    plot_filters(summary, *filter_responses(model, config.features), out / "leaf_filters.png")
+    correlation = feature_correlation(model, config.features, data.validation.features,
+                                      validation.features)
+    print(f"fast frontend: feature correlation with the exact one {correlation:.4f} on "
+          f"{len(validation.features)} validation windows", flush=True)
+    return {
+        "fast_model": "model_fast.tflite",
+        "feature_correlation": round(correlation, 5),
+        "f1": {name: {"exact": _f1(exact_results[name], data.negative_label),
+                      "fast": _f1(fast_results[name], data.negative_label)}
+               for name in ("validation", "test")},
+        "fast_thresholds": thresholds,
+    }
