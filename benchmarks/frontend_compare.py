@@ -12,12 +12,13 @@ the exact LEAF model and the fast LEAF model (each with thresholds calibrated
 on its validation groups). A finished run folder is reused, so an interrupted
 benchmark continues where it stopped.
 
-Frontend cost is the time to turn audio into (windows, frames, bands)
-features as the runtime streams it (one window every ``window_hop_frames``),
-on one thread, timed in turns and given as the median milliseconds per second
-of audio: mel in numpy; fast LEAF as numpy power spectra and the learned
-filterbank and sPCEN in TFLite; exact LEAF as the whole learned frontend in
-TFLite. Prints Markdown for the README and writes ``OUT/results.json``.
+Frontend cost is the time to turn audio into the CNN's (windows, frames,
+bands, 3) input (features, delta, delta-delta) as the runtime streams it (one
+window every ``window_hop_frames``), on one thread, timed in turns and given
+as the median milliseconds per second of audio: mel in numpy; fast LEAF as
+numpy power spectra and the learned filterbank, sPCEN and deltas in TFLite;
+exact LEAF as the whole learned frontend in TFLite. Prints Markdown for the
+README and writes ``OUT/results.json``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from training.config import AudioTrainConfig
 from training.export import convert
 from training.leaf.fast import build_fast_frontend
 from training.leaf.frontend import features_model
+from training.leaf.run_outputs import target_f1
 from training.tf_setup import keras
 from training.train_audio import train_audio
 
@@ -52,16 +54,16 @@ def train_or_reuse(config: AudioTrainConfig) -> dict:
     if (folder / "config.json").is_file():
         recorded = json.loads((folder / "config.json").read_text())
         if recorded.get("status") == "finished" and (folder / "metrics.json").is_file():
+            different = [key for key in ("data", "frontend", "epochs", "seed", "windows_per_clip")
+                         if recorded.get(key) != getattr(config, key)]
+            if different:
+                raise SystemExit(f"{folder} was trained with other {', '.join(different)}; "
+                                 f"choose another --out or delete it")
             print(f"reusing {folder}", flush=True)
             return json.loads((folder / "metrics.json").read_text())
     print(f"training {folder}", flush=True)
     keras.backend.clear_session()
     return train_audio(config)
-
-
-def target_f1(results: dict, negative_label: str | None) -> dict[str, float]:
-    return {label: figures["f1"] for label, figures in results["per_class"].items()
-            if label != negative_label}
 
 
 def spread(values: list[float]) -> str:
@@ -72,7 +74,7 @@ def spread(values: list[float]) -> str:
 
 
 class FrontendTimer:
-    """One frontend's streaming cost: audio in, (frames, bands) features per window out."""
+    """One frontend's streaming cost: audio in, (frames, bands, 3) CNN input per window out."""
 
     def __init__(self, name: str, frontend: str, settings, tflite_path: Path | None) -> None:
         self.name = name
@@ -101,8 +103,10 @@ def frontend_costs(leaf_run: Path, out: Path, *, seconds: float, rounds: int) ->
     config = AudioTrainConfig.read(leaf_run / "config.json")
     model = keras.models.load_model(leaf_run / "model.keras", compile=False)
     paths = {"exact": out / "frontend_leaf_exact.tflite", "fast": out / "frontend_leaf_fast.tflite"}
-    paths["exact"].write_bytes(convert(features_model(model)))
-    paths["fast"].write_bytes(convert(build_fast_frontend(model, config.features)))
+    deltas = model.get_layer("leaf_deltas")
+    for name, frontend in (("exact", features_model(model)),
+                           ("fast", build_fast_frontend(model, config.features))):
+        paths[name].write_bytes(convert(keras.Model(frontend.input, deltas(frontend.output))))
     timers = [FrontendTimer("mel", "mel", config.features, None),
               FrontendTimer("LEAF, fast", "leaf-fast", config.features, paths["fast"]),
               FrontendTimer("LEAF, exact", "leaf", config.features, paths["exact"])]

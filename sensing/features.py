@@ -324,11 +324,23 @@ def clip_features(audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndar
         n_mels, 3) and each window's start time in seconds from the start of
         ``audio`` (negative for a padded clip).
     """
-    padded = pad_to_window(audio, settings)
-    offset = (padded.size - audio.size) // 2
+    padded, starts, start_s = clip_windows(audio, settings)
     mel = log_mel(padded, settings)
-    starts = window_starts(mel.shape[0], settings)
     features = np.stack([window_features(mel[s:s + settings.window_frames], settings)
                          for s in starts])
-    start_s = (starts * settings.hop_length - offset) / settings.sr
     return features, start_s
+
+
+def clip_windows(audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where a clip's model windows lie.
+
+    Returns:
+        ``(padded, starts, start_s)``: the audio centred in zeros when shorter than
+        one window (else as is), the first frame of each window in ``padded``
+        (:func:`window_starts`), and each window's start in seconds from the start
+        of ``audio`` (negative for a padded clip).
+    """
+    padded = pad_to_window(audio, settings)
+    offset = (padded.size - audio.size) // 2
+    starts = window_starts(frame_count(padded.size, settings), settings)
+    return padded, starts, (starts * settings.hop_length - offset) / settings.sr

@@ -6,7 +6,8 @@ window of ``settings.window_samples`` samples at ``settings.sr`` Hz:
 - ``mel``: (window_frames, n_mels, 3) log-mel features with deltas, computed
   here (:func:`sensing.features.window_features`).
 - ``leaf``: (window_samples,) raw audio; the model holds the whole learned
-  LEAF frontend (exact, but about a gigaflop per second of audio).
+  LEAF frontend (exact, but its Gabor convolution alone is about 0.5 G
+  multiply-adds per second of audio).
 - ``leaf-fast``: (window_frames, n_fft // 2 + 1) short-time power spectrum,
   computed here as for mel; the model applies the learned filterbank matrix
   and the learned compression (close to ``leaf`` at about mel's cost).
@@ -22,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from sensing.errors import SensingError
-from sensing.features import (FeatureSettings, clip_features, frame_count, frame_view, log_mel,
-                              pad_to_window, power_spectrum, window_features, window_starts)
+from sensing.features import (FeatureSettings, clip_features, clip_windows, frame_count, frame_view,
+                              log_mel, power_spectrum, window_features)
 
 MODEL_FRONTENDS = ("mel", "leaf", "leaf-fast")
 """Frontends an exported audio model can hold, by the input it takes."""
@@ -59,6 +60,8 @@ def frame_rows(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> n
     if frontend == "leaf-fast":
         return power_spectrum(audio, settings)
     audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise SensingError(f"expected 1-D audio, got shape {audio.shape}")
     return np.array(frame_view(audio, frame_count(audio.size, settings), settings))
 
 
@@ -84,12 +87,11 @@ def clip_inputs(audio: np.ndarray, frontend: str,
         ``(inputs, start_s)``: inputs of shape (windows, *:func:`input_shape`) and
         each window's start time in seconds (negative for a clip padded to one window).
     """
+    _check(frontend)
     if frontend == "mel":
         return clip_features(audio, settings)
-    padded = pad_to_window(np.asarray(audio, dtype=np.float32), settings)
-    offset = (padded.size - audio.size) // 2
+    padded, starts, start_s = clip_windows(np.asarray(audio, dtype=np.float32), settings)
+    if frontend == "leaf":
+        return np.stack([padded[s * settings.hop_length:][:settings.window_samples] for s in starts]), start_s
     rows = frame_rows(padded, frontend, settings)
-    starts = window_starts(rows.shape[0], settings)
-    inputs = np.stack([window_input(rows[s:s + settings.window_frames], frontend, settings)
-                       for s in starts])
-    return inputs, (starts * settings.hop_length - offset) / settings.sr
+    return np.stack([rows[s:s + settings.window_frames] for s in starts]), start_s

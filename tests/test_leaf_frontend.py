@@ -8,6 +8,7 @@ import pytest
 
 from sensing.features import (FeatureSettings, clip_features, hz_to_mel, mel_filterbank, mel_to_hz,
                               window_features)
+from sensing.errors import SensingError
 from sensing.model_input import clip_inputs
 from sensing.synthetic.clips import generate_clip
 from training.leaf.deltas import FeatureDeltas
@@ -15,10 +16,10 @@ from training.leaf.fast import build_fast_classifier, build_fast_frontend
 from training.leaf.frontend import build_leaf_classifier, features_model
 from training.leaf.gabor import GaborFilterbank, gabor_parameters_from_mel, width_limits
 from training.leaf.masking import FeatureMask
-from training.leaf.pcen import SMOOTHING_LIMITS, SPcen, smooth
+from training.leaf.pcen import SPcen, smooth
 from training.leaf.pooling import GaussianLowpass
 from training.leaf.preemphasis import PreEmphasis
-from training.leaf.settings import LeafSettings
+from training.leaf.settings import PCEN_LIMITS, LeafSettings
 from training.model import CnnSettings
 from training.tf_setup import keras, tf
 from training.windows import AugmentSettings
@@ -62,12 +63,11 @@ def test_an_impulse_through_the_gabor_layer_gives_each_filter():
     envelope = np.exp(-0.5 * (lags[:, None] / widths[None, :]) ** 2) / (math.sqrt(2 * np.pi) * widths)
     np.testing.assert_allclose(response[inside], envelope[inside] ** 2, rtol=1e-3, atol=1e-9)
     assert np.all(response[~inside] == 0)
-    # the complex filter itself: real part cos, imaginary part sin of the centre frequency
-    kernel = layer.kernel().numpy()[::-1, 0]  # undo the flip: tap i is lag i - 200
-    t = np.arange(401) - 200
-    expected = np.exp(-0.5 * (t[:, None] / widths) ** 2) / (math.sqrt(2 * np.pi) * widths)
-    np.testing.assert_allclose(kernel[:, :40], expected * np.cos(t[:, None] * centres), atol=1e-6)
-    np.testing.assert_allclose(kernel[:, 40:], expected * np.sin(t[:, None] * centres), atol=1e-6)
+    # before the modulus: the impulse comes out as each complex filter, phi(lag), cos and sin parts
+    filtered = tf.nn.conv1d(impulse, layer.kernel(), stride=1, padding="VALID").numpy()[0][inside]
+    phase = lags[inside, None] * centres[None, :]
+    np.testing.assert_allclose(filtered[:, :40], envelope[inside] * np.cos(phase), atol=1e-6)
+    np.testing.assert_allclose(filtered[:, 40:], envelope[inside] * np.sin(phase), atol=1e-6)
 
 
 def test_a_tone_is_loudest_in_the_filter_centred_on_it():
@@ -99,7 +99,7 @@ def test_constraints_hold_after_a_training_step():
     assert np.all((pcen.alpha.numpy() >= 0) & (pcen.alpha.numpy() <= 1))
     assert np.all(pcen.root.numpy() >= 1) and np.all(pcen.delta.numpy() > 0)
     smoothing = pcen.smoothing.numpy()
-    assert np.all((smoothing >= SMOOTHING_LIMITS[0]) & (smoothing <= SMOOTHING_LIMITS[1]))
+    assert np.all((smoothing >= PCEN_LIMITS["smoothing"][0]) & (smoothing <= PCEN_LIMITS["smoothing"][1]))
     assert 0 <= float(model.get_layer("leaf_preemphasis").coefficient.numpy()) <= 1
     assert np.isfinite(model.predict(audio, verbose=0)).all()
 
@@ -175,8 +175,9 @@ def test_fast_frontend_matches_the_exact_one_on_coughs_and_snores():
     assert np.corrcoef(exact.ravel(), fast.ravel())[0, 1] > 0.99
 
 
-def test_fast_filterbank_keeps_white_noise_energy():
-    classifier = _classifier()
+@pytest.mark.parametrize("preemphasis", [False, True])
+def test_fast_filterbank_keeps_white_noise_energy(preemphasis):
+    classifier = _classifier(LeafSettings(preemphasis=preemphasis))
     noise = 0.1 * np.random.default_rng(6).standard_normal((8, SETTINGS.window_samples)).astype(np.float32)
     energies = keras.Model(classifier.input, classifier.get_layer("leaf_pooling").output)
     exact = energies.predict(noise, verbose=0)[:, 4:-4].mean(axis=(0, 1))  # away from the zero padding
@@ -190,3 +191,13 @@ def test_filterbank_matrix_is_the_mel_matrix_shape():
     fast_classifier = build_fast_classifier(_classifier(), SETTINGS)
     matrix = fast_classifier.get_layer("leaf_fast_filterbank").get_weights()[0]
     assert matrix.shape == mel_filterbank(SETTINGS).T.shape and np.all(matrix >= 0)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"gabor_taps": 400}, "gabor_taps must be odd"),
+    ({"pcen_root": 0.5}, "pcen_root must be in"),
+    ({"pooling_width": 0.9}, "pooling_width must be in"),
+])
+def test_invalid_settings_are_refused(change, message):
+    with pytest.raises(SensingError, match=message):
+        LeafSettings(**change)

@@ -5,7 +5,8 @@ recording does not outweigh a short one; class imbalance is handled by the
 loss weights (see ``training.train_audio``). Batch ``i`` of epoch ``e`` depends
 only on ``(seed, e, i)``, so a run is repeatable. A ``mel`` model gets log-mel
 features (masked here); a ``leaf`` model gets the augmented audio and computes
-(and masks) its features itself.
+(and masks) its features itself, its masks drawn from TensorFlow's random
+state (seeded by the run, but not tied to the batch).
 """
 
 from __future__ import annotations

@@ -199,6 +199,9 @@ class RunData:
 
     def representative_windows(self, count: int, seed: int) -> np.ndarray:
         """(count, frames, mels, 3) unaugmented windows of training clips, for int8 calibration."""
+        if self.batches.frontend != "mel":
+            raise DataError("int8 calibration takes log-mel windows; this run trains a "
+                            f"{self.batches.frontend} frontend")
         rng = np.random.default_rng(seed)
         clips = self.split_clips["train"]
         chosen = rng.choice(len(clips), size=min(count, len(clips)), replace=False)

@@ -5,12 +5,13 @@ pooling window ``g_n`` are fixed linear operators, and the pooled squared
 modulus ``E_n[k] = sum_tau g_n(tau) |(x * phi_n)(k * hop + tau)|**2`` is, for
 audio that changes slowly within a frame, a weighted sum of the frame's power
 spectrum: ``E_n[k] ~ sum_f A[n, f] * P_k(f)`` with ``A[n, f]`` proportional to
-``|Phi_n(f)|**2``, the filter's power response at FFT bin ``f`` (times the
-pre-emphasis filter's, when there is one). ``P_k`` is the runtime's own
+``|Phi_n(f)|**2 + |Phi_n(-f)|**2``, the filter's power response to a real
+sinusoid at FFT bin ``f`` (times the pre-emphasis filter's, when there is
+one). ``P_k`` is the runtime's own
 Hann-windowed power spectrum (:func:`sensing.features.power_spectrum`), so the
 device computes exactly what the mel frontend computes, with the learned
-matrix in place of the mel matrix. Each row of ``A`` is scaled so both sides
-agree in expectation on white noise:
+matrix in place of the mel matrix. Each filter's weights are scaled so both
+sides agree in expectation on white noise before pre-emphasis:
 ``sum(g_n) * sum(|phi_n|**2) = sum(hann**2) * sum_f A'[n, f]``.
 The learned sPCEN then follows as in the exact frontend.
 """
@@ -21,33 +22,32 @@ import numpy as np
 
 from sensing.features import FeatureSettings, hann_window
 from training.leaf.frontend import CNN_LAYER, FEATURES_LAYER
-from training.leaf.gabor import gabor_impulse_responses
+from training.leaf.gabor import power_responses
 from training.leaf.pooling import gaussian_windows
+from training.leaf.preemphasis import preemphasis_coefficient
 from training.tf_setup import keras
 
 
 def fast_filterbank(classifier: keras.Model, settings: FeatureSettings) -> np.ndarray:
     """(n_fft // 2 + 1, n_filters) float32 matrix taking power-spectrum bins to band energies."""
     gabor = classifier.get_layer("leaf_gabor")
-    real, imaginary = (part.numpy().astype(np.float64) for part in
-                       gabor_impulse_responses(gabor.centres, gabor.widths, gabor.taps))
-    impulse = real + 1j * imaginary  # (taps, filters); tap i is time i - taps // 2
+    centres, widths = gabor.centres.numpy(), gabor.widths.numpy()
     pooling = classifier.get_layer("leaf_pooling")
     windows = gaussian_windows(pooling.widths, pooling.taps).numpy().astype(np.float64)
-    n_bins = settings.n_fft // 2 + 1
-    response = np.fft.fft(impulse, n=max(settings.n_fft, gabor.taps), axis=0)
-    if response.shape[0] != settings.n_fft:  # filters longer than a frame: sample at the bins
-        frequencies = 2 * np.pi * np.arange(n_bins) / settings.n_fft
-        times = np.arange(gabor.taps) - gabor.taps // 2
-        response = np.exp(-1j * np.outer(frequencies, times)) @ impulse
-    power = np.abs(response[:n_bins]) ** 2
-    if "leaf_preemphasis" in [layer.name for layer in classifier.layers]:
-        coefficient = float(classifier.get_layer("leaf_preemphasis").coefficient.numpy())
-        omega = 2 * np.pi * np.arange(n_bins) / settings.n_fft
-        power *= np.abs(1 - coefficient * np.exp(-1j * omega))[:, None] ** 2
-    exact_white = windows.sum(axis=0) * np.sum(np.abs(impulse) ** 2, axis=0)
+    omega = 2 * np.pi * np.arange(settings.n_fft // 2 + 1) / settings.n_fft
+    power = power_responses(centres, widths, gabor.taps, omega)
+    # a real sinusoid at bin f also drives the filter at -f; bins 0 and n_fft / 2 are their own mirror
+    power[1:-1] += power_responses(centres, widths, gabor.taps, -omega[1:-1])
+    times = np.arange(gabor.taps) - gabor.taps // 2
+    envelope_energy = np.sum(np.exp(-(times[:, None] / widths[None, :]) ** 2)
+                             / (2 * np.pi * widths[None, :] ** 2), axis=0)  # sum of |phi_n|**2
+    exact_white = windows.sum(axis=0) * envelope_energy
     fast_white = np.sum(hann_window(settings.n_fft) ** 2) * power.sum(axis=0)
-    return (power * (exact_white / fast_white)).astype(np.float32)
+    matrix = power * (exact_white / fast_white)
+    coefficient = preemphasis_coefficient(classifier)
+    if coefficient is not None:
+        matrix *= np.abs(1 - coefficient * np.exp(-1j * omega))[:, None] ** 2
+    return matrix.astype(np.float32)
 
 
 def _fast_features(classifier: keras.Model, settings: FeatureSettings):

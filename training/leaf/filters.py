@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from sensing.features import FeatureSettings
-from training.leaf.gabor import gabor_impulse_responses, gabor_parameters_from_mel
+from training.leaf.gabor import gabor_parameters_from_mel, power_responses
+from training.leaf.preemphasis import preemphasis_coefficient
 from training.plots import plt
 from training.tf_setup import keras
 
@@ -51,20 +52,18 @@ def learned_filters(classifier: keras.Model, settings: FeatureSettings) -> dict:
         **{f"pcen_{name}": rounded(getattr(pcen, name).numpy(), 4)
            for name in ("alpha", "delta", "root", "smoothing")},
     }
-    if "leaf_preemphasis" in [layer.name for layer in classifier.layers]:
-        summary["preemphasis"] = round(float(classifier.get_layer("leaf_preemphasis").coefficient.numpy()), 4)
+    coefficient = preemphasis_coefficient(classifier)
+    if coefficient is not None:
+        summary["preemphasis"] = round(coefficient, 4)
     return summary
 
 
 def filter_responses(classifier: keras.Model, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
     """``(frequencies_hz (points,), power (filters, points))``: each learned filter's power response."""
     gabor = classifier.get_layer("leaf_gabor")
-    real, imaginary = (part.numpy().astype(np.float64) for part in
-                       gabor_impulse_responses(gabor.centres, gabor.widths, gabor.taps))
-    times = np.arange(gabor.taps) - gabor.taps // 2
     omega = np.linspace(0, np.pi, RESPONSE_POINTS)
-    response = np.exp(-1j * np.outer(omega, times)) @ (real + 1j * imaginary)
-    return omega * settings.sr / (2 * np.pi), (np.abs(response) ** 2).T
+    power = power_responses(gabor.centres.numpy(), gabor.widths.numpy(), gabor.taps, omega)
+    return omega * settings.sr / (2 * np.pi), power.T
 
 
 def plot_filters(summary: dict, frequencies_hz: np.ndarray, power: np.ndarray, path: str | Path) -> Path:

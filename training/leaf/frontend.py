@@ -14,11 +14,11 @@ from __future__ import annotations
 from sensing.errors import SensingError
 from sensing.features import FeatureSettings
 from training.leaf.deltas import FeatureDeltas
-from training.leaf.gabor import GaborFilterbank, gabor_parameters_from_mel
+from training.leaf.gabor import GaborFilterbank
 from training.leaf.masking import FeatureMask
 from training.leaf.pcen import SPcen
 from training.leaf.pooling import GaussianLowpass
-from training.leaf.preemphasis import PreEmphasis
+from training.leaf.preemphasis import PREEMPHASIS_LAYER, PreEmphasis
 from training.leaf.settings import LeafSettings
 from training.model import CnnSettings, build_audio_cnn
 from training.tf_setup import keras
@@ -45,19 +45,11 @@ def leaf_frontend(audio, settings: FeatureSettings, leaf: LeafSettings):
     """Apply the frontend's layers to (batch, window_samples) audio; returns (batch, frames, bands)."""
     x = keras.layers.Reshape((settings.window_samples, 1), name="leaf_samples")(audio)
     if leaf.preemphasis:
-        x = PreEmphasis(leaf.preemphasis_coefficient, name="leaf_preemphasis")(x)
+        x = PreEmphasis(leaf.preemphasis_coefficient, name=PREEMPHASIS_LAYER)(x)
     x = keras.layers.ZeroPadding1D(frontend_padding(settings, leaf), name="leaf_padding")(x)
-    centres, widths = gabor_parameters_from_mel(settings)
-    x = GaborFilterbank(centres, widths, leaf.gabor_taps, name="leaf_gabor")(x)
-    x = GaussianLowpass(settings.n_mels, leaf.pooling_taps, settings.hop_length, leaf.pooling_width,
-                        name="leaf_pooling")(x)
-    return leaf_compression(x, settings, leaf)
-
-
-def leaf_compression(energies, settings: FeatureSettings, leaf: LeafSettings):
-    """sPCEN and rescaling of (batch, frames, bands) energies: the stages after pooling."""
-    x = SPcen(settings.n_mels, alpha=leaf.pcen_alpha, delta=leaf.pcen_delta, root=leaf.pcen_root,
-              smoothing=leaf.pcen_smoothing, floor=leaf.pcen_floor, name="leaf_pcen")(energies)
+    x = GaborFilterbank.from_mel(settings, leaf, name="leaf_gabor")(x)
+    x = GaussianLowpass.from_mel(settings, leaf, name="leaf_pooling")(x)
+    x = SPcen.from_mel(settings, leaf, name="leaf_pcen")(x)
     return keras.layers.Rescaling(1.0 / leaf.output_scale, offset=-leaf.output_offset / leaf.output_scale,
                                   name=FEATURES_LAYER)(x)
 

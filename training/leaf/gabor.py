@@ -20,12 +20,16 @@ import numpy as np
 
 from sensing.features import FeatureSettings, mel_filterbank
 from training.leaf.constraints import Between
+from training.leaf.settings import LeafSettings
 from training.tf_setup import keras, tf
 
 
 def width_limits(taps: int) -> tuple[float, float]:
-    """(smallest, largest) envelope width in samples, as in LEAF: the half-power
-    bandwidth spans between a quarter of the band and ``1 / taps`` of it."""
+    """(smallest, largest) envelope width in samples, as in LEAF.
+
+    The amplitude response's full width at half maximum, ``2 sqrt(2 ln 2) / width``
+    radians per sample, then spans from ``sr / 4`` down to ``sr / taps`` Hz.
+    """
     scale = math.sqrt(2 * math.log(2)) / math.pi
     return 4 * scale, taps * scale
 
@@ -34,8 +38,8 @@ def gabor_parameters_from_mel(settings: FeatureSettings) -> tuple[np.ndarray, np
     """Centres (rad/sample) and widths (samples) of Gabor filters that mimic the mel filters.
 
     Each centre is the peak of a mel filter of :func:`sensing.features.mel_filterbank`;
-    each width gives a Gaussian whose half-power bandwidth equals the number of
-    FFT bins where the filter's square root is at least half its peak.
+    each width makes the filter's amplitude response as wide at half maximum as
+    the mel filter's square root is (counted in FFT bins).
 
     Returns:
         ``(centres, widths)``, each (n_mels,) float32.
@@ -46,6 +50,17 @@ def gabor_parameters_from_mel(settings: FeatureSettings) -> tuple[np.ndarray, np
     centres = peak_bins * 2 * np.pi / settings.n_fft
     widths = math.sqrt(2 * math.log(2)) * settings.n_fft / (np.pi * half_width_bins)
     return centres.astype(np.float32), widths.astype(np.float32)
+
+
+def power_responses(centres: np.ndarray, widths: np.ndarray, taps: int,
+                    omegas: np.ndarray) -> np.ndarray:
+    """(len(omegas), n_filters) float64 ``|Phi_n(omega)|**2``, the filters' power responses
+    at ``omegas`` radians per sample (negative values give the negative-frequency side)."""
+    real, imaginary = (part.numpy().astype(np.float64) for part in
+                       gabor_impulse_responses(np.asarray(centres, np.float32),
+                                               np.asarray(widths, np.float32), taps))
+    times = np.arange(taps) - taps // 2
+    return np.abs(np.exp(-1j * np.outer(omegas, times)) @ (real + 1j * imaginary)) ** 2
 
 
 def gabor_impulse_responses(centres, widths, taps: int):
@@ -81,6 +96,11 @@ class GaborFilterbank(keras.layers.Layer):
         if len(self.initial_centres) != len(self.initial_widths):
             raise ValueError("one width per centre frequency")
         self.taps = int(taps)
+
+    @classmethod
+    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> "GaborFilterbank":
+        """One filter per mel band, mimicking it (:func:`gabor_parameters_from_mel`)."""
+        return cls(*gabor_parameters_from_mel(settings), leaf.gabor_taps, **kwargs)
 
     @property
     def n_filters(self) -> int:

@@ -15,11 +15,10 @@ ops, rather than a loop or ``tf.scan``.
 
 from __future__ import annotations
 
+from sensing.features import FeatureSettings
 from training.leaf.constraints import Between
+from training.leaf.settings import PCEN_LIMITS, LeafSettings
 from training.tf_setup import keras, tf
-
-SMOOTHING_LIMITS = (1e-3, 0.999)
-"""Range of the smoothing coefficient ``s``, per frame."""
 
 
 def smooth(energies, smoothing):
@@ -54,14 +53,18 @@ class SPcen(keras.layers.Layer):
         self.floor = float(floor)
 
     def build(self, input_shape) -> None:
-        limits = {"alpha": (0.0, 1.0), "delta": (1e-3, 1e3), "root": (1.0, 1e3),
-                  "smoothing": SMOOTHING_LIMITS}
-        for name, (lower, upper) in limits.items():
+        for name, (lower, upper) in PCEN_LIMITS.items():
             setattr(self, name, self.add_weight(
                 name=name, shape=(self.n_channels,),
                 initializer=keras.initializers.Constant(self.initial[name]),
                 constraint=Between(lower, upper)))
         super().build(input_shape)
+
+    @classmethod
+    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> "SPcen":
+        """One channel per mel band, with the initial values of ``leaf``."""
+        return cls(settings.n_mels, alpha=leaf.pcen_alpha, delta=leaf.pcen_delta, root=leaf.pcen_root,
+                   smoothing=leaf.pcen_smoothing, floor=leaf.pcen_floor, **kwargs)
 
     def call(self, inputs):
         smoothed = smooth(inputs, self.smoothing)

@@ -8,7 +8,9 @@ The windows are not normalised: a width of 0.4 over 401 taps sums to about 200.
 
 from __future__ import annotations
 
+from sensing.features import FeatureSettings
 from training.leaf.constraints import Between
+from training.leaf.settings import LeafSettings, pooling_width_limits
 from training.tf_setup import keras, tf
 
 
@@ -46,8 +48,13 @@ class GaussianLowpass(keras.layers.Layer):
         self.widths = self.add_weight(
             name="widths", shape=(self.n_channels,),
             initializer=keras.initializers.Constant(self.initial_width),
-            constraint=Between(2.0 / self.taps, 0.5))
+            constraint=Between(*pooling_width_limits(self.taps)))
         super().build(input_shape)
+
+    @classmethod
+    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> "GaussianLowpass":
+        """One window per mel band, at the mel frontend's hop, with the taps and width of ``leaf``."""
+        return cls(settings.n_mels, leaf.pooling_taps, settings.hop_length, leaf.pooling_width, **kwargs)
 
     def windows(self):
         """(taps, n_channels) current window taps."""

@@ -30,3 +30,14 @@ class PreEmphasis(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "coefficient": self.initial_coefficient}
+
+
+PREEMPHASIS_LAYER = "leaf_preemphasis"
+"""Name of the pre-emphasis layer in a classifier that has one."""
+
+
+def preemphasis_coefficient(classifier: keras.Model) -> float | None:
+    """The learned coefficient of ``classifier``'s pre-emphasis, or None when it has none."""
+    if PREEMPHASIS_LAYER not in [layer.name for layer in classifier.layers]:
+        return None
+    return float(classifier.get_layer(PREEMPHASIS_LAYER).coefficient.numpy())

@@ -40,7 +40,8 @@ def feature_correlation(classifier: keras.Model, settings: FeatureSettings, audi
     return float(np.corrcoef(exact_features.ravel(), fast_features.ravel())[0, 1])
 
 
-def _f1(results: dict, negative_label: str | None) -> dict[str, float]:
+def target_f1(results: dict, negative_label: str | None) -> dict[str, float]:
+    """F1 per target label from one split's clip metrics."""
     return {label: figures["f1"] for label, figures in results["per_class"].items()
             if label != negative_label}
 
@@ -80,8 +81,8 @@ def finish_leaf_run(model: keras.Model, data: RunData, config: AudioTrainConfig,
     return {
         "fast_model": "model_fast.tflite",
         "feature_correlation": round(correlation, 5),
-        "f1": {name: {"exact": _f1(exact_results[name], data.negative_label),
-                      "fast": _f1(fast_results[name], data.negative_label)}
+        "f1": {name: {"exact": target_f1(exact_results[name], data.negative_label),
+                      "fast": target_f1(fast_results[name], data.negative_label)}
                for name in ("validation", "test")},
         "fast_thresholds": thresholds,
     }

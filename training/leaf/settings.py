@@ -6,6 +6,15 @@ import dataclasses
 
 from sensing.errors import SensingError
 
+PCEN_LIMITS = {"alpha": (0.0, 1.0), "delta": (1e-3, 1e3), "root": (1.0, 1e3), "smoothing": (1e-3, 0.999)}
+"""Range of each sPCEN parameter, per channel: the layer's constraints and the settings' checks.
+Smoothing is per 10 ms frame."""
+
+
+def pooling_width_limits(taps: int) -> tuple[float, float]:
+    """Range of a Gaussian pooling window's width (its standard deviation over half its length)."""
+    return 2.0 / taps, 0.5
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LeafSettings:
@@ -47,17 +56,15 @@ class LeafSettings:
     output_scale: float = 0.3
 
     def __post_init__(self) -> None:
+        lower, upper = pooling_width_limits(self.pooling_taps)
         checks = [
             (self.gabor_taps >= 3 and self.gabor_taps % 2 == 1, "gabor_taps must be odd and >= 3"),
             (self.pooling_taps >= 3 and self.pooling_taps % 2 == 1, "pooling_taps must be odd and >= 3"),
-            (2 / self.pooling_taps <= self.pooling_width <= 0.5,
-             "pooling_width must be in [2 / pooling_taps, 0.5]"),
-            (0 <= self.pcen_alpha <= 1, "pcen_alpha must be in [0, 1]"),
-            (self.pcen_delta > 0, "pcen_delta must be positive"),
-            (self.pcen_root >= 1, "pcen_root must be at least 1"),
-            (0 < self.pcen_smoothing < 1, "pcen_smoothing must be in (0, 1)"),
+            (lower <= self.pooling_width <= upper, f"pooling_width must be in [{lower:g}, {upper:g}]"),
+            (0 <= self.preemphasis_coefficient <= 1, "preemphasis_coefficient must be in [0, 1]"),
             (self.pcen_floor > 0 and self.output_scale > 0, "pcen_floor and output_scale must be positive"),
-        ]
+        ] + [(low <= getattr(self, f"pcen_{name}") <= high, f"pcen_{name} must be in [{low:g}, {high:g}]")
+             for name, (low, high) in PCEN_LIMITS.items()]
         for ok, message in checks:
             if not ok:
                 raise SensingError(f"invalid LEAF settings: {message} (got {self})")
