@@ -207,7 +207,7 @@ class RunData:
         chosen = rng.choice(len(clips), size=min(count, len(clips)), replace=False)
         windows = []
         for index in chosen:
-            features, _ = clip_features(clips[index].samples, self.batches.settings)
+            features, _ = clip_inputs(clips[index].samples, "mel", self.batches.settings)
             windows.append(features[rng.integers(len(features))])
         return np.stack(windows).astype(np.float32)
 
