@@ -73,17 +73,17 @@ def plot_filters(summary: dict, frequencies_hz: np.ndarray, power: np.ndarray, p
     centre_axis.plot(index, summary["start_centre_hz"], color="grey", label="mel start")
     centre_axis.plot(index, summary["centre_hz"], "o", markersize=3, color="tab:blue", label="learned")
     centre_axis.set(title="centre frequencies", xlabel="filter", ylabel="Hz", yscale="log")
-    band_axis.plot(summary["start_centre_hz"], summary["start_bandwidth_hz"], color="grey",
-                   label="mel start")
-    band_axis.plot(summary["centre_hz"], summary["bandwidth_hz"], "o", markersize=3, color="tab:orange",
-                   label="learned")
-    band_axis.set(title="half-power bandwidths", xlabel="centre frequency (Hz)", ylabel="Hz",
-                  xscale="log", yscale="log")
+    band_axis.plot(index, summary["start_bandwidth_hz"], color="grey", label="mel start")
+    band_axis.plot(index, summary["bandwidth_hz"], "o", markersize=3, color="tab:orange", label="learned")
+    band_axis.set(title="half-power bandwidths", xlabel="filter", ylabel="Hz")
     colours = plt.cm.viridis(np.linspace(0, 1, power.shape[0]))
     for row, colour in zip(power, colours):
         response_axis.plot(frequencies_hz, row / row.max(), color=colour, linewidth=0.8)
     response_axis.set(title="learned filterbank (power, each filter's peak = 1)",
                       xlabel="frequency (Hz)", ylabel="relative power", xlim=(0, frequencies_hz[-1]))
+    centre_axis.set_yticks([50, 100, 200, 500, 1000, 2000, 5000], ["50", "100", "200", "500", "1000",
+                                                                     "2000", "5000"])
+    centre_axis.yaxis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
     for axis in (centre_axis, band_axis):
         axis.legend(fontsize=8)
     for axis in (centre_axis, band_axis, response_axis):
