@@ -63,15 +63,64 @@ def _at_least(minimum: float):
     return parse
 
 
+SCALING_HELP = ("training at scale: --cache keeps features between runs; --distribute runs on several "
+                "devices or workers (each replica takes --batch-size windows per step and the learning "
+                "rate is multiplied by the replicas); a checkpoint is written after every epoch and "
+                "--resume continues a stopped run with the same result")
+
+
+def add_scale_arguments(parser: argparse.ArgumentParser, *, cache: bool) -> None:
+    """The options of :class:`training.config.ScaleSettings` (``--cache`` only where features are cached)."""
+    group = parser.add_argument_group("scaling up", SCALING_HELP)
+    if cache:
+        group.add_argument("--cache", type=Path, default=None,
+                           help="feature cache folder, shared by runs and workers (default: none; "
+                                "clips are decoded again every epoch)")
+    group.add_argument("--distribute", default="none", choices=("none", "mirrored", "multiworker"),
+                       help="none (default); mirrored: all local GPUs, or --cpu-devices logical CPU "
+                            "devices; multiworker: one process per worker, described by TF_CONFIG")
+    group.add_argument("--cpu-devices", type=_positive_int, default=2,
+                       help="logical CPU devices for --distribute mirrored without GPUs (default 2)")
+    group.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its last checkpoint (its settings are "
+                            "read from its config.json)")
+
+
+def scale_settings(args: argparse.Namespace):
+    """The :class:`training.config.ScaleSettings` of parsed arguments."""
+    config_module = _import_training("training.config")
+    cache = getattr(args, "cache", None)
+    return config_module.ScaleSettings(cache=None if cache is None else str(cache.resolve()),
+                                       distribute=args.distribute, cpu_devices=args.cpu_devices,
+                                       resume=args.resume)
+
+
+def resumable_config(config_class, out: Path):
+    """The settings recorded in the run folder ``out``, for ``--resume``."""
+    config = config_class.read(out / "config.json", out=str(out))
+    status = json.loads((out / "config.json").read_text()).get("status")
+    if status == "finished":
+        raise SensingError(f"{out}: this run already finished; nothing to resume")
+    return config
+
+
 def _command_train_audio(args: argparse.Namespace) -> int:
     output_folder(args.out)
     config_module = _import_training("training.config")
     train_module = _import_training("training.train_audio")
-    config = config_module.AudioTrainConfig(
-        data=str(args.data.resolve()), out=str(args.out), frontend=args.frontend, epochs=args.epochs,
-        seed=args.seed, batch_size=args.batch_size, strict=args.strict,
-        negative_label=args.negative_label, target_fpr=args.target_fpr)
-    metrics = train_module.train_audio(config)
+    if args.resume:
+        config = resumable_config(config_module.AudioTrainConfig, args.out)
+    elif args.data is None:
+        raise SensingError("--data is needed (the clips to train on), unless --resume continues a run")
+    else:
+        config = config_module.AudioTrainConfig(
+            data=str(args.data.resolve()), out=str(args.out), frontend=args.frontend, epochs=args.epochs,
+            seed=args.seed, batch_size=args.batch_size, strict=args.strict,
+            negative_label=args.negative_label, target_fpr=args.target_fpr)
+    metrics = train_module.train_audio(config, scale_settings(args))
+    if metrics is None:
+        print("this worker's part of the training is done; worker 0 writes the run folder")
+        return 0
     test = metrics["test"]
     print(f"\nrun folder: {args.out}")
     print(f"model: {Path(args.out) / 'model.tflite'}")
@@ -316,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train an audio event classifier. DATA is a manifest CSV (path,label"
                     "[,group][,category]; paths relative to the CSV) or a folder with one "
                     "subfolder per label.")
-    audio.add_argument("--data", required=True, type=Path, help="manifest CSV or label folders")
+    audio.add_argument("--data", type=Path, help="manifest CSV or label folders")
     audio.add_argument("--out", required=True, type=Path, help="run folder to write")
     audio.add_argument("--frontend", default="mel", choices=FRONTENDS,
                        help="mel: fixed log-mel features (default); leaf: a frontend learned with the "
@@ -324,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "as model_fast.tflite")
     audio.add_argument("--epochs", type=_positive_int, default=20, help="training epochs (default 20)")
     audio.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    audio.add_argument("--batch-size", type=_positive_int, default=64, help="windows per step (default 64)")
+    audio.add_argument("--batch-size", type=_positive_int, default=64,
+                       help="windows per replica per step (default 64)")
     audio.add_argument("--negative-label", default="other",
                        help="label meaning 'neither target sound' (default: other)")
     audio.add_argument("--target-fpr", type=_fraction, default=0.01,
@@ -332,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "calibrating thresholds on validation groups (default 0.01)")
     audio.add_argument("--strict", action="store_true",
                        help="stop at the first unusable audio file instead of skipping it")
+    add_scale_arguments(audio, cache=True)
     audio.set_defaults(handler=_command_train_audio)
     add_train_radar_command(train_kinds)
 

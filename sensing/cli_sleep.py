@@ -10,16 +10,25 @@ from sensing.folders import output_folder
 
 
 def _command_train_radar(args: argparse.Namespace) -> int:
-    from sensing.cli import _import_training
+    from sensing.cli import _import_training, resumable_config, scale_settings
 
     config_module = _import_training("training.radar_config")
     train_module = _import_training("training.train_radar")
-    config = config_module.RadarTrainConfig(
-        out=str(args.out), data=None if args.data is None else str(args.data.resolve()),
-        simulate=args.simulate, hours=args.hours, epochs=args.epochs, seed=args.seed,
-        batch_size=args.batch_size, workers=args.workers, keep_recordings=args.keep_recordings)
     output_folder(args.out)
-    metrics = train_module.train_radar(config)
+    if args.resume:
+        config = resumable_config(config_module.RadarTrainConfig, args.out)
+    elif args.data is None and args.simulate is None:
+        raise SensingError("give a folder of labelled recordings (--data) or a number of nights to "
+                           "simulate (--simulate), unless --resume continues a run")
+    else:
+        config = config_module.RadarTrainConfig(
+            out=str(args.out), data=None if args.data is None else str(args.data.resolve()),
+            simulate=args.simulate, hours=args.hours, epochs=args.epochs, seed=args.seed,
+            batch_size=args.batch_size, workers=args.workers, keep_recordings=args.keep_recordings)
+    metrics = train_module.train_radar(config, scale_settings(args))
+    if metrics is None:
+        print("this worker's part of the training is done; worker 0 writes the run folder")
+        return 0
     print(f"\nrun folder: {args.out}")
     print(f"model: {Path(args.out) / 'model.tflite'} ({metrics['model_bytes'] / 1024:.0f} KB, "
           f"{metrics['parameters']:,} parameters)")
@@ -75,14 +84,14 @@ def print_summary(summary: dict) -> None:
 
 def add_train_radar_command(train_kinds) -> None:
     """Add ``train radar`` to the ``sensing train`` kinds."""
-    from sensing.cli import _positive_int
+    from sensing.cli import _positive_int, add_scale_arguments
 
     radar = train_kinds.add_parser(
         "radar", help="train a sleep classifier (absent / awake / asleep per 30 s epoch)",
         description="Train the sleep classifier on radar nights: DATA holds NAME.npz recordings with "
                     "NAME.epochs.csv labels, or --simulate N generates N nights (wide randomisation) "
                     "into OUT/nights. Nights are split whole into train, validation and test.")
-    source = radar.add_mutually_exclusive_group(required=True)
+    source = radar.add_mutually_exclusive_group()
     source.add_argument("--data", type=Path, help="folder of labelled recordings")
     source.add_argument("--simulate", type=int, metavar="N", help="simulate N nights first (at least 2)")
     radar.add_argument("--out", required=True, type=Path, help="run folder to write")
@@ -90,11 +99,13 @@ def add_train_radar_command(train_kinds) -> None:
     radar.add_argument("--epochs", type=_positive_int, default=12,
                        help="passes over the training epochs (default 12)")
     radar.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    radar.add_argument("--batch-size", type=_positive_int, default=64, help="epochs per step (default 64)")
+    radar.add_argument("--batch-size", type=_positive_int, default=64,
+                       help="epochs per replica per step (default 64)")
     radar.add_argument("--workers", type=_positive_int, default=1,
                        help="processes simulating and processing nights (default 1)")
     radar.add_argument("--keep-recordings", action="store_true",
                        help="keep the simulated recordings (about 130 MB per hour of night)")
+    add_scale_arguments(radar, cache=False)
     radar.set_defaults(handler=_command_train_radar)
 
 

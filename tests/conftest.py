@@ -65,3 +65,20 @@ def run_cli(args: list[str], *, block: tuple[str, ...] = (), cwd: Path | None = 
     """``sensing ARGS`` in a fresh interpreter, optionally with packages blocked."""
     return run_python(f"from sensing.cli import main\nsys.exit(main({args!r}))",
                       block=block, cwd=cwd, env=env)
+
+
+def run_main(args: list[str]) -> subprocess.CompletedProcess:
+    """``sensing ARGS`` in this interpreter, for commands that stop before TensorFlow starts
+    training (bad input): quicker than :func:`run_cli`, with the same exit status and output."""
+    import contextlib
+    import io
+
+    from sensing.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            status = main(args)
+        except SystemExit as exit_:  # argparse refusing an argument
+            status = exit_.code
+    return subprocess.CompletedProcess(["sensing", *args], status, stdout.getvalue(), stderr.getvalue())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import run_cli
+from conftest import run_main
 from sensing.clips import read_manifest
 from sensing.errors import AudioError
 from training.dataset import load_clips, skipped_summary
@@ -49,7 +49,7 @@ def test_strict_stops_at_the_first_unusable_file(clip_copy):
 def test_cli_reports_bad_manifests_without_traceback(tmp_path, manifest_text, message):
     manifest = tmp_path / "manifest.csv"
     manifest.write_text(manifest_text)
-    result = run_cli(["train", "audio", "--data", str(manifest), "--out", str(tmp_path / "run")])
+    result = run_main(["train", "audio", "--data", str(manifest), "--out", str(tmp_path / "run")])
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -57,7 +57,7 @@ def test_cli_reports_bad_manifests_without_traceback(tmp_path, manifest_text, me
 
 def test_cli_strict_names_the_corrupt_file(clip_copy, tmp_path):
     _break_some_clips(clip_copy)
-    result = run_cli(["train", "audio", "--data", str(clip_copy), "--out", str(tmp_path / "run"),
+    result = run_main(["train", "audio", "--data", str(clip_copy), "--out", str(tmp_path / "run"),
                       "--strict"])
     assert result.returncode == 2
     assert "spk00_cough_000.wav: cannot read audio" in result.stderr
@@ -67,11 +67,11 @@ def test_cli_strict_names_the_corrupt_file(clip_copy, tmp_path):
 def test_cli_refuses_a_label_with_too_few_examples_and_an_empty_folder(clip_copy, tmp_path):
     with open(clip_copy, "a", newline="") as handle:
         csv.writer(handle).writerow(["cough/spk00_cough_000.wav", "sneeze", "spk00", "sneeze"])
-    result = run_cli(["train", "audio", "--data", str(clip_copy), "--out", str(tmp_path / "run")])
+    result = run_main(["train", "audio", "--data", str(clip_copy), "--out", str(tmp_path / "run")])
     assert result.returncode == 2
     assert "too few examples for label 'sneeze' (1 clips in 1 groups)" in result.stderr
     (tmp_path / "empty").mkdir()
-    result = run_cli(["train", "audio", "--data", str(tmp_path / "empty"), "--out",
+    result = run_main(["train", "audio", "--data", str(tmp_path / "empty"), "--out",
                       str(tmp_path / "run")])
     assert result.returncode == 2
     assert "no label subfolders" in result.stderr

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_main
 from sensing.classifier import AudioClassifier
 from sensing.clips import read_clip_list
 from sensing.sparse_check import check_sparse
@@ -128,15 +128,15 @@ def test_stripped_model_gives_the_wrapped_models_outputs(tmp_path):
 
 
 def test_prune_refuses_bad_requests(trained_run, tmp_path):
-    missing = run_cli(["prune", "--run", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
+    missing = run_main(["prune", "--run", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
     assert missing.returncode == 2
     assert "config.json" in missing.stderr and "not found" in missing.stderr
-    same = run_cli(["prune", "--run", str(trained_run), "--out", str(trained_run)])
+    same = run_main(["prune", "--run", str(trained_run), "--out", str(trained_run)])
     assert same.returncode == 2 and "overwrite" in same.stderr
-    too_much = run_cli(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"),
+    too_much = run_main(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"),
                         "--sparsity", "1.5"])
     assert too_much.returncode == 2 and "between 0 and 1" in too_much.stderr
-    one_epoch = run_cli(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"),
+    one_epoch = run_main(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"),
                          "--epochs", "1"])
     assert one_epoch.returncode == 2 and "at least 2 epochs" in one_epoch.stderr
 

@@ -305,24 +305,28 @@ def test_night_needs_audio_or_mic(short_night, tmp_path):
 
 def test_training_batches_cut_some_contexts_as_at_a_recording_edge():
     from training.radar_batches import EpochBatches
+    from training.tf_setup import tf
 
     inputs = np.ones((200, *input_shape(SETTINGS)), np.float32)
     inputs[:, 75:] = 0.0
     labels = np.arange(200) % 3
-    batches = EpochBatches(inputs, labels, n_classes=3, batch_size=50, seed=1, settings=SETTINGS,
-                           edge_probability=0.5)
-    assert len(batches) == 4
-    first, targets = batches[0]
-    again, _ = batches[0]
-    np.testing.assert_array_equal(first, again)
-    assert first.shape == (50, 80, 26, 3) and targets.shape == (50, 3)
+    batches = EpochBatches(inputs, labels, n_classes=3, global_batch=50, seed=1, settings=SETTINGS,
+                           class_weight={0: 1.0, 1: 1.0, 2: 1.0}, edge_probability=0.5)
+    assert batches.steps_per_epoch == 4
+    epoch = list(batches.dataset(0, tf.distribute.InputContext()).as_numpy_iterator())
+    again = list(batches.dataset(0, tf.distribute.InputContext()).as_numpy_iterator())
+    next_pass = list(batches.dataset(1, tf.distribute.InputContext()).as_numpy_iterator())
+    first, targets, weights = epoch[0]
+    np.testing.assert_array_equal(first, again[0][0])
+    assert not np.array_equal(targets, next_pass[0][1])
+    assert first.shape == (50, 80, 26, 3) and targets.shape == (50, 3) and weights.shape == (50,)
     steps_kept = first[:, :, 0, 0].sum(axis=1)
     assert (steps_kept < 75).any() and (steps_kept == 75).any() and steps_kept.min() >= 75 - 2 * 32
     for row in first[:, :75, 0, 0]:
         kept = np.flatnonzero(row)
         assert kept.size and (np.diff(kept) == 1).all()  # zeros only at the start and the end
         assert kept[0] <= 32 and kept[-1] >= 75 - 33  # the labelled epoch itself is never cut
-    seen = np.concatenate([batches[i][1].argmax(axis=1) for i in range(len(batches))])
+    seen = np.concatenate([batch[1].argmax(axis=1) for batch in epoch])
     assert np.bincount(seen).tolist() == np.bincount(labels).tolist()
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from sensing.errors import SensingError
+from training.files import write_atomically
 from sensing.features import FRONTENDS, FeatureSettings
 from training.leaf.settings import LeafSettings
 from training.model import CnnSettings
@@ -23,8 +24,8 @@ class AudioTrainConfig:
         frontend: feature frontend: ``mel`` (fixed) or ``leaf`` (learned with the CNN).
         epochs: passes over the training clips.
         seed: seeds the split, window draws, augmentation and weights.
-        batch_size: windows per gradient step.
-        learning_rate: peak Adam learning rate (cosine decay to zero).
+        batch_size: windows per replica per gradient step (see :class:`ScaleSettings`).
+        learning_rate: peak Adam learning rate for one replica (cosine decay to zero).
         label_smoothing: share of each one-hot target spread over all labels;
             keeps scores off 1.0 so thresholds can be calibrated finely.
         windows_per_clip: windows drawn from each training clip per epoch.
@@ -73,7 +74,7 @@ class AudioTrainConfig:
         return dataclasses.asdict(self)
 
     def write(self, path: str | Path, **extra) -> None:
-        Path(path).write_text(json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
+        write_atomically(path, json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
 
     @classmethod
     def read(cls, path: str | Path, **overrides) -> AudioTrainConfig:
@@ -105,3 +106,23 @@ class AudioTrainConfig:
         if "split_fractions" in settings:
             settings["split_fractions"] = tuple(settings["split_fractions"])
         return cls(**{**settings, **overrides})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ScaleSettings:
+    """How a run uses disks, devices and machines (not part of ``config.json``'s settings).
+
+    Attributes:
+        cache: feature cache folder (:mod:`training.feature_cache`), or None to
+            decode every clip again each epoch.
+        distribute: ``none``, ``mirrored`` or ``multiworker`` (:mod:`training.distribute`).
+            With several replicas each takes ``batch_size`` windows per step and
+            the learning rate is multiplied by the number of replicas.
+        cpu_devices: logical CPU devices for ``mirrored`` on a machine without GPUs.
+        resume: continue the run in ``out`` from its last checkpoint.
+    """
+
+    cache: str | None = None
+    distribute: str = "none"
+    cpu_devices: int = 2
+    resume: bool = False

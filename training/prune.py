@@ -191,15 +191,15 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     data = load_run_data(config, out)
     model = _load_trained_model(base_run, config, len(data.labels))
 
-    steps = settings.schedule_steps(len(data.batches))
+    steps = settings.schedule_steps(data.windows.steps_per_epoch)
     record["pruning"]["schedule"] = {"kind": "tfmot PolynomialDecay", **steps,
-                                     "steps_per_epoch": len(data.batches),
+                                     "steps_per_epoch": data.windows.steps_per_epoch,
                                      "layers": "1x1 Conv2D (PruneForLatencyOnXNNPack)"}
     config.write(out / "config.json", status="running", **record)
     keras.utils.set_random_seed(config.seed)
     pruned = _wrap_for_pruning(model, settings, steps)
     compile_for_training(pruned, learning_rate=settings.learning_rate,
-                         steps=settings.epochs * len(data.batches),
+                         steps=settings.epochs * data.windows.steps_per_epoch,
                          label_smoothing=config.label_smoothing)
     checkpoint = out / "model.keras"
     report = EpochReport(validation=data.validation, labels=data.labels,
@@ -209,7 +209,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
                          first_eligible_epoch=steps["first_eligible_epoch"])
     print(f"pruning 1x1 convolutions to {settings.sparsity:.0%} over "
           f"{steps['end_step']} steps, then recovering; {settings.epochs} epochs of "
-          f"{len(data.batches)} steps (epochs from {steps['first_eligible_epoch']} can be kept)",
+          f"{data.windows.steps_per_epoch} steps (epochs from {steps['first_eligible_epoch']} can be kept)",
           file=sys.stderr)
     import tensorflow_model_optimization as tfmot
 

@@ -17,7 +17,8 @@ from sensing.model_file import ModelMetadata, read_model_bytes
 from training.calibration import calibrate_thresholds
 from training.export import embed_metadata, export_tflite
 from training.tf_setup import keras
-from training.train_audio import EvaluationSet, RunData
+from training.evaluation_set import EvaluationSet
+from training.train_audio import RunData
 
 REPRESENTATIVE_WINDOWS = 200
 """Training windows that calibrate the int8 activation ranges."""
@@ -25,7 +26,7 @@ REPRESENTATIVE_WINDOWS = 200
 
 def tflite_clip_scores(classifier: AudioClassifier, evaluation: EvaluationSet) -> np.ndarray:
     """(clips, labels): highest window probability per clip, through the TFLite runtime."""
-    return evaluation.per_clip_maximum(classifier.predict_windows(evaluation.features))
+    return evaluation.clip_scores(classifier.predict_windows)
 
 
 def export_int8(model: keras.Model, path: str | Path, metadata: ModelMetadata, data: RunData, *,

@@ -1,4 +1,4 @@
-"""Batches of sleep-classifier inputs, some with their context cut as at a recording's edge.
+"""Batches of sleep-classifier inputs on ``tf.data``, some with their context cut as at a recording's edge.
 
 A simulated night always starts and ends with the sleeper out of the room,
 so without help the model would only ever see an epoch with missing context
@@ -7,15 +7,22 @@ may start or stop with the sleeper in bed. Each input is therefore, with
 probability ``edge_probability`` per side, given the zeros a recording edge
 leaves: the steps before (or after) a random cut within the context are set
 to 0, as :func:`~sensing.radar.sleep_input.model_input` sets steps outside a
-recording. Batch ``i`` of pass ``e`` depends only on ``(seed, e, i)``.
+recording. Pass ``e`` is a permutation of the training epochs made from
+``(seed, e)``, filled up to whole global batches, and every cut is a
+stateless draw from ``(seed, e, position)``: the same with one replica or
+several, and after a resume (see :mod:`training.window_stream` for how the
+batches are shared between workers and replicas).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sensing.radar.processing import RadarFeatureSettings
-from training.tf_setup import keras
+from training.augment import seeds
+from training.tf_setup import tf
 
 EDGE_PROBABILITY = 0.1
 """Chance, per side, that an input's context is cut as at a recording's start (or end)."""
@@ -23,48 +30,61 @@ EDGE_MARGIN_STEPS = 2
 """Steps beyond the context epochs that a recording's edge also empties (half an STFT window)."""
 
 
-class EpochBatches(keras.utils.Sequence):
-    """A Keras ``Sequence`` of ``(inputs, one_hot)`` batches over the training epochs, reshuffled each pass.
+class EpochBatches:
+    """``(inputs, one_hot, sample_weight)`` batches over the training epochs, reshuffled each pass.
 
     Args:
         inputs: (epochs, time steps, frequencies, 3) float32 classifier inputs.
         labels: (epochs,) class indices.
         n_classes: number of labels.
-        batch_size: epochs per batch.
+        global_batch: epochs per step over all replicas.
         seed: fixes the order and the cuts.
         settings: the radar settings the inputs were made with (their time steps).
+        class_weight: loss weight per class index, carried as each input's sample weight.
         edge_probability: chance per side of cutting an input's context.
     """
 
-    def __init__(self, inputs: np.ndarray, labels: np.ndarray, *, n_classes: int, batch_size: int, seed: int,
-                 settings: RadarFeatureSettings, edge_probability: float = EDGE_PROBABILITY) -> None:
-        super().__init__()
+    def __init__(self, inputs: np.ndarray, labels: np.ndarray, *, n_classes: int, global_batch: int,
+                 seed: int, settings: RadarFeatureSettings, class_weight: dict[int, float],
+                 edge_probability: float = EDGE_PROBABILITY) -> None:
         self.inputs, self.labels = inputs, labels
-        self.n_classes, self.batch_size, self.seed = n_classes, batch_size, seed
+        self.n_classes, self.global_batch, self.seed = n_classes, global_batch, seed
+        self.class_weight = class_weight
         self.edge_probability = edge_probability
         self.data_steps = settings.tensor_shape[2]
         self.max_cut = (settings.context_epochs // 2) * settings.steps_per_epoch + EDGE_MARGIN_STEPS
-        self.epoch = 0
-        self._order = self._pass_order()
+        self.steps_per_epoch = max(1, math.ceil(len(inputs) / global_batch))
 
-    def _pass_order(self) -> np.ndarray:
-        return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.inputs))
+    def _order(self, epoch: int) -> np.ndarray:
+        order = np.random.default_rng((self.seed, epoch)).permutation(len(self.inputs))
+        return np.resize(order, self.steps_per_epoch * self.global_batch)
 
-    def __len__(self) -> int:
-        return int(np.ceil(len(self.inputs) / self.batch_size))
+    def _cut(self, number: tf.Tensor, inputs: tf.Tensor, base: tf.Tensor) -> tf.Tensor:
+        start_seed, end_seed, length_seed = seeds(tf.random.experimental.stateless_fold_in(base, number), 3)
+        cuts = tf.random.stateless_uniform([2], length_seed, 1, self.max_cut + 1, dtype=tf.int32)
+        steps = tf.range(tf.shape(inputs)[0])
+        start_cut = tf.random.stateless_uniform([], start_seed) < self.edge_probability
+        end_cut = tf.random.stateless_uniform([], end_seed) < self.edge_probability
+        emptied = ((start_cut & (steps < cuts[0]))
+                   | (end_cut & (steps >= self.data_steps - cuts[1]) & (steps < self.data_steps)))
+        return tf.where(emptied[:, None, None], 0.0, inputs)
 
-    def __getitem__(self, index: int):
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        members = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
-        batch = self.inputs[members].copy()
-        for row, cuts in enumerate(rng.integers(1, self.max_cut + 1, size=(len(members), 2))):
-            start_cut, end_cut = rng.random(2) < self.edge_probability
-            if start_cut:
-                batch[row, :cuts[0]] = 0.0
-            if end_cut:
-                batch[row, self.data_steps - cuts[1]:self.data_steps] = 0.0
-        return batch, np.eye(self.n_classes, dtype=np.float32)[self.labels[members]]
+    def dataset(self, epoch: int, context: tf.distribute.InputContext) -> tf.data.Dataset:
+        """Pass ``epoch`` (0-based) for one input pipeline, batched per replica."""
+        base = tf.constant([self.seed, epoch], dtype=tf.int64)
+        weights = tf.constant([self.class_weight[i] for i in range(self.n_classes)], tf.float32)
+        shape = self.inputs.shape[1:]
 
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._order = self._pass_order()
+        def element(number, index):
+            inputs = tf.numpy_function(lambda i: self.inputs[i], [index], tf.float32)
+            inputs.set_shape(shape)
+            label = tf.numpy_function(lambda i: self.labels[i].astype(np.int64), [index], tf.int64)
+            label.set_shape([])
+            return (self._cut(number, inputs, base), tf.one_hot(label, self.n_classes),
+                    tf.gather(weights, label))
+
+        per_replica = context.get_per_replica_batch_size(self.global_batch)
+        return (tf.data.Dataset.from_tensor_slices(self._order(epoch)).enumerate()
+                .shard(context.num_input_pipelines, context.input_pipeline_id)
+                .map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE))

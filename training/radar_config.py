@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from sensing.errors import SensingError
+from training.files import write_atomically
 from sensing.radar.processing import RadarFeatureSettings
 from training.model import CnnSettings
 
@@ -29,8 +30,8 @@ class RadarTrainConfig:
         hours: length of each simulated night, hours.
         epochs: passes over the training epochs.
         seed: seeds the simulated nights, the split by night, batch order and weights.
-        batch_size: 30 s epochs per gradient step.
-        learning_rate: peak Adam learning rate (cosine decay to zero).
+        batch_size: 30 s epochs per replica per gradient step.
+        learning_rate: peak Adam learning rate for one replica (cosine decay to zero).
         label_smoothing: share of each one-hot target spread over the labels.
         split_fractions: share of nights in train, validation, test.
         workers: processes simulating and processing nights.
@@ -83,4 +84,27 @@ class RadarTrainConfig:
         return dataclasses.asdict(self)
 
     def write(self, path: str | Path, **extra) -> None:
-        Path(path).write_text(json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
+        write_atomically(path, json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
+
+    @classmethod
+    def read(cls, path: str | Path, **overrides) -> RadarTrainConfig:
+        """The config a run recorded in its ``config.json``, with ``overrides`` applied.
+
+        Keys a run adds beside the settings (status, command, versions) are ignored.
+        """
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise SensingError(f"{path}: not found; is {path.parent} a training run folder?") from None
+        except json.JSONDecodeError as error:
+            raise SensingError(f"{path}: not valid JSON ({error})") from None
+        if "features" not in values or "cnn" not in values or "simulate" not in values:
+            raise SensingError(f"{path}: not a radar training run config")
+        known = {field.name for field in dataclasses.fields(cls)}
+        settings = {key: value for key, value in values.items() if key in known}
+        settings["features"] = RadarFeatureSettings.from_dict(settings["features"])
+        settings["cnn"] = CnnSettings(**{**settings["cnn"],
+                                         "blocks": tuple(map(tuple, settings["cnn"]["blocks"]))})
+        settings["split_fractions"] = tuple(settings["split_fractions"])
+        return cls(**{**settings, **overrides})

@@ -3,7 +3,8 @@
 tensorflow-model-optimization works with Keras 2 (the ``tf_keras`` package),
 and TensorFlow uses it only when ``TF_USE_LEGACY_KERAS=1`` is set before
 TensorFlow's first import. Every training module imports ``tf`` and ``keras``
-from here.
+from here. Random layers (dropout, in-graph masks) draw from ``tf.random.Generator``
+objects, which a checkpointed run can reseed (see :mod:`training.checkpoints`).
 """
 
 import os
@@ -13,5 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
+
+keras.backend.experimental.enable_tf_random_generator()
 
 __all__ = ["tf", "keras"]

@@ -1,11 +1,15 @@
 """``sensing train audio``: from labeled clips to a calibrated ``model.tflite`` and a report.
 
-Steps: read the clip list, load audio (unusable files skipped and counted),
-split by group into train / validation / test, train the CNN on augmented
-windows, keep the epoch with the best validation recall at the calibrated
-thresholds, calibrate the thresholds on validation groups, measure on test
-groups, export. Everything lands in the run folder as it happens, and the
-best epoch so far is kept on disk, so an interrupted run still leaves a model.
+Steps: read the clip list, scan the audio once (unusable files skipped and
+counted; features cached on disk with ``--cache``), split by group into
+train / validation / test, train the CNN on augmented windows streamed
+through ``tf.data`` (on one device, several, or several workers: see
+:mod:`training.distribute`), keep the epoch with the best validation recall
+at the calibrated thresholds, calibrate the thresholds on validation groups,
+measure on test groups, export. Everything lands in the run folder as it
+happens: the best epoch so far is kept on disk, so an interrupted run still
+leaves a model, and a checkpoint after every epoch lets ``--resume`` finish
+a killed run with the weights it would have had (:mod:`training.checkpoints`).
 With ``--frontend leaf`` the model takes raw audio and learns its frontend
 with the CNN; the run also exports the fast form of that frontend and
 reports how close it is (see :mod:`training.leaf.run_outputs`).
@@ -17,9 +21,9 @@ import csv
 import dataclasses
 import json
 import platform
+import shutil
 import sys
-import time
-from collections.abc import Callable
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,61 +32,24 @@ from sensing.clips import check_label_counts, read_clip_list
 from sensing.decision import decide
 from sensing.errors import DataError
 from sensing.model_file import ModelMetadata
-from sensing.model_input import clip_inputs
-from sensing.progress import Progress
-from training.batches import WindowBatches
 from training.calibration import calibrate_thresholds
-from training.config import AudioTrainConfig
-from training.dataset import LoadedClip, SkippedClip, load_clips, skipped_summary
+from training.checkpoints import (EpochCheckpoint, deterministic_ops, load_best_weights, restore,
+                                  save_best_model, start_afresh)
+from training.clip_store import ClipSource, cache_description, scan_clips
+from training.config import AudioTrainConfig, ScaleSettings
+from training.dataset import SkippedClip, skipped_summary
+from training.distribute import describe, is_chief, make_strategy
+from training.epoch_loop import BestEpochReport, train_epochs
+from training.evaluation_set import EvaluationSet, keras_predict
 from training.export import export_tflite
 from training.leaf.frontend import build_leaf_classifier
 from training.metrics import clip_metrics
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
 from training.splits import grouped_split
+from training.feature_cache import FeatureCache
 from training.tf_setup import keras, tf
-from training.windows import TrainingClip, prepare_clips
-
-
-class EvaluationSet:
-    """Every runtime window of a set of clips, for clip-level evaluation.
-
-    Args:
-        clips, config, name: the clips, the run's settings, a name for progress lines.
-        frontend: the model input to make (:data:`sensing.model_input.MODEL_FRONTENDS`);
-            default: the run's frontend.
-
-    Attributes:
-        features: (windows, *model input shape) float32: (frames, mels, 3)
-            features for ``mel``, (window_samples,) audio for ``leaf``.
-        clip_of_window: (windows,) index of each window's clip.
-        true, categories, durations_s: one entry per clip.
-    """
-
-    def __init__(self, clips: list[LoadedClip], config: AudioTrainConfig, name: str,
-                 frontend: str | None = None) -> None:
-        progress = Progress(f"{name} inputs", len(clips))
-        stacks, owners = [], []
-        for index, clip in enumerate(clips):
-            features, _ = clip_inputs(clip.samples, frontend or config.frontend, config.features)
-            stacks.append(features)
-            owners.append(np.full(len(features), index))
-            progress.advance()
-        progress.finish()
-        self.features = np.concatenate(stacks)
-        self.clip_of_window = np.concatenate(owners)
-        self.true = [clip.record.label for clip in clips]
-        self.categories = [clip.record.category for clip in clips]
-        self.durations_s = np.array([clip.samples.size / config.features.sr for clip in clips])
-
-    def clip_scores(self, model: keras.Model) -> np.ndarray:
-        """(clips, labels): highest window probability per clip."""
-        return self.per_clip_maximum(model.predict(self.features, batch_size=256, verbose=0))
-
-    def per_clip_maximum(self, probabilities: np.ndarray) -> np.ndarray:
-        """(clips, labels) highest of the (windows, labels) ``probabilities`` within each clip."""
-        first_windows = np.flatnonzero(np.r_[True, np.diff(self.clip_of_window) != 0])
-        return np.maximum.reduceat(probabilities, first_windows, axis=0)
+from training.window_stream import TrainingWindows
 
 
 def _decisions(scores: np.ndarray, labels: tuple[str, ...], thresholds: dict[str, float],
@@ -100,56 +67,34 @@ def _selection_score(true: list[str], predicted: list[str], labels: tuple[str, .
                           for label in targets]))
 
 
-class EpochReport(keras.callbacks.Callback):
-    """After each epoch: calibrate on validation, score, keep the best weights.
+class EpochReport(BestEpochReport):
+    """After each epoch: calibrate on validation, score, keep the best weights
+    (see :class:`~training.epoch_loop.BestEpochReport` for the other arguments).
 
     Args:
         validation, labels, negative_label: what to score on.
-        epochs: epochs planned (for the progress line).
         target_fpr: the false-positive rate thresholds are calibrated for.
-        save_best: called with the model whenever an epoch becomes the best,
-            so an interrupted run still leaves its best model on disk.
-        first_eligible_epoch: earlier epochs are scored but never kept (pruning
-            keeps only epochs that reached the target sparsity).
     """
 
     def __init__(self, *, validation: EvaluationSet, labels: tuple[str, ...],
-                 negative_label: str | None, epochs: int, target_fpr: float,
-                 save_best: Callable[[keras.Model], None], first_eligible_epoch: int = 1) -> None:
-        super().__init__()
+                 negative_label: str | None, target_fpr: float, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.validation = validation
         self.labels = labels
         self.negative_label = negative_label
-        self.epochs = epochs
         self.target_fpr = target_fpr
-        self.save_best = save_best
-        self.first_eligible_epoch = first_eligible_epoch
-        self.history: list[dict] = []
-        self.best_score = -1.0
-        self.best_epoch = 0
-        self.best_weights = None
-        self.started = time.monotonic()
 
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        scores = self.validation.clip_scores(self.model)
+    def score(self, model: keras.Model) -> tuple[float, dict]:
+        scores = self.validation.clip_scores(keras_predict(model))
         thresholds = _thresholds(scores, self.validation.true, self.labels, self.negative_label,
                                  self.target_fpr)
         predicted = _decisions(scores, self.labels, thresholds, self.negative_label)
-        score = _selection_score(self.validation.true, predicted, self.labels, self.negative_label)
-        entry = {"epoch": epoch + 1, "loss": float(logs["loss"]),
-                 "accuracy": float(logs["accuracy"]), "validation_score": score,
-                 "seconds": round(time.monotonic() - self.started, 1)}
-        self.history.append(entry)
-        eligible = epoch + 1 >= self.first_eligible_epoch
-        improved = eligible and score >= self.best_score  # ties: the later, longer-trained epoch
-        if improved:
-            self.best_score = score
-            self.best_epoch = epoch + 1
-            self.best_weights = self.model.get_weights()
-            self.save_best(self.model)
-        print(f"epoch {epoch + 1}/{self.epochs}  loss {entry['loss']:.4f}  "
+        return _selection_score(self.validation.true, predicted, self.labels, self.negative_label), {}
+
+    def describe(self, entry: dict, improved: bool) -> None:
+        print(f"epoch {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
               f"accuracy {entry['accuracy']:.3f}  validation recall at "
-              f"{self.target_fpr:.0%} FPR {score:.3f}"
+              f"{self.target_fpr:.0%} FPR {entry['validation_score']:.3f}"
               f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]", flush=True)
 
 
@@ -176,99 +121,93 @@ class RunData:
     Attributes:
         labels: class names in model-output order (sorted).
         negative_label: the "neither target" label, or None.
-        split_clips: the loaded clips of ``train``, ``validation`` and ``test``.
-        train_clips: training clips prepared for window sampling.
-        batches: augmented training batches, drawn afresh each epoch.
-        validation, test: every runtime window of those splits.
+        source: streams the run's usable clips (a *slot* indexes ``source.entries``).
+        splits: the slots of ``train``, ``validation`` and ``test``.
+        windows: the augmented training batches of every epoch.
+        validation, test: every runtime window of those splits, for scoring.
         skipped: files that could not be used.
     """
 
     labels: tuple[str, ...]
     negative_label: str | None
-    split_clips: dict[str, list[LoadedClip]]
-    train_clips: list[TrainingClip]
-    batches: WindowBatches
+    source: ClipSource
+    splits: dict[str, list[int]]
+    windows: TrainingWindows
     validation: EvaluationSet
     test: EvaluationSet
     skipped: list[SkippedClip]
 
-    def class_weight(self) -> dict[int, float]:
-        """Loss weight per class index: rarer classes weigh more, averaging 1."""
-        counts = np.bincount([c.class_index for c in self.train_clips], minlength=len(self.labels))
-        return {i: float(counts.sum() / (len(self.labels) * max(n, 1))) for i, n in enumerate(counts)}
+    def split_summary(self) -> dict[str, dict[str, int]]:
+        """Clips and groups per split."""
+        return {name: {"clips": len(slots),
+                       "groups": len({self.source.entries[s].record.group for s in slots})}
+                for name, slots in self.splits.items()}
 
     def representative_windows(self, count: int, seed: int) -> np.ndarray:
         """(count, frames, mels, 3) unaugmented windows of training clips, for int8 calibration."""
-        if self.batches.frontend != "mel":
+        if self.source.frontend != "mel":
             raise DataError("int8 calibration takes log-mel windows; this run trains a "
-                            f"{self.batches.frontend} frontend")
+                            f"{self.source.frontend} frontend")
         rng = np.random.default_rng(seed)
-        clips = self.split_clips["train"]
-        chosen = rng.choice(len(clips), size=min(count, len(clips)), replace=False)
-        windows = []
-        for index in chosen:
-            features, _ = clip_inputs(clips[index].samples, "mel", self.batches.settings)
-            windows.append(features[rng.integers(len(features))])
-        return np.stack(windows).astype(np.float32)
+        train = self.splits["train"]
+        chosen = sorted(rng.choice(len(train), size=min(count, len(train)), replace=False))
+        windows = {}
+        for positions, inputs in EvaluationSet(self.source, [train[i] for i in chosen],
+                                               "calibration").clip_inputs():
+            for position in positions:
+                windows[position] = inputs[np.random.default_rng((seed, position)).integers(len(inputs))]
+        return np.stack([windows[p] for p in sorted(windows)]).astype(np.float32)
 
 
-def load_run_data(config: AudioTrainConfig, out: Path) -> RunData:
-    """Read, load, split and prepare the clips of ``config.data`` (writes ``out/skipped.csv``)."""
+def load_run_data(config: AudioTrainConfig, out: Path, *, cache: str | None = None,
+                  replicas: int = 1) -> RunData:
+    """Read, scan and split the clips of ``config.data`` (writes ``out/skipped.csv``).
+
+    Args:
+        config: the run's settings.
+        out: its folder.
+        cache: a feature cache folder to read and fill, or None.
+        replicas: replicas in sync; each takes ``config.batch_size`` windows per step.
+    """
     records = read_clip_list(config.data)
     check_label_counts(records, min_clips=config.min_clips_per_label, min_groups=3)
-    clips, skipped = load_clips(records, sr=config.features.sr, strict=config.strict)
+    feature_cache = (FeatureCache(cache, cache_description(config.frontend, config.features, config.augment))
+                     if cache else None)
+    entries, skipped = scan_clips(records, frontend=config.frontend, settings=config.features,
+                                  augment=config.augment, cache=feature_cache, strict=config.strict)
     _write_skipped(skipped, out / "skipped.csv")
     if skipped:
         print(skipped_summary(skipped), file=sys.stderr)
-    check_label_counts([c.record for c in clips], min_clips=config.min_clips_per_label, min_groups=3)
+    check_label_counts([e.record for e in entries], min_clips=config.min_clips_per_label, min_groups=3)
 
-    labels = tuple(sorted({c.record.label for c in clips}))
+    labels = tuple(sorted({e.record.label for e in entries}))
     negative_label = config.negative_label if config.negative_label in labels else None
     if negative_label is None:
         print(f"note: no '{config.negative_label}' label in the data; every label is a target "
               f"and no false-positive calibration is done", file=sys.stderr)
-    splits = grouped_split([c.record for c in clips], fractions=config.split_fractions,
+    splits = grouped_split([e.record for e in entries], fractions=config.split_fractions,
                            seed=config.seed)
-    split_clips = {name: [clips[i] for i in indices] for name, indices in splits.items()}
-    for name, members in split_clips.items():
-        groups = len({c.record.group for c in members})
-        print(f"{name}: {len(members)} clips from {groups} groups", file=sys.stderr)
+    source = ClipSource(entries, frontend=config.frontend, settings=config.features,
+                        augment=config.augment, cache=feature_cache)
+    for name, slots in splits.items():
+        groups = len({entries[s].record.group for s in slots})
+        print(f"{name}: {len(slots)} clips from {groups} groups", file=sys.stderr)
 
-    class_index = {label: i for i, label in enumerate(labels)}
-    negative_index = class_index.get(negative_label)
-    train_clips = prepare_clips([c.samples for c in split_clips["train"]],
-                                [class_index[c.record.label] for c in split_clips["train"]],
-                                negative_index=negative_index, settings=config.features,
-                                augment=config.augment)
-    mix_pool = [c for c in train_clips if c.class_index == negative_index]
-    batches = WindowBatches(train_clips, mix_pool=mix_pool, n_classes=len(labels),
-                            windows_per_clip=config.windows_per_clip,
-                            batch_size=config.batch_size, seed=config.seed,
-                            settings=config.features, augment=config.augment,
-                            frontend=config.frontend)
-    return RunData(labels=labels, negative_label=negative_label, split_clips=split_clips,
-                   train_clips=train_clips, batches=batches,
-                   validation=EvaluationSet(split_clips["validation"], config, "validation"),
-                   test=EvaluationSet(split_clips["test"], config, "test"), skipped=skipped)
+    class_index = np.array([labels.index(e.record.label) for e in entries])
+    windows = TrainingWindows(source, splits["train"], class_index=class_index,
+                              negative_index=labels.index(negative_label) if negative_label else None,
+                              n_classes=len(labels), windows_per_clip=config.windows_per_clip,
+                              global_batch=config.batch_size * replicas, seed=config.seed,
+                              augment=config.augment)
+    return RunData(labels=labels, negative_label=negative_label, source=source, splits=splits,
+                   windows=windows, validation=EvaluationSet(source, splits["validation"], "validation"),
+                   test=EvaluationSet(source, splits["test"], "test"), skipped=skipped)
 
 
 def fit(model: keras.Model, data: RunData, *, epochs: int, report: EpochReport,
-        extra_callbacks: tuple = ()) -> tuple[keras.Model, bool]:
-    """Train ``model`` (already compiled) and restore its best epoch's weights.
-
-    Returns the model and whether Ctrl-C interrupted training.
-    """
-    interrupted = False
-    try:
-        model.fit(data.batches, epochs=epochs, class_weight=data.class_weight(),
-                  callbacks=[*extra_callbacks, report], verbose=0, shuffle=False)
-    except KeyboardInterrupt:
-        interrupted = True
-        print("interrupted: finishing the run with the best epoch so far", file=sys.stderr)
-    if report.best_weights is None:
-        raise DataError("training stopped before an epoch could be kept; nothing to export")
-    model.set_weights(report.best_weights)
-    return model, interrupted
+        **options) -> tuple[keras.Model, bool]:
+    """:func:`~training.epoch_loop.train_epochs` on the run's training windows."""
+    return train_epochs(model, data.windows, epochs=epochs, report=report, **options)
 
 
 def compile_for_training(model: keras.Model, *, learning_rate: float, steps: int,
@@ -313,8 +252,7 @@ def finish_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
         "best_epoch": report.best_epoch,
         "interrupted": interrupted,
         "skipped_files": len(data.skipped),
-        "splits": {name: {"clips": len(m), "groups": len({c.record.group for c in m})}
-                   for name, m in data.split_clips.items()},
+        "splits": data.split_summary(),
         "history": report.history,
         **results,
         **(metrics_extra or {}),
@@ -336,11 +274,11 @@ def evaluate_model(model: keras.Model, validation: EvaluationSet, test: Evaluati
 
     Returns ``(thresholds, {"validation": metrics, "test": metrics})``.
     """
-    validation_scores = validation.clip_scores(model)
+    validation_scores = validation.clip_scores(keras_predict(model))
     thresholds = _thresholds(validation_scores, validation.true, labels, negative_label, target_fpr)
     results = {}
     for name, evaluation, scores in (("validation", validation, validation_scores),
-                                     ("test", test, test.clip_scores(model))):
+                                     ("test", test, test.clip_scores(keras_predict(model)))):
         predicted = _decisions(scores, labels, thresholds, negative_label)
         results[name] = clip_metrics(labels=labels, true=evaluation.true, predicted=predicted,
                                      scores=scores, negative_label=negative_label,
@@ -362,26 +300,58 @@ def write_metrics(metrics: dict, out: Path) -> None:
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
-def train_audio(config: AudioTrainConfig) -> dict:
-    """Run a whole training (see the module docstring); returns the metrics written."""
+def train_audio(config: AudioTrainConfig, scale: ScaleSettings | None = None) -> dict | None:
+    """Run a whole training (see the module docstring); returns the metrics written, or None
+    on a worker other than the chief (it trains, then leaves the run folder to worker 0)."""
+    scale = scale or ScaleSettings()
+    strategy = make_strategy(scale.distribute, cpu_devices=scale.cpu_devices)
+    chief = is_chief(strategy)
+    run_folder = Path(config.out)
+    if chief and not scale.resume:
+        start_afresh(run_folder)
+    if not chief:
+        config = dataclasses.replace(config, out=tempfile.mkdtemp(prefix="sensing-worker-"))
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    info = run_info()
+    info = {**run_info(), **describe(scale.distribute, strategy)}
     config.write(out / "config.json", status="running", **info)
-    data = load_run_data(config, out)
+    replicas = strategy.num_replicas_in_sync
+    data = load_run_data(config, out, cache=scale.cache, replicas=replicas)
 
+    deterministic_ops()
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config, len(data.labels))
-    compile_for_training(model, learning_rate=config.learning_rate,
-                         steps=config.epochs * len(data.batches),
-                         label_smoothing=config.label_smoothing)
-    checkpoint = out / "model.keras"
+    with strategy.scope():
+        model = build_model(config, len(data.labels))
+        compile_for_training(model, learning_rate=config.learning_rate * replicas,
+                             steps=config.epochs * data.windows.steps_per_epoch,
+                             label_smoothing=config.label_smoothing)
     report = EpochReport(validation=data.validation, labels=data.labels,
                          negative_label=data.negative_label, epochs=config.epochs,
-                         target_fpr=config.target_fpr, save_best=lambda m: m.save(checkpoint))
-    print(f"training on {len(data.train_clips)} clips, {len(data.batches)} batches per epoch, "
-          f"{model.count_params():,} parameters", file=sys.stderr)
-    model, interrupted = fit(model, data, epochs=config.epochs, report=report)
+                         target_fpr=config.target_fpr, save_best=lambda m: save_best_model(m, out),
+                         scoring_model=build_model(config, len(data.labels)) if replicas > 1 else None)
+    identity = {"replicas": replicas, "steps_per_epoch": data.windows.steps_per_epoch,
+                "feature_cache": data.source.cache.key if data.source.cache else None}
+    checkpoint = EpochCheckpoint(out, report=report, chief=chief, identity=identity)
+    start_epoch = 0
+    if scale.resume:
+        state = restore(run_folder, model, identity=identity)
+        report.resume(state["report"], load_best_weights(run_folder))
+        start_epoch = state["epochs_done"]
+        print(f"resuming after epoch {start_epoch} of {config.epochs}", file=sys.stderr)
+    print(f"training on {len(data.windows.slots)} clips, {data.windows.steps_per_epoch} steps of "
+          f"{config.batch_size * replicas} windows per epoch ({replicas} replica"
+          f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters", file=sys.stderr)
+    try:
+        model, interrupted = fit(model, data, epochs=config.epochs, report=report, strategy=strategy,
+                                 checkpoint=checkpoint, start_epoch=start_epoch, seed=config.seed)
+    finally:
+        checkpoint.close()
+    if not chief:  # worker 0 writes the run folder
+        shutil.rmtree(out, ignore_errors=True)
+        return None
+    if report.scoring_model is not None:
+        model = report.scoring_model
+        model.set_weights(report.best_weights)
     metrics, _ = finish_run(model, data, config, report=report, interrupted=interrupted,
                             metadata_extra={"training_command": info["command"]})
     config.write(out / "config.json", status="interrupted" if interrupted else "finished",

@@ -13,6 +13,11 @@ sensitivity, wake specificity and absent recall) is kept, and saved as it
 happens, so an interrupted run still leaves its best model. The test nights
 are scored once, at the end, through the exported ``.tflite`` file.
 
+Training runs on one device, several, or several workers
+(:mod:`training.distribute`), and a checkpoint after every pass lets
+``--resume`` finish a killed run with the weights it would have had
+(:mod:`training.checkpoints`).
+
 Outputs in the run folder: ``config.json``, ``model.keras`` (best pass),
 ``model.tflite`` (labels, radar settings and smoothing inside),
 ``metrics.json``, ``training_curves.png``, ``confusion_validation.png``,
@@ -21,21 +26,26 @@ Outputs in the run folder: ``config.json``, ``model.keras`` (best pass),
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import sys
-import time
-from collections.abc import Callable
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from sensing.errors import DataError
 from sensing.radar.epoch_metrics import compare_nights
 from sensing.radar.hypnogram import plot_hypnogram
 from sensing.radar.recording import EPOCH_LABELS
 from sensing.radar.sleep_input import input_shape
 from sensing.radar.sleep_model import SleepClassifier, SleepModelMetadata
 from sensing.radar.smoothing import SmoothingSettings, estimate_transitions, smooth_epochs
+from training.checkpoints import (EpochCheckpoint, deterministic_ops, load_best_weights, restore,
+                                  save_best_model, start_afresh)
+from training.config import ScaleSettings
+from training.distribute import describe, is_chief, make_strategy
+from training.epoch_loop import BestEpochReport, train_epochs
 from training.export import export_tflite
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
@@ -83,38 +93,24 @@ def balanced_accuracy(figures: dict) -> float:
     return float(np.mean(recalls))
 
 
-class NightReport(keras.callbacks.Callback):
-    """After each pass: smooth and score the validation nights, keep the best weights."""
+class NightReport(BestEpochReport):
+    """After each pass: smooth and score the validation nights, keep the best weights
+    (see :class:`~training.epoch_loop.BestEpochReport` for the other arguments)."""
 
-    def __init__(self, *, validation: list[LabelledNight], smoothing: SmoothingSettings, epochs: int,
-                 save_best: Callable[[keras.Model], None]) -> None:
-        super().__init__()
+    def __init__(self, *, validation: list[LabelledNight], smoothing: SmoothingSettings, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.validation = validation
         self.smoothing = smoothing
-        self.epochs = epochs
-        self.save_best = save_best
-        self.history: list[dict] = []
-        self.best_score = -1.0
-        self.best_epoch = 0
-        self.best_weights = None
-        self.started = time.monotonic()
 
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        probabilities = [self.model.predict(night.inputs, batch_size=256, verbose=0)
-                         for night in self.validation]
+    def score(self, model: keras.Model) -> tuple[float, dict]:
+        probabilities = [model.predict(night.inputs, batch_size=256, verbose=0) for night in self.validation]
         figures = score_nights(self.validation, probabilities, self.smoothing)["smoothed"]
-        score = balanced_accuracy(figures)
-        entry = {"epoch": epoch + 1, "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"]),
-                 "validation_score": score, "validation_accuracy": figures["accuracy"],
-                 "seconds": round(time.monotonic() - self.started, 1)}
-        self.history.append(entry)
-        improved = score >= self.best_score
-        if improved:
-            self.best_score, self.best_epoch = score, epoch + 1
-            self.best_weights = self.model.get_weights()
-            self.save_best(self.model)
-        print(f"epoch {epoch + 1}/{self.epochs}  loss {entry['loss']:.4f}  accuracy {entry['accuracy']:.3f}  "
-              f"validation: balanced accuracy {score:.3f}, accuracy {figures['accuracy']:.3f} (smoothed)"
+        return balanced_accuracy(figures), {"validation_accuracy": figures["accuracy"]}
+
+    def describe(self, entry: dict, improved: bool) -> None:
+        print(f"epoch {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
+              f"accuracy {entry['accuracy']:.3f}  validation: balanced accuracy "
+              f"{entry['validation_score']:.3f}, accuracy {entry['validation_accuracy']:.3f} (smoothed)"
               f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]", file=sys.stderr,
               flush=True)
 
@@ -131,13 +127,27 @@ def _split_summary(splits: dict[str, list[LabelledNight]]) -> dict:
             for name, nights in splits.items()}
 
 
-def train_radar(config: RadarTrainConfig) -> dict:
-    """Run a whole training (see the module docstring); returns the metrics written."""
+def _build(config: RadarTrainConfig) -> keras.Model:
+    return build_audio_cnn(input_shape=input_shape(config.features), n_classes=len(EPOCH_LABELS),
+                           settings=config.cnn, name="radar_cnn")
+
+
+def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) -> dict | None:
+    """Run a whole training (see the module docstring); returns the metrics written, or None
+    on a worker other than the chief (it trains, then leaves the run folder to worker 0)."""
     from training.train_audio import run_info
 
+    scale = scale or ScaleSettings()
+    strategy = make_strategy(scale.distribute, cpu_devices=scale.cpu_devices)
+    chief = is_chief(strategy)
+    run_folder = Path(config.out)
+    if chief and not scale.resume:
+        start_afresh(run_folder)
+    if not chief:
+        config = dataclasses.replace(config, out=tempfile.mkdtemp(prefix="sensing-worker-"))
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    info = run_info()
+    info = {**run_info(), **describe(scale.distribute, strategy)}
     config.write(out / "config.json", status="running", **info)
     nights = prepare_nights(config)
     splits = split_nights(nights, fractions=config.split_fractions, seed=config.seed)
@@ -145,39 +155,53 @@ def train_radar(config: RadarTrainConfig) -> dict:
     for name, figures in summary.items():
         print(f"{name}: {figures['nights']} nights, {figures['epochs']} epochs {figures['labels']}",
               file=sys.stderr)
+    replicas = strategy.num_replicas_in_sync
     batches = EpochBatches(np.concatenate([night.inputs for night in splits["train"]]),
                            np.concatenate([night.labels for night in splits["train"]]),
-                           n_classes=len(EPOCH_LABELS), batch_size=config.batch_size, seed=config.seed,
-                           settings=config.features)
+                           n_classes=len(EPOCH_LABELS), global_batch=config.batch_size * replicas,
+                           seed=config.seed, settings=config.features,
+                           class_weight=_class_weight(splits["train"]))
     train_labels = [[EPOCH_LABELS[i] for i in night.labels] for night in splits["train"]]
     # Balanced class weights make the network's outputs posteriors under a uniform prior,
     # which is the prior the HMM divides by.
     smoothing = SmoothingSettings(transitions=estimate_transitions(train_labels),
                                   min_awakening_epochs=config.min_awakening_epochs)
 
+    deterministic_ops()
     keras.utils.set_random_seed(config.seed)
-    model = build_audio_cnn(input_shape=input_shape(config.features), n_classes=len(EPOCH_LABELS),
-                            settings=config.cnn, name="radar_cnn")
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate,
-                                                      decay_steps=max(1, config.epochs * len(batches)))
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-                  metrics=["accuracy"])
-    checkpoint = out / "model.keras"
+    with strategy.scope():
+        model = _build(config)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate * replicas, decay_steps=max(1, config.epochs * batches.steps_per_epoch))
+        model.compile(optimizer=keras.optimizers.Adam(schedule),
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                      metrics=["accuracy"])
     report = NightReport(validation=splits["validation"], smoothing=smoothing, epochs=config.epochs,
-                         save_best=lambda m: m.save(checkpoint))
+                         save_best=lambda m: save_best_model(m, out),
+                         scoring_model=_build(config) if replicas > 1 else None)
+    identity = {"replicas": replicas, "steps_per_epoch": batches.steps_per_epoch}
+    checkpoint = EpochCheckpoint(out, report=report, chief=chief, identity=identity)
+    start_epoch = 0
+    if scale.resume:
+        state = restore(run_folder, model, identity=identity)
+        report.resume(state["report"], load_best_weights(run_folder))
+        start_epoch = state["epochs_done"]
+        print(f"resuming after pass {start_epoch} of {config.epochs}", file=sys.stderr)
     print(f"training on {len(batches.inputs)} epochs of {len(splits['train'])} nights, "
-          f"{model.count_params():,} parameters", file=sys.stderr)
-    interrupted = False
+          f"{batches.steps_per_epoch} steps of {batches.global_batch} per pass ({replicas} replica"
+          f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters", file=sys.stderr)
     try:
-        model.fit(batches, epochs=config.epochs, class_weight=_class_weight(splits["train"]),
-                  callbacks=[report], verbose=0, shuffle=False)
-    except KeyboardInterrupt:
-        interrupted = True
-        print("interrupted: finishing the run with the best pass so far", file=sys.stderr)
-    if report.best_weights is None:
-        raise DataError("training stopped before a pass could be kept; nothing to export")
-    model.set_weights(report.best_weights)
+        model, interrupted = train_epochs(model, batches, epochs=config.epochs, report=report,
+                                          strategy=strategy, checkpoint=checkpoint, start_epoch=start_epoch,
+                                          seed=config.seed)
+    finally:
+        checkpoint.close()
+    if not chief:  # worker 0 writes the run folder
+        shutil.rmtree(out, ignore_errors=True)
+        return None
+    if report.scoring_model is not None:
+        model = report.scoring_model
+        model.set_weights(report.best_weights)
 
     metadata = SleepModelMetadata(labels=EPOCH_LABELS, features=config.features, smoothing=smoothing,
                                   extra={"training_command": info["command"],

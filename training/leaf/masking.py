@@ -6,11 +6,13 @@ from training.tf_setup import keras, tf
 
 
 @keras.saving.register_keras_serializable(package="sensing_leaf")
-class FeatureMask(keras.layers.Layer):
+class FeatureMask(keras.__internal__.layers.BaseRandomLayer):
     """During training only: with ``probability``, one band span and one time span of a
     (batch, frames, bands) window are replaced by the window's mean, as
-    :func:`training.windows.masked_features` does for log-mel windows. At
-    inference (and in exported models) the layer passes its input through.
+    :func:`training.augment.masked` does for log-mel windows. At inference
+    (and in exported models) the layer passes its input through. Its draws come
+    from the layer's own generator, which a run reseeds every epoch
+    (:func:`training.checkpoints.reseed_random_layers`).
 
     Args:
         probability: chance that a window is masked.
@@ -27,9 +29,9 @@ class FeatureMask(keras.layers.Layer):
 
     def _span(self, batch, length: int, longest: int):
         """(batch, length) booleans: one random span of 1 to ``longest`` positions per window."""
-        width = tf.random.uniform((batch, 1), 1, longest + 1, dtype=tf.int32)
-        start = tf.cast(tf.random.uniform((batch, 1)) * tf.cast(length - width + 1, tf.float32),
-                        tf.int32)
+        width = self._random_generator.random_uniform((batch, 1), 1, longest + 1, dtype=tf.int32)
+        uniform = self._random_generator.random_uniform((batch, 1))
+        start = tf.cast(uniform * tf.cast(length - width + 1, tf.float32), tf.int32)
         positions = tf.range(length)[None, :]
         return (positions >= start) & (positions < start + width)
 
@@ -38,7 +40,7 @@ class FeatureMask(keras.layers.Layer):
             return inputs
         batch = tf.shape(inputs)[0]
         frames, bands = inputs.shape[1], inputs.shape[2]
-        chosen = tf.random.uniform((batch, 1, 1)) < self.probability
+        chosen = self._random_generator.random_uniform((batch, 1, 1)) < self.probability
         masked = (self._span(batch, frames, self.max_frames)[:, :, None]
                   | self._span(batch, bands, self.max_bands)[:, None, :]) & chosen
         mean = tf.reduce_mean(inputs, axis=[1, 2], keepdims=True)

@@ -4,7 +4,7 @@
   with thresholds calibrated on the same validation groups.
 - ``leaf_filters.json`` and ``leaf_filters.png``: the learned filters.
 - In ``metrics.json`` under ``leaf``: the correlation between the exact and
-  fast frontends' features on every validation window, and F1 per label of
+  fast frontends' features on the first validation windows, and F1 per label of
   the exact and fast models on validation and test groups.
 """
 
@@ -23,7 +23,11 @@ from training.leaf.fast import build_fast_classifier, build_fast_frontend
 from training.leaf.filters import filter_responses, learned_filters, plot_filters
 from training.leaf.frontend import features_model
 from training.tf_setup import keras
-from training.train_audio import EvaluationSet, RunData, evaluate_model
+from training.evaluation_set import EvaluationSet
+from training.train_audio import RunData, evaluate_model
+
+CORRELATION_WINDOWS = 4096
+"""Validation windows (the first clips') on which exact and fast features are compared."""
 
 
 def feature_correlation(classifier: keras.Model, settings: FeatureSettings, audio: np.ndarray,
@@ -60,9 +64,9 @@ def finish_leaf_run(model: keras.Model, data: RunData, config: AudioTrainConfig,
     """
     out = Path(config.out)
     fast = build_fast_classifier(model, config.features)
-    validation = EvaluationSet(data.split_clips["validation"], config, "validation (fast frontend)",
+    validation = EvaluationSet(data.source, data.splits["validation"], "validation (fast frontend)",
                                frontend="leaf-fast")
-    test = EvaluationSet(data.split_clips["test"], config, "test (fast frontend)", frontend="leaf-fast")
+    test = EvaluationSet(data.source, data.splits["test"], "test (fast frontend)", frontend="leaf-fast")
     thresholds, fast_results = evaluate_model(fast, validation, test, labels=data.labels,
                                               negative_label=data.negative_label,
                                               target_fpr=config.target_fpr)
@@ -74,10 +78,11 @@ def finish_leaf_run(model: keras.Model, data: RunData, config: AudioTrainConfig,
     summary = learned_filters(model, config.features)
     (out / "leaf_filters.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot_filters(summary, *filter_responses(model, config.features), out / "leaf_filters.png")
-    correlation = feature_correlation(model, config.features, data.validation.features,
-                                      validation.features)
+    exact_inputs = data.validation.first_inputs(CORRELATION_WINDOWS)
+    correlation = feature_correlation(model, config.features, exact_inputs,
+                                      validation.first_inputs(CORRELATION_WINDOWS))
     print(f"fast frontend: feature correlation with the exact one {correlation:.4f} on "
-          f"{len(validation.features)} validation windows", flush=True)
+          f"{len(exact_inputs)} validation windows", flush=True)
     return {
         "fast_model": "model_fast.tflite",
         "feature_correlation": round(correlation, 5),

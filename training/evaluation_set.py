@@ -1,0 +1,108 @@
+"""Clip-level scoring of a model over every runtime window of a set of clips, streamed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from sensing.features import FeatureSettings, window_features, window_starts
+from sensing.model_input import clip_inputs
+from training.clip_store import STORED_FORMS, ClipSource
+
+PREDICT_WINDOWS = 1024
+"""Windows gathered before each call to the model."""
+
+
+def inputs_from_stored(values: np.ndarray, *, stored: str, frontend: str,
+                       settings: FeatureSettings) -> np.ndarray:
+    """Every runtime window of a clip, as :func:`sensing.model_input.clip_inputs` gives them,
+    from its stored values: (windows, *model input shape) float32."""
+    if stored == "audio":
+        return clip_inputs(values, frontend, settings)[0]
+    return np.stack([window_features(values[s:s + settings.window_frames], settings)
+                     for s in window_starts(len(values), settings)])
+
+
+class EvaluationSet:
+    """The clips of one split, scored window by window as the runtime scores them.
+
+    Only each window's output is kept, so memory does not grow with the clips' audio.
+
+    Args:
+        source: streams the run's clips.
+        slots: the split's clips (indices into ``source.entries``), in split order.
+        name: what the set is (``validation``, ``test``).
+        frontend: the model input (:data:`sensing.model_input.MODEL_FRONTENDS`);
+            default: the run's frontend.
+
+    Attributes:
+        true, categories: one entry per clip.
+        durations_s: (clips,) length of each clip in seconds.
+    """
+
+    def __init__(self, source: ClipSource, slots: list[int], name: str, frontend: str | None = None) -> None:
+        self.source = source
+        self.slots = list(slots)
+        self.name = name
+        self.frontend = frontend or source.frontend
+        entries = [source.entries[s] for s in self.slots]
+        self.true = [e.record.label for e in entries]
+        self.categories = [e.record.category for e in entries]
+        self.durations_s = np.array([e.duration_s for e in entries])
+
+    def clip_inputs(self) -> Iterator[tuple[list[int], np.ndarray]]:
+        """``(positions, inputs)`` per file read: the positions in the split of the clips with
+        that content (one unless a file is repeated) and the clip's runtime windows."""
+        positions: dict[object, list[int]] = {}
+        for position, slot in enumerate(self.slots):
+            positions.setdefault(self._key(slot), []).append(position)
+        stored = STORED_FORMS[self.source.frontend]
+        for slot, values in self.source.dataset(self.slots).as_numpy_iterator():
+            yield positions[self._key(int(slot))], inputs_from_stored(
+                values, stored=stored, frontend=self.frontend, settings=self.source.settings)
+
+    def _key(self, slot: int):
+        return self.source.entries[slot].hash if self.source.cache is not None else slot
+
+    def clip_scores(self, predict: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """(clips, labels): each clip's highest window output of ``predict``
+        ((windows, *input shape) -> (windows, labels))."""
+        scores = None
+        pending: list[tuple[list[int], np.ndarray]] = []
+
+        def flush():
+            nonlocal scores
+            outputs = predict(np.concatenate([inputs for _, inputs in pending]))
+            if scores is None:
+                scores = np.full((len(self.slots), outputs.shape[1]), -np.inf, dtype=np.float32)
+            row = 0
+            for positions, inputs in pending:
+                best = outputs[row:row + len(inputs)].max(axis=0)
+                row += len(inputs)
+                for position in positions:
+                    scores[position] = best
+            pending.clear()
+
+        for positions, inputs in self.clip_inputs():
+            pending.append((positions, inputs))
+            if sum(len(i) for _, i in pending) >= PREDICT_WINDOWS:
+                flush()
+        if pending:
+            flush()
+        return scores
+
+    def first_inputs(self, windows: int) -> np.ndarray:
+        """(up to ``windows``, *input shape): the first clips' runtime windows, in reading order."""
+        gathered, count = [], 0
+        for _, inputs in self.clip_inputs():
+            gathered.append(inputs)
+            count += len(inputs)
+            if count >= windows:
+                break
+        return np.concatenate(gathered)[:windows]
+
+
+def keras_predict(model) -> Callable[[np.ndarray], np.ndarray]:
+    """A ``predict`` for :meth:`EvaluationSet.clip_scores` from a Keras model."""
+    return lambda inputs: model.predict(inputs, batch_size=256, verbose=0)
