@@ -144,7 +144,8 @@ class RunData:
                 for name, slots in self.splits.items()}
 
     def representative_windows(self, count: int, seed: int) -> np.ndarray:
-        """(count, frames, mels, 3) unaugmented windows of training clips, for int8 calibration."""
+        """(up to count, frames, mels, 3): one unaugmented window from each of up to ``count``
+        random training clips, for int8 calibration."""
         if self.source.frontend != "mel":
             raise DataError("int8 calibration takes log-mel windows; this run trains a "
                             f"{self.source.frontend} frontend")
