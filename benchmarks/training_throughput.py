@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,18 +39,9 @@ import time
 from pathlib import Path
 
 from sensing.synthetic.clips import make_clip_set
+from training.distribute import loopback_tf_configs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def train(data: Path, out: Path, options: list[str], *, epochs: int, batch_size: int,
@@ -61,10 +51,7 @@ def train(data: Path, out: Path, options: list[str], *, epochs: int, batch_size:
                "--epochs", str(epochs), "--batch-size", str(batch_size), *options]
     environments = [dict(os.environ)]
     if workers > 1:
-        cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(workers)]}
-        environments = [{**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster,
-                                                                 "task": {"type": "worker", "index": i}})}
-                        for i in range(workers)]
+        environments = [{**os.environ, "TF_CONFIG": value} for value in loopback_tf_configs(workers)]
     print(f"$ {' '.join(command[1:])}" + (f"  (x{workers} workers)" if workers > 1 else ""), flush=True)
     started = time.monotonic()
     processes = [subprocess.Popen(command, cwd=REPO_ROOT, env=env, text=True, stdout=subprocess.PIPE,

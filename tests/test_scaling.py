@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -98,29 +97,19 @@ def test_mirrored_training_on_two_logical_cpus_writes_its_metrics(clip_set, fill
     assert "steps of 32 windows per epoch (2 replicas)" in result.stderr
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _sensing(args: list[str], env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sensing", *args], cwd=REPO_ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
 
 
 def test_two_workers_on_loopback_train_one_model_and_share_the_cache(clip_set, filled_cache, tmp_path):
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    from training.distribute import loopback_tf_configs
+
     out = tmp_path / "run"
     workers = [_sensing(["train", "audio", "--data", str(clip_set), "--out", str(out), *TINY_RUN,
                          "--distribute", "multiworker", "--cache", str(filled_cache)],
-                        env={"TF_CONFIG": json.dumps({"cluster": cluster,
-                                                      "task": {"type": "worker", "index": index}})})
-               for index in range(2)]
+                        env={"TF_CONFIG": value})
+               for value in loopback_tf_configs(2)]
     logs = [worker.communicate(timeout=300) for worker in workers]
     for worker, (stdout, stderr) in zip(workers, logs):
         assert worker.returncode == 0, stderr[-3000:]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from sensing.errors import SensingError
-from training.files import write_atomically
+from training.files import read_run_json, write_atomically
 from sensing.features import FRONTENDS, FeatureSettings
 from training.leaf.settings import LeafSettings
 from training.model import CnnSettings
@@ -82,13 +82,7 @@ class AudioTrainConfig:
 
         Keys a run adds beside the settings (status, command, versions) are ignored.
         """
-        path = Path(path)
-        try:
-            values = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise SensingError(f"{path}: not found; is {path.parent} a training run folder?") from None
-        except json.JSONDecodeError as error:
-            raise SensingError(f"{path}: not valid JSON ({error})") from None
+        values = read_run_json(path)
         known = {field.name for field in dataclasses.fields(cls)}
         missing = sorted({"data", "out", "features", "cnn"} - set(values))
         if missing:

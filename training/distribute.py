@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 from sensing.errors import SensingError
 from training.tf_setup import tf
@@ -95,3 +96,15 @@ def describe(distribute: str, strategy: tf.distribute.Strategy) -> dict:
     """What a run trained on, for its ``config.json``."""
     return {"distribute": distribute, "replicas": int(strategy.num_replicas_in_sync),
             "workers": worker_count(strategy)}
+
+
+def loopback_tf_configs(workers: int) -> list[str]:
+    """``TF_CONFIG`` values for ``workers`` processes on this machine, one per worker, on free
+    loopback ports (for trying multi-worker training, and for its tests and benchmark)."""
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    cluster = {"worker": [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(workers)]

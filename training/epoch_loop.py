@@ -1,24 +1,83 @@
 """The training loop shared by audio and radar runs: epoch by epoch, scored, checkpointed.
 
-Each epoch is one ``model.fit`` call on that epoch's dataset (which depends
-only on the run's seed and the epoch, see :mod:`training.window_stream`),
-after the model's random layers are reseeded from the same two numbers; a
-report scores the epoch on validation data and keeps the best weights, and
-a checkpoint saves everything a resumed run needs.
+:func:`open_run` makes the distribution strategy and the worker's folder;
+:func:`train_checkpointed` trains, resuming from the run's last checkpoint
+when asked. Each epoch is one ``model.fit`` call on that epoch's dataset
+(which depends only on the run's seed and the epoch, see
+:mod:`training.window_stream`), after the model's random layers are reseeded
+from the same two numbers; a report scores the epoch on validation data and
+keeps the best weights, and a checkpoint saves everything a resumed run needs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import platform
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from sensing.errors import DataError
-from training.checkpoints import EpochCheckpoint, reseed_random_layers
-from training.distribute import distributed
+from training.checkpoints import (EpochCheckpoint, load_best_weights, reseed_random_layers, restore,
+                                  start_afresh)
+from training.config import ScaleSettings
+from training.distribute import describe, distributed, is_chief, make_strategy
 from training.tf_setup import keras, tf
+
+
+def run_info() -> dict:
+    """The command and versions, recorded in every run's ``config.json``."""
+    return {"command": " ".join(sys.argv), "python": platform.python_version(),
+            "tensorflow": tf.__version__}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlace:
+    """Where one process of a run trains and writes.
+
+    Attributes:
+        strategy: the distribution strategy.
+        chief: whether this process writes the run folder (see :mod:`training.distribute`).
+        run_folder: the run folder (``--out``).
+        info: command, versions, distribution: recorded in ``config.json``.
+    """
+
+    strategy: tf.distribute.Strategy
+    chief: bool
+    run_folder: Path
+    info: dict
+
+    @property
+    def replicas(self) -> int:
+        return int(self.strategy.num_replicas_in_sync)
+
+
+def open_run(config, scale: ScaleSettings):
+    """Make the strategy (before TensorFlow runs anything), clear old checkpoints from a fresh
+    run's folder, and write ``config.json`` with status ``running``.
+
+    Args:
+        config: the run's settings (with ``out`` and ``write``).
+
+    Returns:
+        ``(config, place)``: the settings this process uses (``out`` is a temporary
+        folder on a worker other than the chief) and the :class:`RunPlace`.
+    """
+    strategy = make_strategy(scale.distribute, cpu_devices=scale.cpu_devices)
+    place = RunPlace(strategy=strategy, chief=is_chief(strategy), run_folder=Path(config.out),
+                     info={**run_info(), **describe(scale.distribute, strategy)})
+    if place.chief and not scale.resume:
+        start_afresh(place.run_folder)
+    if not place.chief:
+        config = dataclasses.replace(config, out=tempfile.mkdtemp(prefix="sensing-worker-"))
+    Path(config.out).mkdir(parents=True, exist_ok=True)
+    config.write(Path(config.out) / "config.json", status="running", **place.info)
+    return config, place
 
 
 class BestEpochReport(keras.callbacks.Callback):
@@ -134,4 +193,41 @@ def train_epochs(model: keras.Model, windows, *, epochs: int, report: BestEpochR
     if report.best_weights is None:
         raise DataError("training stopped before an epoch could be kept; nothing to export")
     model.set_weights(report.best_weights)
+    return model, interrupted
+
+
+def train_checkpointed(model: keras.Model, windows, *, place: RunPlace, out: Path, resume: bool,
+                       report: BestEpochReport, identity: dict, epochs: int, seed: int,
+                       epoch_name: str = "epoch") -> tuple[keras.Model | None, bool]:
+    """:func:`train_epochs` with a checkpoint after every epoch, resumed from the run's last one.
+
+    Args:
+        out: this process's folder (the run folder on the chief).
+        resume: continue from the run folder's last checkpoint.
+        identity: what a resumed run must share with the stopped one (replicas, steps...).
+        epoch_name: what the progress line calls an epoch.
+
+    Returns:
+        The model at its best epoch (outside any strategy), or None on a worker
+        other than the chief (its folder is removed), and whether Ctrl-C stopped training.
+    """
+    checkpoint = EpochCheckpoint(out, report=report, chief=place.chief, identity=identity)
+    start_epoch = 0
+    if resume:
+        state = restore(place.run_folder, model, identity=identity)
+        report.resume(state["report"], load_best_weights(place.run_folder))
+        start_epoch = state["epochs_done"]
+        print(f"resuming after {epoch_name} {start_epoch} of {epochs}", file=sys.stderr)
+    try:
+        model, interrupted = train_epochs(model, windows, epochs=epochs, report=report,
+                                          strategy=place.strategy, checkpoint=checkpoint,
+                                          start_epoch=start_epoch, seed=seed)
+    finally:
+        checkpoint.close()
+    if not place.chief:  # worker 0 writes the run folder
+        shutil.rmtree(out, ignore_errors=True)
+        return None, interrupted
+    if report.scoring_model is not None:
+        model = report.scoring_model
+        model.set_weights(report.best_weights)
     return model, interrupted

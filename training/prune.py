@@ -31,8 +31,9 @@ from training.model import build_audio_cnn
 from training.plots import plot_layer_sparsity
 from training.quantize import REPRESENTATIVE_WINDOWS, export_int8, tflite_clip_scores
 from training.tf_setup import keras
+from training.epoch_loop import run_info
 from training.train_audio import (EpochReport, RunData, compile_for_training, finish_run, fit,
-                                  load_run_data, run_info, write_metrics)
+                                  load_run_data, write_metrics)
 
 EXPORT_FILES = {"float32": "model.tflite", "sparse": "model_sparse.tflite",
                 "sparse_fp16": "model_sparse_fp16.tflite", "int8": "model_int8.tflite"}

@@ -20,10 +20,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import platform
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -33,22 +30,20 @@ from sensing.decision import decide
 from sensing.errors import DataError
 from sensing.model_file import ModelMetadata
 from training.calibration import calibrate_thresholds
-from training.checkpoints import (EpochCheckpoint, deterministic_ops, load_best_weights, restore,
-                                  save_best_model, start_afresh)
+from training.checkpoints import deterministic_ops, save_best_model
 from training.clip_store import ClipSource, cache_description, scan_clips
 from training.config import AudioTrainConfig, ScaleSettings
 from training.dataset import SkippedClip, skipped_summary
-from training.distribute import describe, is_chief, make_strategy
-from training.epoch_loop import BestEpochReport, train_epochs
+from training.epoch_loop import BestEpochReport, open_run, train_checkpointed, train_epochs
 from training.evaluation_set import EvaluationSet, keras_predict
 from training.export import export_tflite
+from training.feature_cache import FeatureCache
 from training.leaf.frontend import build_leaf_classifier
 from training.metrics import clip_metrics
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
 from training.splits import grouped_split
-from training.feature_cache import FeatureCache
-from training.tf_setup import keras, tf
+from training.tf_setup import keras
 from training.window_stream import TrainingWindows
 
 
@@ -220,12 +215,6 @@ def compile_for_training(model: keras.Model, *, learning_rate: float, steps: int
                   metrics=["accuracy"])
 
 
-def run_info() -> dict:
-    """The command and versions, recorded in every run's ``config.json``."""
-    return {"command": " ".join(sys.argv), "python": platform.python_version(),
-            "tensorflow": tf.__version__}
-
-
 def finish_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
                report: EpochReport, interrupted: bool, metadata_extra: dict,
                metrics_extra: dict | None = None) -> tuple[dict, ModelMetadata]:
@@ -305,23 +294,13 @@ def train_audio(config: AudioTrainConfig, scale: ScaleSettings | None = None) ->
     """Run a whole training (see the module docstring); returns the metrics written, or None
     on a worker other than the chief (it trains, then leaves the run folder to worker 0)."""
     scale = scale or ScaleSettings()
-    strategy = make_strategy(scale.distribute, cpu_devices=scale.cpu_devices)
-    chief = is_chief(strategy)
-    run_folder = Path(config.out)
-    if chief and not scale.resume:
-        start_afresh(run_folder)
-    if not chief:
-        config = dataclasses.replace(config, out=tempfile.mkdtemp(prefix="sensing-worker-"))
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    info = {**run_info(), **describe(scale.distribute, strategy)}
-    config.write(out / "config.json", status="running", **info)
-    replicas = strategy.num_replicas_in_sync
+    config, place = open_run(config, scale)
+    out, replicas = Path(config.out), place.replicas
     data = load_run_data(config, out, cache=scale.cache, replicas=replicas)
 
     deterministic_ops()
     keras.utils.set_random_seed(config.seed)
-    with strategy.scope():
+    with place.strategy.scope():
         model = build_model(config, len(data.labels))
         compile_for_training(model, learning_rate=config.learning_rate * replicas,
                              steps=config.epochs * data.windows.steps_per_epoch,
@@ -330,31 +309,18 @@ def train_audio(config: AudioTrainConfig, scale: ScaleSettings | None = None) ->
                          negative_label=data.negative_label, epochs=config.epochs,
                          target_fpr=config.target_fpr, save_best=lambda m: save_best_model(m, out),
                          scoring_model=build_model(config, len(data.labels)) if replicas > 1 else None)
-    identity = {"replicas": replicas, "steps_per_epoch": data.windows.steps_per_epoch,
-                "feature_cache": data.source.cache.key if data.source.cache else None}
-    checkpoint = EpochCheckpoint(out, report=report, chief=chief, identity=identity)
-    start_epoch = 0
-    if scale.resume:
-        state = restore(run_folder, model, identity=identity)
-        report.resume(state["report"], load_best_weights(run_folder))
-        start_epoch = state["epochs_done"]
-        print(f"resuming after epoch {start_epoch} of {config.epochs}", file=sys.stderr)
     print(f"training on {len(data.windows.slots)} clips, {data.windows.steps_per_epoch} steps of "
           f"{config.batch_size * replicas} windows per epoch ({replicas} replica"
           f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters", file=sys.stderr)
-    try:
-        model, interrupted = fit(model, data, epochs=config.epochs, report=report, strategy=strategy,
-                                 checkpoint=checkpoint, start_epoch=start_epoch, seed=config.seed)
-    finally:
-        checkpoint.close()
-    if not chief:  # worker 0 writes the run folder
-        shutil.rmtree(out, ignore_errors=True)
+    identity = {"replicas": replicas, "steps_per_epoch": data.windows.steps_per_epoch,
+                "feature_cache": data.source.cache.key if data.source.cache else None}
+    model, interrupted = train_checkpointed(model, data.windows, place=place, out=out, resume=scale.resume,
+                                            report=report, identity=identity, epochs=config.epochs,
+                                            seed=config.seed)
+    if model is None:
         return None
-    if report.scoring_model is not None:
-        model = report.scoring_model
-        model.set_weights(report.best_weights)
     metrics, _ = finish_run(model, data, config, report=report, interrupted=interrupted,
-                            metadata_extra={"training_command": info["command"]})
+                            metadata_extra={"training_command": place.info["command"]})
     config.write(out / "config.json", status="interrupted" if interrupted else "finished",
-                 labels=list(data.labels), negative_label=data.negative_label, **info)
+                 labels=list(data.labels), negative_label=data.negative_label, **place.info)
     return metrics

@@ -26,11 +26,8 @@ Outputs in the run folder: ``config.json``, ``model.keras`` (best pass),
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +38,9 @@ from sensing.radar.recording import EPOCH_LABELS
 from sensing.radar.sleep_input import input_shape
 from sensing.radar.sleep_model import SleepClassifier, SleepModelMetadata
 from sensing.radar.smoothing import SmoothingSettings, estimate_transitions, smooth_epochs
-from training.checkpoints import (EpochCheckpoint, deterministic_ops, load_best_weights, restore,
-                                  save_best_model, start_afresh)
+from training.checkpoints import deterministic_ops, save_best_model
 from training.config import ScaleSettings
-from training.distribute import describe, is_chief, make_strategy
-from training.epoch_loop import BestEpochReport, train_epochs
+from training.epoch_loop import BestEpochReport, open_run, train_checkpointed
 from training.export import export_tflite
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
@@ -135,27 +130,16 @@ def _build(config: RadarTrainConfig) -> keras.Model:
 def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) -> dict | None:
     """Run a whole training (see the module docstring); returns the metrics written, or None
     on a worker other than the chief (it trains, then leaves the run folder to worker 0)."""
-    from training.train_audio import run_info
-
     scale = scale or ScaleSettings()
-    strategy = make_strategy(scale.distribute, cpu_devices=scale.cpu_devices)
-    chief = is_chief(strategy)
-    run_folder = Path(config.out)
-    if chief and not scale.resume:
-        start_afresh(run_folder)
-    if not chief:
-        config = dataclasses.replace(config, out=tempfile.mkdtemp(prefix="sensing-worker-"))
+    config, place = open_run(config, scale)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    info = {**run_info(), **describe(scale.distribute, strategy)}
-    config.write(out / "config.json", status="running", **info)
     nights = prepare_nights(config)
     splits = split_nights(nights, fractions=config.split_fractions, seed=config.seed)
     summary = _split_summary(splits)
     for name, figures in summary.items():
         print(f"{name}: {figures['nights']} nights, {figures['epochs']} epochs {figures['labels']}",
               file=sys.stderr)
-    replicas = strategy.num_replicas_in_sync
+    replicas = place.replicas
     batches = EpochBatches(np.concatenate([night.inputs for night in splits["train"]]),
                            np.concatenate([night.labels for night in splits["train"]]),
                            n_classes=len(EPOCH_LABELS), global_batch=config.batch_size * replicas,
@@ -169,7 +153,7 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
 
     deterministic_ops()
     keras.utils.set_random_seed(config.seed)
-    with strategy.scope():
+    with place.strategy.scope():
         model = _build(config)
         schedule = keras.optimizers.schedules.CosineDecay(
             config.learning_rate * replicas, decay_steps=max(1, config.epochs * batches.steps_per_epoch))
@@ -179,32 +163,18 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
     report = NightReport(validation=splits["validation"], smoothing=smoothing, epochs=config.epochs,
                          save_best=lambda m: save_best_model(m, out),
                          scoring_model=_build(config) if replicas > 1 else None)
-    identity = {"replicas": replicas, "steps_per_epoch": batches.steps_per_epoch}
-    checkpoint = EpochCheckpoint(out, report=report, chief=chief, identity=identity)
-    start_epoch = 0
-    if scale.resume:
-        state = restore(run_folder, model, identity=identity)
-        report.resume(state["report"], load_best_weights(run_folder))
-        start_epoch = state["epochs_done"]
-        print(f"resuming after pass {start_epoch} of {config.epochs}", file=sys.stderr)
     print(f"training on {len(batches.inputs)} epochs of {len(splits['train'])} nights, "
           f"{batches.steps_per_epoch} steps of {batches.global_batch} per pass ({replicas} replica"
           f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters", file=sys.stderr)
-    try:
-        model, interrupted = train_epochs(model, batches, epochs=config.epochs, report=report,
-                                          strategy=strategy, checkpoint=checkpoint, start_epoch=start_epoch,
-                                          seed=config.seed)
-    finally:
-        checkpoint.close()
-    if not chief:  # worker 0 writes the run folder
-        shutil.rmtree(out, ignore_errors=True)
+    model, interrupted = train_checkpointed(
+        model, batches, place=place, out=out, resume=scale.resume, report=report,
+        identity={"replicas": replicas, "steps_per_epoch": batches.steps_per_epoch}, epochs=config.epochs,
+        seed=config.seed, epoch_name="pass")
+    if model is None:
         return None
-    if report.scoring_model is not None:
-        model = report.scoring_model
-        model.set_weights(report.best_weights)
 
     metadata = SleepModelMetadata(labels=EPOCH_LABELS, features=config.features, smoothing=smoothing,
-                                  extra={"training_command": info["command"],
+                                  extra={"training_command": place.info["command"],
                                          "training_nights": len(splits["train"])})
     model_path = export_tflite(model, out / "model.tflite", metadata)
     classifier = SleepClassifier(model_path)
@@ -221,7 +191,7 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
         metrics["note"] = "no test nights: too few nights for a test split"
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     _plots(out, report.history, results, splits, classifier, smoothing)
-    config.write(out / "config.json", status="interrupted" if interrupted else "finished", **info)
+    config.write(out / "config.json", status="interrupted" if interrupted else "finished", **place.info)
     return metrics
 
 
