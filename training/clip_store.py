@@ -60,6 +60,7 @@ class ClipEntry:
     Attributes:
         record: the clip list's row.
         hash: hex SHA-256 of the file (only when a cache is used, else "").
+        shard: the cache's shard file holding its values (else "").
         rows: length of the stored values' first axis.
         samples: padded length in samples at the frontend's rate.
         event_starts: first frames of the windows that hold the clip's event.
@@ -68,18 +69,24 @@ class ClipEntry:
 
     record: ClipRecord
     hash: str
+    shard: str
     rows: int
     samples: int
     event_starts: np.ndarray
     duration_s: float
 
 
+def _read(path: str, frontend: str, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(samples, padded, stored values)`` of one file (raises AudioError for unusable files)."""
+    samples = load_audio(path, sr=settings.sr).samples
+    padded = pad_to_window(samples, settings)
+    return samples, padded, stored_values(padded, frontend, settings)
+
+
 def _decode(path: str, frontend: str, settings: FeatureSettings,
             augment: AugmentSettings) -> tuple[np.ndarray, CachedClip]:
     """Stored values and description of one file (raises AudioError for unusable files)."""
-    samples = load_audio(path, sr=settings.sr).samples
-    padded = pad_to_window(samples, settings)
-    values = stored_values(padded, frontend, settings)
+    samples, padded, values = _read(path, frontend, settings)
     return values, CachedClip(hash="", shard="", rows=int(values.shape[0]), samples=int(padded.size),
                               event_starts=tuple(int(s) for s in event_starts(padded, settings, augment)),
                               duration_s=samples.size / settings.sr)
@@ -166,10 +173,10 @@ def scan_clips(records: list[ClipRecord], *, frontend: str, settings: FeatureSet
                 pending.append((clip, values))
                 pending_bytes += values.nbytes
                 if pending_bytes >= SHARD_BYTES:
-                    cache.write_shard(pending)
+                    found.update((clip.hash, clip) for clip in cache.write_shard(pending))
                     pending, pending_bytes = [], 0
         if pending:
-            cache.write_shard(pending)
+            found.update((clip.hash, clip) for clip in cache.write_shard(pending))
         progress.finish()
     entries, skipped = [], []
     for record, key, hash_hex in zip(records, keys, hashes):
@@ -177,7 +184,8 @@ def scan_clips(records: list[ClipRecord], *, frontend: str, settings: FeatureSet
         if isinstance(clip, str):
             skipped.append(SkippedClip(record, f"{record.path}: {clip.split(': ', 1)[-1]}"))
             continue
-        entries.append(ClipEntry(record=record, hash=hash_hex, rows=clip.rows, samples=clip.samples,
+        entries.append(ClipEntry(record=record, hash=hash_hex, shard=clip.shard, rows=clip.rows,
+                                 samples=clip.samples,
                                  event_starts=np.array(clip.event_starts, dtype=np.int64),
                                  duration_s=clip.duration_s))
     return entries, skipped
@@ -200,7 +208,6 @@ class ClipSource:
         self.augment = augment
         self.cache = cache
         self.width = stored_width(frontend, settings)
-        self._shard_of = cache.index() if cache is not None else {}
 
     def values_shape(self) -> tuple[int | None, ...]:
         return (None, self.width) if self.width else (None,)
@@ -224,9 +231,7 @@ class ClipSource:
             order = np.random.default_rng(order_seed).permutation(order)
 
         def decode(slot):
-            entry = self.entries[int(slot)]
-            values, _ = _decode(entry.record.path, self.frontend, self.settings, self.augment)
-            return values
+            return _read(self.entries[int(slot)].record.path, self.frontend, self.settings)[2]
 
         def load(slot):
             values = tf.numpy_function(decode, [slot], tf.float32)
@@ -240,7 +245,7 @@ class ClipSource:
         slot_of_hash: dict[str, int] = {}
         for slot in slots:
             slot_of_hash.setdefault(self.entries[slot].hash, slot)
-        shards = sorted({self._shard_of[h].shard for h in slot_of_hash})
+        shards = sorted({self.entries[slot].shard for slot in slot_of_hash.values()})
         if order_seed is not None:
             shards = list(np.random.default_rng(order_seed).permutation(shards))
         table = tf.lookup.StaticHashTable(

@@ -126,18 +126,20 @@ class FeatureCache:
     def shard_path(self, name: str) -> Path:
         return self.folder / name
 
-    def write_shard(self, entries: list[tuple[CachedClip, np.ndarray]]) -> None:
-        """Write one shard of ``(clip, values)`` pairs (their ``shard`` field is filled in)."""
+    def write_shard(self, entries: list[tuple[CachedClip, np.ndarray]]) -> list[CachedClip]:
+        """Write one shard of ``(clip, values)`` pairs; returns the clips as indexed (with their shard)."""
         shard_id = hashlib.sha256("".join(clip.hash for clip, _ in entries).encode()).hexdigest()[:16]
         name = f"part-{shard_id}.tfrecord"
         partial = self.folder / (name + ".partial")
-        index = []
+        stored = []
         with tf.io.TFRecordWriter(str(partial)) as writer:
             for clip, values in entries:
                 writer.write(_record(clip.hash, values))
-                index.append(dataclasses.asdict(dataclasses.replace(clip, shard=name)))
+                stored.append(dataclasses.replace(clip, shard=name))
         os.replace(partial, self.folder / name)
-        write_atomically(self.folder / f"part-{shard_id}.json", json.dumps(index) + "\n")
+        write_atomically(self.folder / f"part-{shard_id}.json",
+                         json.dumps([dataclasses.asdict(clip) for clip in stored]) + "\n")
+        return stored
 
 
 def _record(hash_hex: str, values: np.ndarray) -> bytes:

@@ -25,14 +25,14 @@ from sensing.classifier import AudioClassifier
 from sensing.decision import decide
 from sensing.errors import SensingError
 from training.config import AudioTrainConfig
+from training.epoch_loop import run_info, train_epochs
 from training.export import export_tflite
 from training.metrics import clip_metrics
 from training.model import build_audio_cnn
 from training.plots import plot_layer_sparsity
 from training.quantize import REPRESENTATIVE_WINDOWS, export_int8, tflite_clip_scores
 from training.tf_setup import keras
-from training.epoch_loop import run_info
-from training.train_audio import (EpochReport, RunData, compile_for_training, finish_run, fit,
+from training.train_audio import (EpochReport, RunData, compile_for_training, finish_run,
                                   load_run_data, write_metrics)
 
 EXPORT_FILES = {"float32": "model.tflite", "sparse": "model_sparse.tflite",
@@ -214,8 +214,8 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
           file=sys.stderr)
     import tensorflow_model_optimization as tfmot
 
-    pruned, interrupted = fit(pruned, data, epochs=settings.epochs, report=report,
-                              extra_callbacks=(tfmot.sparsity.keras.UpdatePruningStep(),))
+    pruned, interrupted = train_epochs(pruned, data.windows, epochs=settings.epochs, report=report,
+                                       extra_callbacks=(tfmot.sparsity.keras.UpdatePruningStep(),))
     model = _strip(pruned)
     sparsity = one_by_one_sparsity(model)
     metrics, metadata = finish_run(model, data, config, report=report, interrupted=interrupted,

@@ -34,7 +34,7 @@ from training.checkpoints import deterministic_ops, save_best_model
 from training.clip_store import ClipSource, cache_description, scan_clips
 from training.config import AudioTrainConfig, ScaleSettings
 from training.dataset import SkippedClip, skipped_summary
-from training.epoch_loop import BestEpochReport, open_run, train_checkpointed, train_epochs
+from training.epoch_loop import BestEpochReport, open_run, train_checkpointed
 from training.evaluation_set import EvaluationSet, keras_predict
 from training.export import export_tflite
 from training.feature_cache import FeatureCache
@@ -198,12 +198,6 @@ def load_run_data(config: AudioTrainConfig, out: Path, *, cache: str | None = No
     return RunData(labels=labels, negative_label=negative_label, source=source, splits=splits,
                    windows=windows, validation=EvaluationSet(source, splits["validation"], "validation"),
                    test=EvaluationSet(source, splits["test"], "test"), skipped=skipped)
-
-
-def fit(model: keras.Model, data: RunData, *, epochs: int, report: EpochReport,
-        **options) -> tuple[keras.Model, bool]:
-    """:func:`~training.epoch_loop.train_epochs` on the run's training windows."""
-    return train_epochs(model, data.windows, epochs=epochs, report=report, **options)
 
 
 def compile_for_training(model: keras.Model, *, learning_rate: float, steps: int,
