@@ -2,8 +2,10 @@
 
 The C code turns 16-bit PCM into the model's input windows by the same steps as
 :mod:`sensing.features`: periodic Hann window, real FFT, power spectrum,
-Slaney mel filterbank, scaled log, then delta and delta-delta within each
-window. Every numeric table (window, FFT twiddles, mel weights, delta
+Slaney mel filterbank, scaled log, the window's level normalisation (values
+measured from the window's largest, clipped ``dynamic_range_db`` below it;
+:func:`sensing.features.level_normalised`), then delta and delta-delta within
+each window. Every numeric table (window, FFT twiddles, mel weights, delta
 coefficients) is computed here from :mod:`sensing.features` and emitted as a
 ``static const float`` array, so the device runs no trigonometry and the two
 implementations cannot drift apart in their constants. The C code uses no heap
@@ -152,6 +154,11 @@ def _macros(settings: FeatureSettings, prefix: str) -> str:
         ("LOG_FLOOR", c_float(settings.log_floor), "added to the mel power before the log"),
         ("LOG_OFFSET", f"({c_float(settings.log_offset)})", "subtracted from the log ..."),
         ("LOG_SCALE", c_float(settings.log_scale), "... which is then divided by this"),
+        ("LEVEL_WINDOW_PEAK", "1" if settings.level == "window-peak" else "0",
+         "1: a window's values are measured from its largest and clipped at -NORMALISED_SPAN "
+         "(gain-invariant); 0: absolute"),
+        ("NORMALISED_SPAN", c_float(settings.normalised_span),
+         "dynamic_range_db as a scaled log: the span of normalised values"),
         ("WINDOW_FRAMES", str(settings.window_frames), "frames per model window"),
         ("WINDOW_HOP_FRAMES", str(settings.window_hop_frames), "frames between two model windows"),
         ("DELTA_WIDTH", str(settings.delta_width), "frames in the delta regression (odd)"),
@@ -208,7 +215,10 @@ _HEADER = """\
 // A model window is WINDOW_FRAMES consecutive frames stored as
 // float[frame][mel][channel] (oldest frame first), channels: scaled log-mel, its
 // delta and its delta-delta, regressions over DELTA_WIDTH frames computed within
-// the window with the window's edge frames repeated.
+// the window with the window's edge frames repeated. With LEVEL_WINDOW_PEAK the
+// log-mel channel is first measured from the window's largest value:
+// max(value - peak, -NORMALISED_SPAN) + NORMALISED_SPAN / 2, so the window does
+// not depend on the input gain.
 //
 // A window is due every WINDOW_HOP_FRAMES frames once WINDOW_FRAMES frames exist
 // (start frames 0, WINDOW_HOP_FRAMES, 2 * WINDOW_HOP_FRAMES, ...). Push stops
@@ -427,21 +437,34 @@ bool ${p}_frontend_window_ready(const ${p}_frontend_state *state) {
   return state->window_due;
 }
 
-// Scaled log-mel of frame `frame` of the current window (0 = oldest) in `band`;
+// Model value (level-normalised scaled log-mel) of frame `frame` of the current
+// window (0 = oldest) in `band`, given the window's largest scaled log-mel `peak`;
 // frames outside the window read its nearest edge frame.
-static float ${p}_window_value(const ${p}_frontend_state *state, int frame, int band) {
+static float ${p}_window_value(const ${p}_frontend_state *state, int frame, int band, float peak) {
   if (frame < 0) {
     frame = 0;
   } else if (frame >= ${M}_WINDOW_FRAMES) {
     frame = ${M}_WINDOW_FRAMES - 1;
   }
   const int row = (state->next_row + frame) % ${M}_WINDOW_FRAMES;
-  return state->history[row * ${M}_N_MELS + band];
+  const float value = state->history[row * ${M}_N_MELS + band];
+#if ${M}_LEVEL_WINDOW_PEAK
+  const float relative = value - peak;
+  return (relative > -${M}_NORMALISED_SPAN ? relative : -${M}_NORMALISED_SPAN)
+      + 0.5f * ${M}_NORMALISED_SPAN;
+#else
+  (void)peak;
+  return value;
+#endif
 }
 
 int ${p}_frontend_window(const ${p}_frontend_state *state, float *out) {
   if (state->frames_held < ${M}_WINDOW_FRAMES) {
     return -1;
+  }
+  float peak = state->history[0];
+  for (int i = 1; i < ${M}_HISTORY_SIZE; i++) {
+    peak = state->history[i] > peak ? state->history[i] : peak;
   }
   const float *slope_weights = ${p}_delta_weights;
   const float *curve_weights = ${p}_delta_weights + ${M}_DELTA_WIDTH;
@@ -450,12 +473,12 @@ int ${p}_frontend_window(const ${p}_frontend_state *state, float *out) {
       float slope = 0.0f;
       float curve = 0.0f;
       for (int k = 0; k < ${M}_DELTA_WIDTH; k++) {
-        const float value = ${p}_window_value(state, frame + k - ${M}_DELTA_WIDTH / 2, band);
+        const float value = ${p}_window_value(state, frame + k - ${M}_DELTA_WIDTH / 2, band, peak);
         slope += slope_weights[k] * value;
         curve += curve_weights[k] * value;
       }
       float *cell = out + (frame * ${M}_N_MELS + band) * ${M}_CHANNELS;
-      cell[0] = ${p}_window_value(state, frame, band);
+      cell[0] = ${p}_window_value(state, frame, band, peak);
       cell[1] = slope;
       cell[2] = curve;
     }

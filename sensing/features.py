@@ -7,6 +7,18 @@ implementation matches librosa's ``melspectrogram`` (Slaney mel scale and
 normalisation, ``center=False``) and ``feature.delta`` (``mode="nearest"``);
 a test pins that.
 
+Level. A bedside microphone hears the same cough anywhere from -50 to -15 dBFS
+peak. With ``level="window-peak"`` (the default) each model window's log-mel is
+measured from the window's loudest mel bin and clipped ``dynamic_range_db``
+below it (:func:`level_normalised`), over a log floor far below any real
+microphone's noise (``log_floor=1e-12`` is the mel power of white noise at
+about -128 dBFS), so a window and the same window 60 dB quieter give the same
+features. It needs no history, so streaming, training from cached log-mel and
+the firmware frontend stay window-local. ``level="absolute"`` is the older
+fixed-floor log-mel (``log(mel + 1e-6)``), whose values follow the input gain;
+models trained with it keep it (metadata without a ``level`` entry reads as
+``absolute``).
+
 Shapes: audio is 1-D float32 in [-1, 1] at ``settings.sr``; a log-mel
 spectrogram is ``(frames, n_mels)``; model input is ``(window_frames, n_mels, 3)``
 (log-mel, delta, delta-delta as channels).
@@ -22,9 +34,14 @@ import numpy as np
 from sensing.errors import SensingError
 
 
+LEVELS = ("window-peak", "absolute")
+"""How a log-mel window relates to the input level: measured from the window's
+loudest bin (gain-invariant), or absolute (the older fixed-floor features)."""
+
 FRONTENDS = ("mel", "leaf")
 """Feature frontends a model can be trained with: the fixed log-mel, or the
-learnable LEAF frontend (in ``training.leaf``), which starts as mel."""
+learnable LEAF frontend (in ``training.leaf``), which starts as mel. ``level``
+applies to the log-mel only: LEAF's sPCEN is its own gain control."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -42,6 +59,9 @@ class FeatureSettings:
         log_offset: subtracted from the log-mel values ...
         log_scale: ... which are then divided by this, so that typical
             values lie roughly in [-3, 3].
+        level: one of :data:`LEVELS`; see the module docstring.
+        dynamic_range_db: with ``level="window-peak"``, how far below the
+            window's loudest mel bin (in dB of power) the features are clipped.
         window_frames: frames in one model input window.
         window_hop_frames: frames between the starts of two model windows.
         delta_width: frames used by the delta regression (odd, at least 3).
@@ -53,9 +73,11 @@ class FeatureSettings:
     n_mels: int = 40
     fmin: float = 50.0
     fmax: float = 8000.0
-    log_floor: float = 1e-6
+    log_floor: float = 1e-12
     log_offset: float = -6.0
     log_scale: float = 4.0
+    level: str = "window-peak"
+    dynamic_range_db: float = 60.0
     window_frames: int = 96
     window_hop_frames: int = 48
     delta_width: int = 5
@@ -71,6 +93,8 @@ class FeatureSettings:
             (0 < self.window_hop_frames <= self.window_frames,
              "window_hop_frames must be in (0, window_frames]"),
             (self.delta_width >= 3 and self.delta_width % 2 == 1, "delta_width must be odd and >= 3"),
+            (self.level in LEVELS, f"level must be one of {', '.join(LEVELS)}"),
+            (self.dynamic_range_db > 0, "dynamic_range_db must be positive"),
         ]
         for ok, message in checks:
             if not ok:
@@ -99,13 +123,21 @@ class FeatureSettings:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @property
+    def normalised_span(self) -> float:
+        """Width of the window-peak features' range in scaled log units:
+        ``dynamic_range_db`` of power as a natural log, divided by ``log_scale``."""
+        return self.dynamic_range_db * np.log(10.0) / 10.0 / self.log_scale
+
     @classmethod
     def from_dict(cls, values: dict) -> "FeatureSettings":
+        """Settings from :meth:`to_dict`; settings written before ``level`` existed
+        describe the absolute (fixed-floor) features."""
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise SensingError(f"unknown feature settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
+        return cls(**{"level": "absolute", **values})
 
 
 _SLANEY_HZ_PER_MEL = 200.0 / 3  # linear part: 66.7 Hz per mel below 1 kHz
@@ -270,16 +302,34 @@ def delta(values: np.ndarray, *, order: int, width: int) -> np.ndarray:
     return delta_matrix(values.shape[0], order, width) @ values.astype(np.float32, copy=False)
 
 
+def level_normalised(log_mel_window: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """A window's scaled log-mel as the model sees it, shape (frames, n_mels) float32.
+
+    With ``level="window-peak"``: each value measured from the window's largest,
+    clipped :attr:`FeatureSettings.normalised_span` below it, and shifted to
+    centre the range on zero, so values lie in [-span / 2, span / 2] and a gain
+    applied to the audio changes nothing (until the quietest bins reach
+    ``log_floor``). With ``level="absolute"``: unchanged.
+    """
+    if settings.level == "absolute":
+        return log_mel_window
+    span = np.float32(settings.normalised_span)
+    relative = log_mel_window - np.max(log_mel_window)
+    return (np.maximum(relative, -span) + span / 2).astype(np.float32)
+
+
 def window_features(log_mel_window: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     """Model input for one window: (window_frames, n_mels, 3) float32.
 
-    Channels are the scaled log-mel, its delta and its delta-delta, computed
-    within the window so that a window's features depend on that window alone.
+    Channels are the window's :func:`level_normalised` scaled log-mel, its
+    delta and its delta-delta, computed within the window so that a window's
+    features depend on that window alone.
     """
     if log_mel_window.shape != (settings.window_frames, settings.n_mels):
         raise SensingError(
             f"window has shape {log_mel_window.shape}, expected "
             f"({settings.window_frames}, {settings.n_mels})")
+    log_mel_window = level_normalised(log_mel_window, settings)
     return np.stack([
         log_mel_window,
         delta(log_mel_window, order=1, width=settings.delta_width),

@@ -12,8 +12,10 @@ def test_bundled_model_has_labels_thresholds_and_a_model_card():
     assert metadata.labels == ("cough", "other", "snore")
     assert set(metadata.thresholds) == {"cough", "snore"}
     card = (DEFAULT_MODEL.parent / "MODEL_CARD.md").read_text()
-    for needed in ("python -m training.default_model", "Known limits", "licence", "recall"):
+    for needed in ("python -m training.default_model", "Known limits", "licence", "recall",
+                   "sensing evaluate", "| -46 dBFS |", "Bedroom nights"):
         assert needed in card
+    assert metadata.features.level == "window-peak"  # gain-invariant features
     assert DEFAULT_MODEL.stat().st_size < 400_000
 
 
@@ -25,6 +27,7 @@ def test_combined_manifest_keeps_real_groups_and_marks_generated_ones(clip_set, 
     assert len(rows) == 48 + 12 and len(synthetic) == 12
     assert {r["label"] for r in synthetic} == {"cough", "snore", "other"}
     assert all(r["category"].startswith("synthetic ") for r in synthetic)
+    assert {r["source"] for r in synthetic} == {"synthetic"}  # --holdout source can leave them out
 
 
 def test_bundled_micro_model_fits_the_microcontroller_targets(tmp_path):

@@ -70,3 +70,32 @@ def test_invalid_settings_are_refused_with_the_reason():
         FeatureSettings(fmax=9000.0)
     with pytest.raises(SensingError, match="unknown feature settings"):
         FeatureSettings.from_dict({**SETTINGS.to_dict(), "n_bands": 40})
+
+
+def _cough_in_room_noise(gain_db: float) -> np.ndarray:
+    """A 1.2 s cough-like burst over room noise 30 dB below it, scaled by ``gain_db``."""
+    rng = np.random.default_rng(5)
+    t = np.arange(int(1.2 * SETTINGS.sr)) / SETTINGS.sr
+    burst = rng.standard_normal(t.size) * np.exp(-((t - 0.5) / 0.08) ** 2) * 0.5
+    noise = rng.standard_normal(t.size) * 0.5 * 10 ** (-30 / 20)
+    return ((burst + noise) * 10 ** (gain_db / 20)).astype(np.float32)
+
+
+def test_window_peak_features_do_not_depend_on_the_input_gain():
+    loud, _ = clip_features(_cough_in_room_noise(-6.0), SETTINGS)
+    quiet, _ = clip_features(_cough_in_room_noise(-46.0), SETTINGS)  # 40 dB quieter
+    # the quietest bins (the noise, 30 dB down at -76 dBFS) are still far above the 1e-12 log floor
+    np.testing.assert_allclose(quiet, loud, atol=1e-3)
+    span = SETTINGS.normalised_span
+    assert loud[..., 0].max() == pytest.approx(span / 2) and loud[..., 0].min() >= -span / 2
+
+
+def test_absolute_features_follow_the_gain_and_old_metadata_reads_as_absolute():
+    settings = FeatureSettings.from_dict({k: v for k, v in SETTINGS.to_dict().items() if k != "level"})
+    assert settings.level == "absolute"
+    loud, _ = clip_features(_cough_in_room_noise(-6.0), settings)
+    quiet, _ = clip_features(_cough_in_room_noise(-46.0), settings)
+    # 40 dB of power is ln(10^4) = 9.2 in natural log, divided by log_scale
+    assert np.median(loud[..., 0] - quiet[..., 0]) == pytest.approx(9.21 / settings.log_scale, abs=0.05)
+    with pytest.raises(SensingError, match="level must be one of"):
+        FeatureSettings(level="loud")

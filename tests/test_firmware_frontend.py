@@ -91,8 +91,10 @@ int main(int argc, char **argv) {
 """
 
 OTHER_SETTINGS = FeatureSettings(sr=8000, n_fft=256, hop_length=256, n_mels=24, fmax=4000.0,
-                                 window_frames=20, window_hop_frames=7, delta_width=7)
-"""Settings unlike the defaults in every size: frames that do not overlap, a wider delta."""
+                                 window_frames=20, window_hop_frames=7, delta_width=7,
+                                 level="absolute", log_floor=1e-6)
+"""Settings unlike the defaults in every size: frames that do not overlap, a wider delta, and the
+older absolute (fixed-floor) log-mel."""
 
 
 class Host(NamedTuple):

@@ -3,23 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 
 import numpy as np
 
-from sensing.features import FeatureSettings, window_features, window_starts
+from sensing.features import FeatureSettings, mel_filterbank, power_spectrum, window_features, window_starts
 from sensing.model_input import clip_inputs
+from training.bedside import noise_floor_audio
 from training.clip_store import STORED_FORMS, ClipSource
 
 PREDICT_WINDOWS = 1024
 """Windows gathered before each call to the model."""
 
 
+FLOOR_SECONDS = 10.0
+"""Length of the pink noise floor that :func:`over_floor` repeats under a clip."""
+
+
+@lru_cache(maxsize=4)
+def _pink_floor_power(settings: FeatureSettings) -> np.ndarray:
+    """(frames, n_mels) mel power of :data:`FLOOR_SECONDS` of pink noise at unit RMS (fixed seed)."""
+    audio = noise_floor_audio(np.random.default_rng(0x9F1), kind="pink", duration_s=FLOOR_SECONDS,
+                              sr=settings.sr)
+    return power_spectrum(audio, settings) @ mel_filterbank(settings).T
+
+
+def over_floor(log_mel_rows: np.ndarray, settings: FeatureSettings, below_db: float) -> np.ndarray:
+    """A clip's stored log-mel rows (:func:`sensing.features.log_mel`) with pink noise added in mel
+    power, its mean ``below_db`` dB under the mean power of the clip's loudest frame: the clip as
+    heard quieter over a faint noise floor (with ``below_db`` 24, like ``sensing evaluate``'s clip
+    at -46 dBFS peak over -70 dBFS noise)."""
+    power = np.maximum(np.exp(log_mel_rows.astype(np.float64) * settings.log_scale + settings.log_offset)
+                       - settings.log_floor, 0.0)
+    floor = _pink_floor_power(settings)
+    floor = np.resize(floor, (power.shape[0], floor.shape[1])) if power.shape[0] > floor.shape[0] \
+        else floor[:power.shape[0]]
+    floor = floor * (np.max(np.mean(power, axis=1)) * 10 ** (-below_db / 10) / np.mean(floor))
+    return ((np.log(power + floor + settings.log_floor) - settings.log_offset)
+            / settings.log_scale).astype(np.float32)
+
+
 def inputs_from_stored(values: np.ndarray, *, stored: str, frontend: str,
-                       settings: FeatureSettings) -> np.ndarray:
+                       settings: FeatureSettings, floor_below_db: float | None = None) -> np.ndarray:
     """Every runtime window of a clip, as :func:`sensing.model_input.clip_inputs` gives them,
-    from its stored values: (windows, *model input shape) float32."""
+    from its stored values: (windows, *model input shape) float32; with ``floor_below_db`` (stored
+    log-mel only), over a noise floor (:func:`over_floor`)."""
     if stored == "audio":
         return clip_inputs(values, frontend, settings)[0]
+    if floor_below_db is not None:
+        values = over_floor(values, settings, floor_below_db)
     return np.stack([window_features(values[s:s + settings.window_frames], settings)
                      for s in window_starts(len(values), settings)])
 
@@ -35,17 +67,21 @@ class EvaluationSet:
         name: what the set is (``validation``, ``test``).
         frontend: the model input (:data:`sensing.model_input.MODEL_FRONTENDS`);
             default: the run's frontend.
+        floor_below_db: score the clips over a noise floor this far below their loudest
+            frame (:func:`over_floor`; runs that store log-mel), or None for the clips as recorded.
 
     Attributes:
         true, categories: one entry per clip.
         durations_s: (clips,) length of each clip in seconds.
     """
 
-    def __init__(self, source: ClipSource, slots: list[int], name: str, frontend: str | None = None) -> None:
+    def __init__(self, source: ClipSource, slots: list[int], name: str, frontend: str | None = None,
+                 floor_below_db: float | None = None) -> None:
         self.source = source
         self.slots = list(slots)
         self.name = name
         self.frontend = frontend or source.frontend
+        self.floor_below_db = floor_below_db
         entries = [source.entries[s] for s in self.slots]
         self.true = [e.record.label for e in entries]
         self.categories = [e.record.category for e in entries]
@@ -60,7 +96,13 @@ class EvaluationSet:
         stored = STORED_FORMS[self.source.frontend]
         for slot, values in self.source.dataset(self.slots).as_numpy_iterator():
             yield positions[self._key(int(slot))], inputs_from_stored(
-                values, stored=stored, frontend=self.frontend, settings=self.source.settings)
+                values, stored=stored, frontend=self.frontend, settings=self.source.settings,
+                floor_below_db=self.floor_below_db)
+
+    def over_floor(self, below_db: float) -> EvaluationSet:
+        """The same clips scored over a noise floor ``below_db`` dB under their loudest frame."""
+        return EvaluationSet(self.source, self.slots, f"{self.name} over a floor {below_db:g} dB down",
+                             self.frontend, floor_below_db=below_db)
 
     def _key(self, slot: int):
         return self.source.entries[slot].hash if self.source.cache is not None else slot

@@ -18,7 +18,7 @@ from training.calibration import calibrate_thresholds
 from training.export import embed_metadata, export_tflite
 from training.tf_setup import keras
 from training.evaluation_set import EvaluationSet
-from training.train_audio import RunData
+from training.train_audio import RunData, calibration_scores
 
 REPRESENTATIVE_WINDOWS = 200
 """Training windows that calibrate the int8 activation ranges."""
@@ -37,8 +37,8 @@ def export_int8(model: keras.Model, path: str | Path, metadata: ModelMetadata, d
                   representative_windows=data.representative_windows(windows, seed))
     if data.negative_label is None:
         return path
-    scores = tflite_clip_scores(AudioClassifier(path), data.validation)
-    thresholds = calibrate_thresholds(labels=data.labels, true=data.validation.true, scores=scores,
+    scores, true = calibration_scores(data.validation, AudioClassifier(path).predict_windows)
+    thresholds = calibrate_thresholds(labels=data.labels, true=true, scores=scores,
                                       negative_label=data.negative_label, target_fpr=target_fpr)
     updated = dataclasses.replace(metadata, thresholds=thresholds)
     path.write_bytes(embed_metadata(read_model_bytes(path), updated))

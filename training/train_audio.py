@@ -5,7 +5,8 @@ counted; features cached on disk with ``--cache``), split by group into
 train / validation / test, train the CNN on augmented windows streamed
 through ``tf.data`` (on one device, several, or several workers: see
 :mod:`training.distribute`), keep the epoch with the best validation recall
-at the calibrated thresholds, calibrate the thresholds on validation groups,
+at the calibrated thresholds, calibrate the thresholds on validation groups
+(as recorded and over faint noise floors: :data:`CALIBRATION_FLOORS_DB`),
 measure on test groups, export. Everything lands in the run folder as it
 happens: the best epoch so far is kept on disk, so an interrupted run still
 leaves a model, and a checkpoint after every epoch lets ``--resume`` finish
@@ -21,6 +22,7 @@ import csv
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +33,7 @@ from sensing.errors import DataError
 from sensing.model_file import ModelMetadata
 from training.calibration import calibrate_thresholds
 from training.checkpoints import deterministic_ops, save_best_model
-from training.clip_store import ClipSource, cache_description, scan_clips
+from training.clip_store import STORED_FORMS, ClipSource, cache_description, scan_clips
 from training.config import AudioTrainConfig, ScaleSettings
 from training.dataset import SkippedClip, skipped_summary
 from training.epoch_loop import BestEpochReport, open_run, train_checkpointed
@@ -63,7 +65,8 @@ def _selection_score(true: list[str], predicted: list[str], labels: tuple[str, .
 
 
 class EpochReport(BestEpochReport):
-    """After each epoch: calibrate on validation, score, keep the best weights
+    """After each epoch: calibrate on validation (as recorded and over noise floors:
+    :func:`calibration_scores`), score, keep the best weights
     (see :class:`~training.epoch_loop.BestEpochReport` for the other arguments).
 
     Args:
@@ -80,17 +83,32 @@ class EpochReport(BestEpochReport):
         self.target_fpr = target_fpr
 
     def score(self, model: keras.Model) -> tuple[float, dict]:
-        scores = self.validation.clip_scores(keras_predict(model))
-        thresholds = _thresholds(scores, self.validation.true, self.labels, self.negative_label,
-                                 self.target_fpr)
+        scores, true = calibration_scores(self.validation, keras_predict(model))
+        thresholds = _thresholds(scores, true, self.labels, self.negative_label, self.target_fpr)
         predicted = _decisions(scores, self.labels, thresholds, self.negative_label)
-        return _selection_score(self.validation.true, predicted, self.labels, self.negative_label), {}
+        return _selection_score(true, predicted, self.labels, self.negative_label), {}
 
     def describe(self, entry: dict, improved: bool) -> None:
         print(f"epoch {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
               f"accuracy {entry['accuracy']:.3f}  validation recall at "
               f"{self.target_fpr:.0%} FPR {entry['validation_score']:.3f}"
               f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]", flush=True)
+
+
+CALIBRATION_FLOORS_DB = (44.0, 24.0)
+"""Besides as recorded, the validation clips are scored over a pink noise floor this far below
+their loudest frame (a clip at -26 and -46 dBFS peak over -70 dBFS noise, roughly), and the final
+thresholds are calibrated on all of them together: a bedside hears quiet sounds over room noise."""
+
+
+def calibration_scores(validation: EvaluationSet, predict: Callable[[np.ndarray], np.ndarray],
+                       scores: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """``(scores, true)`` of the validation clips as recorded (``scores``, when already computed)
+    and, for runs that store log-mel, over each of :data:`CALIBRATION_FLOORS_DB`, stacked."""
+    pooled = [validation.clip_scores(predict) if scores is None else scores]
+    if STORED_FORMS[validation.source.frontend] == "log_mel":
+        pooled += [validation.over_floor(below_db).clip_scores(predict) for below_db in CALIBRATION_FLOORS_DB]
+    return np.concatenate(pooled), validation.true * len(pooled)
 
 
 def _thresholds(scores: np.ndarray, true: list[str], labels: tuple[str, ...],
@@ -259,7 +277,8 @@ def evaluate_model(model: keras.Model, validation: EvaluationSet, test: Evaluati
     Returns ``(thresholds, {"validation": metrics, "test": metrics})``.
     """
     validation_scores = validation.clip_scores(keras_predict(model))
-    thresholds = _thresholds(validation_scores, validation.true, labels, negative_label, target_fpr)
+    pooled, pooled_true = calibration_scores(validation, keras_predict(model), validation_scores)
+    thresholds = _thresholds(pooled, pooled_true, labels, negative_label, target_fpr)
     results = {}
     for name, evaluation, scores in (("validation", validation, validation_scores),
                                      ("test", test, test.clip_scores(keras_predict(model)))):

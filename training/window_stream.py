@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from sensing.features import FeatureSettings, frame_count
-from training.augment import augmented_input, draw_window, seeds
+from training.augment import BedsideBanks, augmented_input, draw_window, seeds
 from training.clip_store import STORED_FORMS, ClipSource
 from training.tf_setup import tf
 from training.windows import AugmentSettings, candidate_starts
@@ -74,6 +74,7 @@ class TrainingWindows:
         self.source = source
         self.slots = slots
         self.class_index = np.asarray(class_index, dtype=np.int64)
+        self.negative_index = negative_index
         self.negative_slots = [s for s in slots if self.class_index[s] == negative_index]
         self.n_classes = n_classes
         self.windows_per_clip = windows_per_clip
@@ -83,6 +84,8 @@ class TrainingWindows:
         self.stored = STORED_FORMS[source.frontend]
         self.settings: FeatureSettings = source.settings
         self.starts = window_starts_table(source, set(self.negative_slots))
+        self.banks = (BedsideBanks.build(self.settings, augment, seed=seed)
+                      if self.stored == "log_mel" else None)
         windows = len(slots) * windows_per_clip
         self.steps_per_epoch = max(1, math.ceil(windows / global_batch))
         counts = np.bincount(self.class_index[slots], minlength=n_classes)
@@ -125,12 +128,15 @@ class TrainingWindows:
         class_index = tf.constant(self.class_index)
         weights = tf.constant([self.class_weight[i] for i in range(self.n_classes)], tf.float32)
         stored, settings, augment, n_classes = self.stored, self.settings, self.augment, self.n_classes
+        banks = self.banks
+        negative_index = tf.constant(-1 if self.negative_index is None else self.negative_index, tf.int64)
 
         def augmented(number, element):
             (slot, window), mix = element if mixing else (element, (None, None))
             label = tf.gather(class_index, slot)
             inputs = augmented_input(window, mix[1], tf.random.experimental.stateless_fold_in(base, number),
-                                     stored=stored, settings=settings, augment=augment)
+                                     negative=tf.equal(label, negative_index), stored=stored,
+                                     settings=settings, augment=augment, banks=banks)
             return inputs, tf.one_hot(label, n_classes), tf.gather(weights, label)
 
         per_replica = context.get_per_replica_batch_size(self.global_batch)

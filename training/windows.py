@@ -4,10 +4,13 @@ Clips shorter than a model window are centred in zeros. In a longer positive
 clip (an 8 s recording with three coughs) only windows that hold the event are
 used: windows whose loudest frame, away from the window's edges, is within
 ``event_margin_db`` of the clip's loudest frame. Negative clips use every
-window. Each epoch draws fresh windows at random positions, mixes negative
-sound into them (background, overlapping sounds) at a random level, and masks
-a random band and time span of some windows' log-mel (SpecAugment); see
-:mod:`training.augment`.
+window. Each epoch draws fresh windows at random positions and makes them
+sound as a bedside microphone would hear them: a simulated bedroom's
+reverberation, a negative sound mixed in (overlapping sounds) at a random
+level, a gain across the bedside range, a noise floor at 0-30 dB below the
+window, a random microphone response; then it masks a random band and time
+span of some windows' log-mel (SpecAugment). See :mod:`training.augment` and
+:mod:`training.bedside`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ class AugmentSettings:
         mix_probability: chance that a window gets a random negative mixed in.
         mix_snr_db: range of the window-to-mix energy ratio in dB.
         gain_db: range of a random gain applied to the window in dB.
+        reverb_probability: chance that a window is reverberated by one of
+            ``rooms`` simulated bedrooms (kernels ``room_taps`` frames long).
+        noise_floor_probability: chance that a noise floor (one of
+            ``noise_floors``: coloured noise, hum) is added ...
+        noise_floor_snr_db: ... at this range of window-to-floor energy ratios in dB.
+        mic_probability: chance that a random microphone response is applied.
+        shift_probability: chance that a window's content is moved by up to
+            ``max_shift_frames`` frames, with silence where nothing moved in.
+        floor_alone_probability: chance that a negative window is replaced by a
+            noise floor alone (with its microphone): most of a night is nothing else.
         event_margin_db: a positive window's loudest frame must be at most
             this far below the clip's loudest frame.
         edge_frames: frames at each window edge ignored when finding its loudest frame.
@@ -41,7 +54,17 @@ class AugmentSettings:
 
     mix_probability: float = 0.8
     mix_snr_db: tuple[float, float] = (0.0, 25.0)
-    gain_db: tuple[float, float] = (-18.0, 6.0)
+    gain_db: tuple[float, float] = (-45.0, 0.0)
+    reverb_probability: float = 0.7
+    rooms: int = 16
+    room_taps: int = 64
+    noise_floor_probability: float = 0.9
+    noise_floor_snr_db: tuple[float, float] = (0.0, 30.0)
+    noise_floors: int = 16
+    mic_probability: float = 0.7
+    floor_alone_probability: float = 0.15
+    shift_probability: float = 0.5
+    max_shift_frames: int = 32
     event_margin_db: float = 6.0
     edge_frames: int = 12
     mask_probability: float = 0.5

@@ -24,6 +24,8 @@ SNORE_MAX_S = 1.6  # longest single snore from synth.snore
 COUGH_BOUT_MAX_S = 3.0  # three 0.6 s coughs with two 0.6 s gaps
 DISTRACTOR_DURATIONS_S = {"knock": (1.0, 2.0), "beep": (1.0, 2.0), "babble": (1.5, 4.0)}
 AUDIBLE_RE_PEAK = 0.01  # a distractor's truth spans its samples above -40 dB re its peak
+NOISE_FLOOR_DBFS = (-55.0, -40.0)  # RMS of the room noise: a quiet bedroom at a bedside microphone
+EVENT_ABOVE_FLOOR_DB = (15.0, 35.0)  # a sound's peak above the noise RMS (about 5-25 dB in RMS)
 
 
 @dataclass(frozen=True)
@@ -50,31 +52,35 @@ class _Sound:
     item: int = 0
 
 
-def _snore_episode(rng: np.random.Generator, *, length_s: float) -> list[_Sound]:
-    """Snores every 3.5-5.5 s (+-7% jitter per snore) at -20..-10 dBFS, within ``length_s`` seconds from 0."""
+def _snore_episode(rng: np.random.Generator, *, length_s: float, floor_dbfs: float) -> list[_Sound]:
+    """Snores every 3.5-5.5 s (+-7% jitter per snore), peaking EVENT_ABOVE_FLOOR_DB above the room
+    noise's RMS ``floor_dbfs`` (+-2 dB per snore), within ``length_s`` seconds from 0."""
     period_s = rng.uniform(3.5, 5.5)
-    level_dbfs = rng.uniform(-18, -12)
+    level_dbfs = floor_dbfs + rng.uniform(*EVENT_ABOVE_FLOOR_DB)
     onsets_s = [0.0]
     while (onset_s := onsets_s[-1] + period_s * rng.uniform(0.93, 1.07)) + SNORE_MAX_S <= length_s:
         onsets_s.append(onset_s)
     return [_Sound("snore", t, SNORE_MAX_S, level_dbfs + rng.uniform(-2, 2)) for t in onsets_s]
 
 
-def _distractor(rng: np.random.Generator) -> list[_Sound]:
-    """A knock, beep or babble sound of 1-4 s at -24..-10 dBFS peak, starting at 0."""
+def _distractor(rng: np.random.Generator, *, floor_dbfs: float) -> list[_Sound]:
+    """A knock, beep or babble sound of 1-4 s peaking EVENT_ABOVE_FLOOR_DB above ``floor_dbfs``, starting at 0."""
     kind = str(rng.choice(list(DISTRACTOR_DURATIONS_S)))
-    return [_Sound(kind, 0.0, rng.uniform(*DISTRACTOR_DURATIONS_S[kind]), rng.uniform(-24, -10))]
+    return [_Sound(kind, 0.0, rng.uniform(*DISTRACTOR_DURATIONS_S[kind]),
+                   floor_dbfs + rng.uniform(*EVENT_ABOVE_FLOOR_DB))]
 
 
-def _plan(rng: np.random.Generator, duration_s: float) -> list[_Sound]:
+def _plan(rng: np.random.Generator, duration_s: float, floor_dbfs: float) -> list[_Sound]:
     """Snore episodes, cough bouts and distractors for a ``duration_s`` s night, sorted by start.
 
     Items are laid out in random order with random gaps of at least MIN_GAP_S between them.
     """
     n_episodes, n_bouts, n_distractors = (max(1, round(rate * duration_s / 1800)) for rate in PER_30_MIN.values())
-    items = [_snore_episode(rng, length_s=min(rng.uniform(120, 300), 0.3 * duration_s)) for _ in range(n_episodes)]
-    items += [[_Sound("cough", 0.0, COUGH_BOUT_MAX_S, rng.uniform(-12, -6))] for _ in range(n_bouts)]
-    items += [_distractor(rng) for _ in range(n_distractors)]
+    items = [_snore_episode(rng, length_s=min(rng.uniform(120, 300), 0.3 * duration_s), floor_dbfs=floor_dbfs)
+             for _ in range(n_episodes)]
+    items += [[_Sound("cough", 0.0, COUGH_BOUT_MAX_S, floor_dbfs + rng.uniform(*EVENT_ABOVE_FLOOR_DB))]
+              for _ in range(n_bouts)]
+    items += [_distractor(rng, floor_dbfs=floor_dbfs) for _ in range(n_distractors)]
     order = rng.permutation(len(items))
     lengths_s = [max(s.start_s + s.max_duration_s for s in items[i]) for i in order]
     slack_s = duration_s - 2 * EDGE_S - sum(lengths_s) - MIN_GAP_S * (len(items) - 1)
@@ -127,15 +133,15 @@ def _at_rms(audio: np.ndarray, rms: float) -> np.ndarray:
     return (audio * (rms / np.sqrt(np.mean(np.square(audio, dtype=np.float64))))).astype(np.float32)
 
 
-def _room_blocks(seed: int, n: int, sr: int) -> Iterator[tuple[int, np.ndarray]]:
+def _room_blocks(seed: int, n: int, sr: int, floor_dbfs: float) -> Iterator[tuple[int, np.ndarray]]:
     """Quiet room background of n samples as (first sample, block (m,) float32), BLOCK_S seconds a block.
 
-    Coloured noise at -50..-40 dBFS RMS, with mains hum 3-10 dB below it in 30% of nights.
+    Coloured noise at ``floor_dbfs`` RMS, with mains hum 3-10 dB below it in 30% of nights.
     Each block has fresh noise, equal-power crossfaded over FADE_S from the previous block's overrun.
     """
     rng = np.random.default_rng((seed, 1))
     color = str(rng.choice(synth.NOISE_COLORS))
-    rms = 10 ** (rng.uniform(-50, -40) / 20)
+    rms = 10 ** (floor_dbfs / 20)
     block_n, fade_n = synth.n_samples(BLOCK_S, sr), synth.n_samples(FADE_S, sr)
     hum = np.zeros(block_n, dtype=np.float32)
     if rng.random() < 0.3:
@@ -153,7 +159,7 @@ def _room_blocks(seed: int, n: int, sr: int) -> Iterator[tuple[int, np.ndarray]]
 
 
 def _write_wav(wav_path: Path, sounds: list[_Sound], *, speaker: synth.Speaker, n: int, seed: int,
-               sr: int) -> list[list[tuple[float, float]]]:
+               sr: int, floor_dbfs: float) -> list[list[tuple[float, float]]]:
     """Write n samples of room background plus ``sounds`` as 16-bit PCM, block by block.
 
     Each sound is rendered once, when the first block it reaches is written.
@@ -161,7 +167,7 @@ def _write_wav(wav_path: Path, sounds: list[_Sound], *, speaker: synth.Speaker, 
     """
     extents_s, playing, next_sound = [], [], 0
     with sf.SoundFile(wav_path, "w", samplerate=sr, channels=1, format="WAV", subtype="PCM_16") as out:
-        for block_start, block in _room_blocks(seed, n, sr):
+        for block_start, block in _room_blocks(seed, n, sr, floor_dbfs):
             block_end = block_start + block.size
             while next_sound < len(sounds) and (start := synth.n_samples(sounds[next_sound].start_s, sr)) < block_end:
                 rng = np.random.default_rng((seed, 3, next_sound))
@@ -196,7 +202,8 @@ def make_night(out_path: str | Path, *, duration_s: float = 1800.0, seed: int = 
 
     One sleeper; per 30 minutes about 3 snore episodes of 2-5 min (at most 30% of the night each),
     12 bouts of 1-3 coughs and 10 knock, beep or babble distractors, all at least MIN_GAP_S apart,
-    over quiet room noise. The truth CSV ``<stem>.truth.csv`` has columns label,start_s,end_s,kind
+    over room noise at -55..-40 dBFS RMS, at bedside levels: each sound peaks 15-35 dB above the
+    noise (about 5-25 dB above it in RMS), so the loudest are near -5 dBFS and the quietest near -40. The truth CSV ``<stem>.truth.csv`` has columns label,start_s,end_s,kind
     (seconds): one row per cough (kind "cough"), per snore episode (label "snore", kind "snore_episode",
     first snore's start to last snore's end) and per distractor (label "other", kind its generator).
     The same seed gives byte-identical files. Returns (wav path, truth path).
@@ -206,8 +213,10 @@ def make_night(out_path: str | Path, *, duration_s: float = 1800.0, seed: int = 
     wav_path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng((seed, 0))
     speaker = synth.random_speaker(rng)
-    sounds = _plan(rng, duration_s)
-    extents_s = _write_wav(wav_path, sounds, speaker=speaker, n=synth.n_samples(duration_s, sr), seed=seed, sr=sr)
+    floor_dbfs = float(rng.uniform(*NOISE_FLOOR_DBFS))
+    sounds = _plan(rng, duration_s, floor_dbfs)
+    extents_s = _write_wav(wav_path, sounds, speaker=speaker, n=synth.n_samples(duration_s, sr), seed=seed,
+                           sr=sr, floor_dbfs=floor_dbfs)
     with truth_path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["label", "start_s", "end_s", "kind"])
