@@ -159,6 +159,8 @@ def _macros(settings: FeatureSettings, prefix: str) -> str:
          "(gain-invariant); 0: absolute"),
         ("NORMALISED_SPAN", c_float(settings.normalised_span),
          "dynamic_range_db as a scaled log: the span of normalised values"),
+        ("PEAK_FLOOR", f"({c_float(settings.scaled_peak_floor)})",
+         "the least peak a window is measured from (peak_floor as a scaled log)"),
         ("WINDOW_FRAMES", str(settings.window_frames), "frames per model window"),
         ("WINDOW_HOP_FRAMES", str(settings.window_hop_frames), "frames between two model windows"),
         ("DELTA_WIDTH", str(settings.delta_width), "frames in the delta regression (odd)"),
@@ -216,9 +218,9 @@ _HEADER = """\
 // float[frame][mel][channel] (oldest frame first), channels: scaled log-mel, its
 // delta and its delta-delta, regressions over DELTA_WIDTH frames computed within
 // the window with the window's edge frames repeated. With LEVEL_WINDOW_PEAK the
-// log-mel channel is first measured from the window's largest value:
-// max(value - peak, -NORMALISED_SPAN) + NORMALISED_SPAN / 2, so the window does
-// not depend on the input gain.
+// log-mel channel is first measured from the window's largest value (at least
+// PEAK_FLOOR): max(value - peak, -NORMALISED_SPAN) + NORMALISED_SPAN / 2, so the
+// window does not depend on the input gain.
 //
 // A window is due every WINDOW_HOP_FRAMES frames once WINDOW_FRAMES frames exist
 // (start frames 0, WINDOW_HOP_FRAMES, 2 * WINDOW_HOP_FRAMES, ...). Push stops
@@ -462,8 +464,8 @@ int ${p}_frontend_window(const ${p}_frontend_state *state, float *out) {
   if (state->frames_held < ${M}_WINDOW_FRAMES) {
     return -1;
   }
-  float peak = state->history[0];
-  for (int i = 1; i < ${M}_HISTORY_SIZE; i++) {
+  float peak = ${M}_PEAK_FLOOR;
+  for (int i = 0; i < ${M}_HISTORY_SIZE; i++) {
     peak = state->history[i] > peak ? state->history[i] : peak;
   }
   const float *slope_weights = ${p}_delta_weights;

@@ -19,7 +19,7 @@ from sensing.features import FRONTENDS
 from sensing.folders import output_folder
 
 TRAINING_PACKAGES = {"tensorflow", "tf_keras", "tensorflow_model_optimization", "librosa",
-                     "matplotlib"}
+                     "matplotlib", "pyroomacoustics", "scipy"}
 
 
 def _missing_extra_message(error: ImportError) -> str:
@@ -46,6 +46,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -59,6 +66,16 @@ def _at_least(minimum: float):
         value = float(text)
         if not value >= minimum:  # also refuses nan
             raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {value:g}")
+        return value
+    return parse
+
+
+def _between(low: float, high: float):
+    """An argparse type: a number from ``low`` to ``high``."""
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {value:g}")
         return value
     return parse
 
@@ -299,9 +316,9 @@ def _command_demo(args: argparse.Namespace) -> int:
     match = compare_with_truth(audio_events, read_truth(truth_path))
     print(f"audio truth, before gating: {describe_comparison(match)} ({truth_path})")
     print("note: the night's sounds are made by the generator in sensing/synthetic, which also made 450 "
-          "of the bundled model's training clips (other seeds and speakers), so this night flatters the "
-          "model; its figures on real recordings it never heard are in sensing/models/MODEL_CARD.md "
-          "(measured with sensing evaluate)")
+          "clips of the bundled model's data (other seeds and speakers; about 70% of them trained on), "
+          "so this night flatters the model; its figures on real recordings it never heard are in "
+          "sensing/models/MODEL_CARD.md (measured with sensing evaluate)")
     agreement = compare_epochs(read_epochs(radar_truth), read_epochs(report_dir / "sleep" / "epochs.csv"))
     print(f"radar truth: {agreement['accuracy']:.0%} of {agreement['epochs']} epochs scored as simulated "
           f"({radar_truth})")
@@ -456,7 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="clip recall and false positives at -6, -26 and -46 dBFS peak")
     evaluate.add_argument("--nights", type=_positive_int, default=0, metavar="N",
                           help="build N bedroom nights from the test clips and score sensing detect on them")
-    evaluate.add_argument("--minutes", type=_at_least(5), default=30.0, help="minutes per night (default 30)")
+    evaluate.add_argument("--minutes", type=_between(5, 240), default=30.0,
+                          help="minutes per night, 5 to 240 (default 30; a night is built in memory)")
     evaluate.add_argument("--holdout", default=None, metavar="COLUMN",
                           help="train once without each value of this manifest column (e.g. source) "
                                "and score that value's clips at 3%% false positives")
@@ -466,7 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--skip-groups", action="append", default=[], metavar="PREFIX",
                           help="leave out test clips (and --holdout values) whose group starts with "
                                "PREFIX (repeatable)")
-    evaluate.add_argument("--seed", type=int, default=0, help="random seed of the nights and noise (default 0)")
+    evaluate.add_argument("--seed", type=_non_negative_int, default=0,
+                          help="random seed of the nights and noise (default 0)")
     evaluate.set_defaults(handler=_command_evaluate)
 
     prune = commands.add_parser(

@@ -62,6 +62,10 @@ class FeatureSettings:
         level: one of :data:`LEVELS`; see the module docstring.
         dynamic_range_db: with ``level="window-peak"``, how far below the
             window's loudest mel bin (in dB of power) the features are clipped.
+        peak_floor: with ``level="window-peak"``, the least mel power a window is
+            measured from: a window whose loudest bin is below it (digital
+            silence, a muted microphone; 1e-10 is white noise at about -108
+            dBFS) is measured from this instead, so it reads as quiet, not loud.
         window_frames: frames in one model input window.
         window_hop_frames: frames between the starts of two model windows.
         delta_width: frames used by the delta regression (odd, at least 3).
@@ -78,6 +82,7 @@ class FeatureSettings:
     log_scale: float = 4.0
     level: str = "window-peak"
     dynamic_range_db: float = 60.0
+    peak_floor: float = 1e-10
     window_frames: int = 96
     window_hop_frames: int = 48
     delta_width: int = 5
@@ -95,6 +100,8 @@ class FeatureSettings:
             (self.delta_width >= 3 and self.delta_width % 2 == 1, "delta_width must be odd and >= 3"),
             (self.level in LEVELS, f"level must be one of {', '.join(LEVELS)}"),
             (self.dynamic_range_db > 0, "dynamic_range_db must be positive"),
+            (self.level == "absolute" or self.peak_floor > self.log_floor,
+             "peak_floor must exceed log_floor"),
         ]
         for ok, message in checks:
             if not ok:
@@ -122,6 +129,11 @@ class FeatureSettings:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def scaled_peak_floor(self) -> float:
+        """:attr:`peak_floor` as a scaled log-mel value (as :func:`log_mel` gives them)."""
+        return float((np.log(self.peak_floor + self.log_floor) - self.log_offset) / self.log_scale)
 
     @property
     def normalised_span(self) -> float:
@@ -305,16 +317,18 @@ def delta(values: np.ndarray, *, order: int, width: int) -> np.ndarray:
 def level_normalised(log_mel_window: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     """A window's scaled log-mel as the model sees it, shape (frames, n_mels) float32.
 
-    With ``level="window-peak"``: each value measured from the window's largest,
+    With ``level="window-peak"``: each value measured from the window's largest
+    (or from :attr:`FeatureSettings.scaled_peak_floor` when that is larger),
     clipped :attr:`FeatureSettings.normalised_span` below it, and shifted to
     centre the range on zero, so values lie in [-span / 2, span / 2] and a gain
     applied to the audio changes nothing (until the quietest bins reach
-    ``log_floor``). With ``level="absolute"``: unchanged.
+    ``log_floor`` or the loudest fall below ``peak_floor``). With
+    ``level="absolute"``: unchanged.
     """
     if settings.level == "absolute":
         return log_mel_window
     span = np.float32(settings.normalised_span)
-    relative = log_mel_window - np.max(log_mel_window)
+    relative = log_mel_window - max(np.max(log_mel_window), np.float32(settings.scaled_peak_floor))
     return (np.maximum(relative, -span) + span / 2).astype(np.float32)
 
 

@@ -184,7 +184,8 @@ def level_normalised(log_mel: tf.Tensor, settings: FeatureSettings) -> tf.Tensor
     if settings.level == "absolute":
         return log_mel
     span = settings.normalised_span
-    return tf.maximum(log_mel - tf.reduce_max(log_mel), -span) + span / 2
+    peak = tf.maximum(tf.reduce_max(log_mel), settings.scaled_peak_floor)
+    return tf.maximum(log_mel - peak, -span) + span / 2
 
 
 def under_full_scale(audio: tf.Tensor) -> tf.Tensor:

@@ -5,8 +5,10 @@ A night is what a microphone beside a bed records: a steady noise floor
 cough bouts, snore episodes and everyday sounds, each reverberated by the
 night's simulated bedroom (:func:`training.bedside.room_impulse_response`) and
 set 5-25 dB above the floor (everyday sounds 0-25 dB), all through one random
-microphone response. Every sound comes from the clips it is given (the test
-groups of a run, for an honest figure), each used at most once per night.
+microphone response (levels are set after it, as the microphone hears them).
+Every sound comes from the clips it is given (the test groups of a run, for an
+honest figure), each used at most once per night until all have been; clips
+are cut to :data:`LONGEST_CLIP_S` (snores to :data:`LONGEST_SNORE_S`).
 
 Truth. A cough clip holds one or more coughs: each burst of frames within
 :data:`COUGH_BURST_DB` of the clip's loudest frame, at least
@@ -26,7 +28,7 @@ from scipy.signal import fftconvolve
 
 from sensing.errors import SensingError
 from sensing.features import FeatureSettings, frame_energy_db
-from training.bedside import apply_mic, noise_floor_audio, NOISE_KINDS, room_impulse_response
+from training.bedside import NOISE_KINDS, MicResponse, noise_floor_audio, room_impulse_response
 from training.dataset import LoadedClip
 
 NOISE_FLOOR_DBFS = (-55.0, -40.0)
@@ -46,8 +48,17 @@ SNORE_PERIOD_S = (3.5, 5.5)
 GAP_S = 2.0
 """Least time between two items, seconds."""
 
-ITEM_S = 9.0
-"""Time kept for a cough bout or an everyday sound: the longest clip (8 s) and its reverberation."""
+LONGEST_CLIP_S = 8.0
+"""Cough and everyday-sound clips are cut to this many seconds."""
+
+LONGEST_SNORE_S = 3.0
+"""Snore clips are cut to this many seconds."""
+
+REVERB_TAIL_S = 0.5
+"""Seconds of reverberation kept after each clip."""
+
+ITEM_S = LONGEST_CLIP_S + REVERB_TAIL_S + 0.5
+"""Time kept for a cough bout or an everyday sound."""
 
 COUGH_BURST_DB = 12.0
 COUGH_GAP_S = 0.25
@@ -55,7 +66,7 @@ MATCH_S = 0.5
 """A detected cough counts as a true one when it starts within this many seconds of it."""
 
 LEVEL_BINS_DB = ((5.0, 12.0), (12.0, 18.0), (18.0, 25.0))
-"""Event-level bins of the breakdown (dB above the noise floor)."""
+"""Event-level bins of the breakdown (dB above the noise floor; each includes its low end)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,10 +101,10 @@ def cough_onsets(audio: np.ndarray, settings: FeatureSettings) -> list[tuple[flo
     for i in np.flatnonzero(loud):
         if start is None or (i - last) * hop_s >= COUGH_GAP_S:
             if start is not None:
-                bursts.append((start * hop_s, (last + 1) * hop_s + settings.n_fft / settings.sr))
+                bursts.append((start * hop_s, last * hop_s + settings.n_fft / settings.sr))
             start = i
         last = i
-    bursts.append((start * hop_s, (last + 1) * hop_s + settings.n_fft / settings.sr))
+    bursts.append((start * hop_s, last * hop_s + settings.n_fft / settings.sr))
     return bursts
 
 
@@ -147,24 +158,30 @@ def build_night(clips: dict[str, list[LoadedClip]], *, duration_s: float, seed: 
     kind = str(rng.choice(NOISE_KINDS))
     floor_db = float(rng.uniform(*NOISE_FLOOR_DBFS))
     n = int(round(duration_s * sr))
-    audio = noise_floor_audio(rng, kind=kind, duration_s=duration_s, sr=sr)[:n] * 10 ** (floor_db / 20)
-    audio = audio.astype(np.float32)
     rir, room = room_impulse_response(rng, sr=sr)
+    mic = MicResponse.draw(rng)
+    floor = mic.apply(noise_floor_audio(rng, kind=kind, duration_s=duration_s, sr=sr)[:n], sr=sr)
+    audio = (floor * 10 ** ((floor_db - _rms_db(floor)) / 20)).astype(np.float32)
     pools = {label: _Pool(list(clips[label]), rng) for label in ("cough", "snore", "other")}
 
-    def placed(clip: np.ndarray, at_s: float, snr_db: float) -> float:
-        """Reverberate ``clip``, set it ``snr_db`` above the floor, add it at ``at_s``; its length in s."""
-        wet = fftconvolve(clip, rir)[:clip.size + sr // 2].astype(np.float32)
+    def placed(clip: np.ndarray, at_s: float, snr_db: float) -> None:
+        """Reverberate ``clip``, pass it through the microphone, set it ``snr_db`` above the
+        floor and add it at ``at_s``."""
+        wet = mic.apply(fftconvolve(clip, rir)[:clip.size + int(REVERB_TAIL_S * sr)], sr=sr)
         wet *= 10 ** ((floor_db + snr_db - _active_rms_db(wet, settings)) / 20)
         start = int(round(at_s * sr))
         end = min(n, start + wet.size)
         audio[start:end] += wet[:end - start]
-        return clip.size / sr
+
+    def take(label: str, longest_s: float) -> np.ndarray:
+        return pools[label].take().samples[:int(longest_s * sr)]
 
     items = _plan_items(rng, duration_s)
     truth: list[TrueEvent] = []
     t = GAP_S
-    reserved = [length + 2.0 if item == "snore_episode" else ITEM_S for item, length in items]
+    # an episode's last snore starts at most 1 s before its length is up, and lasts LONGEST_SNORE_S
+    reserved = [length + LONGEST_SNORE_S + REVERB_TAIL_S if item == "snore_episode" else ITEM_S
+                for item, length in items]
     slack = duration_s - GAP_S - sum(r + GAP_S for r in reserved)
     if slack < 0:
         raise SensingError(f"a {duration_s:.0f} s night is too short for its {len(items)} sounds")
@@ -172,30 +189,31 @@ def build_night(clips: dict[str, list[LoadedClip]], *, duration_s: float, seed: 
     for (item, length_s), reserve, gap in zip(items, reserved, gaps):
         t += gap
         if item == "cough_bout":
-            clip = pools["cough"].take().samples
+            clip = take("cough", LONGEST_CLIP_S)
             snr = float(rng.uniform(*EVENT_SNR_DB))
             placed(clip, t, snr)
             truth += [TrueEvent("cough", t + a, t + b, snr) for a, b in cough_onsets(clip, settings)]
         elif item == "snore_episode":
             snr = float(rng.uniform(*EVENT_SNR_DB))
-            first, onset = t, t
+            onset = t
             while True:
-                clip = pools["snore"].take().samples
-                end = onset + placed(clip, onset, snr + float(rng.uniform(-2, 2)))
+                clip = take("snore", LONGEST_SNORE_S)
+                placed(clip, onset, snr + float(rng.uniform(-2, 2)))
+                end = onset + clip.size / sr
                 onset += float(rng.uniform(*SNORE_PERIOD_S))
-                if onset - first + 1.0 > length_s:
+                if onset - t + 1.0 > length_s:
                     break
-            truth.append(TrueEvent("snore", first, end, snr))
+            truth.append(TrueEvent("snore", t, end, snr))
         else:
-            clip = pools["other"].take().samples
+            clip = take("other", LONGEST_CLIP_S)
             snr = float(rng.uniform(*OTHER_SNR_DB))
-            used = placed(clip, t, snr)
-            truth.append(TrueEvent("other", t, t + used, snr))
+            placed(clip, t, snr)
+            truth.append(TrueEvent("other", t, t + clip.size / sr, snr))
         t += reserve + GAP_S
-    audio = apply_mic(audio, rng, sr=sr)
     peak = float(np.max(np.abs(audio)))
     if peak > 1.0:  # a recorder's limiter: never clip
         audio /= peak
+        floor_db -= 20 * np.log10(peak)
     truth.sort(key=lambda e: e.start_s)
     return Night(audio=audio, sr=sr, truth=truth,
                  conditions={"noise_floor": kind, "noise_floor_dbfs": round(floor_db, 1), "room": room})
@@ -213,29 +231,34 @@ def write_truth(truth: list[TrueEvent], path: Path) -> None:
 def score_night(events: list[dict], truth: list[TrueEvent], *, duration_s: float) -> dict:
     """How detected events (``report.json``'s ``events``) match the truth.
 
-    A true cough is found when a detected cough starts within :data:`MATCH_S`
-    of it; a detected cough is false when no true cough starts within
-    :data:`MATCH_S` of it (two detections of one true cough are both true:
-    ``detected_coughs`` against ``true_coughs`` shows such over-counting).
-    Returns those counts, snore minutes (true, detected), and found and true
-    coughs per bin of :data:`LEVEL_BINS_DB`.
+    Detected and true coughs are paired one to one, nearest first, when they
+    start within :data:`MATCH_S` of each other: a true cough with a partner is
+    found. A detected cough is false when no true cough starts within
+    :data:`MATCH_S` of it; one that does but found no partner (a second count of
+    the same cough) is a duplicate. Returns those counts, snore minutes (true,
+    detected), and found and true coughs per bin of :data:`LEVEL_BINS_DB`.
     """
     true_coughs = [e for e in truth if e.label == "cough"]
     detected = [e["start_s"] for e in events if e["label"] == "cough"]
-    found = [any(abs(d - c.start_s) < MATCH_S for d in detected) for c in true_coughs]
-    false = sum(not any(abs(d - c.start_s) < MATCH_S for c in true_coughs) for d in detected)
+    pairs = sorted((abs(d - c.start_s), i, j) for i, c in enumerate(true_coughs)
+                   for j, d in enumerate(detected) if abs(d - c.start_s) < MATCH_S)
+    found, used = set(), set()
+    for _, i, j in pairs:
+        if i not in found and j not in used:
+            found.add(i)
+            used.add(j)
+    near_a_cough = {j for _, _, j in pairs}
     by_level = {}
-    last_high = LEVEL_BINS_DB[-1][1]
     for low, high in LEVEL_BINS_DB:
-        inside = [i for i, c in enumerate(true_coughs)
-                  if low <= c.snr_db < high or (high == last_high and c.snr_db == high)]
-        by_level[f"{low:g}-{high:g} dB"] = {"true": len(inside), "found": sum(found[i] for i in inside)}
+        inside = [i for i, c in enumerate(true_coughs) if low <= c.snr_db < high]
+        by_level[f"{low:g}-{high:g} dB"] = {"true": len(inside), "found": sum(i in found for i in inside)}
     return {
         "duration_s": round(duration_s, 1),
         "true_coughs": len(true_coughs),
-        "found_coughs": sum(found),
+        "found_coughs": len(found),
         "detected_coughs": len(detected),
-        "false_coughs": false,
+        "false_coughs": len(detected) - len(near_a_cough),
+        "duplicate_coughs": len(near_a_cough) - len(used),
         "true_snore_minutes": round(sum(e.end_s - e.start_s for e in truth if e.label == "snore") / 60, 2),
         "detected_snore_minutes": round(sum(e["end_s"] - e["start_s"] for e in events
                                             if e["label"] == "snore") / 60, 2),
@@ -260,6 +283,7 @@ def night_totals(scores: list[dict]) -> dict:
         "hours": round(hours, 2),
         "true_coughs": total("true_coughs"),
         "detected_coughs": detected,
+        "duplicate_coughs": total("duplicate_coughs"),
         "cough_recall": round(total("found_coughs") / max(1, total("true_coughs")), 3),
         "cough_precision": round((detected - total("false_coughs")) / detected, 3) if detected else None,
         "false_coughs_per_hour": round(total("false_coughs") / hours, 2) if hours else None,

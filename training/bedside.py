@@ -21,6 +21,7 @@ reflections add in power on average), with no history before the window.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -201,12 +202,26 @@ def mic_gain_db(octaves, low_octave, high_octave, tilt_db_per_octave):
             - 24.0 * above_zero(octaves - high_octave))
 
 
-def apply_mic(audio: np.ndarray, rng: np.random.Generator, *, sr: int) -> np.ndarray:
-    """``audio`` through a random microphone response (:data:`MIC_LOW_HZ`, :data:`MIC_HIGH_HZ`,
-    :data:`MIC_TILT_DB_PER_OCTAVE`), applied in the frequency domain; float32."""
-    low, high = (float(rng.uniform(*np.log2(np.array(r) / 1000.0))) for r in (MIC_LOW_HZ, MIC_HIGH_HZ))
-    tilt = float(rng.uniform(*MIC_TILT_DB_PER_OCTAVE))
-    spectrum = np.fft.rfft(audio.astype(np.float64))
-    freqs = np.maximum(np.fft.rfftfreq(audio.size, 1 / sr), 1.0)
-    gain = 10 ** (mic_gain_db(octaves_from_1khz(freqs).astype(np.float64), low, high, tilt) / 20)
-    return np.fft.irfft(spectrum * gain, n=audio.size).astype(np.float32)
+@dataclasses.dataclass(frozen=True)
+class MicResponse:
+    """One microphone's response (see :func:`mic_gain_db`): roll-off points as log2(f / 1 kHz)
+    and a tilt in dB per octave."""
+
+    low_octave: float
+    high_octave: float
+    tilt_db_per_octave: float
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> MicResponse:
+        """A random microphone within :data:`MIC_LOW_HZ`, :data:`MIC_HIGH_HZ` and
+        :data:`MIC_TILT_DB_PER_OCTAVE`."""
+        low, high = (float(rng.uniform(*np.log2(np.array(r) / 1000.0))) for r in (MIC_LOW_HZ, MIC_HIGH_HZ))
+        return cls(low, high, float(rng.uniform(*MIC_TILT_DB_PER_OCTAVE)))
+
+    def apply(self, audio: np.ndarray, *, sr: int) -> np.ndarray:
+        """``audio`` (1-D, at ``sr`` Hz) through this response, in the frequency domain; float32."""
+        spectrum = np.fft.rfft(audio.astype(np.float64))
+        freqs = np.maximum(np.fft.rfftfreq(audio.size, 1 / sr), 1.0)
+        gain = 10 ** (mic_gain_db(np.log2(freqs / 1000.0), self.low_octave, self.high_octave,
+                                  self.tilt_db_per_octave) / 20)
+        return np.fft.irfft(spectrum * gain, n=audio.size).astype(np.float32)

@@ -166,6 +166,8 @@ def holdout_figures(run: Path, *, column: str, out: Path, epochs: int | None, ca
 
     config = AudioTrainConfig.read(run / "config.json")
     manifest = Path(config.data)
+    if not manifest.exists():
+        raise SensingError(f"{run}: its training data {manifest} is gone; --holdout trains on it again")
     if manifest.is_dir():
         raise SensingError(f"--holdout needs a manifest CSV with a '{column}' column; {run} was trained "
                            f"on the folder {manifest}")
@@ -190,7 +192,7 @@ def holdout_figures(run: Path, *, column: str, out: Path, epochs: int | None, ca
             for row in rows:
                 if row[column].strip() != value:
                     writer.writerow({**row, "path": str((manifest.parent / row["path"]).resolve())})
-        if not (folder / "run" / "model.tflite").exists():
+        if not _finished(folder / "run"):
             print(f"holdout: training without {column}={value}", file=sys.stderr)
             overrides = {"data": str(kept), "out": str(folder / "run")}
             if epochs:
@@ -218,6 +220,15 @@ def split_clips_of(manifest: Path, keep_path: Callable[[Path], bool], *, sr: int
     records = [r for r in read_manifest(manifest) if keep_path(Path(r.path).resolve())]
     clips, _ = load_clips(records, sr=sr, strict=False)
     return clips
+
+
+def _finished(run: Path) -> bool:
+    """Whether ``run`` holds a training run that went to its end (an interrupted one still
+    leaves a model, which must not be taken for the finished one)."""
+    try:
+        return json.loads((run / "config.json").read_text()).get("status") == "finished"
+    except (OSError, ValueError):
+        return False
 
 
 def _safe(value: str) -> str:

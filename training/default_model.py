@@ -101,7 +101,7 @@ which runs the same training as `sensing train audio` ({config['epochs']} epochs
 {config['seed']}, best epoch {metrics['best_epoch']}) on the manifest below plus
 {3 * SYNTHETIC_CLIPS_PER_LABEL} generated clips (`sensing/synthetic/`), split 70/15/15 by group,
 with every training window made to sound as a bedside microphone hears it (simulated bedrooms,
-noise floors, microphone responses, levels from 0 to -45 dB), then measures it with
+noise floors 0-30 dB below the sound, microphone responses), then measures it with
 
     sensing evaluate --run runs/default/run --model sensing/models/cough_snore.tflite \\
         --out runs/default/evaluation --levels --nights {BEDROOM_NIGHTS} --skip-groups synthetic:
@@ -249,7 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="real manifest CSV")
     parser.add_argument("--out", type=Path, default=Path("runs/default"), help="run folder")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", default=None,
                         help="feature cache folder (as sensing train audio --cache)")

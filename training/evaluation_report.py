@@ -47,11 +47,12 @@ def tables_markdown(results: dict) -> str:
         totals = nights["totals"]
         lines += ["", f"Bedroom nights: {totals['nights']} nights of {nights['minutes']:g} minutes "
                       f"({totals['hours']} h), {totals['true_coughs']} true coughs.",
-                  "", "| cough recall | cough precision | false coughs per hour | snore minutes (true) "
-                      "| snore minutes (detected) | snore minutes error |",
-                  "|---|---|---|---|---|---|",
+                  "", "| cough recall | cough precision | false coughs per hour | coughs counted (true) "
+                      "| snore minutes (true) | snore minutes (detected) | snore minutes error |",
+                  "|---|---|---|---|---|---|---|",
                   f"| {_cell(totals['cough_recall'])} | {_cell(totals['cough_precision'])} | "
-                  f"{_cell(totals['false_coughs_per_hour'])} | {_cell(totals['true_snore_minutes'])} | "
+                  f"{_cell(totals['false_coughs_per_hour'])} | {totals['detected_coughs']} "
+                  f"({totals['true_coughs']}) | {_cell(totals['true_snore_minutes'])} | "
                   f"{_cell(totals['detected_snore_minutes'])} | {_cell(totals['snore_minutes_error'])} |",
                   "", "| cough level above the noise floor | true coughs | found | recall |", "|---|---|---|---|"]
         for name, row in totals["cough_recall_by_level"].items():

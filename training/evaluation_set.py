@@ -31,8 +31,9 @@ def _pink_floor_power(settings: FeatureSettings) -> np.ndarray:
 def over_floor(log_mel_rows: np.ndarray, settings: FeatureSettings, below_db: float) -> np.ndarray:
     """A clip's stored log-mel rows (:func:`sensing.features.log_mel`) with pink noise added in mel
     power, its mean ``below_db`` dB under the mean power of the clip's loudest frame: the clip as
-    heard quieter over a faint noise floor (with ``below_db`` 24, like ``sensing evaluate``'s clip
-    at -46 dBFS peak over -70 dBFS noise)."""
+    heard quieter over a faint noise floor. A loudest frame's mean mel power lies some 10 dB under
+    a clip's sample peak, so ``below_db`` 24 is milder than ``sensing evaluate``'s clip at
+    -46 dBFS peak over -70 dBFS noise (24 dB from peak to noise RMS)."""
     power = np.maximum(np.exp(log_mel_rows.astype(np.float64) * settings.log_scale + settings.log_offset)
                        - settings.log_floor, 0.0)
     floor = _pink_floor_power(settings)
@@ -99,7 +100,7 @@ class EvaluationSet:
                 values, stored=stored, frontend=self.frontend, settings=self.source.settings,
                 floor_below_db=self.floor_below_db)
 
-    def over_floor(self, below_db: float) -> EvaluationSet:
+    def with_floor(self, below_db: float) -> EvaluationSet:
         """The same clips scored over a noise floor ``below_db`` dB under their loudest frame."""
         return EvaluationSet(self.source, self.slots, f"{self.name} over a floor {below_db:g} dB down",
                              self.frontend, floor_below_db=below_db)

@@ -97,8 +97,9 @@ class EpochReport(BestEpochReport):
 
 CALIBRATION_FLOORS_DB = (44.0, 24.0)
 """Besides as recorded, the validation clips are scored over a pink noise floor this far below
-their loudest frame (a clip at -26 and -46 dBFS peak over -70 dBFS noise, roughly), and the final
-thresholds are calibrated on all of them together: a bedside hears quiet sounds over room noise."""
+the mean mel power of their loudest frame (:func:`training.evaluation_set.over_floor`; about
+10 dB milder than a clip at -26 and -46 dBFS peak over -70 dBFS noise), and thresholds are
+calibrated on all of them together: a bedside hears quiet sounds over room noise."""
 
 
 def calibration_scores(validation: EvaluationSet, predict: Callable[[np.ndarray], np.ndarray],
@@ -107,7 +108,7 @@ def calibration_scores(validation: EvaluationSet, predict: Callable[[np.ndarray]
     and, for runs that store log-mel, over each of :data:`CALIBRATION_FLOORS_DB`, stacked."""
     pooled = [validation.clip_scores(predict) if scores is None else scores]
     if STORED_FORMS[validation.source.frontend] == "log_mel":
-        pooled += [validation.over_floor(below_db).clip_scores(predict) for below_db in CALIBRATION_FLOORS_DB]
+        pooled += [validation.with_floor(below_db).clip_scores(predict) for below_db in CALIBRATION_FLOORS_DB]
     return np.concatenate(pooled), validation.true * len(pooled)
 
 

@@ -7,8 +7,8 @@ used: windows whose loudest frame, away from the window's edges, is within
 window. Each epoch draws fresh windows at random positions and makes them
 sound as a bedside microphone would hear them: a simulated bedroom's
 reverberation, a negative sound mixed in (overlapping sounds) at a random
-level, a gain across the bedside range, a noise floor at 0-30 dB below the
-window, a random microphone response; then it masks a random band and time
+level, a random gain, a noise floor at 0-30 dB below the window, a random
+microphone response; then it masks a random band and time
 span of some windows' log-mel (SpecAugment). See :mod:`training.augment` and
 :mod:`training.bedside`.
 """
@@ -32,7 +32,9 @@ class AugmentSettings:
     Attributes:
         mix_probability: chance that a window gets a random negative mixed in.
         mix_snr_db: range of the window-to-mix energy ratio in dB.
-        gain_db: range of a random gain applied to the window in dB.
+        gain_db: range of a random gain applied to the window in dB (before the noise
+            floor, which is set relative to the window, so window-peak features cancel
+            it; it moves absolute-level features).
         reverb_probability: chance that a window is reverberated by one of
             ``rooms`` simulated bedrooms (kernels ``room_taps`` frames long).
         noise_floor_probability: chance that a noise floor (one of
