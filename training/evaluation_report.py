@@ -103,7 +103,8 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
         axis.set_ylim(0, 1.05)
         axis.grid(axis="y", alpha=0.3)
     if panels[0] == "level_sweep":
-        axes[0][0].legend(fontsize=7, loc="lower left")
+        axes[0][0].set_ylim(0, 1.3)
+        axes[0][0].legend(fontsize=7, loc="upper center", ncol=3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
