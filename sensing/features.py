@@ -176,14 +176,19 @@ def mel_to_hz(mels: np.ndarray) -> np.ndarray:
     return hz
 
 
+def mel_band_edges_hz(settings: FeatureSettings) -> np.ndarray:
+    """(n_mels + 2,) float64 edges of the mel bands in Hz: band ``i`` rises from edge ``i``,
+    peaks at edge ``i + 1`` (its centre) and falls to edge ``i + 2``."""
+    return mel_to_hz(np.linspace(hz_to_mel(np.array([settings.fmin]))[0],
+                                 hz_to_mel(np.array([settings.fmax]))[0], settings.n_mels + 2))
+
+
 @lru_cache(maxsize=8)
 def mel_filterbank(settings: FeatureSettings) -> np.ndarray:
     """Slaney-normalised triangular mel filters, shape (n_mels, n_fft // 2 + 1), float32."""
     n_bins = settings.n_fft // 2 + 1
     fft_hz = np.linspace(0.0, settings.sr / 2, n_bins)
-    edges_hz = mel_to_hz(np.linspace(hz_to_mel(np.array([settings.fmin]))[0],
-                                     hz_to_mel(np.array([settings.fmax]))[0],
-                                     settings.n_mels + 2))
+    edges_hz = mel_band_edges_hz(settings)
     widths = np.diff(edges_hz)
     ramps = edges_hz[:, None] - fft_hz[None, :]
     rising = -ramps[:-2] / widths[:-1, None]

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import SensingError
-from sensing.features import FeatureSettings, mel_filterbank, mel_to_hz, hz_to_mel, power_spectrum
+from sensing.features import FeatureSettings, mel_band_edges_hz, mel_filterbank, power_spectrum
 from sensing.synthetic import sounds as synth
 
 RT60_S = (0.2, 0.8)
@@ -181,9 +181,7 @@ MIC_TILT_DB_PER_OCTAVE = (-3.0, 3.0)
 
 def mel_band_centres_hz(settings: FeatureSettings) -> np.ndarray:
     """(n_mels,) float32 centre frequency of each mel band in Hz."""
-    edges = np.linspace(hz_to_mel(np.array([settings.fmin]))[0], hz_to_mel(np.array([settings.fmax]))[0],
-                        settings.n_mels + 2)
-    return mel_to_hz(edges[1:-1]).astype(np.float32)
+    return mel_band_edges_hz(settings)[1:-1].astype(np.float32)
 
 
 def octaves_from_1khz(freqs_hz: np.ndarray) -> np.ndarray:
