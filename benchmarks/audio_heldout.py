@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from training.evaluate import evaluate_run, figures_markdown
+from training.audio.evaluate import evaluate_run, figures_markdown
 
 
 def main() -> None:

@@ -24,7 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-from sensing.synthetic.night import compare_with_truth, describe_comparison, make_night, read_truth
+from sensing.synthetic.night import (
+    compare_with_truth,
+    describe_comparison,
+    make_night,
+    read_truth,
+)
 
 
 def cpu_name() -> str:

@@ -34,15 +34,15 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.interpreter import load_interpreter
-from sensing.streaming import StreamingWindows
-from training.config import AudioTrainConfig
-from training.evaluate import evaluate_run
+from sensing.audio.streaming import StreamingWindows
+from sensing.tflite.interpreter import load_interpreter
+from training.audio.config import AudioTrainConfig
+from training.audio.evaluate import evaluate_run
+from training.audio.train import train_audio
 from training.export import convert
 from training.leaf.fast import build_fast_frontend
 from training.leaf.frontend import features_model
 from training.tf_setup import keras
-from training.train_audio import train_audio
 
 FRONTENDS = ("mel", "leaf")
 

@@ -31,11 +31,16 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from sensing.audio import load_audio
-from sensing.clips import read_manifest
+from sensing.audio.clips import read_manifest
+from sensing.audio.features import (
+    FeatureSettings,
+    clip_features,
+    mel_filterbank,
+    power_spectrum,
+)
+from sensing.audio.reading import load_audio
 from sensing.errors import AudioError
-from sensing.features import (FeatureSettings, clip_features, mel_filterbank, power_spectrum)
-from training.bedside_evaluation import SWEEP_LEVELS_DBFS, on_floor
+from training.audio.bedside_evaluation import SWEEP_LEVELS_DBFS, on_floor
 
 SETTINGS = FeatureSettings()
 ABSOLUTE = FeatureSettings(level="absolute", log_floor=1e-6)

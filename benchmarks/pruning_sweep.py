@@ -57,8 +57,8 @@ def _ensure_base(base: Path, data: Path | None) -> None:
         return
     if data is None:
         sys.exit(f"{base} is not a finished training run; give --data to train it first")
-    from training.config import AudioTrainConfig
-    from training.train_audio import train_audio
+    from training.audio.config import AudioTrainConfig
+    from training.audio.train import train_audio
 
     print(f"training the dense base model into {base}", file=sys.stderr)
     train_audio(AudioTrainConfig(data=str(data.resolve()), out=str(base)))
@@ -68,7 +68,7 @@ def _ensure_pruned(base: Path, run: Path, sparsity: float, epochs: int) -> None:
     if _finished(run, sparsity=sparsity, epochs=epochs):
         print(f"{run}: finished earlier, reused", file=sys.stderr)
         return
-    from training.prune import PruneSettings, prune_run
+    from training.audio.prune import PruneSettings, prune_run
 
     print(f"pruning to {sparsity:.0%} into {run}", file=sys.stderr)
     prune_run(base, run, PruneSettings(sparsity=sparsity, epochs=epochs))
@@ -80,7 +80,7 @@ def _sizes(path: Path) -> dict:
 
 
 def _row(sparsity: float, run: Path, shipped: Path) -> dict:
-    from sensing.sparse_check import check_sparse
+    from sensing.tflite.sparse_check import check_sparse
 
     metrics = json.loads((run / "metrics.json").read_text())
     targets = [label for label in metrics["labels"] if label != metrics["negative_label"]]
@@ -103,8 +103,8 @@ def _row(sparsity: float, run: Path, shipped: Path) -> dict:
 
 def time_models(paths: list[str], *, rounds: int, invocations: int) -> list[float]:
     """Median ms per inference of each model, measured in turns on one thread."""
-    from sensing.bench import interleaved_latencies
-    from sensing.classifier import AudioClassifier
+    from sensing.audio.bench import interleaved_latencies
+    from sensing.audio.classifier import AudioClassifier
 
     classifiers = [AudioClassifier(path, num_threads=1) for path in paths]
     latencies = interleaved_latencies(classifiers, invocations=invocations, rounds=rounds,

@@ -22,7 +22,12 @@ import numpy as np
 
 from sensing.radar.calibration import WINDOW_S, calibrate
 from sensing.radar.recording import Recording
-from sensing.radar.simulate import NightParameters, NightTruth, simulate_night, truth_path
+from sensing.radar.simulate import (
+    NightParameters,
+    NightTruth,
+    simulate_night,
+    truth_path,
+)
 
 ROOMS = {
     "sleeper alone": {},

@@ -28,14 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.radar.epoch_metrics import compare_nights
-from sensing.radar.hypnogram import plot_hypnogram
 from sensing.radar.processing import RadarFeatureSettings
 from sensing.radar.recording import read_epochs
 from sensing.radar.simulate import NightParameters, night_seed, simulate_night
-from sensing.radar.sleep_input import night_inputs
-from sensing.radar.sleep_model import DEFAULT_MODEL, SleepClassifier
-from sensing.radar.smoothing import smooth_epochs
+from sensing.radar.sleep.epoch_metrics import compare_nights
+from sensing.radar.sleep.hypnogram import plot_hypnogram
+from sensing.radar.sleep.input import night_inputs
+from sensing.radar.sleep.model import DEFAULT_MODEL, SleepClassifier
+from sensing.radar.sleep.smoothing import smooth_epochs
 
 ROOMS = {
     "sleeper alone": {"partner": False, "fan": False, "curtain": False},

@@ -1,12 +1,12 @@
 """``NAME_frontend.c/.h``: the log-mel frontend in portable C99 for the firmware.
 
 The C code turns 16-bit PCM into the model's input windows by the same steps as
-:mod:`sensing.features`: periodic Hann window, real FFT, power spectrum,
+:mod:`sensing.audio.features`: periodic Hann window, real FFT, power spectrum,
 Slaney mel filterbank, scaled log, the window's level normalisation (values
 measured from the window's largest, clipped ``dynamic_range_db`` below it;
-:func:`sensing.features.level_normalised`), then delta and delta-delta within
+:func:`sensing.audio.features.level_normalised`), then delta and delta-delta within
 each window. Every numeric table (window, FFT twiddles, mel weights, delta
-coefficients) is computed here from :mod:`sensing.features` and emitted as a
+coefficients) is computed here from :mod:`sensing.audio.features` and emitted as a
 ``static const float`` array, so the device runs no trigonometry and the two
 implementations cannot drift apart in their constants. The C code uses no heap
 and no global mutable state; arithmetic is float32. ``tests/test_firmware_frontend.py``
@@ -22,8 +22,8 @@ from string import Template
 import numpy as np
 
 from firmware_export.c_source import c_float, check_name, generated_comment
+from sensing.audio.features import FeatureSettings, delta, hann_window, mel_filterbank
 from sensing.errors import SensingError
-from sensing.features import FeatureSettings, hann_window, delta, mel_filterbank
 
 LOG_MEL_TOLERANCE = 1e-4
 """Largest absolute difference allowed between the C and numpy scaled log-mel (channel 0).
@@ -96,7 +96,7 @@ def _comment(what: str, settings: FeatureSettings) -> str:
     """Generated-file comment followed by one ``//   field = value`` line per setting."""
     fields = "".join(f"//   {key} = {value!r}\n" for key, value in dataclasses.asdict(settings).items())
     return (generated_comment(what, "the feature settings below")
-            + "// Feature settings (sensing.features.FeatureSettings):\n" + fields)
+            + "// Feature settings (sensing.audio.features.FeatureSettings):\n" + fields)
 
 
 def _rows(items: list[str], per_row: int) -> str:
@@ -138,7 +138,7 @@ def _mel_bands(settings: FeatureSettings) -> tuple[list[int], list[int], np.ndar
 
 
 def _delta_weights(settings: FeatureSettings, order: int) -> np.ndarray:
-    """Regression weights of :func:`sensing.features.delta` for frames -w//2 .. w//2, float32 (w,)."""
+    """Regression weights of :func:`sensing.audio.features.delta` for frames -w//2 .. w//2, float32 (w,)."""
     width = settings.delta_width
     return delta(np.eye(width, dtype=np.float32), order=order, width=width)[width // 2]
 
@@ -241,7 +241,7 @@ _HEADER = """\
 //     }
 //   }
 //
-// The windows match sensing.features.clip_features() for the same audio within
+// The windows match sensing.audio.features.clip_features() for the same audio within
 // ${log_mel_tolerance} absolute on the log-mel channel and ${delta_tolerance} on the delta channels
 // (checked by the sensing toolkit's tests/test_firmware_frontend.py).
 

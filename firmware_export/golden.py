@@ -4,7 +4,7 @@ For each clip (a generated cough, snore and other sound), ``golden/`` holds
 
 - ``NAME_golden_K.pcm``: 16-bit little-endian mono PCM at the model's rate;
 - ``NAME_golden_K.features``: float32 model windows computed by
-  :mod:`sensing.features` from that PCM, ``(windows, frames, mels, 3)``, one
+  :mod:`sensing.audio.features` from that PCM, ``(windows, frames, mels, 3)``, one
   window every ``window_hop_frames`` frames from the first frame, as the C
   frontend produces them;
 - ``NAME_golden_K.output``: int8 model outputs ``(windows, labels)`` from
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.features import FeatureSettings, log_mel, window_features
+from sensing.audio.features import FeatureSettings, log_mel, window_features
 from sensing.synthetic.clips import generate_clip
 
 GOLDEN_CLIPS = (("cough", 0), ("snore", 0), ("other", 1))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from firmware_export.c_source import generated_comment
 from sensing.errors import SensingError
-from sensing.tflite_graph import Graph
+from sensing.tflite.graph import Graph
 
 RESOLVER_METHODS = {
     "ADD": "AddAdd", "AVERAGE_POOL_2D": "AddAveragePool2D", "CONCATENATION": "AddConcatenation",

@@ -1,8 +1,9 @@
 """``sensing export firmware``: a trained model as a drop-in C/C++ package for TFLite Micro.
 
-Steps: find or make the int8 model (a run folder's ``model_int8.tflite``; a
-run's ``model.keras`` quantized on its own training clips; an int8 ``.tflite``;
-by default the bundled microcontroller model), check that TFLite Micro has
+Steps: find the int8 model (a run folder's ``model_int8.tflite``, an int8
+``.tflite``, by default the bundled microcontroller model; a run with only
+``model.keras`` is quantized first by the command line, see
+:func:`needs_quantizing`), check that TFLite Micro has
 every op it uses, strip what a microcontroller does not need (tensor names,
 signatures, metadata), measure the tensor arena in TFLite Micro's own
 interpreter, then write the sources, the golden vectors and the size report,
@@ -19,19 +20,29 @@ import numpy as np
 
 from firmware_export.c_source import check_name
 from firmware_export.examples import write_examples
-from firmware_export.frontend_c import DELTA_TOLERANCE, LOG_MEL_TOLERANCE, write_frontend
+from firmware_export.frontend_c import (
+    DELTA_TOLERANCE,
+    LOG_MEL_TOLERANCE,
+    write_frontend,
+)
 from firmware_export.golden import quantize, write_golden
-from firmware_export.micro import ARENA_MARGIN, exported_arena, micro_outputs, minimum_arena
+from firmware_export.micro import (
+    ARENA_MARGIN,
+    exported_arena,
+    micro_outputs,
+    minimum_arena,
+)
 from firmware_export.model_data import write_model_data
 from firmware_export.ops import model_ops, write_ops_header
 from firmware_export.settings_header import Quantization, write_settings_header
 from firmware_export.size_report import SizeReport, multiply_adds
+from sensing.audio.model_file import read_metadata
+from sensing.bundled import COUGH_SNORE_MICRO
 from sensing.errors import SensingError
-from sensing.interpreter import load_interpreter
-from sensing.model_file import read_metadata
-from sensing.tflite_graph import read_graph
+from sensing.tflite.graph import read_graph
+from sensing.tflite.interpreter import load_interpreter
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "sensing" / "models" / "cough_snore_micro.tflite"
+DEFAULT_MODEL = COUGH_SNORE_MICRO
 """The bundled int8 cough/snore model sized for microcontrollers."""
 
 
@@ -44,33 +55,25 @@ def _quantization(detail: dict, what: str, path: Path) -> Quantization:
     return Quantization(scale=float(scale), zero_point=int(zero_point))
 
 
-def _quantize_run(run: Path, out: Path) -> Path:
-    """Quantize a run's ``model.keras`` on its own training clips into ``out/model_int8.tflite``."""
-    from training.config import AudioTrainConfig
-    from training.quantize import export_int8
-    from training.tf_setup import keras
-    from training.train_audio import load_run_data
-
-    config = AudioTrainConfig.read(run / "config.json", out=str(out))
-    print(f"quantizing {run / 'model.keras'} to int8 on its training clips", flush=True)
-    data = load_run_data(config, out)
-    model = keras.models.load_model(run / "model.keras", compile=False)
-    metadata = read_metadata(run / "model.tflite")
-    return export_int8(model, out / "model_int8.tflite", metadata, data,
-                       target_fpr=config.target_fpr, seed=config.seed)
+def needs_quantizing(model: Path) -> bool:
+    """True for a run folder that has no ``model_int8.tflite`` but a ``model.keras`` with
+    ``config.json``: it must be quantized first (``training.audio.quantize.quantize_run``, which
+    needs the ``train`` extra)."""
+    if not model.is_dir() or (model / "model_int8.tflite").is_file():
+        return False
+    if (model / "model.keras").is_file() and (model / "config.json").is_file():
+        _require_log_mel(json.loads((model / "config.json").read_text()).get("frontend", "mel"), model)
+        return True
+    return False
 
 
-def resolve_model(model: Path | None, out: Path) -> Path:
+def resolve_model(model: Path | None) -> Path:
     """The int8 ``.tflite`` to export for ``--model`` (see the module docstring)."""
     if model is None:
         return DEFAULT_MODEL
     if model.is_dir():
         if (model / "model_int8.tflite").is_file():
             return model / "model_int8.tflite"
-        if (model / "model.keras").is_file() and (model / "config.json").is_file():
-            frontend = json.loads((model / "config.json").read_text()).get("frontend", "mel")
-            _require_log_mel(frontend, model)
-            return _quantize_run(model, out)
         raise SensingError(f"{model}: no model_int8.tflite and no model.keras with config.json; "
                            f"give a run folder from `sensing train audio` or `sensing prune`")
     if not model.is_file():
@@ -85,24 +88,30 @@ def _require_log_mel(frontend: str, source: Path) -> None:
 
 
 def strip_for_micro(model: bytes) -> bytes:
-    """The flatbuffer without tensor names, signatures and metadata (unused by TFLite Micro)."""
-    from training.tf_setup import tf  # noqa: F401  (sets up TensorFlow's environment first)
-    from tensorflow.lite.tools import flatbuffer_utils
+    """The flatbuffer without tensor names, signatures and metadata (unused by TFLite Micro).
 
-    flatbuffer = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
-    for subgraph in flatbuffer.subgraphs:
-        for tensor in subgraph.tensors:
+    Read and written with the TFLite schema's generated object API that
+    ai-edge-litert ships (``schema_py_generated``), so no TensorFlow is needed.
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    flatbuffer = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    for subgraph in flatbuffer.subgraphs or []:
+        for tensor in subgraph.tensors or []:
             tensor.name = b""
     flatbuffer.signatureDefs = None
     flatbuffer.metadata = None
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(flatbuffer))
+    builder = flatbuffers.Builder(len(model))
+    builder.Finish(flatbuffer.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 def export_firmware(model: Path | None, out: Path, name: str) -> dict:
     """Write the package for ``model`` into ``out``; returns the size report and checks."""
     check_name(name)
     out.mkdir(parents=True, exist_ok=True)
-    source_path = resolve_model(model, out)
+    source_path = resolve_model(model)
     metadata = read_metadata(source_path)
     _require_log_mel(metadata.frontend, source_path)
     interpreter, _ = load_interpreter(source_path, backend="ai_edge_litert")

@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 from firmware_export.c_source import c_float, c_string, generated_comment
-from sensing.model_file import ModelMetadata
+from sensing.audio.model_file import ModelMetadata
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from sensing.tflite_graph import Graph
+from sensing.tflite.graph import Graph
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SizeReport:

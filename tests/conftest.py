@@ -33,8 +33,8 @@ def clip_copy(clip_set, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def trained_run(clip_set, tmp_path_factory) -> Path:
     """Run folder of a 3-epoch training (about 25 steps) on the generated clips."""
-    from training.config import AudioTrainConfig
-    from training.train_audio import train_audio
+    from training.audio.config import AudioTrainConfig
+    from training.audio.train import train_audio
 
     out = tmp_path_factory.mktemp("run")
     train_audio(AudioTrainConfig(data=str(clip_set), out=str(out), epochs=3, batch_size=32,
@@ -63,7 +63,7 @@ def run_python(code: str, *, block: tuple[str, ...] = (), cwd: Path | None = Non
 def run_cli(args: list[str], *, block: tuple[str, ...] = (), cwd: Path | None = None,
             env: dict | None = None) -> subprocess.CompletedProcess:
     """``sensing ARGS`` in a fresh interpreter, optionally with packages blocked."""
-    return run_python(f"from sensing.cli import main\nsys.exit(main({args!r}))",
+    return run_python(f"from sensing.cli.main import main\nsys.exit(main({args!r}))",
                       block=block, cwd=cwd, env=env)
 
 
@@ -73,7 +73,7 @@ def run_main(args: list[str]) -> subprocess.CompletedProcess:
     import contextlib
     import io
 
-    from sensing.cli import main
+    from sensing.cli.main import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):

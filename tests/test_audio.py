@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from sensing.audio import load_audio, resample
+from sensing.audio.reading import load_audio, resample
 from sensing.errors import AudioError
 
 

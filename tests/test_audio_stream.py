@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from sensing.audio import load_audio
-from sensing.audio_stream import StreamingResampler, open_audio_stream
+from sensing.audio.reading import load_audio
+from sensing.audio.stream import StreamingResampler, open_audio_stream
 from sensing.errors import AudioError
 
 RATE_PAIRS = [(44100, 16000), (48000, 16000), (8000, 16000), (22050, 16000)]

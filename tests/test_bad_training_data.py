@@ -5,11 +5,11 @@ import csv
 import numpy as np
 import pytest
 import soundfile
-
 from conftest import run_main
-from sensing.clips import read_manifest
+
+from sensing.audio.clips import read_manifest
 from sensing.errors import AudioError
-from training.dataset import load_clips, skipped_summary
+from training.audio.dataset import load_clips, skipped_summary
 
 
 def _break_some_clips(manifest):

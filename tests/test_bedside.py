@@ -3,21 +3,36 @@ and the bedroom nights and scoring behind ``sensing evaluate``."""
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
-from pathlib import Path
 import pytest
 
-from sensing.features import FeatureSettings, level_normalised, log_mel, mel_filterbank, power_spectrum
-from training.augment import (BedsideBanks, bedside_power, level_normalised as tf_level_normalised,
-                              reverberated, through_mic)
-from training.bedroom_nights import (TrueEvent, build_night, cough_onsets, night_totals, score_night)
-from training.bedside import mic_gain_db, octaves_from_1khz, room_impulse_response
-from training.dataset import LoadedClip
-from training.tf_setup import tf
-from training.windows import AugmentSettings
-from sensing.clips import ClipRecord
+from sensing.audio.clips import ClipRecord
+from sensing.audio.features import (
+    FeatureSettings,
+    level_normalised,
+    log_mel,
+)
 from sensing.synthetic import sounds as synth
+from training.audio.augment import (
+    BedsideBanks,
+    bedside_power,
+    reverberated,
+    through_mic,
+)
+from training.audio.augment import level_normalised as tf_level_normalised
+from training.audio.bedroom_nights import (
+    TrueEvent,
+    build_night,
+    cough_onsets,
+    night_totals,
+    score_night,
+)
+from training.audio.bedside import mic_gain_db, octaves_from_1khz, room_impulse_response
+from training.audio.dataset import LoadedClip
+from training.audio.windows import AugmentSettings
+from training.tf_setup import tf
 
 SETTINGS = FeatureSettings()
 
@@ -168,7 +183,7 @@ def test_evaluate_says_what_is_missing(trained_run, tmp_path):
 
 
 def test_a_shifted_window_moves_its_content_and_leaves_silence():
-    from training.augment import shifted
+    from training.audio.augment import shifted
 
     ramp = np.tile(np.arange(1, 97, dtype=np.float32)[:, None], (1, 4))
     offsets = set()
@@ -225,7 +240,7 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
 
 
 def test_validation_clips_over_a_floor_keep_the_sound_and_add_noise_below_its_loudest_frame():
-    from training.evaluation_set import over_floor
+    from training.audio.evaluation_set import over_floor
 
     rng = np.random.default_rng(3)
     cough = synth.cough(rng, speaker=synth.random_speaker(rng), n_coughs=1)

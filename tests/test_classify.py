@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-
 from conftest import run_cli
 
 
@@ -30,7 +29,7 @@ def test_jsonl_has_one_object_per_file_with_max_window_scores(trained_run, clip_
 
 
 def test_scores_are_the_highest_window_probability(trained_run, tmp_path):
-    from sensing.classifier import AudioClassifier
+    from sensing.audio.classifier import AudioClassifier
 
     classifier = AudioClassifier(trained_run / "model.tflite")
     rng = np.random.default_rng(0)

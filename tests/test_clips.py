@@ -2,7 +2,12 @@
 
 import pytest
 
-from sensing.clips import check_label_counts, read_clip_list, read_folder, read_manifest
+from sensing.audio.clips import (
+    check_label_counts,
+    read_clip_list,
+    read_folder,
+    read_manifest,
+)
 from sensing.errors import DataError
 
 

@@ -2,9 +2,9 @@
 
 import csv
 
-from sensing.model_file import read_metadata
-from sensing.night import DEFAULT_MODEL
-from training.default_model import SYNTHETIC_GROUP_PREFIX, combined_manifest
+from sensing.audio.model_file import read_metadata
+from sensing.audio.night import DEFAULT_MODEL
+from training.audio.default_model import SYNTHETIC_GROUP_PREFIX, combined_manifest
 
 
 def test_bundled_model_has_labels_thresholds_and_a_model_card():
@@ -12,7 +12,7 @@ def test_bundled_model_has_labels_thresholds_and_a_model_card():
     assert metadata.labels == ("cough", "other", "snore")
     assert set(metadata.thresholds) == {"cough", "snore"}
     card = (DEFAULT_MODEL.parent / "MODEL_CARD.md").read_text()
-    for needed in ("python -m training.default_model", "Known limits", "licence", "recall",
+    for needed in ("python -m training.audio.default_model", "Known limits", "licence", "recall",
                    "sensing evaluate", "| -46 dBFS |", "Bedroom nights"):
         assert needed in card
     assert metadata.features.level == "window-peak"  # gain-invariant features
@@ -34,8 +34,9 @@ def test_bundled_micro_model_fits_the_microcontroller_targets(tmp_path):
     import json
 
     from conftest import run_cli
+
     from firmware_export.package import DEFAULT_MODEL as MICRO_MODEL
-    from sensing.classifier import AudioClassifier
+    from sensing.audio.classifier import AudioClassifier
 
     classifier = AudioClassifier(MICRO_MODEL)
     assert classifier.is_quantized and classifier.labels == ("cough", "other", "snore")

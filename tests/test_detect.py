@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 import soundfile
-
 from conftest import run_cli
-from sensing.classifier import AudioClassifier
-from sensing.detect import default_event_settings, run_detection
-from sensing.events import EventSettings
-from sensing.night import DEFAULT_MODEL, detect_night
+
+from sensing.audio.classifier import AudioClassifier
+from sensing.audio.detect import default_event_settings, run_detection
+from sensing.audio.events import EventSettings
+from sensing.audio.night import DEFAULT_MODEL, detect_night
 from sensing.synthetic.night import make_night, read_truth
 
 NIGHT_MINUTES = 30
@@ -116,7 +116,7 @@ def test_no_audio_is_kept_unless_asked(short_night, tmp_path):
 
 def test_stereo_44k_clipped_recording_is_converted_and_reported(short_night, tmp_path):
     audio, sr = soundfile.read(short_night[0], dtype="float32")
-    from sensing.audio import resample
+    from sensing.audio.reading import resample
     loud = np.clip(resample(audio, orig_sr=16000, target_sr=44100) * 40, -1, 1)
     stereo = tmp_path / "stereo.flac"
     soundfile.write(stereo, np.stack([loud, loud], axis=1), 44100)

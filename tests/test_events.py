@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sensing.events import EventSettings, EventTracker, count_coughs
+from sensing.audio.events import EventSettings, EventTracker, count_coughs
 
 HOP_S, WINDOW_S, FRAME_S = 0.48, 0.982, 0.01
 QUIET = np.full(96, -60.0, dtype=np.float32)

@@ -4,9 +4,15 @@ import librosa
 import numpy as np
 import pytest
 
+from sensing.audio.features import (
+    FeatureSettings,
+    clip_features,
+    delta,
+    log_mel,
+    mel_filterbank,
+    window_starts,
+)
 from sensing.errors import SensingError
-from sensing.features import (FeatureSettings, clip_features, delta, log_mel, mel_filterbank,
-                              window_starts)
 
 SETTINGS = FeatureSettings()
 

@@ -9,13 +9,13 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
+
 from firmware_export.golden import quantize
 from firmware_export.micro import micro_outputs
 from firmware_export.package import DEFAULT_MODEL
-from sensing.model_file import read_metadata
-from sensing.night import DEFAULT_MODEL as SENSING_DEFAULT_MODEL
+from sensing.audio.model_file import read_metadata
+from sensing.audio.night import DEFAULT_MODEL as SENSING_DEFAULT_MODEL
 from training.export import embed_metadata
 
 NAME = "cough_snore"

@@ -1,4 +1,4 @@
-"""The generated C frontend is pinned to sensing.features: same PCM in, same model windows out.
+"""The generated C frontend is pinned to sensing.audio.features: same PCM in, same model windows out.
 
 A small host program streams int16 PCM through ``NAME_frontend_push`` in odd-sized
 chunks and writes every window it is handed; the test compares those windows with
@@ -15,9 +15,13 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from firmware_export.frontend_c import DELTA_TOLERANCE, LOG_MEL_TOLERANCE, write_frontend
+from firmware_export.frontend_c import (
+    DELTA_TOLERANCE,
+    LOG_MEL_TOLERANCE,
+    write_frontend,
+)
+from sensing.audio.features import FeatureSettings, clip_features
 from sensing.errors import SensingError
-from sensing.features import FeatureSettings, clip_features
 from sensing.synthetic import sounds
 
 SETTINGS = FeatureSettings()

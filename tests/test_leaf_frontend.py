@@ -7,11 +7,18 @@ import math
 import numpy as np
 import pytest
 
-from sensing.features import (FeatureSettings, clip_features, hz_to_mel, mel_filterbank, mel_to_hz,
-                              window_features)
+from sensing.audio.features import (
+    FeatureSettings,
+    clip_features,
+    hz_to_mel,
+    mel_filterbank,
+    mel_to_hz,
+    window_features,
+)
+from sensing.audio.model_input import clip_inputs
 from sensing.errors import SensingError
-from sensing.model_input import clip_inputs
 from sensing.synthetic.clips import generate_clip
+from training.audio.windows import AugmentSettings
 from training.leaf.deltas import FeatureDeltas
 from training.leaf.fast import build_fast_classifier, build_fast_frontend
 from training.leaf.frontend import build_leaf_classifier, features_model
@@ -23,7 +30,6 @@ from training.leaf.preemphasis import PreEmphasis
 from training.leaf.settings import PCEN_LIMITS, LeafSettings
 from training.model import CnnSettings
 from training.tf_setup import keras, tf
-from training.windows import AugmentSettings
 
 SETTINGS = FeatureSettings()
 SMALL_CNN = CnnSettings(stem_channels=8, blocks=((2, 8, 2), (2, 8, 2)), head_channels=16)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from sensing.decision import clip_scores, decide
-from training.calibration import calibrate_thresholds
-from training.metrics import clip_metrics, roc_auc, threshold_for_fpr
+from sensing.audio.decision import clip_scores, decide
+from training.audio.calibration import calibrate_thresholds
+from training.audio.metrics import clip_metrics, roc_auc, threshold_for_fpr
 
 
 def test_threshold_lets_through_at_most_the_stated_share():

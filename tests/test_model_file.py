@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from sensing.classifier import AudioClassifier
+from sensing.audio.classifier import AudioClassifier
+from sensing.audio.features import FeatureSettings
+from sensing.audio.model_file import read_metadata
 from sensing.errors import ModelError
-from sensing.features import FeatureSettings
-from sensing.interpreter import load_interpreter
-from sensing.model_file import read_metadata
+from sensing.tflite.interpreter import load_interpreter
 
 
 def test_truncated_model_is_refused(trained_run, tmp_path):
@@ -48,7 +48,7 @@ def test_tensorflow_backend_is_used_when_asked(trained_run):
 
 
 def test_frontend_is_recorded_and_older_models_read_as_mel():
-    from sensing.model_file import ModelMetadata
+    from sensing.audio.model_file import ModelMetadata
 
     metadata = ModelMetadata(labels=("a", "b"), negative_label=None, thresholds={},
                              features=FeatureSettings(), frontend="leaf-fast")

@@ -6,14 +6,14 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import run_cli, run_main
-from sensing.classifier import AudioClassifier
-from sensing.clips import read_clip_list
-from sensing.sparse_check import check_sparse
-from sensing.tflite_graph import read_graph
-from training.dataset import load_clips
-from training.splits import grouped_split
+
+from sensing.audio.classifier import AudioClassifier
+from sensing.audio.clips import read_clip_list
+from sensing.tflite.graph import read_graph
+from sensing.tflite.sparse_check import check_sparse
+from training.audio.dataset import load_clips
+from training.audio.splits import grouped_split
 
 SPARSITY = 0.8
 INT8_AGREEMENT = 0.9
@@ -102,11 +102,11 @@ def test_int8_export_runs_and_agrees_with_float(pruned_run):
 
 
 def test_stripped_model_gives_the_wrapped_models_outputs(tmp_path):
-    from training.model import CnnSettings, build_audio_cnn
-    from training.prune import PruneSettings, _strip, _wrap_for_pruning
-    from training.tf_setup import keras
-
     import tensorflow_model_optimization as tfmot
+
+    from training.audio.prune import PruneSettings, _strip, _wrap_for_pruning
+    from training.model import CnnSettings, build_audio_cnn
+    from training.tf_setup import keras
 
     keras.utils.set_random_seed(0)
     model = build_audio_cnn(input_shape=(32, 16, 3), n_classes=3,

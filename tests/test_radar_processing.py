@@ -9,17 +9,26 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import run_python
+
 from sensing.errors import RadarError, SensingError
-from sensing.radar.breathing import breathing_per_epoch, breathing_rate, estimate_breathing
+from sensing.radar.breathing import (
+    breathing_per_epoch,
+    breathing_rate,
+    estimate_breathing,
+)
 from sensing.radar.processing import (
     ClutterFilter,
     RadarFeatureSettings,
     epoch_tensors,
     range_doppler_time,
 )
-from sensing.radar.recording import RadarConfig, Recording, write_epochs, write_recording
+from sensing.radar.recording import (
+    RadarConfig,
+    Recording,
+    write_epochs,
+    write_recording,
+)
 from sensing.radar.view import write_views
 
 SETTINGS = RadarFeatureSettings()

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from sensing.errors import RadarError, SensingError
-from sensing.radar.acconeer import ACCONEER_WAVELENGTH_M, convert_acconeer, describe_acconeer
+from sensing.radar.acconeer import (
+    ACCONEER_WAVELENGTH_M,
+    convert_acconeer,
+    describe_acconeer,
+)
 from sensing.radar.adc import (
     SPEED_OF_LIGHT_M_S,
     ChirpSettings,

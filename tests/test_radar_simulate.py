@@ -15,8 +15,15 @@ from sensing.errors import RadarError
 from sensing.radar.calibration import calibrate
 from sensing.radar.night_script import STATE_LABELS
 from sensing.radar.recording import EPOCH_S, Recording, RecordingWriter, read_epochs
-from sensing.radar.simulate import (NightParameters, NightTruth, RadarHardware, range_profiles,
-                                    simulate_night, simulate_nights, truth_path)
+from sensing.radar.simulate import (
+    NightParameters,
+    NightTruth,
+    RadarHardware,
+    range_profiles,
+    simulate_night,
+    simulate_nights,
+    truth_path,
+)
 
 
 def _in_bed(parameters: NightParameters, **changes) -> NightParameters:

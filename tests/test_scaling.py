@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT, run_cli, run_main
-from sensing.audio import load_audio
-from sensing.clips import read_clip_list
-from sensing.features import FeatureSettings, clip_features
+
+from sensing.audio.clips import read_clip_list
+from sensing.audio.features import FeatureSettings, clip_features
+from sensing.audio.reading import load_audio
 
 TINY_RUN = ["--epochs", "1", "--batch-size", "16"]
 
@@ -25,10 +25,10 @@ def _cache_folders(cache: Path) -> list[Path]:
 
 
 def test_feature_cache_is_reused_and_invalidated_when_a_setting_or_a_file_changes(clip_copy, tmp_path, capfd):
-    from training.clip_store import ClipSource, cache_description, scan_clips
-    from training.evaluation_set import EvaluationSet
-    from training.feature_cache import FeatureCache
-    from training.windows import AugmentSettings
+    from training.audio.clip_store import ClipSource, cache_description, scan_clips
+    from training.audio.evaluation_set import EvaluationSet
+    from training.audio.feature_cache import FeatureCache
+    from training.audio.windows import AugmentSettings
 
     records = read_clip_list(clip_copy)
     augment = AugmentSettings()
@@ -71,9 +71,9 @@ def test_feature_cache_is_reused_and_invalidated_when_a_setting_or_a_file_change
 @pytest.fixture(scope="module")
 def filled_cache(clip_set, tmp_path_factory) -> Path:
     """A feature cache holding the generated clip set's log-mel features."""
-    from training.clip_store import cache_description, scan_clips
-    from training.feature_cache import FeatureCache
-    from training.windows import AugmentSettings
+    from training.audio.clip_store import cache_description, scan_clips
+    from training.audio.feature_cache import FeatureCache
+    from training.audio.windows import AugmentSettings
 
     root = tmp_path_factory.mktemp("cache")
     cache = FeatureCache(root, cache_description("mel", FeatureSettings(), AugmentSettings()))
@@ -145,7 +145,7 @@ def _checkpoint_weights(run: Path) -> dict[str, np.ndarray]:
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(trained_run, clip_set, tmp_path):
     killed = tmp_path / "killed"
     # the same settings as the uninterrupted trained_run fixture
-    code = ("from training.config import AudioTrainConfig\nfrom training.train_audio import train_audio\n"
+    code = ("from training.audio.config import AudioTrainConfig\nfrom training.audio.train import train_audio\n"
             f"train_audio(AudioTrainConfig(data={str(clip_set)!r}, out={str(killed)!r}, epochs=3, "
             "batch_size=32, windows_per_clip=8, seed=0))")
     process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, text=True,

@@ -8,16 +8,32 @@ import json
 import numpy as np
 import pytest
 import soundfile
-
 from conftest import run_cli
+
 from sensing.errors import DataError, ModelError, RadarError
-from sensing.radar.epoch_metrics import compare_epochs, compare_nights
 from sensing.radar.processing import RadarFeatureSettings
-from sensing.radar.recording import EPOCH_LABELS, Recording, read_epochs, write_recording
+from sensing.radar.recording import (
+    EPOCH_LABELS,
+    Recording,
+    read_epochs,
+    write_recording,
+)
 from sensing.radar.simulate import NightParameters, RadarHardware, simulate_night
-from sensing.radar.sleep_input import BANDS, band_rows, input_shape, model_input, night_inputs, sleeper_centre
-from sensing.radar.sleep_model import DEFAULT_MODEL, SleepClassifier, read_sleep_metadata
-from sensing.radar.smoothing import estimate_transitions
+from sensing.radar.sleep.epoch_metrics import compare_epochs, compare_nights
+from sensing.radar.sleep.input import (
+    BANDS,
+    band_rows,
+    input_shape,
+    model_input,
+    night_inputs,
+    sleeper_centre,
+)
+from sensing.radar.sleep.model import (
+    DEFAULT_MODEL,
+    SleepClassifier,
+    read_sleep_metadata,
+)
+from sensing.radar.sleep.smoothing import estimate_transitions
 
 SETTINGS = RadarFeatureSettings()
 
@@ -61,7 +77,7 @@ def test_training_on_two_short_nights_writes_the_documented_outputs(radar_run):
 
 
 def test_the_sleep_network_has_the_shape_xnnpack_runs_sparsely_once_pruned(radar_run):
-    from sensing.sparse_check import check_sparse
+    from sensing.tflite.sparse_check import check_sparse
 
     report = check_sparse(radar_run[0] / "model.tflite")
     assert report.stem is not None and report.stem_problem is None and report.culprit is None
@@ -188,7 +204,7 @@ def test_a_recording_shorter_than_an_epoch_is_refused(tmp_path):
 
 
 def test_training_data_without_labels_is_named(tmp_path):
-    from training.radar_data import find_recordings, load_night
+    from training.radar.data import find_recordings, load_night
 
     path, labels = simulate_night(tmp_path / "a.npz", seed=2, hours=0.05)
     labels.unlink()
@@ -200,7 +216,7 @@ def test_training_data_without_labels_is_named(tmp_path):
 
 
 def test_training_reads_a_folder_of_labelled_recordings_and_caches_inputs(tmp_path):
-    from training.radar_data import find_recordings, load_nights
+    from training.radar.data import find_recordings, load_nights
 
     (tmp_path / "data").mkdir()
     for seed in (3, 4):
@@ -235,7 +251,7 @@ def _probabilities(path) -> np.ndarray:
 
 
 def test_live_night_runs_generated_audio_and_radar_in_step_as_the_file_path_does(short_night, tmp_path):
-    from sensing.sleep_night import live_night, replay_radar
+    from sensing.night.run import live_night, replay_radar
     from sensing.synthetic.night import make_night
 
     path, truth = short_night
@@ -263,7 +279,7 @@ def test_live_night_runs_generated_audio_and_radar_in_step_as_the_file_path_does
 
 
 def test_a_live_night_ends_when_the_radar_ends(short_night, tmp_path):
-    from sensing.sleep_night import live_night, replay_radar
+    from sensing.night.run import live_night, replay_radar
     from sensing.synthetic.night import make_night
 
     path, truth = short_night
@@ -304,7 +320,7 @@ def test_night_needs_audio_or_mic(short_night, tmp_path):
 
 
 def test_training_batches_cut_some_contexts_as_at_a_recording_edge():
-    from training.radar_batches import EpochBatches
+    from training.radar.batches import EpochBatches
     from training.tf_setup import tf
 
     inputs = np.ones((200, *input_shape(SETTINGS)), np.float32)

@@ -13,17 +13,17 @@ import numpy as np
 import pytest
 
 from sensing.errors import RadarError, SensingError
-from sensing.radar.epoch_metrics import compare_epochs
-from sensing.radar.hypnogram import plot_hypnogram
 from sensing.radar.recording import EPOCH_LABELS
-from sensing.radar.sleep_report import summarise_night
-from sensing.radar.smoothing import (
+from sensing.radar.sleep.epoch_metrics import compare_epochs
+from sensing.radar.sleep.hypnogram import plot_hypnogram
+from sensing.radar.sleep.smoothing import (
     DEFAULT_TRANSITIONS,
     SmoothingSettings,
     smooth_epochs,
     smoothed_posteriors,
     viterbi,
 )
+from sensing.radar.sleep.summary import summarise_night
 
 # Epochs 0-3 absent, 4-9 awake, 10-19 asleep, 20-21 awake, 22-29 asleep, 30-31 absent (a bathroom
 # trip), 32 awake, 33-38 asleep, 39-41 awake, 42-46 absent: 47 epochs.

@@ -7,8 +7,8 @@ import pytest
 from conftest import run_python
 
 from sensing.errors import ModelError
-from sensing.sparse_check import check_sparse, format_report, platform_notes
-from sensing.tflite_graph import BUILTIN_OPERATORS, read_graph
+from sensing.tflite.graph import BUILTIN_OPERATORS, read_graph
+from sensing.tflite.sparse_check import check_sparse, format_report, platform_notes
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Statistics for quantized inputs were expected:UserWarning")
@@ -219,8 +219,8 @@ def test_avx_note_only_on_x86_with_avx(tmp_path):
 def test_check_runs_without_tensorflow(models):
     result = run_python(f"""
         import json
-        from sensing.sparse_check import check_sparse
-        from sensing.tflite_graph import read_graph
+        from sensing.tflite.sparse_check import check_sparse
+        from sensing.tflite.graph import read_graph
         report = check_sparse({str(models["sparse"])!r})
         ops = len(read_graph(report.model).operators)
         print(json.dumps({{"ready": report.sparse_ready, "ops": ops,

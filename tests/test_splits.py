@@ -4,9 +4,9 @@ import collections
 
 import pytest
 
-from sensing.clips import ClipRecord, read_manifest
+from sensing.audio.clips import ClipRecord, read_manifest
 from sensing.errors import DataError
-from training.splits import grouped_split
+from training.audio.splits import grouped_split
 
 
 def _records(n_groups: int, per_group: int = 4):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from sensing.features import FeatureSettings, clip_features, frame_energy_db
-from sensing.model_input import clip_inputs, input_shape
-from sensing.streaming import StreamingWindows
+from sensing.audio.features import FeatureSettings, clip_features, frame_energy_db
+from sensing.audio.model_input import clip_inputs, input_shape
+from sensing.audio.streaming import StreamingWindows
 
 SETTINGS = FeatureSettings()
 

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from sensing.features import FeatureSettings, clip_features
-from sensing.audio import load_audio
-from sensing.interpreter import load_interpreter
-from sensing.model_file import read_metadata
+from sensing.audio.features import FeatureSettings, clip_features
+from sensing.audio.model_file import read_metadata
+from sensing.audio.reading import load_audio
+from sensing.tflite.interpreter import load_interpreter
 
 
 def test_run_folder_holds_model_config_metrics_and_plots(trained_run):

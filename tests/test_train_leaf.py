@@ -5,12 +5,12 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
-from sensing.classifier import AudioClassifier
-from sensing.features import FeatureSettings
-from sensing.model_file import read_metadata
-from sensing.model_input import clip_inputs
+
+from sensing.audio.classifier import AudioClassifier
+from sensing.audio.features import FeatureSettings
+from sensing.audio.model_file import read_metadata
+from sensing.audio.model_input import clip_inputs
 from sensing.synthetic.clips import generate_clip
 from sensing.synthetic.night import make_night
 

@@ -7,7 +7,7 @@ epoch report's state (history, best score); the best weights so far are in
 ``best_weights.npz`` beside them (and the best model in ``model.keras``).
 ``--resume`` restores all of it and continues with the next epoch. Since an
 epoch's data depends only on the seed and the epoch (see
-:mod:`training.window_stream`), every random layer is reseeded from them at
+:mod:`training.audio.window_stream`), every random layer is reseeded from them at
 the start of each epoch, and TensorFlow runs its ops deterministically
 (:func:`deterministic_ops`), a resumed run ends with the same weights as one
 that was never interrupted, when it resumes on the same replicas with the

@@ -4,7 +4,7 @@
 :func:`train_checkpointed` trains, resuming from the run's last checkpoint
 when asked. Each epoch is one ``model.fit`` call on that epoch's dataset
 (which depends only on the run's seed and the epoch, see
-:mod:`training.window_stream`), after the model's random layers are reseeded
+:mod:`training.audio.window_stream`), after the model's random layers are reseeded
 from the same two numbers; a report scores the epoch on validation data and
 keeps the best weights, and a checkpoint saves everything a resumed run needs.
 """
@@ -23,10 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import DataError
-from training.checkpoints import (EpochCheckpoint, load_best_weights, reseed_random_layers, restore,
-                                  start_afresh)
-from training.config import ScaleSettings
+from training.checkpoints import (
+    EpochCheckpoint,
+    load_best_weights,
+    reseed_random_layers,
+    restore,
+    start_afresh,
+)
 from training.distribute import describe, distributed, is_chief, make_strategy
+from training.scale import ScaleSettings
 from training.tf_setup import keras, tf
 
 

@@ -13,7 +13,7 @@ Four forms of one model:
 
 The metadata (labels, feature settings, thresholds) is stored as a named
 entry of the TFLite model's ``metadata`` table, which interpreters ignore and
-:func:`sensing.model_file.read_metadata` reads without TensorFlow.
+:func:`sensing.audio.model_file.read_metadata` reads without TensorFlow.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.model_file import METADATA_NAME, ModelMetadata
+from sensing.audio.model_file import ModelMetadata
+from sensing.tflite.metadata import METADATA_NAME
 from training.tf_setup import keras, tf
 
 FORMATS = ("float32", "sparse", "sparse_fp16", "int8")

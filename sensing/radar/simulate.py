@@ -46,8 +46,14 @@ import numpy as np
 from sensing.errors import RadarError
 from sensing.progress import Progress
 from sensing.radar.night_script import STATE_LABELS, STATES, Person, Script, plan_script
-from sensing.radar.recording import (EPOCH_LABELS, EPOCH_S, RadarConfig, RecordingWriter, epochs_path,
-                                     write_epochs)
+from sensing.radar.recording import (
+    EPOCH_LABELS,
+    EPOCH_S,
+    RadarConfig,
+    RecordingWriter,
+    epochs_path,
+    write_epochs,
+)
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
 KERNEL_SPAN_BINS = 7

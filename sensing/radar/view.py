@@ -32,7 +32,13 @@ from sensing.radar.processing import (
     SpectrogramStream,
     combine_rx,
 )
-from sensing.radar.recording import EPOCH_LABELS, EPOCH_S, Recording, epochs_path, read_epochs
+from sensing.radar.recording import (
+    EPOCH_LABELS,
+    EPOCH_S,
+    Recording,
+    epochs_path,
+    read_epochs,
+)
 
 MAX_COLUMNS = 1500
 """Most time columns in a picture; longer recordings are averaged over blocks."""

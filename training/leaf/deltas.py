@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensing.features import delta_weights
+from sensing.audio.features import delta_weights
 from training.tf_setup import keras, tf
 
 
 def with_deltas(values: tf.Tensor, width: int) -> tf.Tensor:
     """(batch, frames, bands) -> (batch, frames, bands, 3): values, delta, delta-delta, as
-    :func:`sensing.features.window_features` computes them (edge frames repeated, then a
+    :func:`sensing.audio.features.window_features` computes them (edge frames repeated, then a
     ``width``-tap regression along time), as one two-output convolution."""
     weights = np.stack([delta_weights(1, width), delta_weights(2, width)], axis=-1)
     kernel = tf.constant(weights[:, None, None, :].astype(np.float32))  # (width, 1, 1, 2)

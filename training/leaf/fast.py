@@ -8,7 +8,7 @@ spectrum: ``E_n[k] ~ sum_f A[n, f] * P_k(f)`` with ``A[n, f]`` proportional to
 ``|Phi_n(f)|**2 + |Phi_n(-f)|**2``, the filter's power response to a real
 sinusoid at FFT bin ``f`` (times the pre-emphasis filter's, when there is
 one). ``P_k`` is the runtime's own
-Hann-windowed power spectrum (:func:`sensing.features.power_spectrum`), so the
+Hann-windowed power spectrum (:func:`sensing.audio.features.power_spectrum`), so the
 device computes exactly what the mel frontend computes, with the learned
 matrix in place of the mel matrix. Each filter's weights are scaled so both
 sides agree in expectation on white noise before pre-emphasis:
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensing.features import FeatureSettings, hann_window
+from sensing.audio.features import FeatureSettings, hann_window
 from training.leaf.frontend import CNN_LAYER, FEATURES_LAYER
 from training.leaf.gabor import power_responses
 from training.leaf.pooling import gaussian_windows

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.features import FeatureSettings
+from sensing.audio.features import FeatureSettings
 from training.leaf.gabor import gabor_parameters_from_mel, power_responses
 from training.leaf.preemphasis import preemphasis_coefficient
 from training.plots import plt

@@ -11,8 +11,9 @@ delta channels and the same CNN as the mel frontend.
 
 from __future__ import annotations
 
+from sensing.audio.features import FeatureSettings
 from sensing.errors import SensingError
-from sensing.features import FeatureSettings
+from training.audio.windows import AugmentSettings
 from training.leaf.deltas import FeatureDeltas
 from training.leaf.gabor import GaborFilterbank
 from training.leaf.masking import FeatureMask
@@ -22,7 +23,6 @@ from training.leaf.preemphasis import PREEMPHASIS_LAYER, PreEmphasis
 from training.leaf.settings import LeafSettings
 from training.model import CnnSettings, build_audio_cnn
 from training.tf_setup import keras
-from training.windows import AugmentSettings
 
 FEATURES_LAYER = "leaf_features"
 """Name of the layer whose output is the frontend's (batch, frames, bands) features."""

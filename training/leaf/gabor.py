@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from sensing.features import FeatureSettings, mel_filterbank
+from sensing.audio.features import FeatureSettings, mel_filterbank
 from training.leaf.constraints import Between
 from training.leaf.settings import LeafSettings
 from training.tf_setup import keras, tf
@@ -37,7 +37,7 @@ def width_limits(taps: int) -> tuple[float, float]:
 def gabor_parameters_from_mel(settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
     """Centres (rad/sample) and widths (samples) of Gabor filters that mimic the mel filters.
 
-    Each centre is the peak of a mel filter of :func:`sensing.features.mel_filterbank`;
+    Each centre is the peak of a mel filter of :func:`sensing.audio.features.mel_filterbank`;
     each width makes the filter's amplitude response as wide at half maximum as
     the mel filter's square root is (counted in FFT bins).
 

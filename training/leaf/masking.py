@@ -9,7 +9,7 @@ from training.tf_setup import keras, tf
 class FeatureMask(keras.__internal__.layers.BaseRandomLayer):
     """During training only: with ``probability``, one band span and one time span of a
     (batch, frames, bands) window are replaced by the window's mean, as
-    :func:`training.augment.masked` does for log-mel windows. At inference
+    :func:`training.audio.augment.masked` does for log-mel windows. At inference
     (and in exported models) the layer passes its input through. Its draws come
     from the layer's own generator, which a run reseeds every epoch
     (:func:`training.checkpoints.reseed_random_layers`).

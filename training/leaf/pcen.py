@@ -15,7 +15,7 @@ ops, rather than a loop or ``tf.scan``.
 
 from __future__ import annotations
 
-from sensing.features import FeatureSettings
+from sensing.audio.features import FeatureSettings
 from training.leaf.constraints import Between
 from training.leaf.settings import PCEN_LIMITS, LeafSettings
 from training.tf_setup import keras, tf

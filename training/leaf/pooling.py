@@ -8,7 +8,7 @@ The windows are not normalised: a width of 0.4 over 401 taps sums to about 200.
 
 from __future__ import annotations
 
-from sensing.features import FeatureSettings
+from sensing.audio.features import FeatureSettings
 from training.leaf.constraints import Between
 from training.leaf.settings import LeafSettings, pooling_width_limits
 from training.tf_setup import keras, tf

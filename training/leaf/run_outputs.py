@@ -15,16 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.features import FeatureSettings
-from sensing.model_file import ModelMetadata
-from training.config import AudioTrainConfig
+from sensing.audio.features import FeatureSettings
+from sensing.audio.model_file import ModelMetadata
+from training.audio.config import AudioTrainConfig
+from training.audio.evaluation_set import EvaluationSet
+from training.audio.run_data import RunData, evaluate_model
 from training.export import export_tflite
 from training.leaf.fast import build_fast_classifier, build_fast_frontend
 from training.leaf.filters import filter_responses, learned_filters, plot_filters
 from training.leaf.frontend import features_model
 from training.tf_setup import keras
-from training.evaluation_set import EvaluationSet
-from training.train_audio import RunData, evaluate_model
 
 CORRELATION_WINDOWS = 4096
 """Validation windows (the first clips') on which exact and fast features are compared."""

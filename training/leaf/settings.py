@@ -21,7 +21,7 @@ class LeafSettings:
     """The LEAF frontend's shape and initial values.
 
     The number of filters, sample rate, hop and window length come from the
-    run's :class:`~sensing.features.FeatureSettings` (``n_mels``, ``sr``,
+    run's :class:`~sensing.audio.features.FeatureSettings` (``n_mels``, ``sr``,
     ``hop_length``, ``window_frames``), so the frontend's output has the mel
     frontend's shape.
 

@@ -1,0 +1,105 @@
+"""What an audio model takes as input, and how the runtime makes it from audio.
+
+A model's ``frontend`` (recorded in its metadata) decides its input, for one
+window of ``settings.window_samples`` samples at ``settings.sr`` Hz:
+
+- ``mel``: (window_frames, n_mels, 3) log-mel features with deltas, computed
+  here (:func:`sensing.audio.features.window_features`).
+- ``leaf``: (window_samples,) raw audio; the model holds the whole learned
+  LEAF frontend (exact, but its Gabor convolution alone is about 0.5 G
+  multiply-adds per second of audio).
+- ``leaf-fast``: (window_frames, n_fft // 2 + 1) short-time power spectrum,
+  computed here as for mel; the model applies the learned filterbank matrix
+  and the learned compression (close to ``leaf`` at about mel's cost).
+
+Every input is built frame by frame: :func:`frame_rows` gives one row per
+frame (log-mel bands, the frame's samples, or power bins) and
+:func:`window_input` turns ``window_frames`` consecutive rows into the model
+input, so streaming keeps only the rows of an unfinished window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensing.audio.features import (
+    FeatureSettings,
+    clip_features,
+    clip_windows,
+    frame_count,
+    frame_view,
+    log_mel,
+    power_spectrum,
+    window_features,
+)
+from sensing.errors import SensingError
+
+MODEL_FRONTENDS = ("mel", "leaf", "leaf-fast")
+"""Frontends an exported audio model can hold, by the input it takes."""
+
+
+def _check(frontend: str) -> None:
+    if frontend not in MODEL_FRONTENDS:
+        raise SensingError(f"unknown model frontend {frontend!r}; known: {', '.join(MODEL_FRONTENDS)}")
+
+
+def input_shape(frontend: str, settings: FeatureSettings) -> tuple[int, ...]:
+    """The model's input shape without the batch axis."""
+    _check(frontend)
+    if frontend == "mel":
+        return settings.input_shape
+    if frontend == "leaf":
+        return (settings.window_samples,)
+    return (settings.window_frames, settings.n_fft // 2 + 1)
+
+
+def row_width(frontend: str, settings: FeatureSettings) -> int:
+    """Values per frame in :func:`frame_rows`."""
+    _check(frontend)
+    return {"mel": settings.n_mels, "leaf": settings.n_fft,
+            "leaf-fast": settings.n_fft // 2 + 1}[frontend]
+
+
+def frame_rows(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:
+    """(frames, :func:`row_width`) float32, one row per frame of ``audio`` as in :func:`log_mel`."""
+    _check(frontend)
+    if frontend == "mel":
+        return log_mel(audio, settings)
+    if frontend == "leaf-fast":
+        return power_spectrum(audio, settings)
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise SensingError(f"expected 1-D audio, got shape {audio.shape}")
+    return np.array(frame_view(audio, frame_count(audio.size, settings), settings))
+
+
+def window_input(rows: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:
+    """The model input for one window from its ``window_frames`` rows of :func:`frame_rows`."""
+    if rows.shape != (settings.window_frames, row_width(frontend, settings)):
+        raise SensingError(f"window rows have shape {rows.shape}, expected "
+                           f"({settings.window_frames}, {row_width(frontend, settings)})")
+    if frontend == "mel":
+        return window_features(rows, settings)
+    if frontend == "leaf":
+        # frame i starts hop_length samples after frame i - 1: its first hop_length
+        # samples, then the whole last frame, are the window's samples in order
+        return np.concatenate([rows[:-1, :settings.hop_length].ravel(), rows[-1]])
+    return rows.astype(np.float32, copy=True)
+
+
+def clip_inputs(audio: np.ndarray, frontend: str,
+                settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Every model window of a clip, as :func:`sensing.audio.features.clip_features` gives them.
+
+    Returns:
+        ``(inputs, start_s)``: inputs of shape (windows, *:func:`input_shape`) and
+        each window's start time in seconds (negative for a clip padded to one window).
+    """
+    _check(frontend)
+    if frontend == "mel":
+        return clip_features(audio, settings)
+    padded, starts, start_s = clip_windows(np.asarray(audio, dtype=np.float32), settings)
+    if frontend == "leaf":
+        return np.stack([padded[s * settings.hop_length:][:settings.window_samples] for s in starts]), start_s
+    rows = frame_rows(padded, frontend, settings)
+    return np.stack([rows[s:s + settings.window_frames] for s in starts]), start_s

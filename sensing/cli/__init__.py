@@ -1,0 +1,1 @@
+"""The ``sensing`` command line: one module per command group, each calling library functions."""

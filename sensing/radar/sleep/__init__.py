@@ -1,0 +1,1 @@
+"""Sleep from radar: the classifier's input, the model, scoring, smoothing, the summary and the hypnogram."""

@@ -1,0 +1,92 @@
+"""``hypnogram.png``: the labels of a night as a step line over hours.
+
+As in sleep-lab hypnograms, asleep is the lowest level, awake above it and
+absent at the top, time in hours from the start across. Optionally:
+
+- ``truth``: the true labels as a broad grey step line behind the predicted one;
+- ``probabilities``: the classifier's (epochs, 3) outputs as stacked areas in a
+  panel below, coloured as the epoch strip of :mod:`sensing.radar.view`.
+
+Needs matplotlib (``pip install 'sensing[plot]'``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sensing.errors import RadarError
+from sensing.plotting import pyplot
+from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
+from sensing.radar.sleep.smoothing import check_probabilities
+from sensing.radar.sleep.summary import label_indices
+from sensing.radar.view import LABEL_COLOURS
+
+LEVELS = {"asleep": 0, "awake": 1, "absent": 2}
+"""Height of each label in a hypnogram: asleep lowest."""
+
+
+def plot_hypnogram(labels: Sequence[str], out_path: str | Path, *, probabilities=None,
+                   truth: Sequence[str] | None = None, title: str = "hypnogram",
+                   epoch_s: float = EPOCH_S) -> Path:
+    """Draw a hypnogram into a PNG; returns its path.
+
+    Args:
+        labels: (epochs,) labels from EPOCH_LABELS, the line drawn.
+        out_path: the PNG to write; its folder is created when missing.
+        probabilities: (epochs, 3) classifier outputs in the order of
+            EPOCH_LABELS, drawn as stacked areas below; default none.
+        truth: (epochs,) true labels, drawn behind ``labels``; default none.
+        title: the picture's title.
+        epoch_s: length of one epoch in seconds, > 0.
+
+    Raises:
+        SensingError: matplotlib is missing.
+        RadarError: an unknown label, no epochs, ``truth`` or ``probabilities``
+            of another length than ``labels``, or a bad ``epoch_s``.
+    """
+    states = label_indices(labels)
+    truth_states = None if truth is None else label_indices(truth, name="truth")
+    if truth_states is not None and len(truth_states) != len(states):
+        raise RadarError(f"truth has {len(truth_states)} epochs but labels have {len(states)}")
+    shares = None if probabilities is None else check_probabilities(probabilities, n_epochs=len(states))
+    if not (isinstance(epoch_s, numbers.Real) and math.isfinite(epoch_s) and epoch_s > 0):
+        raise RadarError(f"epoch_s must be a positive number of seconds, got {epoch_s!r}")
+    plt = pyplot("hypnogram")
+    heights = np.array([LEVELS[label] for label in EPOCH_LABELS])
+    edges_h = np.arange(len(states) + 1) * epoch_s / 3600
+    if shares is None:
+        figure, line_axis = plt.subplots(figsize=(12, 3), layout="constrained")
+    else:
+        figure, (line_axis, area_axis) = plt.subplots(2, 1, figsize=(12, 5), height_ratios=(3, 2),
+                                                      sharex=True, layout="constrained")
+        _draw_probabilities(area_axis, shares, edges_h)
+    if truth_states is not None:
+        line_axis.stairs(heights[truth_states], edges_h, baseline=None, color="grey", alpha=0.5, lw=5,
+                         label="truth")
+    line_axis.stairs(heights[states], edges_h, baseline=None, color="black", lw=1.2,
+                     label="predicted" if truth_states is not None else None)
+    order = sorted(LEVELS, key=LEVELS.get)
+    line_axis.set(yticks=[LEVELS[label] for label in order], yticklabels=order, ylim=(-0.4, 2.4),
+                  xlim=(0, edges_h[-1]), title=title)
+    if truth_states is not None:
+        line_axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    figure.axes[-1].set_xlabel("hours from the start")
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out_path, dpi=100)
+    plt.close(figure)
+    return out_path
+
+
+def _draw_probabilities(axis, shares: np.ndarray, edges_h: np.ndarray) -> None:
+    """Stacked areas of (epochs, 3) probabilities, each epoch a flat step."""
+    steps = np.vstack([shares, shares[-1:]]).T  # the last epoch held to its end
+    axis.stackplot(edges_h, steps, step="post", labels=EPOCH_LABELS,
+                   colors=[LABEL_COLOURS[label] for label in EPOCH_LABELS])
+    axis.set(ylim=(0, 1), ylabel="probability")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)

@@ -1,0 +1,1 @@
+"""Training audio classifiers: clips, augmentation, the training run, evaluation, pruning and quantization."""

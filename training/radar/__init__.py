@@ -1,0 +1,1 @@
+"""Training the radar sleep classifier: labelled nights, batches, the training run."""
