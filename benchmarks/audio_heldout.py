@@ -7,7 +7,7 @@ Usage:
 Rebuilds the run's grouped split from its config.json, classifies every clip
 of the chosen split with RUN/model.tflite through the TFLite runtime a
 Raspberry Pi uses (thresholds embedded in the model), and prints Markdown for
-the README: per-class figures, false positives per negative category, and
+the docs: per-class figures, false positives per negative category, and
 recall at a 1% false-positive rate.
 """
 

@@ -7,7 +7,7 @@ Generates a night with ``sensing.synthetic.night`` (16 kHz, 16-bit; about 115 MB
 per hour on disk), then runs ``sensing detect --threads 1`` on it in a child
 process pinned to one CPU core (where ``taskset`` exists), and reports the wall
 time, the real-time factor (audio duration / wall time) and the child's peak
-resident memory. Prints a Markdown table for the README, then how the
+resident memory. Prints a Markdown table for the docs, then how the
 detected events compare with the night's truth.
 """
 
@@ -54,8 +54,17 @@ def main() -> None:
     if not wav.exists():
         print(f"generating {args.hours:g} h night: {wav}", file=sys.stderr)
         make_night(wav, duration_s=args.hours * 3600, seed=1)
-    command = [sys.executable, "-m", "sensing", "detect", str(wav), "--out", str(args.work / "out"),
-               "--threads", "1"] + (["--model", str(args.model)] if args.model else [])
+    command = [
+        sys.executable,
+        "-m",
+        "sensing",
+        "detect",
+        str(wav),
+        "--out",
+        str(args.work / "out"),
+        "--threads",
+        "1",
+    ] + (["--model", str(args.model)] if args.model else [])
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0"] + command
     started = time.monotonic()
@@ -66,9 +75,11 @@ def main() -> None:
     cpu = cpu_name()
     print("| machine | audio | wall time | real-time factor | peak memory | backend |")
     print("|---|---|---|---|---|---|")
-    print(f"| {cpu}, {os.cpu_count()} cores, 1 used | {report['duration_s'] / 3600:.1f} h | "
-          f"{wall:.1f} s | {report['duration_s'] / wall:.0f} | {peak_mb:.0f} MB | "
-          f"{report['model']['backend']} |")
+    print(
+        f"| {cpu}, {os.cpu_count()} cores, 1 used | {report['duration_s'] / 3600:.1f} h | "
+        f"{wall:.1f} s | {report['duration_s'] / wall:.0f} | {peak_mb:.0f} MB | "
+        f"{report['model']['backend']} |"
+    )
     truth = read_truth(wav.with_name(f"{wav.stem}.truth.csv"))
     print(f"\nAgainst the night's truth: {describe_comparison(compare_with_truth(report['events'], truth))}.")
 

@@ -21,7 +21,7 @@ window every ``window_hop_frames``), on one thread, timed in turns and given
 as the median milliseconds per second of audio: mel in numpy; fast LEAF as
 numpy power spectra and the learned filterbank, sPCEN and deltas in TFLite;
 exact LEAF as the whole learned frontend in TFLite. Prints Markdown for the
-README and writes ``OUT/results.json``.
+docs and writes ``OUT/results.json``.
 """
 
 from __future__ import annotations
@@ -57,26 +57,35 @@ def train_or_reuse(config: AudioTrainConfig) -> dict:
     if (folder / "config.json").is_file():
         recorded = json.loads((folder / "config.json").read_text())
         if recorded.get("status") == "finished" and (folder / "metrics.json").is_file():
-            different = [key for key in ("data", "frontend", "epochs", "seed", "windows_per_clip")
-                         if recorded.get(key) != getattr(config, key)]
+            different = [
+                key
+                for key in ("data", "frontend", "epochs", "seed", "windows_per_clip")
+                if recorded.get(key) != getattr(config, key)
+            ]
             if different:
-                raise SystemExit(f"{folder} was trained with other {', '.join(different)}; "
-                                 f"choose another --out or delete it")
+                raise SystemExit(
+                    f"{folder} was trained with other {', '.join(different)}; "
+                    f"choose another --out or delete it"
+                )
             print(f"reusing {folder}", flush=True)
             return json.loads((folder / "metrics.json").read_text())
     print(f"training {folder}", flush=True)
     keras.backend.clear_session()
-    return train_audio(config)
+    metrics = train_audio(config)
+    if metrics is None:
+        raise SystemExit(f"{folder}: this process is not the chief worker; run the comparison alone")
+    return metrics
 
 
 def per_label(results: dict, negative_label: str | None, figure: str) -> dict[str, float]:
     """``figure`` (``f1``, ``roc_auc``) of each target label from one split's clip metrics."""
-    return {label: values[figure] for label, values in results["per_class"].items()
-            if label != negative_label}
+    return {
+        label: values[figure] for label, values in results["per_class"].items() if label != negative_label
+    }
 
 
 def spread(values: list[float]) -> str:
-    """Mean ± standard deviation over seeds, as the README shows it."""
+    """Mean ± standard deviation over seeds, as the docs show it."""
     if len(values) == 1:
         return f"{values[0]:.3f}"
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
@@ -99,7 +108,7 @@ class FrontendTimer:
         started = time.perf_counter()
         windows = StreamingWindows(self.settings, self.frontend)
         for offset in range(0, audio.size, self.settings.sr):
-            for window in windows.push(audio[offset:offset + self.settings.sr]):
+            for window in windows.push(audio[offset : offset + self.settings.sr]):
                 if self.interpreter is not None:
                     self.interpreter.set_tensor(self.input_index, window.features[None])
                     self.interpreter.invoke()
@@ -113,14 +122,19 @@ def frontend_costs(leaf_run: Path, out: Path, *, seconds: float, rounds: int) ->
     model = keras.models.load_model(leaf_run / "model.keras", compile=False)
     paths = {"exact": out / "frontend_leaf_exact.tflite", "fast": out / "frontend_leaf_fast.tflite"}
     deltas = model.get_layer("leaf_deltas")
-    for name, frontend in (("exact", features_model(model)),
-                           ("fast", build_fast_frontend(model, config.features))):
+    for name, frontend in (
+        ("exact", features_model(model)),
+        ("fast", build_fast_frontend(model, config.features)),
+    ):
         paths[name].write_bytes(convert(keras.Model(frontend.input, deltas(frontend.output))))
-    timers = [FrontendTimer("mel", "mel", config.features, None),
-              FrontendTimer("LEAF, fast", "leaf-fast", config.features, paths["fast"]),
-              FrontendTimer("LEAF, exact", "leaf", config.features, paths["exact"])]
-    audio = (0.1 * np.random.default_rng(0).standard_normal(int(seconds * config.features.sr))
-             ).astype(np.float32)
+    timers = [
+        FrontendTimer("mel", "mel", config.features, None),
+        FrontendTimer("LEAF, fast", "leaf-fast", config.features, paths["fast"]),
+        FrontendTimer("LEAF, exact", "leaf", config.features, paths["exact"]),
+    ]
+    audio = (0.1 * np.random.default_rng(0).standard_normal(int(seconds * config.features.sr))).astype(
+        np.float32
+    )
     timings: dict[str, list[float]] = {timer.name: [] for timer in timers}
     for _ in range(rounds):
         for timer in timers:
@@ -144,52 +158,94 @@ def main() -> None:
     metrics = {}
     for seed in args.seeds:
         for frontend in FRONTENDS:
-            config = AudioTrainConfig(data=str(args.data.resolve()),
-                                      out=str(run_folder(args.out, frontend, seed)), frontend=frontend,
-                                      epochs=args.epochs, seed=seed, windows_per_clip=args.windows_per_clip)
+            config = AudioTrainConfig(
+                data=str(args.data.resolve()),
+                out=str(run_folder(args.out, frontend, seed)),
+                frontend=frontend,
+                epochs=args.epochs,
+                seed=seed,
+                windows_per_clip=args.windows_per_clip,
+            )
             metrics[frontend, seed] = train_or_reuse(config)
 
     negative = metrics["mel", args.seeds[0]]["negative_label"]
-    test = {"mel": [metrics["mel", s]["test"] for s in args.seeds],
-            "LEAF, exact": [metrics["leaf", s]["test"] for s in args.seeds],
-            "LEAF, fast": [evaluate_run(run_folder(args.out, "leaf", s), split="test",
-                                        model_file="model_fast.tflite") for s in args.seeds]}
-    rows = {name: {figure: [per_label(r, negative, figure) for r in per_seed]
-                   for figure in ("f1", "roc_auc")} for name, per_seed in test.items()}
+    test = {
+        "mel": [metrics["mel", s]["test"] for s in args.seeds],
+        "LEAF, exact": [metrics["leaf", s]["test"] for s in args.seeds],
+        "LEAF, fast": [
+            evaluate_run(run_folder(args.out, "leaf", s), split="test", model_file="model_fast.tflite")
+            for s in args.seeds
+        ],
+    }
+    rows = {
+        name: {figure: [per_label(r, negative, figure) for r in per_seed] for figure in ("f1", "roc_auc")}
+        for name, per_seed in test.items()
+    }
     correlations = [metrics["leaf", s]["leaf"]["feature_correlation"] for s in args.seeds]
-    fast_minus_exact = {label: [metrics["leaf", s]["leaf"]["f1"]["validation"]["fast"][label]
-                                - metrics["leaf", s]["leaf"]["f1"]["validation"]["exact"][label]
-                                for s in args.seeds] for label in sorted(rows["mel"]["f1"][0])}
-    costs = frontend_costs(run_folder(args.out, "leaf", args.seeds[0]), args.out,
-                           seconds=args.cost_seconds, rounds=args.cost_rounds)
+    fast_minus_exact = {
+        label: [
+            metrics["leaf", s]["leaf"]["f1"]["validation"]["fast"][label]
+            - metrics["leaf", s]["leaf"]["f1"]["validation"]["exact"][label]
+            for s in args.seeds
+        ]
+        for label in sorted(rows["mel"]["f1"][0])
+    }
+    costs = frontend_costs(
+        run_folder(args.out, "leaf", args.seeds[0]),
+        args.out,
+        seconds=args.cost_seconds,
+        rounds=args.cost_rounds,
+    )
     first = args.seeds[0]
-    sizes = {"mel": run_folder(args.out, "mel", first) / "model.tflite",
-             "LEAF, exact": run_folder(args.out, "leaf", first) / "model.tflite",
-             "LEAF, fast": run_folder(args.out, "leaf", first) / "model_fast.tflite"}
+    sizes = {
+        "mel": run_folder(args.out, "mel", first) / "model.tflite",
+        "LEAF, exact": run_folder(args.out, "leaf", first) / "model.tflite",
+        "LEAF, fast": run_folder(args.out, "leaf", first) / "model_fast.tflite",
+    }
     labels = sorted(rows["mel"]["f1"][0])
-    results = {"seeds": args.seeds, "epochs": args.epochs, "windows_per_clip": args.windows_per_clip,
-               "test": rows, "feature_correlation": correlations,
-               "validation_f1_fast_minus_exact": fast_minus_exact,
-               "frontend_ms_per_audio_second": costs,
-               "model_bytes": {name: path.stat().st_size for name, path in sizes.items()},
-               "minutes": round((time.monotonic() - started) / 60, 1)}
+    results = {
+        "seeds": args.seeds,
+        "epochs": args.epochs,
+        "windows_per_clip": args.windows_per_clip,
+        "test": rows,
+        "feature_correlation": correlations,
+        "validation_f1_fast_minus_exact": fast_minus_exact,
+        "frontend_ms_per_audio_second": costs,
+        "model_bytes": {name: path.stat().st_size for name, path in sizes.items()},
+        "minutes": round((time.monotonic() - started) / 60, 1),
+    }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
-    print(f"\ntest-group F1 over seeds {args.seeds} ({args.epochs} epochs, "
-          f"{args.windows_per_clip} window per clip per epoch):\n")
-    print("| frontend | " + " | ".join(f"{label} F1" for label in labels) + " | "
-          + " | ".join(f"{label} ROC AUC" for label in labels)
-          + " | frontend ms per s of audio | cost vs mel | model KB |")
+    print(
+        f"\ntest-group F1 over seeds {args.seeds} ({args.epochs} epochs, "
+        f"{args.windows_per_clip} window per clip per epoch):\n"
+    )
+    print(
+        "| frontend | "
+        + " | ".join(f"{label} F1" for label in labels)
+        + " | "
+        + " | ".join(f"{label} ROC AUC" for label in labels)
+        + " | frontend ms per s of audio | cost vs mel | model KB |"
+    )
     print("|---|" + "---|" * (2 * len(labels) + 3))
     for name, figures in rows.items():
-        cells = [spread([per_seed[label] for per_seed in figures[figure]])
-                 for figure in ("f1", "roc_auc") for label in labels]
-        print(f"| {name} | " + " | ".join(cells) + f" | {costs[name]:.2f} | "
-              f"{costs[name] / costs['mel']:.1f}x | {results['model_bytes'][name] / 1024:.0f} |")
-    print(f"\nexact-fast feature correlation on validation windows: {spread(correlations)} "
-          f"(lowest {min(correlations):.4f})")
-    print("validation F1, fast minus exact LEAF: " + "; ".join(
-        f"{label} {spread(values)}" for label, values in fast_minus_exact.items()))
+        cells = [
+            spread([per_seed[label] for per_seed in figures[figure]])
+            for figure in ("f1", "roc_auc")
+            for label in labels
+        ]
+        print(
+            f"| {name} | " + " | ".join(cells) + f" | {costs[name]:.2f} | "
+            f"{costs[name] / costs['mel']:.1f}x | {results['model_bytes'][name] / 1024:.0f} |"
+        )
+    print(
+        f"\nexact-fast feature correlation on validation windows: {spread(correlations)} "
+        f"(lowest {min(correlations):.4f})"
+    )
+    print(
+        "validation F1, fast minus exact LEAF: "
+        + "; ".join(f"{label} {spread(values)}" for label, values in fast_minus_exact.items())
+    )
     print(f"{results['minutes']} min in all")
 
 

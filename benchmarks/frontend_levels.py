@@ -49,7 +49,9 @@ ABSOLUTE = FeatureSettings(level="absolute", log_floor=1e-6)
 def pcen_window(audio: np.ndarray) -> np.ndarray:
     """(frames, n_mels) librosa PCEN of the clip's mel power, first model window."""
     mel = (power_spectrum(audio, SETTINGS) @ mel_filterbank(SETTINGS).T).T
-    return librosa.pcen(mel * 2 ** 31, sr=SETTINGS.sr, hop_length=SETTINGS.hop_length).T[:SETTINGS.window_frames]
+    return librosa.pcen(mel * 2**31, sr=SETTINGS.sr, hop_length=SETTINGS.hop_length).T[
+        : SETTINGS.window_frames
+    ]
 
 
 FRONTENDS = {
@@ -67,34 +69,43 @@ def main() -> None:
     args = parser.parse_args()
     records = read_manifest(args.data)
     rng = np.random.default_rng(args.seed)
-    chosen = [records[i] for i in rng.permutation(len(records))[:args.clips]]
-    conditions = ["gain -20 dB", "gain -40 dB"] + [f"{level:g} dBFS over the floor"
-                                                  for level in SWEEP_LEVELS_DBFS[1:]]
-    moved = {name: {condition: [] for condition in conditions} for name in FRONTENDS}
+    chosen = [records[i] for i in rng.permutation(len(records))[: args.clips]]
+    conditions = ["gain -20 dB", "gain -40 dB"] + [
+        f"{level:g} dBFS over the floor" for level in SWEEP_LEVELS_DBFS[1:]
+    ]
+    moved: dict[str, dict[str, list[float]]] = {
+        name: {condition: [] for condition in conditions} for name in FRONTENDS
+    }
     for record in chosen:
         try:
             clip = load_audio(record.path, sr=SETTINGS.sr).samples
         except AudioError:  # silent or unreadable: training skips these too
             continue
-        reference_audio = on_floor(clip, peak_dbfs=SWEEP_LEVELS_DBFS[0], rng=np.random.default_rng(1),
-                                   sr=SETTINGS.sr)
+        reference_audio = on_floor(
+            clip, peak_dbfs=SWEEP_LEVELS_DBFS[0], rng=np.random.default_rng(1), sr=SETTINGS.sr
+        )
         versions = {"gain -20 dB": reference_audio * 0.1, "gain -40 dB": reference_audio * 0.01}
         for level in SWEEP_LEVELS_DBFS[1:]:
             versions[f"{level:g} dBFS over the floor"] = on_floor(
-                clip, peak_dbfs=level, rng=np.random.default_rng(1), sr=SETTINGS.sr)
+                clip, peak_dbfs=level, rng=np.random.default_rng(1), sr=SETTINGS.sr
+            )
         for name, frontend in FRONTENDS.items():
             reference = frontend(reference_audio)
             spread = float(np.std(reference)) + 1e-9
             for condition in conditions:
                 moved[name][condition].append(
-                    float(np.mean(np.abs(frontend(versions[condition]) - reference))) / spread)
-    print(f"{len(moved[next(iter(FRONTENDS))][conditions[0]])} clips of {args.data}; "
-          f"median over clips of mean |change| / spread at -6 dBFS")
-    print("")
+                    float(np.mean(np.abs(frontend(versions[condition]) - reference))) / spread
+                )
+    print(
+        f"{len(moved[next(iter(FRONTENDS))][conditions[0]])} clips of {args.data}; "
+        f"median over clips of mean |change| / spread at -6 dBFS"
+    )
+    print()
     print("| frontend | " + " | ".join(conditions) + " |")
     print("|---" * (len(conditions) + 1) + "|")
     for name in FRONTENDS:
         print(f"| {name} | " + " | ".join(f"{np.median(moved[name][c]):.3f}" for c in conditions) + " |")
+
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,7 @@ measures every model side by side in one process:
   sparse kernels on: a proxy for the work sparse inference saves on a
   Raspberry Pi, not a Pi measurement (absolute emulated times mean nothing).
 
-Writes OUT/pruning_sweep.json, OUT/pruning_sweep.md (the README table) and
+Writes OUT/pruning_sweep.json, OUT/pruning_sweep.md (the table in docs/) and
 ``docs/pruning_sweep.png``.
 """
 
@@ -48,8 +48,9 @@ def _finished(run: Path, **pruning) -> bool:
         return False
     values = json.loads(config.read_text())
     recorded = values.get("pruning", {})
-    return values.get("status") == "finished" and all(recorded.get(key) == value
-                                                       for key, value in pruning.items())
+    return values.get("status") == "finished" and all(
+        recorded.get(key) == value for key, value in pruning.items()
+    )
 
 
 def _ensure_base(base: Path, data: Path | None) -> None:
@@ -107,8 +108,7 @@ def time_models(paths: list[str], *, rounds: int, invocations: int) -> list[floa
     from sensing.audio.classifier import AudioClassifier
 
     classifiers = [AudioClassifier(path, num_threads=1) for path in paths]
-    latencies = interleaved_latencies(classifiers, invocations=invocations, rounds=rounds,
-                                      warmup=2)
+    latencies = interleaved_latencies(classifiers, invocations=invocations, rounds=rounds, warmup=2)
     return [round(float(np.median(times)), 3) for times in latencies]
 
 
@@ -116,13 +116,27 @@ def _emulated_times(paths: list[str], *, rounds: int, invocations: int) -> list[
     """Median ms per inference under ``qemu-x86_64 -cpu Nehalem``; None without qemu."""
     qemu = shutil.which("qemu-x86_64")
     if qemu is None:
-        print("qemu-x86_64 not found: skipping the emulated ratio (benchmarks/setup_qemu.sh "
-              "installs it)", file=sys.stderr)
+        print(
+            "qemu-x86_64 not found: skipping the emulated ratio (benchmarks/setup_qemu.sh installs it)",
+            file=sys.stderr,
+        )
         return None
-    command = [qemu, "-cpu", EMULATED_CPU, sys.executable, str(Path(__file__).resolve()),
-               "--time-models", *paths, "--rounds", str(rounds), "--invocations", str(invocations)]
-    print(f"timing {len(paths)} models under qemu ({EMULATED_CPU}); this takes a few minutes",
-          file=sys.stderr)
+    command = [
+        qemu,
+        "-cpu",
+        EMULATED_CPU,
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--time-models",
+        *paths,
+        "--rounds",
+        str(rounds),
+        "--invocations",
+        str(invocations),
+    ]
+    print(
+        f"timing {len(paths)} models under qemu ({EMULATED_CPU}); this takes a few minutes", file=sys.stderr
+    )
     finished = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, check=False)
     if finished.returncode != 0:
         print(f"emulated timing failed:\n{finished.stderr[-2000:]}", file=sys.stderr)
@@ -135,27 +149,51 @@ def _f1(value: float | None) -> str:
 
 
 def markdown(rows: list[dict], *, cpu: str) -> str:
-    """The README table."""
+    """The table in docs/."""
     labels = list(rows[0]["validation_f1"])
-    header = (["sparsity (1x1)"] + [f"{label} F1 val / test" for label in labels]
-              + ["test FPR", "shipped file KB (gzip)", "fp16 / int8 KB", "XNNPACK sparse",
-                 f"native ms ({cpu})", "emulated dense/sparse"])
+    header = (
+        ["sparsity (1x1)"]
+        + [f"{label} F1 val / test" for label in labels]
+        + [
+            "test FPR",
+            "shipped file KB (gzip)",
+            "fp16 / int8 KB",
+            "XNNPACK sparse",
+            f"native ms ({cpu})",
+            "emulated dense/sparse",
+        ]
+    )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         fpr = row["test_false_positive_rate"]
-        small = " / ".join(f"{row[key]['bytes'] / 1024:.0f}" if key in row else "-"
-                           for key in ("size_sparse_fp16", "size_int8"))
+        small = " / ".join(
+            f"{row[key]['bytes'] / 1024:.0f}" if key in row else "-"
+            for key in ("size_sparse_fp16", "size_int8")
+        )
         ratio = row.get("emulated_ratio")
-        lines.append("| " + " | ".join(
-            [f"{row['sparsity']:.0%}" + (f" ({row['measured_1x1_sparsity']:.1%} measured)"
-                                         if row["sparsity"] else " (dense base)")]
-            + [f"{_f1(row['validation_f1'][label])} / {_f1(row['test_f1'][label])}"
-               for label in labels]
-            + ["n/a" if fpr is None else f"{fpr:.1%}",
-               f"{row['size']['bytes'] / 1024:.0f} ({row['size']['gzip_bytes'] / 1024:.0f})",
-               small, "yes" if row["xnnpack_sparse"] else "no",
-               f"{row['native_ms']:.3f}",
-               "n/a" if ratio is None else f"{ratio:.2f}x"]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"{row['sparsity']:.0%}"
+                    + (
+                        f" ({row['measured_1x1_sparsity']:.1%} measured)"
+                        if row["sparsity"]
+                        else " (dense base)"
+                    )
+                ]
+                + [f"{_f1(row['validation_f1'][label])} / {_f1(row['test_f1'][label])}" for label in labels]
+                + [
+                    "n/a" if fpr is None else f"{fpr:.1%}",
+                    f"{row['size']['bytes'] / 1024:.0f} ({row['size']['gzip_bytes'] / 1024:.0f})",
+                    small,
+                    "yes" if row["xnnpack_sparse"] else "no",
+                    f"{row['native_ms']:.3f}",
+                    "n/a" if ratio is None else f"{ratio:.2f}x",
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -168,28 +206,61 @@ def plot(rows: list[dict], path: Path) -> None:
     sparsities = [100 * row["sparsity"] for row in rows]
     figure, (quality, speed) = plt.subplots(1, 2, figsize=(11, 4))
     for label in rows[0]["validation_f1"]:
-        quality.plot(sparsities, [row["validation_f1"][label] for row in rows], marker="o",
-                     label=f"{label}: validation F1")
-        quality.plot(sparsities, [row["test_f1"][label] for row in rows], marker="s",
-                     linestyle="--", label=f"{label}: test F1")
-    quality.set(xlabel="share of 1x1 weights pruned (%)", ylabel="F1", title="quality",
-                ylim=(max(0.0, min(min(row[key].values()) for row in rows
-                                   for key in ("validation_f1", "test_f1")) - 0.05), 1.0))
+        quality.plot(
+            sparsities,
+            [row["validation_f1"][label] for row in rows],
+            marker="o",
+            label=f"{label}: validation F1",
+        )
+        quality.plot(
+            sparsities,
+            [row["test_f1"][label] for row in rows],
+            marker="s",
+            linestyle="--",
+            label=f"{label}: test F1",
+        )
+    quality.set(
+        xlabel="share of 1x1 weights pruned (%)",
+        ylabel="F1",
+        title="quality",
+        ylim=(
+            max(
+                0.0,
+                min(min(row[key].values()) for row in rows for key in ("validation_f1", "test_f1")) - 0.05,
+            ),
+            1.0,
+        ),
+    )
     quality.legend(fontsize=8)
     ratios = [row.get("emulated_ratio") for row in rows]
     if any(r is not None for r in ratios):
-        speed.plot(sparsities, [np.nan if r is None else r for r in ratios], marker="o",
-                   color="tab:green", label="dense/sparse time, emulated CPU without AVX")
-    speed.set(xlabel="share of 1x1 weights pruned (%)", ylabel="speed-up (x)",
-              title="speed and size")
+        speed.plot(
+            sparsities,
+            [np.nan if r is None else r for r in ratios],
+            marker="o",
+            color="tab:green",
+            label="dense/sparse time, emulated CPU without AVX",
+        )
+    speed.set(xlabel="share of 1x1 weights pruned (%)", ylabel="speed-up (x)", title="speed and size")
     size_axis = speed.twinx()
-    size_axis.plot(sparsities, [row["size"]["bytes"] / 1024 for row in rows], marker="s",
-                   color="tab:purple", label="shipped float file (KB)")
+    size_axis.plot(
+        sparsities,
+        [row["size"]["bytes"] / 1024 for row in rows],
+        marker="s",
+        color="tab:purple",
+        label="shipped float file (KB)",
+    )
     size_axis.set_ylabel("KB")
     lines = speed.get_legend_handles_labels()
     sizes = size_axis.get_legend_handles_labels()
-    speed.legend(lines[0] + sizes[0], lines[1] + sizes[1], loc="upper center",
-                 bbox_to_anchor=(0.5, -0.18), fontsize=8, ncol=2)
+    speed.legend(
+        lines[0] + sizes[0],
+        lines[1] + sizes[1],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+        fontsize=8,
+        ncol=2,
+    )
     for axis in (quality, speed):
         axis.grid(alpha=0.3)
     figure.tight_layout()
@@ -212,15 +283,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=12, help="fine-tuning epochs per sparsity")
     parser.add_argument("--rounds", type=int, default=10, help="timing rounds (models in turn)")
     parser.add_argument("--invocations", type=int, default=300, help="native timings per model")
-    parser.add_argument("--emulated-invocations", type=int, default=40,
-                        help="timings per model under emulation")
-    parser.add_argument("--replot", action="store_true",
-                        help="redraw the table and plot from OUT/pruning_sweep.json, measuring nothing")
+    parser.add_argument(
+        "--emulated-invocations", type=int, default=40, help="timings per model under emulation"
+    )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="redraw the table and plot from OUT/pruning_sweep.json, measuring nothing",
+    )
     parser.add_argument("--time-models", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.time_models:  # child mode, run under qemu
-        print(json.dumps(time_models(args.time_models, rounds=args.rounds,
-                                     invocations=args.invocations)))
+        print(json.dumps(time_models(args.time_models, rounds=args.rounds, invocations=args.invocations)))
         return
 
     if args.replot:
@@ -239,12 +313,12 @@ def main() -> None:
     rows = [_row(0.0, args.base, args.base / "model.tflite")]
     runs = dict(sorted(runs.items()))
     rows += [_row(s, run, run / "model_sparse.tflite") for s, run in runs.items()]
-    native = time_models([row["shipped_model"] for row in rows], rounds=args.rounds,
-                         invocations=args.invocations)
+    native = time_models(
+        [row["shipped_model"] for row in rows], rounds=args.rounds, invocations=args.invocations
+    )
     for row, ms in zip(rows, native):
         row["native_ms"] = ms
-    pairs = [str(run / name) for run in runs.values()
-             for name in ("model.tflite", "model_sparse.tflite")]
+    pairs = [str(run / name) for run in runs.values() for name in ("model.tflite", "model_sparse.tflite")]
     emulated = _emulated_times(pairs, rounds=args.rounds, invocations=args.emulated_invocations)
     rows[0]["emulated_ratio"] = None
     for index, row in enumerate(rows[1:]):

@@ -9,7 +9,7 @@ curtain; all three) simulates ``--nights`` nights (seeds 0, 1, ...) and runs
 as found when the sleeper's true chest range lies within the chosen window
 (with 5 cm of margin); the breathing error compares calibration's rate with
 the simulator's mean rate over the window it decided on. Prints a Markdown
-table for the README.
+table for the docs.
 """
 
 from __future__ import annotations
@@ -43,12 +43,16 @@ def score_night(path: Path, truth: NightTruth) -> tuple[bool, float | None]:
     """(sleeper found, |calibration rate - true rate| per minute or None)."""
     with Recording(path) as recording:
         calibration = calibrate(recording)
-    if not calibration.found:
+    if (
+        calibration.range_min_m is None
+        or calibration.range_max_m is None
+        or calibration.window_start_s is None
+        or calibration.rate_bpm is None
+    ):
         return False, None
-    found = (calibration.range_min_m - MARGIN_M <= truth.sleeper_range_m
-             <= calibration.range_max_m + MARGIN_M)
+    found = calibration.range_min_m - MARGIN_M <= truth.sleeper_range_m <= calibration.range_max_m + MARGIN_M
     start = int(calibration.window_start_s)
-    rates = [rate for rate in truth.breathing_rate_bpm[start:start + int(WINDOW_S)] if rate]
+    rates = [rate for rate in truth.breathing_rate_bpm[start : start + int(WINDOW_S)] if rate]
     error = abs(calibration.rate_bpm - float(np.mean(rates))) if rates else None
     return found, error
 
@@ -66,10 +70,15 @@ def main() -> None:
     for room, flags in ROOMS.items():
         found, errors = 0, []
         for seed in range(args.nights):
-            parameters = NightParameters.random(seed, **{"partner": False, "fan": False,
-                                                         "curtain": False, **flags})
-            path, _ = simulate_night(folder / f"{room.replace(' ', '_')}_{seed}.npz", seed=seed,
-                                     hours=args.hours, parameters=parameters)
+            parameters = NightParameters.random(
+                seed, **{"partner": False, "fan": False, "curtain": False, **flags}
+            )
+            path, _ = simulate_night(
+                folder / f"{room.replace(' ', '_')}_{seed}.npz",
+                seed=seed,
+                hours=args.hours,
+                parameters=parameters,
+            )
             hit, error = score_night(path, NightTruth.read(truth_path(path)))
             found += hit
             if hit and error is not None:

@@ -12,7 +12,7 @@ tensors, ``.tflite`` model and HMM smoothing as ``sensing sleep`` and compares t
 smoothed labels with the truth: accuracy, sleep sensitivity, wake
 specificity, absent recall, Cohen's kappa, the pooled 3-class confusion
 matrix and the per-night bias of total sleep time and wake after sleep onset
-(median, and the largest). Prints Markdown tables for the README and writes
+(median, and the largest). Prints Markdown tables for the docs and writes
 ``results.json`` and a hypnogram of the first night of each room into ``--out``.
 """
 
@@ -47,8 +47,15 @@ TARGETS = {"accuracy": 0.92, "sleep_sensitivity": 0.95, "wake_specificity": 0.80
 INTERFERER_MARGIN = 0.03
 
 
-def simulate_and_process(folder: Path, room_index: int, night: int, seed: int, hours: float,
-                         flags: dict, settings: RadarFeatureSettings) -> tuple[np.ndarray, list[str], float]:
+def simulate_and_process(
+    folder: Path,
+    room_index: int,
+    night: int,
+    seed: int,
+    hours: float,
+    flags: dict,
+    settings: RadarFeatureSettings,
+) -> tuple[np.ndarray, list[str], float]:
     """One held-out night: (inputs, true labels, sleeper centre m); the recording is deleted after."""
     this_seed = night_seed(seed, 1000 * room_index + night)
     path = folder / f"room{room_index}_night{night:03d}.npz"
@@ -64,11 +71,22 @@ def run_nights(folder: Path, args: argparse.Namespace, classifier: SleepClassifi
     started = time.monotonic()
     jobs = [(room_index, night) for room_index in range(len(ROOMS)) for night in range(args.nights)]
     rooms = list(ROOMS.items())
-    with concurrent.futures.ProcessPoolExecutor(args.workers,
-                                                mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(simulate_and_process, folder, room_index, night, args.seed, args.hours,
-                               rooms[room_index][1], classifier.features): (room_index, night)
-                   for room_index, night in jobs}
+    with concurrent.futures.ProcessPoolExecutor(
+        args.workers, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        futures = {
+            pool.submit(
+                simulate_and_process,
+                folder,
+                room_index,
+                night,
+                args.seed,
+                args.hours,
+                rooms[room_index][1],
+                classifier.features,
+            ): (room_index, night)
+            for room_index, night in jobs
+        }
         for future in concurrent.futures.as_completed(futures):
             room_index, night = futures[future]
             inputs, truth, _ = future.result()
@@ -76,9 +94,12 @@ def run_nights(folder: Path, args: argparse.Namespace, classifier: SleepClassifi
             predicted = smooth_epochs(probabilities, classifier.metadata.smoothing)
             raw = [classifier.metadata.labels[i] for i in probabilities.argmax(axis=1)]
             results[rooms[room_index][0]].append((night, truth, predicted, raw, probabilities))
-            print(f"{rooms[room_index][0]}, night {night}: accuracy "
-                  f"{np.mean(np.array(truth) == np.array(predicted)):.3f} "
-                  f"[{time.monotonic() - started:.0f} s]", flush=True)
+            print(
+                f"{rooms[room_index][0]}, night {night}: accuracy "
+                f"{np.mean(np.array(truth) == np.array(predicted)):.3f} "
+                f"[{time.monotonic() - started:.0f} s]",
+                flush=True,
+            )
 
 
 def main() -> None:
@@ -98,16 +119,33 @@ def main() -> None:
     summary = {}
     for name, nights in results.items():
         nights.sort(key=lambda item: item[0])
-        summary[name] = {"smoothed": compare_nights([(truth, predicted)
-                                                     for _, truth, predicted, _, _ in nights]),
-                         "raw": compare_nights([(truth, raw) for _, truth, _, raw, _ in nights])}
+        summary[name] = {
+            "smoothed": compare_nights([(truth, predicted) for _, truth, predicted, _, _ in nights]),
+            "raw": compare_nights([(truth, raw) for _, truth, _, raw, _ in nights]),
+        }
         _, truth, predicted, _, probabilities = nights[0]
         slug = name.replace(" ", "_")
-        plot_hypnogram(predicted, args.out / f"hypnogram_{slug}.png", probabilities=probabilities,
-                       truth=truth, title=f"held-out simulated night ({name}): prediction against the truth")
-    (args.out / "results.json").write_text(json.dumps(
-        {"model": str(args.model), "nights_per_room": args.nights, "hours": args.hours, "seed": args.seed,
-         "targets": TARGETS, "rooms": summary}, indent=2) + "\n")
+        plot_hypnogram(
+            predicted,
+            args.out / f"hypnogram_{slug}.png",
+            probabilities=probabilities,
+            truth=truth,
+            title=f"held-out simulated night ({name}): prediction against the truth",
+        )
+    (args.out / "results.json").write_text(
+        json.dumps(
+            {
+                "model": str(args.model),
+                "nights_per_room": args.nights,
+                "hours": args.hours,
+                "seed": args.seed,
+                "targets": TARGETS,
+                "rooms": summary,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print_tables(summary, args)
 
 
@@ -118,29 +156,41 @@ def _check(value: float | None, target: float) -> str:
 
 
 def print_tables(summary: dict, args: argparse.Namespace) -> None:
-    print(f"\n{args.nights} held-out nights of {args.hours:g} h per room, smoothed labels; targets: accuracy "
-          f">= {TARGETS['accuracy']}, sleep sensitivity >= {TARGETS['sleep_sensitivity']}, wake specificity "
-          f">= {TARGETS['wake_specificity']}, absent recall >= {TARGETS['absent_recall']} (with "
-          f"interferers: within {INTERFERER_MARGIN * 100:.0f} points)\n")
-    print("| room | epochs | accuracy | sleep sensitivity | wake specificity | absent recall | kappa | "
-          "TST bias, median / largest (min) | WASO bias, median / largest (min) |")
+    print(
+        f"\n{args.nights} held-out nights of {args.hours:g} h per room, smoothed labels; targets: accuracy "
+        f">= {TARGETS['accuracy']}, sleep sensitivity >= {TARGETS['sleep_sensitivity']}, wake specificity "
+        f">= {TARGETS['wake_specificity']}, absent recall >= {TARGETS['absent_recall']} (with "
+        f"interferers: within {INTERFERER_MARGIN * 100:.0f} points)\n"
+    )
+    print(
+        "| room | epochs | accuracy | sleep sensitivity | wake specificity | absent recall | kappa | "
+        "TST bias, median / largest (min) | WASO bias, median / largest (min) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, figures in summary.items():
         smoothed = figures["smoothed"]
         margin = 0.0 if name == "sleeper alone" else INTERFERER_MARGIN
         cells = [_check(smoothed[key], TARGETS[key] - margin) for key in TARGETS]
-        waso = ("n/a" if smoothed["waso_bias_min"] is None
-                else f"{smoothed['waso_bias_min']:+.1f} / {smoothed['waso_bias_max_abs_min']:+.1f}")
-        print(f"| {name} | {smoothed['epochs']} | " + " | ".join(cells)
-              + f" | {smoothed['kappa']:.3f} | {smoothed['tst_bias_min']:+.1f} / "
-              f"{smoothed['tst_bias_max_abs_min']:+.1f} | {waso} |")
+        waso = (
+            "n/a"
+            if smoothed["waso_bias_min"] is None
+            else f"{smoothed['waso_bias_min']:+.1f} / {smoothed['waso_bias_max_abs_min']:+.1f}"
+        )
+        print(
+            f"| {name} | {smoothed['epochs']} | "
+            + " | ".join(cells)
+            + f" | {smoothed['kappa']:.3f} | {smoothed['tst_bias_min']:+.1f} / "
+            f"{smoothed['tst_bias_max_abs_min']:+.1f} | {waso} |"
+        )
     print("\nbefore smoothing (argmax of each epoch):\n")
     print("| room | accuracy | sleep sensitivity | wake specificity | absent recall | kappa |")
     print("|---|---|---|---|---|---|")
     for name, figures in summary.items():
         raw = figures["raw"]
-        print(f"| {name} | {raw['accuracy']:.3f} | {raw['sleep_sensitivity']:.3f} | "
-              f"{raw['wake_specificity']:.3f} | {raw['absent_recall']:.3f} | {raw['kappa']:.3f} |")
+        print(
+            f"| {name} | {raw['accuracy']:.3f} | {raw['sleep_sensitivity']:.3f} | "
+            f"{raw['wake_specificity']:.3f} | {raw['absent_recall']:.3f} | {raw['kappa']:.3f} |"
+        )
     print("\nconfusion, all rooms pooled (rows truth, columns prediction: absent, awake, asleep):\n")
     pooled = np.sum([figures["smoothed"]["confusion"] for figures in summary.values()], axis=0)
     print("| truth | absent | awake | asleep |")

@@ -21,7 +21,7 @@ step covers more clips. Throughput is training clips (each giving
 (``train_seconds`` in each run's ``metrics.json``); the first epoch (graph
 tracing) is left out and the median of the other epochs is reported. The
 input pipeline alone (windows per second out of ``tf.data``, no model) is
-measured with and without the cache too. Prints Markdown for the README and
+measured with and without the cache too. Prints Markdown for the docs and
 writes ``OUT/results.json``.
 """
 
@@ -44,18 +44,37 @@ from training.distribute import loopback_tf_configs
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def train(data: Path, out: Path, options: list[str], *, epochs: int, batch_size: int,
-          workers: int = 1) -> dict:
+def train(
+    data: Path, out: Path, options: list[str], *, epochs: int, batch_size: int, workers: int = 1
+) -> dict:
     """Run ``sensing train audio`` (in ``workers`` processes); returns the run's metrics and log."""
-    command = [sys.executable, "-m", "sensing", "train", "audio", "--data", str(data), "--out", str(out),
-               "--epochs", str(epochs), "--batch-size", str(batch_size), *options]
+    command = [
+        sys.executable,
+        "-m",
+        "sensing",
+        "train",
+        "audio",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        str(batch_size),
+        *options,
+    ]
     environments = [dict(os.environ)]
     if workers > 1:
         environments = [{**os.environ, "TF_CONFIG": value} for value in loopback_tf_configs(workers)]
     print(f"$ {' '.join(command[1:])}" + (f"  (x{workers} workers)" if workers > 1 else ""), flush=True)
     started = time.monotonic()
-    processes = [subprocess.Popen(command, cwd=REPO_ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT) for env in environments]
+    processes = [
+        subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for env in environments
+    ]
     logs = [process.communicate()[0] for process in processes]
     for process, log in zip(processes, logs):
         if process.returncode != 0:
@@ -72,11 +91,16 @@ def throughput(run: dict) -> dict:
     seconds = [entry["train_seconds"] for entry in metrics["history"][1:]]
     median = statistics.median(seconds)
     scan = re.search(r"decoding clips: \d+/\d+ in ([0-9.]+) s", run["log"])
-    return {"clips_per_second": round(clips / median, 1),
-            "windows_per_second": round(clips * config["windows_per_clip"] / median, 1),
-            "epoch_train_seconds": seconds, "train_clips": clips, "replicas": config["replicas"],
-            "workers": config["workers"], "scan_seconds": float(scan.group(1)) if scan else None,
-            "wall_seconds": round(run["wall_seconds"], 1)}
+    return {
+        "clips_per_second": round(clips / median, 1),
+        "windows_per_second": round(clips * config["windows_per_clip"] / median, 1),
+        "epoch_train_seconds": seconds,
+        "train_clips": clips,
+        "replicas": config["replicas"],
+        "workers": config["workers"],
+        "scan_seconds": float(scan.group(1)) if scan else None,
+        "wall_seconds": round(run["wall_seconds"], 1),
+    }
 
 
 def pipeline_only(data: Path, out: Path, cache: Path | None, *, batch_size: int, epochs: int = 2) -> dict:
@@ -116,13 +140,20 @@ def main() -> None:
     data = args.data.resolve() if args.data else make_clip_set(args.out / "clips", clips_per_label=20, seed=1)
     cache = (args.out / "cache").resolve()
 
-    results = {"data": str(data), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-               "epochs": args.epochs, "batch_size": args.batch_size, "runs": {}}
-    results["pipeline_only"] = {"no cache": pipeline_only(data, args.out / "pipeline", None,
-                                                          batch_size=args.batch_size)}
+    results = {
+        "data": str(data),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "runs": {},
+    }
+    results["pipeline_only"] = {
+        "no cache": pipeline_only(data, args.out / "pipeline", None, batch_size=args.batch_size)
+    }
     train(data, args.out / "fill_cache", ["--cache", str(cache)], epochs=1, batch_size=args.batch_size)
-    results["pipeline_only"]["cache"] = pipeline_only(data, args.out / "pipeline", cache,
-                                                      batch_size=args.batch_size)
+    results["pipeline_only"]["cache"] = pipeline_only(
+        data, args.out / "pipeline", cache, batch_size=args.batch_size
+    )
     settings = {
         "no cache": ([], 1),
         "cache": (["--cache", str(cache)], 1),
@@ -137,16 +168,22 @@ def main() -> None:
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
     base = results["runs"]["cache"]["clips_per_second"]
-    print(f"\n{results['machine']}; {args.batch_size} windows per replica per step; median of epochs "
-          f"2-{args.epochs}\n")
+    print(
+        f"\n{results['machine']}; {args.batch_size} windows per replica per step; median of epochs "
+        f"2-{args.epochs}\n"
+    )
     print("| setting | replicas | training clips/s | windows/s | vs cache, 1 worker |")
     print("|---|---|---|---|---|")
     for name, figures in results["runs"].items():
-        print(f"| {name} | {figures['replicas']} | {figures['clips_per_second']} | "
-              f"{figures['windows_per_second']} | {figures['clips_per_second'] / base:.2f}x |")
+        print(
+            f"| {name} | {figures['replicas']} | {figures['clips_per_second']} | "
+            f"{figures['windows_per_second']} | {figures['clips_per_second'] / base:.2f}x |"
+        )
     pipeline = results["pipeline_only"]
-    print(f"\ninput pipeline alone: {pipeline['no cache']['windows_per_second']} windows/s without the "
-          f"cache, {pipeline['cache']['windows_per_second']} with it")
+    print(
+        f"\ninput pipeline alone: {pipeline['no cache']['windows_per_second']} windows/s without the "
+        f"cache, {pipeline['cache']['windows_per_second']} with it"
+    )
 
 
 if __name__ == "__main__":

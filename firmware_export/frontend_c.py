@@ -71,13 +71,19 @@ def write_frontend(settings: FeatureSettings, out_dir: Path, name: str) -> list[
     source_path = out_dir / f"{name}_frontend.c"
     header_path.write_text(
         _comment(f"Log-mel frontend of the {name} model: declarations.", settings)
-        + Template(_HEADER).substitute(names, macros=_macros(settings, names["M"]),
-                                       log_mel_tolerance=f"{LOG_MEL_TOLERANCE:g}",
-                                       delta_tolerance=f"{DELTA_TOLERANCE:g}"))
+        + Template(_HEADER).substitute(
+            names,
+            macros=_macros(settings, names["M"]),
+            log_mel_tolerance=f"{LOG_MEL_TOLERANCE:g}",
+            delta_tolerance=f"{DELTA_TOLERANCE:g}",
+        )
+    )
     source_path.write_text(
         _comment(f"Log-mel frontend of the {name} model: code and tables.", settings)
-        + Template(_SOURCE).substitute(names, header=header_path.name,
-                                       tables=_tables(settings, name, names["M"])))
+        + Template(_SOURCE).substitute(
+            names, header=header_path.name, tables=_tables(settings, name, names["M"])
+        )
+    )
     return [header_path, source_path]
 
 
@@ -85,24 +91,32 @@ def _check_settings(settings: FeatureSettings) -> None:
     """Raise :class:`SensingError` for settings the C frontend cannot implement."""
     n_fft = settings.n_fft
     if n_fft < 4 or n_fft > 65536 or n_fft & (n_fft - 1):
-        raise SensingError(f"feature settings n_fft={n_fft}: the C frontend's radix-2 FFT needs a "
-                           f"power of two between 4 and 65536 (for example 512)")
+        raise SensingError(
+            f"feature settings n_fft={n_fft}: the C frontend's radix-2 FFT needs a "
+            f"power of two between 4 and 65536 (for example 512)"
+        )
     if settings.hop_length > n_fft:
-        raise SensingError(f"feature settings hop_length={settings.hop_length}: the C frontend "
-                           f"needs hop_length <= n_fft ({n_fft})")
+        raise SensingError(
+            f"feature settings hop_length={settings.hop_length}: the C frontend "
+            f"needs hop_length <= n_fft ({n_fft})"
+        )
 
 
 def _comment(what: str, settings: FeatureSettings) -> str:
     """Generated-file comment followed by one ``//   field = value`` line per setting."""
     fields = "".join(f"//   {key} = {value!r}\n" for key, value in dataclasses.asdict(settings).items())
-    return (generated_comment(what, "the feature settings below")
-            + "// Feature settings (sensing.audio.features.FeatureSettings):\n" + fields)
+    return (
+        generated_comment(what, "the feature settings below")
+        + "// Feature settings (sensing.audio.features.FeatureSettings):\n"
+        + fields
+    )
 
 
 def _rows(items: list[str], per_row: int) -> str:
     """``items`` comma-separated, ``per_row`` per indented line."""
-    return "\n".join("    " + ", ".join(items[start:start + per_row]) + ","
-                     for start in range(0, len(items), per_row))
+    return "\n".join(
+        "    " + ", ".join(items[start : start + per_row]) + "," for start in range(0, len(items), per_row)
+    )
 
 
 def _float_array(name: str, size: str, values: np.ndarray, doc: str) -> str:
@@ -133,7 +147,7 @@ def _mel_bands(settings: FeatureSettings) -> tuple[list[int], list[int], np.ndar
         count = int(nonzero[-1]) + 1 - first if nonzero.size else 0
         first_bin.append(first)
         bin_count.append(count)
-        weights.append(band[first:first + count])
+        weights.append(band[first : first + count])
     return first_bin, bin_count, np.concatenate(weights).astype(np.float32)
 
 
@@ -154,24 +168,44 @@ def _macros(settings: FeatureSettings, prefix: str) -> str:
         ("LOG_FLOOR", c_float(settings.log_floor), "added to the mel power before the log"),
         ("LOG_OFFSET", f"({c_float(settings.log_offset)})", "subtracted from the log ..."),
         ("LOG_SCALE", c_float(settings.log_scale), "... which is then divided by this"),
-        ("LEVEL_WINDOW_PEAK", "1" if settings.level == "window-peak" else "0",
-         "1: a window's values are measured from its largest and clipped at -NORMALISED_SPAN "
-         "(gain-invariant); 0: absolute"),
-        ("NORMALISED_SPAN", c_float(settings.normalised_span),
-         "dynamic_range_db as a scaled log: the span of normalised values"),
-        ("PEAK_FLOOR", f"({c_float(settings.scaled_peak_floor)})",
-         "the least peak a window is measured from (peak_floor as a scaled log)"),
+        (
+            "LEVEL_WINDOW_PEAK",
+            "1" if settings.level == "window-peak" else "0",
+            (
+                "1: a window's values are measured from its largest and clipped at -NORMALISED_SPAN "
+                "(gain-invariant); 0: absolute"
+            ),
+        ),
+        (
+            "NORMALISED_SPAN",
+            c_float(settings.normalised_span),
+            "dynamic_range_db as a scaled log: the span of normalised values",
+        ),
+        (
+            "PEAK_FLOOR",
+            f"({c_float(settings.scaled_peak_floor)})",
+            "the least peak a window is measured from (peak_floor as a scaled log)",
+        ),
         ("WINDOW_FRAMES", str(settings.window_frames), "frames per model window"),
         ("WINDOW_HOP_FRAMES", str(settings.window_hop_frames), "frames between two model windows"),
         ("DELTA_WIDTH", str(settings.delta_width), "frames in the delta regression (odd)"),
         ("CHANNELS", str(CHANNELS), "log-mel, delta, delta-delta"),
         ("FRAME_SIZE", f"{prefix}_N_FFT", "floats: one frame of samples (log_mel_frame input)"),
-        ("SCRATCH_SIZE", f"({prefix}_N_FFT + {prefix}_N_BINS)",
-         "floats: scratch of log_mel_frame (spectrum, then power)"),
-        ("HISTORY_SIZE", f"({prefix}_WINDOW_FRAMES * {prefix}_N_MELS)",
-         "floats: the last WINDOW_FRAMES log-mel frames"),
-        ("WINDOW_SIZE", f"({prefix}_WINDOW_FRAMES * {prefix}_N_MELS * {prefix}_CHANNELS)",
-         "floats: one model window, [frame][mel][channel]"),
+        (
+            "SCRATCH_SIZE",
+            f"({prefix}_N_FFT + {prefix}_N_BINS)",
+            "floats: scratch of log_mel_frame (spectrum, then power)",
+        ),
+        (
+            "HISTORY_SIZE",
+            f"({prefix}_WINDOW_FRAMES * {prefix}_N_MELS)",
+            "floats: the last WINDOW_FRAMES log-mel frames",
+        ),
+        (
+            "WINDOW_SIZE",
+            f"({prefix}_WINDOW_FRAMES * {prefix}_N_MELS * {prefix}_CHANNELS)",
+            "floats: one model window, [frame][mel][channel]",
+        ),
     ]
     return "".join(f"// {doc}\n#define {prefix}_{key} {value}\n" for key, value, doc in macros)
 
@@ -180,24 +214,52 @@ def _tables(settings: FeatureSettings, name: str, prefix: str) -> str:
     """The ``static const`` tables of the C source."""
     angles = np.arange(settings.n_fft // 2) * 2 * np.pi / settings.n_fft
     first_bin, bin_count, weights = _mel_bands(settings)
-    return "\n".join([
-        _float_array(f"{name}_hann", f"{prefix}_N_FFT", hann_window(settings.n_fft),
-                     "Periodic Hann window: 0.5 - 0.5 cos(2 pi i / N_FFT)."),
-        _float_array(f"{name}_twiddle_cos", f"{prefix}_N_FFT / 2", np.cos(angles),
-                     "cos(2 pi k / N_FFT) for k < N_FFT / 2."),
-        _float_array(f"{name}_twiddle_sin", f"{prefix}_N_FFT / 2", np.sin(angles),
-                     "sin(2 pi k / N_FFT) for k < N_FFT / 2."),
-        _int_array(f"{name}_mel_first_bin", f"{prefix}_N_MELS", first_bin,
-                   "First FFT bin with a nonzero weight, per mel band."),
-        _int_array(f"{name}_mel_bin_count", f"{prefix}_N_MELS", bin_count,
-                   "Bins from the first to the last nonzero weight, per mel band."),
-        _float_array(f"{name}_mel_weights", str(weights.size), weights,
-                     "Slaney mel weights of those bins, band after band."),
-        _float_array(f"{name}_delta_weights", f"2 * {prefix}_DELTA_WIDTH",
-                     np.concatenate([_delta_weights(settings, 1), _delta_weights(settings, 2)]),
-                     "Delta, then delta-delta, regression weights for frames -DELTA_WIDTH/2 .. "
-                     "DELTA_WIDTH/2."),
-    ])
+    return "\n".join(
+        [
+            _float_array(
+                f"{name}_hann",
+                f"{prefix}_N_FFT",
+                hann_window(settings.n_fft),
+                "Periodic Hann window: 0.5 - 0.5 cos(2 pi i / N_FFT).",
+            ),
+            _float_array(
+                f"{name}_twiddle_cos",
+                f"{prefix}_N_FFT / 2",
+                np.cos(angles),
+                "cos(2 pi k / N_FFT) for k < N_FFT / 2.",
+            ),
+            _float_array(
+                f"{name}_twiddle_sin",
+                f"{prefix}_N_FFT / 2",
+                np.sin(angles),
+                "sin(2 pi k / N_FFT) for k < N_FFT / 2.",
+            ),
+            _int_array(
+                f"{name}_mel_first_bin",
+                f"{prefix}_N_MELS",
+                first_bin,
+                "First FFT bin with a nonzero weight, per mel band.",
+            ),
+            _int_array(
+                f"{name}_mel_bin_count",
+                f"{prefix}_N_MELS",
+                bin_count,
+                "Bins from the first to the last nonzero weight, per mel band.",
+            ),
+            _float_array(
+                f"{name}_mel_weights",
+                str(weights.size),
+                weights,
+                "Slaney mel weights of those bins, band after band.",
+            ),
+            _float_array(
+                f"{name}_delta_weights",
+                f"2 * {prefix}_DELTA_WIDTH",
+                np.concatenate([_delta_weights(settings, 1), _delta_weights(settings, 2)]),
+                "Delta, then delta-delta, regression weights for frames -DELTA_WIDTH/2 .. DELTA_WIDTH/2.",
+            ),
+        ]
+    )
 
 
 _HEADER = """\

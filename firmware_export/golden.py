@@ -46,8 +46,9 @@ def device_windows(pcm: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     """(windows, frames, mels, 3) float32 features of every window the C frontend emits."""
     values = log_mel(pcm.astype(np.float32) / 32768.0, settings)
     starts = range(0, values.shape[0] - settings.window_frames + 1, settings.window_hop_frames)
-    return np.stack([window_features(values[start:start + settings.window_frames], settings)
-                     for start in starts]).astype(np.float32)
+    return np.stack(
+        [window_features(values[start : start + settings.window_frames], settings) for start in starts]
+    ).astype(np.float32)
 
 
 def quantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
@@ -77,8 +78,15 @@ def litert_outputs(model_path: Path, inputs: np.ndarray, *, reference: bool) -> 
     return np.stack(outputs)
 
 
-def write_golden(model_path: Path, settings: FeatureSettings, *, input_scale: float,
-                 input_zero_point: int, out_dir: Path, name: str) -> dict:
+def write_golden(
+    model_path: Path,
+    settings: FeatureSettings,
+    *,
+    input_scale: float,
+    input_zero_point: int,
+    out_dir: Path,
+    name: str,
+) -> dict:
     """Write the golden files into ``out_dir / "golden"``; returns the manifest written."""
     folder = out_dir / "golden"
     folder.mkdir(exist_ok=True)
@@ -93,14 +101,26 @@ def write_golden(model_path: Path, settings: FeatureSettings, *, input_scale: fl
         (folder / f"{stem}.pcm").write_bytes(pcm.astype("<i2").tobytes())
         (folder / f"{stem}.features").write_bytes(features.astype("<f4").tobytes())
         (folder / f"{stem}.output").write_bytes(outputs.astype(np.int8).tobytes())
-        entries.append({"label": label, "pcm": f"{stem}.pcm", "samples": int(pcm.size),
-                        "features": f"{stem}.features", "features_shape": list(features.shape),
-                        "output": f"{stem}.output", "output_shape": list(outputs.shape),
-                        "optimized_kernels_largest_difference": int(np.max(np.abs(
-                            optimized.astype(np.int16) - outputs.astype(np.int16))))})
-    manifest = {"sample_rate_hz": settings.sr, "pcm": "int16 little-endian mono",
-                "features": "float32 little-endian, (windows, frames, mels, channels)",
-                "output": "int8, (windows, labels), raw model output of ai-edge-litert's "
-                          "reference kernels", "clips": entries}
+        entries.append(
+            {
+                "label": label,
+                "pcm": f"{stem}.pcm",
+                "samples": int(pcm.size),
+                "features": f"{stem}.features",
+                "features_shape": list(features.shape),
+                "output": f"{stem}.output",
+                "output_shape": list(outputs.shape),
+                "optimized_kernels_largest_difference": int(
+                    np.max(np.abs(optimized.astype(np.int16) - outputs.astype(np.int16)))
+                ),
+            }
+        )
+    manifest = {
+        "sample_rate_hz": settings.sr,
+        "pcm": "int16 little-endian mono",
+        "features": "float32 little-endian, (windows, frames, mels, channels)",
+        "output": "int8, (windows, labels), raw model output of ai-edge-litert's reference kernels",
+        "clips": entries,
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

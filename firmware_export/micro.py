@@ -26,8 +26,9 @@ def _runtime():
     try:
         from tflite_micro import runtime
     except ImportError as error:
-        raise SensingError(f"the firmware export needs TFLite Micro's interpreter ({error}): "
-                           f"pip install -e '.[firmware]'") from None
+        raise SensingError(
+            f"the firmware export needs TFLite Micro's interpreter ({error}): pip install -e '.[firmware]'"
+        ) from None
     return runtime
 
 
@@ -71,8 +72,10 @@ def minimum_arena(model_path: str | Path) -> int:
     """
     model_path = Path(model_path)
     if not _runs_in(model_path, _LARGEST_ARENA):
-        raise SensingError(f"{model_path}: TFLite Micro cannot run this model even with a "
-                           f"{_LARGEST_ARENA >> 20} MB arena (unsupported op or tensor type?)")
+        raise SensingError(
+            f"{model_path}: TFLite Micro cannot run this model even with a "
+            f"{_LARGEST_ARENA >> 20} MB arena (unsupported op or tensor type?)"
+        )
     low, high = 0, _LARGEST_ARENA // ARENA_ALIGNMENT
     while high - low > 1:
         middle = (low + high) // 2

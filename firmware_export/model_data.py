@@ -23,11 +23,14 @@ def write_model_data(model: bytes, out_dir: Path, name: str, source: str) -> lis
         + f"extern const unsigned char {name}_model_data[];\n"
         + f"// Length of {name}_model_data in bytes.\n"
         + f"extern const size_t {name}_model_data_len;\n\n"
-        + f"#endif  // {guard}\n")
+        + f"#endif  // {guard}\n"
+    )
     source_path.write_text(
         generated_comment(f"The {name} model as a C array.", source)
         + f'#include "{header_path.name}"\n\n'
         + f"alignas({ALIGNMENT}) const unsigned char {name}_model_data[] = {{\n"
-        + byte_rows(model) + "\n};\n"
-        + f"const size_t {name}_model_data_len = {len(model)};\n")
+        + byte_rows(model)
+        + "\n};\n"
+        + f"const size_t {name}_model_data_len = {len(model)};\n"
+    )
     return [header_path, source_path]

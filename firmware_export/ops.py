@@ -14,19 +14,35 @@ from sensing.errors import SensingError
 from sensing.tflite.graph import Graph
 
 RESOLVER_METHODS = {
-    "ADD": "AddAdd", "AVERAGE_POOL_2D": "AddAveragePool2D", "CONCATENATION": "AddConcatenation",
-    "CONV_2D": "AddConv2D", "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
-    "DEQUANTIZE": "AddDequantize", "ELU": "AddElu", "FULLY_CONNECTED": "AddFullyConnected",
-    "HARD_SWISH": "AddHardSwish", "LEAKY_RELU": "AddLeakyRelu", "LOGISTIC": "AddLogistic",
-    "MAX_POOL_2D": "AddMaxPool2D", "MEAN": "AddMean", "MUL": "AddMul", "PAD": "AddPad",
-    "QUANTIZE": "AddQuantize", "RELU": "AddRelu", "RELU6": "AddRelu6", "RESHAPE": "AddReshape",
-    "SOFTMAX": "AddSoftmax", "SQUEEZE": "AddSqueeze", "SUB": "AddSub", "TANH": "AddTanh",
+    "ADD": "AddAdd",
+    "AVERAGE_POOL_2D": "AddAveragePool2D",
+    "CONCATENATION": "AddConcatenation",
+    "CONV_2D": "AddConv2D",
+    "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
+    "DEQUANTIZE": "AddDequantize",
+    "ELU": "AddElu",
+    "FULLY_CONNECTED": "AddFullyConnected",
+    "HARD_SWISH": "AddHardSwish",
+    "LEAKY_RELU": "AddLeakyRelu",
+    "LOGISTIC": "AddLogistic",
+    "MAX_POOL_2D": "AddMaxPool2D",
+    "MEAN": "AddMean",
+    "MUL": "AddMul",
+    "PAD": "AddPad",
+    "QUANTIZE": "AddQuantize",
+    "RELU": "AddRelu",
+    "RELU6": "AddRelu6",
+    "RESHAPE": "AddReshape",
+    "SOFTMAX": "AddSoftmax",
+    "SQUEEZE": "AddSqueeze",
+    "SUB": "AddSub",
+    "TANH": "AddTanh",
 }
 """TFLite Micro's ``MicroMutableOpResolver`` method for each builtin op this exporter knows."""
 
 _MISSING_IN_MICRO = {
     "DENSIFY": "sparse weights need DENSIFY, which TFLite Micro lacks: export the dense int8 "
-               "model (model_int8.tflite from `sensing prune`, or a run folder)",
+    "model (model_int8.tflite from `sensing prune`, or a run folder)",
 }
 
 
@@ -41,8 +57,10 @@ def model_ops(graph: Graph) -> list[str]:
         if op in _MISSING_IN_MICRO:
             raise SensingError(f"the model uses {op}: {_MISSING_IN_MICRO[op]}")
         if op not in RESOLVER_METHODS:
-            raise SensingError(f"the model uses {op}, which this exporter cannot register for "
-                               f"TFLite Micro (known: {', '.join(sorted(RESOLVER_METHODS))})")
+            raise SensingError(
+                f"the model uses {op}, which this exporter cannot register for "
+                f"TFLite Micro (known: {', '.join(sorted(RESOLVER_METHODS))})"
+            )
     return ops
 
 
@@ -50,8 +68,9 @@ def write_ops_header(ops: list[str], out_dir: Path, name: str, source: str) -> P
     """Write ``NAME_ops.h`` with ``NAME_OP_COUNT`` and ``NAME_register_ops(resolver)``."""
     path = out_dir / f"{name}_ops.h"
     guard = f"{name.upper()}_OPS_H_"
-    calls = "\n".join(f"  if (resolver.{RESOLVER_METHODS[op]}() != kTfLiteOk) return kTfLiteError;"
-                      for op in ops)
+    calls = "\n".join(
+        f"  if (resolver.{RESOLVER_METHODS[op]}() != kTfLiteOk) return kTfLiteError;" for op in ops
+    )
     path.write_text(
         generated_comment(f"The {len(ops)} ops the {name} model uses, for TFLite Micro.", source)
         + f"#ifndef {guard}\n#define {guard}\n\n"
@@ -61,6 +80,8 @@ def write_ops_header(ops: list[str], out_dir: Path, name: str, source: str) -> P
         + f"using {name}_OpResolver = tflite::MicroMutableOpResolver<{name.upper()}_OP_COUNT>;\n\n"
         + "// Registers every op the model uses; returns kTfLiteError if one fails.\n"
         + f"inline TfLiteStatus {name}_register_ops({name}_OpResolver& resolver) {{\n"
-        + calls + "\n  return kTfLiteOk;\n}\n\n"
-        + f"#endif  // {guard}\n")
+        + calls
+        + "\n  return kTfLiteOk;\n}\n\n"
+        + f"#endif  // {guard}\n"
+    )
     return path

@@ -49,9 +49,11 @@ DEFAULT_MODEL = COUGH_SNORE_MICRO
 def _quantization(detail: dict, what: str, path: Path) -> Quantization:
     scale, zero_point = detail["quantization"]
     if np.dtype(detail["dtype"]) != np.int8 or scale <= 0:
-        raise SensingError(f"{path}: the {what} is {np.dtype(detail['dtype']).name}, not int8; "
-                           f"firmware needs a full-integer int8 model (give the run folder to "
-                           f"quantize it, or model_int8.tflite from `sensing prune`)")
+        raise SensingError(
+            f"{path}: the {what} is {np.dtype(detail['dtype']).name}, not int8; "
+            f"firmware needs a full-integer int8 model (give the run folder to "
+            f"quantize it, or model_int8.tflite from `sensing prune`)"
+        )
     return Quantization(scale=float(scale), zero_point=int(zero_point))
 
 
@@ -74,8 +76,10 @@ def resolve_model(model: Path | None) -> Path:
     if model.is_dir():
         if (model / "model_int8.tflite").is_file():
             return model / "model_int8.tflite"
-        raise SensingError(f"{model}: no model_int8.tflite and no model.keras with config.json; "
-                           f"give a run folder from `sensing train audio` or `sensing prune`")
+        raise SensingError(
+            f"{model}: no model_int8.tflite and no model.keras with config.json; "
+            f"give a run folder from `sensing train audio` or `sensing prune`"
+        )
     if not model.is_file():
         raise SensingError(f"{model}: not found")
     return model
@@ -83,8 +87,10 @@ def resolve_model(model: Path | None) -> Path:
 
 def _require_log_mel(frontend: str, source: Path) -> None:
     if frontend != "mel":
-        raise SensingError(f"{source}: a {frontend} model; the firmware package carries the log-mel "
-                           f"frontend in C, so it exports models trained with --frontend mel")
+        raise SensingError(
+            f"{source}: a {frontend} model; the firmware package carries the log-mel "
+            f"frontend in C, so it exports models trained with --frontend mel"
+        )
 
 
 def strip_for_micro(model: bytes) -> bytes:
@@ -127,39 +133,68 @@ def export_firmware(model: Path | None, out: Path, name: str) -> dict:
     files = write_model_data(micro_model.read_bytes(), out, name, source)
     files.append(write_ops_header(ops, out, name, source))
     files += write_frontend(metadata.features, out, name)
-    files.append(write_settings_header(
-        metadata=metadata, input_quantization=input_quantization,
-        output_quantization=output_quantization, arena_bytes=arena,
-        arena_bytes_measured=measured, out_dir=out, name=name, source=source))
-    golden = write_golden(micro_model, metadata.features, input_scale=input_quantization.scale,
-                          input_zero_point=input_quantization.zero_point, out_dir=out, name=name)
-    mismatches = _micro_mismatches(micro_model, golden, out / "golden", metadata.features, arena,
-                                   input_quantization)
-    report = SizeReport(model_bytes=micro_model.stat().st_size, arena_bytes_measured=measured,
-                        arena_bytes_exported=arena, ops=tuple(ops),
-                        multiply_adds=multiply_adds(read_graph(micro_model)))
-    files += write_examples(out_dir=out, name=name, source=source,
-                            tolerance=max(LOG_MEL_TOLERANCE, DELTA_TOLERANCE),
-                            op_count=len(ops), size_text=report.describe(),
-                            margin=f"{ARENA_MARGIN - 1:.0%}")
-    summary = {"model": str(source_path), "name": name, **report.to_dict(),
-               "micro_outputs_equal_litert": mismatches == 0,
-               "golden_windows": sum(clip["features_shape"][0] for clip in golden["clips"]),
-               "files": sorted(str(path.relative_to(out)) for path in files)}
+    files.append(
+        write_settings_header(
+            metadata=metadata,
+            input_quantization=input_quantization,
+            output_quantization=output_quantization,
+            arena_bytes=arena,
+            arena_bytes_measured=measured,
+            out_dir=out,
+            name=name,
+            source=source,
+        )
+    )
+    golden = write_golden(
+        micro_model,
+        metadata.features,
+        input_scale=input_quantization.scale,
+        input_zero_point=input_quantization.zero_point,
+        out_dir=out,
+        name=name,
+    )
+    mismatches = _micro_mismatches(
+        micro_model, golden, out / "golden", metadata.features, arena, input_quantization
+    )
+    report = SizeReport(
+        model_bytes=micro_model.stat().st_size,
+        arena_bytes_measured=measured,
+        arena_bytes_exported=arena,
+        ops=tuple(ops),
+        multiply_adds=multiply_adds(read_graph(micro_model)),
+    )
+    files += write_examples(
+        out_dir=out,
+        name=name,
+        source=source,
+        tolerance=max(LOG_MEL_TOLERANCE, DELTA_TOLERANCE),
+        op_count=len(ops),
+        size_text=report.describe(),
+        margin=f"{ARENA_MARGIN - 1:.0%}",
+    )
+    summary = {
+        "model": str(source_path),
+        "name": name,
+        **report.to_dict(),
+        "micro_outputs_equal_litert": mismatches == 0,
+        "golden_windows": sum(clip["features_shape"][0] for clip in golden["clips"]),
+        "files": sorted(str(path.relative_to(out)) for path in files),
+    }
     (out / "size_report.json").write_text(json.dumps(summary, indent=2) + "\n")
     if mismatches:
-        raise SensingError(f"TFLite Micro and ai-edge-litert disagree on {mismatches} golden "
-                           f"outputs; see {out / 'golden'}")
+        raise SensingError(
+            f"TFLite Micro and ai-edge-litert disagree on {mismatches} golden outputs; see {out / 'golden'}"
+        )
     return summary
 
 
-def _micro_mismatches(micro_model: Path, golden: dict, folder: Path, settings, arena: int,
-                      input_quantization: Quantization) -> int:
+def _micro_mismatches(
+    micro_model: Path, golden: dict, folder: Path, settings, arena: int, input_quantization: Quantization
+) -> int:
     """Output values where TFLite Micro differs from ai-edge-litert on the golden windows."""
     mismatches = 0
     for clip in golden["clips"]:
-        features = np.fromfile(folder / clip["features"], dtype="<f4").reshape(
-            clip["features_shape"])
+        features = np.fromfile(folder / clip["features"], dtype="<f4").reshape(clip["features_shape"])
         expected = np.fromfile(folder / clip["output"], dtype=np.int8).reshape(clip["output_shape"])
         inputs = quantize(features, input_quantization.scale, input_quantization.zero_point)
         mismatches += int(np.sum(micro_outputs(micro_model, inputs, arena) != expected))

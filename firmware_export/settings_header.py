@@ -22,10 +22,17 @@ class Quantization:
     zero_point: int
 
 
-def write_settings_header(*, metadata: ModelMetadata, input_quantization: Quantization,
-                          output_quantization: Quantization, arena_bytes: int,
-                          arena_bytes_measured: int, out_dir: Path, name: str,
-                          source: str) -> Path:
+def write_settings_header(
+    *,
+    metadata: ModelMetadata,
+    input_quantization: Quantization,
+    output_quantization: Quantization,
+    arena_bytes: int,
+    arena_bytes_measured: int,
+    out_dir: Path,
+    name: str,
+    source: str,
+) -> Path:
     """Write ``NAME_settings.h`` (C99 and C++)."""
     path = out_dir / f"{name}_settings.h"
     upper = name.upper()
@@ -38,15 +45,17 @@ def write_settings_header(*, metadata: ModelMetadata, input_quantization: Quanti
     thresholds = [metadata.thresholds.get(label, 2.0) for label in labels]
     lines = [
         generated_comment(f"Constants of the {name} model and its frontend.", source),
-        f"#ifndef {guard}", f"#define {guard}", "",
-        f'#include "{name}_frontend.h"', "",
+        f"#ifndef {guard}",
+        f"#define {guard}",
+        "",
+        f'#include "{name}_frontend.h"',
+        "",
         "// Model input: one window of (frames, mels, channels) features, int8 quantized as",
         "// q = round(x / INPUT_SCALE) + INPUT_ZERO_POINT, clamped to [-128, 127].",
         f"#define {upper}_INPUT_FRAMES {frames}",
         f"#define {upper}_INPUT_MELS {mels}",
         f"#define {upper}_INPUT_CHANNELS {channels}",
-        f"#define {upper}_INPUT_SIZE ({upper}_INPUT_FRAMES * {upper}_INPUT_MELS * "
-        f"{upper}_INPUT_CHANNELS)",
+        f"#define {upper}_INPUT_SIZE ({upper}_INPUT_FRAMES * {upper}_INPUT_MELS * {upper}_INPUT_CHANNELS)",
         f"#define {upper}_INPUT_SCALE {c_float(input_quantization.scale)}",
         f"#define {upper}_INPUT_ZERO_POINT ({input_quantization.zero_point})",
         "",
@@ -56,7 +65,9 @@ def write_settings_header(*, metadata: ModelMetadata, input_quantization: Quanti
         f"#define {upper}_OUTPUT_ZERO_POINT ({output_quantization.zero_point})",
         f"#define {upper}_LABEL_COUNT {len(labels)}",
         f"// Index of the 'neither target' label ({metadata.negative_label}); -1 when every "
-        f"label is a target." if negative >= 0 else "// Every label is a target.",
+        f"label is a target."
+        if negative >= 0
+        else "// Every label is a target.",
         f"#define {upper}_NEGATIVE_LABEL_INDEX ({negative})",
         "",
         "// Seconds between two model windows, and one window's length.",
@@ -71,13 +82,16 @@ def write_settings_header(*, metadata: ModelMetadata, input_quantization: Quanti
         "",
         "// Label names in model-output order.",
         f"static const char* const {name}_labels[{upper}_LABEL_COUNT] = {{"
-        + ", ".join(c_string(label) for label in labels) + "};",
+        + ", ".join(c_string(label) for label in labels)
+        + "};",
         "// Per label, the window probability at or above which the label is detected",
         "// (calibrated on validation groups; above 1 for the negative label: never reported).",
         f"static const float {name}_thresholds[{upper}_LABEL_COUNT] = {{"
-        + ", ".join(c_float(value) for value in thresholds) + "};",
+        + ", ".join(c_float(value) for value in thresholds)
+        + "};",
         "",
-        f"#endif  // {guard}", "",
+        f"#endif  // {guard}",
+        "",
     ]
     path.write_text("\n".join(lines))
     return path

@@ -22,11 +22,13 @@ class SizeReport:
         return dataclasses.asdict(self)
 
     def describe(self) -> str:
-        return (f"flash (model): {self.model_bytes / 1024:.1f} KB; arena: "
-                f"{self.arena_bytes_measured / 1024:.1f} KB measured, "
-                f"{self.arena_bytes_exported / 1024:.1f} KB exported with margin; "
-                f"{len(self.ops)} ops ({', '.join(self.ops)}); "
-                f"{self.multiply_adds / 1e6:.2f} M multiply-adds per inference")
+        return (
+            f"flash (model): {self.model_bytes / 1024:.1f} KB; arena: "
+            f"{self.arena_bytes_measured / 1024:.1f} KB measured, "
+            f"{self.arena_bytes_exported / 1024:.1f} KB exported with margin; "
+            f"{len(self.ops)} ops ({', '.join(self.ops)}); "
+            f"{self.multiply_adds / 1e6:.2f} M multiply-adds per inference"
+        )
 
 
 def multiply_adds(graph: Graph) -> int:

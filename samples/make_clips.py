@@ -3,6 +3,7 @@
 Run from the repository root:
     python samples/make_clips.py --out DIR [--clips-per-label N] [--seed S]
 """
+
 import argparse
 import csv
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sensing.synthetic.clips import make_clip_set  # noqa: E402
+from sensing.synthetic.clips import make_clip_set
 
 
 def main(argv: list[str] | None = None) -> None:

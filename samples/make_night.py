@@ -3,13 +3,14 @@
 Run from the repository root:
     python samples/make_night.py --out night.wav [--minutes 30] [--seed S]
 """
+
 import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sensing.synthetic.night import make_night, read_truth  # noqa: E402
+from sensing.synthetic.night import make_night, read_truth
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,9 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     snore_minutes = sum(event.end_s - event.start_s for event in snores) / 60
     print(f"wav: {wav_path}")
     print(f"truth: {truth_path}")
-    print(f"coughs {sum(event.label == 'cough' for event in events)}, "
-          f"snore episodes {len(snores)} ({snore_minutes:.1f} min), "
-          f"distractors {sum(event.label == 'other' for event in events)}")
+    print(
+        f"coughs {sum(event.label == 'cough' for event in events)}, "
+        f"snore episodes {len(snores)} ({snore_minutes:.1f} min), "
+        f"distractors {sum(event.label == 'other' for event in events)}"
+    )
 
 
 if __name__ == "__main__":

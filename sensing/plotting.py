@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sensing.errors import SensingError
 
 
-def pyplot(picture: str):
+def pyplot(picture: str) -> Any:
     """``matplotlib.pyplot`` on the Agg backend (files, no display).
 
     Raises:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 
 class Progress:
@@ -13,7 +14,9 @@ class Progress:
     every ``every_fraction`` of the work so a log stays short.
     """
 
-    def __init__(self, task: str, total: int, *, every_fraction: float = 0.1, stream=None) -> None:
+    def __init__(
+        self, task: str, total: int, *, every_fraction: float = 0.1, stream: TextIO | None = None
+    ) -> None:
         self.task = task
         self.total = max(total, 1)
         self.stream = stream or sys.stderr
@@ -34,8 +37,11 @@ class Progress:
         if self.interactive:
             self.stream.write("\r")
         elapsed = time.monotonic() - self.started
-        self.stream.write(f"{self.task}: {self.done}/{self.total} in {elapsed:.1f} s"
-                          + (f"; {summary}" if summary else "") + "\n")
+        self.stream.write(
+            f"{self.task}: {self.done}/{self.total} in {elapsed:.1f} s"
+            + (f"; {summary}" if summary else "")
+            + "\n"
+        )
         self.stream.flush()
 
     def _write_line(self) -> None:

@@ -37,13 +37,17 @@ def trained_run(clip_set, tmp_path_factory) -> Path:
     from training.audio.train import train_audio
 
     out = tmp_path_factory.mktemp("run")
-    train_audio(AudioTrainConfig(data=str(clip_set), out=str(out), epochs=3, batch_size=32,
-                                  windows_per_clip=8, seed=0))
+    train_audio(
+        AudioTrainConfig(
+            data=str(clip_set), out=str(out), epochs=3, batch_size=32, windows_per_clip=8, seed=0
+        )
+    )
     return out
 
 
-def run_python(code: str, *, block: tuple[str, ...] = (), cwd: Path | None = None,
-               env: dict | None = None) -> subprocess.CompletedProcess:
+def run_python(
+    code: str, *, block: tuple[str, ...] = (), cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter where importing the ``block`` packages fails."""
     prelude = textwrap.dedent(f"""
         import sys
@@ -55,16 +59,23 @@ def run_python(code: str, *, block: tuple[str, ...] = (), cwd: Path | None = Non
         sys.meta_path.insert(0, _Blocker())
         sys.path.insert(0, {str(REPO_ROOT)!r})
     """)
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
-                          capture_output=True, text=True, cwd=cwd or REPO_ROOT,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
-def run_cli(args: list[str], *, block: tuple[str, ...] = (), cwd: Path | None = None,
-            env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], *, block: tuple[str, ...] = (), cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """``sensing ARGS`` in a fresh interpreter, optionally with packages blocked."""
-    return run_python(f"from sensing.cli.main import main\nsys.exit(main({args!r}))",
-                      block=block, cwd=cwd, env=env)
+    return run_python(
+        f"from sensing.cli.main import main\nsys.exit(main({args!r}))", block=block, cwd=cwd, env=env
+    )
 
 
 def run_main(args: list[str]) -> subprocess.CompletedProcess:
@@ -79,6 +90,6 @@ def run_main(args: list[str]) -> subprocess.CompletedProcess:
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
             status = main(args)
-        except SystemExit as exit_:  # argparse refusing an argument
-            status = exit_.code
+        except SystemExit as exit_:  # argparse refusing an argument (it exits with an int)
+            status = exit_.code if isinstance(exit_.code, int) else 1
     return subprocess.CompletedProcess(["sensing", *args], status, stdout.getvalue(), stderr.getvalue())

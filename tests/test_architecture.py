@@ -12,12 +12,18 @@ from conftest import REPO_ROOT, run_python
 PACKAGES = ("sensing", "training", "firmware_export")
 
 LAYERS = {
-    "sensing.errors": 0, "sensing.progress": 0, "sensing.folders": 0, "sensing.plotting": 0,
-    "sensing.bundled": 0, "sensing.synthetic": 0,
+    "sensing.errors": 0,
+    "sensing.progress": 0,
+    "sensing.folders": 0,
+    "sensing.plotting": 0,
+    "sensing.bundled": 0,
+    "sensing.synthetic": 0,
     "sensing.tflite": 1,
-    "sensing.audio": 2, "sensing.radar": 2,
+    "sensing.audio": 2,
+    "sensing.radar": 2,
     "sensing.night": 3,
-    "sensing.cli": 4, "sensing.__main__": 5,
+    "sensing.cli": 4,
+    "sensing.__main__": 5,
 }
 """Each part of ``sensing`` may import its own part and lower layers only (the command line
 reaches ``training`` and ``firmware_export`` lazily, inside its commands), and audio and radar
@@ -61,8 +67,12 @@ def _part(module: str) -> str:
 
 def test_no_import_cycles_between_modules():
     modules = _modules()
-    graph = {name: {target for target, _ in _imports(path, modules) if target != name
-                    and not path.name == "__init__.py"} for name, path in modules.items()}
+    graph = {
+        name: {
+            target for target, _ in _imports(path, modules) if target != name and path.name != "__init__.py"
+        }
+        for name, path in modules.items()
+    }
     state: dict[str, int] = {}
     cycles = []
 
@@ -70,7 +80,7 @@ def test_no_import_cycles_between_modules():
         state[node] = 1
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                cycles.append(trail[trail.index(target):] + [target])
+                cycles.append(trail[trail.index(target) :] + [target])
             elif target not in state:
                 visit(target, trail + [target])
         state[node] = 2
@@ -93,14 +103,21 @@ def test_dependencies_point_one_way():
                 wrong.append(f"{name} imports {target}")
             if package == "sensing" and target_package != "sensing" and not name.startswith("sensing.cli"):
                 wrong.append(f"{name} imports {target}")
-            if package == target_package == "sensing" and top_level and \
-                    LAYERS[_part(target)] > LAYERS[_part(name)]:
+            if (
+                package == target_package == "sensing"
+                and top_level
+                and LAYERS[_part(target)] > LAYERS[_part(name)]
+            ):
                 wrong.append(f"{name} imports {target}, a higher layer")
-            if {".".join(name.split(".")[:2]), ".".join(target.split(".")[:2])} == \
-                    {"training.audio", "training.radar"}:
+            if {".".join(name.split(".")[:2]), ".".join(target.split(".")[:2])} == {
+                "training.audio",
+                "training.radar",
+            }:
                 wrong.append(f"{name} imports {target}: audio and radar training share only training.*")
-            if package == target_package == "sensing" and \
-                    {_part(name), _part(target)} == {"sensing.audio", "sensing.radar"}:
+            if package == target_package == "sensing" and {_part(name), _part(target)} == {
+                "sensing.audio",
+                "sensing.radar",
+            }:
                 wrong.append(f"{name} imports {target}: audio and radar meet in sensing.night")
     assert wrong == []
 

@@ -31,10 +31,13 @@ def test_resampling_keeps_amplitude():
     assert np.max(np.abs(out[1000:-1000])) == pytest.approx(0.5, abs=0.01)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"this is not audio at all", "cannot read audio"),
-    (b"RIFF\x24\x00\x00\x00WAVEfmt ", "cannot read audio"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"this is not audio at all", "cannot read audio"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", "cannot read audio"),
+    ],
+)
 def test_corrupt_files_are_named_with_the_reason(tmp_path, content, message):
     path = tmp_path / "broken.wav"
     path.write_bytes(content)

@@ -22,7 +22,7 @@ def _resample_in_blocks(signal: np.ndarray, sizes, *, orig_sr: int, target_sr: i
     outputs, start = [], 0
     while start < signal.size:
         size = sizes.pop(0) if len(sizes) > 1 else sizes[0]
-        outputs.append(resampler.process(signal[start:start + size]))
+        outputs.append(resampler.process(signal[start : start + size]))
         start += size
     outputs.append(resampler.flush())
     assert all(out.dtype == np.float32 and out.ndim == 1 for out in outputs)
@@ -62,15 +62,13 @@ def test_equal_rates_pass_through():
 
 @pytest.mark.parametrize("orig_sr, target_sr", RATE_PAIRS)
 def test_in_band_sine_keeps_its_amplitude(orig_sr, target_sr):
-    out = _resample_in_blocks(_tone(orig_sr, 1.0, 1000), [4096], orig_sr=orig_sr,
-                              target_sr=target_sr)
-    middle = out[target_sr // 10:-target_sr // 10]
+    out = _resample_in_blocks(_tone(orig_sr, 1.0, 1000), [4096], orig_sr=orig_sr, target_sr=target_sr)
+    middle = out[target_sr // 10 : -target_sr // 10]
     assert np.max(np.abs(middle)) == pytest.approx(0.5, rel=0.01)
     assert np.sqrt(2 * np.mean(middle.astype(np.float64) ** 2)) == pytest.approx(0.5, rel=0.01)
 
 
-@pytest.mark.parametrize("orig_sr, hz", [(44100, 9000), (48000, 8500), (22050, 10000),
-                                         (44100, 15000)])
+@pytest.mark.parametrize("orig_sr, hz", [(44100, 9000), (48000, 8500), (22050, 10000), (44100, 15000)])
 def test_tone_above_the_new_nyquist_is_removed(orig_sr, hz):
     out = _resample_in_blocks(_tone(orig_sr, 1.0, hz), [4096], orig_sr=orig_sr, target_sr=16000)
     residual_rms = np.sqrt(np.mean(out.astype(np.float64) ** 2))
@@ -81,7 +79,7 @@ def test_stereo_flac_streams_like_load_audio(tmp_path):
     path = tmp_path / "night.flac"
     sr, seconds = 44100, 3.0
     t = np.arange(int(sr * seconds)) / sr
-    chirp = 0.3 * np.sin(2 * np.pi * (100 * t + (5000 - 100) / (2 * seconds) * t ** 2))
+    chirp = 0.3 * np.sin(2 * np.pi * (100 * t + (5000 - 100) / (2 * seconds) * t**2))
     left = chirp + 0.2 * np.sin(2 * np.pi * 440 * t)
     right = chirp - 0.1 * np.sin(2 * np.pi * 2500 * t)
     soundfile.write(path, np.stack([left, right], axis=1), sr, subtype="PCM_24")

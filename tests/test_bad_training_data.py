@@ -42,10 +42,13 @@ def test_strict_stops_at_the_first_unusable_file(clip_copy):
         load_clips(read_manifest(clip_copy), sr=16000, strict=True)
 
 
-@pytest.mark.parametrize("manifest_text, message", [
-    ("file,label\ncough/a.wav,cough\n", "missing column 'path'"),
-    ("path,label\n", "manifest has a header but no clips"),
-])
+@pytest.mark.parametrize(
+    "manifest_text, message",
+    [
+        ("file,label\ncough/a.wav,cough\n", "missing column 'path'"),
+        ("path,label\n", "manifest has a header but no clips"),
+    ],
+)
 def test_cli_reports_bad_manifests_without_traceback(tmp_path, manifest_text, message):
     manifest = tmp_path / "manifest.csv"
     manifest.write_text(manifest_text)
@@ -57,8 +60,9 @@ def test_cli_reports_bad_manifests_without_traceback(tmp_path, manifest_text, me
 
 def test_cli_strict_names_the_corrupt_file(clip_copy, tmp_path):
     _break_some_clips(clip_copy)
-    result = run_main(["train", "audio", "--data", str(clip_copy), "--out", str(tmp_path / "run"),
-                      "--strict"])
+    result = run_main(
+        ["train", "audio", "--data", str(clip_copy), "--out", str(tmp_path / "run"), "--strict"]
+    )
     assert result.returncode == 2
     assert "spk00_cough_000.wav: cannot read audio" in result.stderr
     assert "Traceback" not in result.stderr
@@ -71,7 +75,6 @@ def test_cli_refuses_a_label_with_too_few_examples_and_an_empty_folder(clip_copy
     assert result.returncode == 2
     assert "too few examples for label 'sneeze' (1 clips in 1 groups)" in result.stderr
     (tmp_path / "empty").mkdir()
-    result = run_main(["train", "audio", "--data", str(tmp_path / "empty"), "--out",
-                      str(tmp_path / "run")])
+    result = run_main(["train", "audio", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run")])
     assert result.returncode == 2
     assert "no label subfolders" in result.stderr

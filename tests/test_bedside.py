@@ -56,10 +56,16 @@ def test_room_kernels_smear_power_over_time_and_keep_the_level(banks):
     assert np.mean(np.sum(banks.rooms, axis=1)) == pytest.approx(1.0, rel=1e-4)
     click = np.zeros((SETTINGS.window_frames, SETTINGS.n_mels), dtype=np.float32)
     click[10] = 1.0
-    wet = reverberated(tf.constant(click), tf.constant(banks.rooms[:1]), tf.constant([0, 0], tf.int64)).numpy()
+    wet = reverberated(
+        tf.constant(click), tf.constant(banks.rooms[:1]), tf.constant([0, 0], tf.int64)
+    ).numpy()
     assert np.all(wet[:10] == 0)  # causal: nothing before the sound
-    np.testing.assert_allclose(wet[10:10 + banks.rooms.shape[1]], banks.rooms[0][:SETTINGS.window_frames - 10],
-                               rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        wet[10 : 10 + banks.rooms.shape[1]],
+        banks.rooms[0][: SETTINGS.window_frames - 10],
+        rtol=1e-5,
+        atol=1e-9,
+    )
 
 
 def test_microphone_gain_is_the_same_formula_in_numpy_and_tensorflow(banks):
@@ -68,37 +74,52 @@ def test_microphone_gain_is_the_same_formula_in_numpy_and_tensorflow(banks):
     # 100 Hz: 1 octave below a 200 Hz roll-off (-12 dB) plus -3.32 octaves of +2 dB/octave tilt
     np.testing.assert_allclose(gain, [-12.0 - 2 * 3.3219, 0.0, 2 * 2.585 - 24 * 0.585], atol=1e-2)
     ones = np.ones((4, SETTINGS.n_mels), dtype=np.float32)
-    coloured = through_mic(tf.constant(ones), tf.constant(banks.octaves), tf.constant([1, 2], tf.int64)).numpy()
+    coloured = through_mic(
+        tf.constant(ones), tf.constant(banks.octaves), tf.constant([1, 2], tf.int64)
+    ).numpy()
     assert np.all(coloured > 0) and coloured[:, -1].max() < 1.0  # the top band is rolled off
 
 
 def test_tensorflow_level_normalisation_equals_the_runtime_one():
     values = log_mel(synth.noise(np.random.default_rng(0), duration_s=1.0, color="pink"), SETTINGS)[:96]
-    np.testing.assert_allclose(tf_level_normalised(tf.constant(values), SETTINGS).numpy(),
-                               level_normalised(values, SETTINGS), atol=1e-6)
+    np.testing.assert_allclose(
+        tf_level_normalised(tf.constant(values), SETTINGS).numpy(),
+        level_normalised(values, SETTINGS),
+        atol=1e-6,
+    )
 
 
 def test_bedside_window_keeps_the_event_above_the_noise_floor(banks):
-    augment = AugmentSettings(reverb_probability=0.0, mic_probability=0.0, noise_floor_probability=1.0,
-                              noise_floor_snr_db=(20.0, 20.0), gain_db=(0.0, 0.0))
+    augment = AugmentSettings(
+        reverb_probability=0.0,
+        mic_probability=0.0,
+        noise_floor_probability=1.0,
+        noise_floor_snr_db=(20.0, 20.0),
+        gain_db=(0.0, 0.0),
+    )
     event = np.full((SETTINGS.window_frames, SETTINGS.n_mels), 1e-3, dtype=np.float32)
     seed = tf.constant([3, 4], tf.int64)
-    out = bedside_power(tf.constant(event), None, seed, negative=tf.constant(False), banks=banks,
-                        augment=augment).numpy()
+    out = bedside_power(
+        tf.constant(event), None, seed, negative=tf.constant(False), banks=banks, augment=augment
+    ).numpy()
     added = out - event
     assert np.mean(added) == pytest.approx(np.mean(event) * 10 ** (-20 / 10), rel=1e-3)
     alone = dataclasses.replace(augment, floor_alone_probability=1.0)
-    floor = bedside_power(tf.constant(event), None, seed, negative=tf.constant(True), banks=banks,
-                          augment=alone).numpy()
+    floor = bedside_power(
+        tf.constant(event), None, seed, negative=tf.constant(True), banks=banks, augment=alone
+    ).numpy()
     np.testing.assert_allclose(floor, added, rtol=1e-3, atol=1e-12)  # the same floor, without the window
-    kept = bedside_power(tf.constant(event), None, seed, negative=tf.constant(False), banks=banks,
-                         augment=alone).numpy()
+    kept = bedside_power(
+        tf.constant(event), None, seed, negative=tf.constant(False), banks=banks, augment=alone
+    ).numpy()
     np.testing.assert_allclose(kept, out)  # a cough or snore window is never replaced
 
 
 def _clip(label: str, audio: np.ndarray, index: int) -> LoadedClip:
-    return LoadedClip(ClipRecord(path=f"/{label}{index}.wav", label=label, group=f"g{index}", category=label),
-                      audio.astype(np.float32))
+    return LoadedClip(
+        ClipRecord(path=Path(f"/{label}{index}.wav"), label=label, group=f"g{index}", category=label),
+        audio.astype(np.float32),
+    )
 
 
 def test_cough_onsets_find_each_burst_of_a_clip():
@@ -106,7 +127,9 @@ def test_cough_onsets_find_each_burst_of_a_clip():
     speaker = synth.random_speaker(rng)
     gap = np.zeros(8000, dtype=np.float32)
     one = synth.cough(rng, speaker=speaker, n_coughs=1)
-    clip = np.concatenate([gap, one, gap, one * 0.8, gap]) + rng.standard_normal(3 * 8000 + 2 * one.size) * 1e-4
+    clip = (
+        np.concatenate([gap, one, gap, one * 0.8, gap]) + rng.standard_normal(3 * 8000 + 2 * one.size) * 1e-4
+    )
     onsets = cough_onsets(clip.astype(np.float32), SETTINGS)
     assert len(onsets) == 2
     assert onsets[0][0] == pytest.approx(0.5, abs=0.05)
@@ -116,27 +139,34 @@ def test_cough_onsets_find_each_burst_of_a_clip():
 def test_a_bedroom_night_has_its_sounds_at_bedside_levels():
     rng = np.random.default_rng(2)
     speaker = synth.random_speaker(rng)
-    clips = {"cough": [_clip("cough", synth.cough(rng, speaker=speaker, n_coughs=1), i) for i in range(3)],
-             "snore": [_clip("snore", synth.snore(rng, speaker=speaker), i) for i in range(3)],
-             "other": [_clip("other", synth.negative(rng, kind="knock", duration_s=1.0), i) for i in range(3)]}
+    clips = {
+        "cough": [_clip("cough", synth.cough(rng, speaker=speaker, n_coughs=1), i) for i in range(3)],
+        "snore": [_clip("snore", synth.snore(rng, speaker=speaker), i) for i in range(3)],
+        "other": [_clip("other", synth.negative(rng, kind="knock", duration_s=1.0), i) for i in range(3)],
+    }
     night = build_night(clips, duration_s=300.0, seed=0, settings=SETTINGS)
     assert night.audio.shape == (300 * 16000,) and np.max(np.abs(night.audio)) <= 1.0
     coughs = [e for e in night.truth if e.label == "cough"]
     snores = [e for e in night.truth if e.label == "snore"]
     assert len(coughs) == 2 and len(snores) == 1 and all(5 <= e.snr_db <= 25 for e in coughs + snores)
     assert snores[0].end_s - snores[0].start_s >= 55
-    floor = night.audio[:int(1.5 * 16000)]  # before the first sound (GAP_S is 2 s)
+    floor = night.audio[: int(1.5 * 16000)]  # before the first sound (GAP_S is 2 s)
     floor_db = 10 * np.log10(np.mean(np.square(floor, dtype=np.float64)))
     assert -62 <= floor_db <= -35  # -55..-40 dBFS, through a microphone response of a few dB
 
 
 def test_night_scoring_counts_found_false_and_snore_minutes():
-    truth = [TrueEvent("cough", 10.0, 10.4, 8.0), TrueEvent("cough", 20.0, 20.4, 20.0),
-             TrueEvent("snore", 100.0, 160.0, 10.0)]
-    events = [{"label": "cough", "start_s": 10.3, "end_s": 10.6},   # found (0.3 s late)
-              {"label": "cough", "start_s": 10.35, "end_s": 10.6},  # the same cough again: a duplicate
-              {"label": "cough", "start_s": 50.0, "end_s": 50.3},   # false
-              {"label": "snore", "start_s": 102.0, "end_s": 150.0}]
+    truth = [
+        TrueEvent("cough", 10.0, 10.4, 8.0),
+        TrueEvent("cough", 20.0, 20.4, 20.0),
+        TrueEvent("snore", 100.0, 160.0, 10.0),
+    ]
+    events = [
+        {"label": "cough", "start_s": 10.3, "end_s": 10.6},  # found (0.3 s late)
+        {"label": "cough", "start_s": 10.35, "end_s": 10.6},  # the same cough again: a duplicate
+        {"label": "cough", "start_s": 50.0, "end_s": 50.3},  # false
+        {"label": "snore", "start_s": 102.0, "end_s": 150.0},
+    ]
     score = score_night(events, truth, duration_s=1800.0)
     assert (score["found_coughs"], score["detected_coughs"], score["false_coughs"]) == (1, 3, 1)
     assert score["duplicate_coughs"] == 1
@@ -153,8 +183,20 @@ def test_evaluate_measures_a_run_on_levels_and_a_bedroom_night(trained_run, tmp_
     from conftest import run_cli
 
     out = tmp_path / "evaluation"
-    result = run_cli(["evaluate", "--run", str(trained_run), "--out", str(out), "--levels",
-                      "--nights", "1", "--minutes", "5"])
+    result = run_cli(
+        [
+            "evaluate",
+            "--run",
+            str(trained_run),
+            "--out",
+            str(out),
+            "--levels",
+            "--nights",
+            "1",
+            "--minutes",
+            "5",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert "| -46 dBFS |" in result.stdout and "night 1/1" in result.stderr
     results = json.loads((out / "evaluation.json").read_text())
@@ -177,8 +219,9 @@ def test_evaluate_says_what_is_missing(trained_run, tmp_path):
     assert nothing.returncode == 2 and "nothing to measure" in nothing.stderr
     no_run = run_main(["evaluate", "--run", str(tmp_path), "--out", str(tmp_path / "e"), "--levels"])
     assert no_run.returncode == 2 and "not a training run folder" in no_run.stderr
-    no_column = run_main(["evaluate", "--run", str(trained_run), "--out", str(tmp_path / "e"),
-                          "--holdout", "microphone"])
+    no_column = run_main(
+        ["evaluate", "--run", str(trained_run), "--out", str(tmp_path / "e"), "--holdout", "microphone"]
+    )
     assert no_column.returncode == 2 and "no column 'microphone'" in no_column.stderr
 
 
@@ -195,7 +238,7 @@ def test_a_shifted_window_moves_its_content_and_leaves_silence():
             offset = int(np.argmax(moved > 0))
             assert np.all(moved[:offset] == 0)
         else:  # moved earlier: silence last
-            assert kept[-1] == 96 and np.all(moved[kept.size:] == 0)
+            assert kept[-1] == 96 and np.all(moved[kept.size :] == 0)
             offset = -int(kept[0] - 1)
         assert abs(offset) <= 32 and kept.size == 96 - abs(offset)
         offsets.add(offset)
@@ -220,21 +263,25 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
         for row in rows:
             speaker = row["group"].removeprefix("spk")
             path = str((Path(config["data"]).parent / row["path"]).resolve())
-            writer.writerow({**row, "path": path,
-                             "source": "phone" if speaker in ("04", "05") else ""})
+            writer.writerow({**row, "path": path, "source": "phone" if speaker in ("04", "05") else ""})
     (run / "config.json").write_text(json.dumps({**config, "data": str(manifest)}))
     out = tmp_path / "evaluation"
-    result = run_cli(["evaluate", "--run", str(run), "--out", str(out), "--holdout", "source", "--epochs", "1"])
+    result = run_cli(
+        ["evaluate", "--run", str(run), "--out", str(out), "--holdout", "source", "--epochs", "1"]
+    )
     assert result.returncode == 0, result.stderr
     held = json.loads((out / "evaluation.json").read_text())["holdout"]["held_out"]
     assert set(held) == {"phone"}  # clips without a source are never held out
     with open(out / "holdout" / "phone" / "manifest.csv", newline="") as handle:
         kept = list(csv.DictReader(handle))
     phone = [row for row in rows if row["group"] in ("spk04", "spk05")]
-    assert len(kept) == len(rows) - len(phone) and {row["source"] for row in kept} == {""}  # trained without it
+    assert len(kept) == len(rows) - len(phone) and {row["source"] for row in kept} == {
+        ""
+    }  # trained without it
     labels = held["phone"]["labels"]
     assert {label: figures["clips"] for label, figures in labels.items()} == {
-        label: sum(row["label"] == label for row in phone) for label in ("cough", "snore")}
+        label: sum(row["label"] == label for row in phone) for label in ("cough", "snore")
+    }
     assert all(0 <= figures["recall"] <= 1 for figures in labels.values())
     assert "| held-out source | label | clips | recall |" in result.stdout
 
@@ -246,8 +293,10 @@ def test_validation_clips_over_a_floor_keep_the_sound_and_add_noise_below_its_lo
     cough = synth.cough(rng, speaker=synth.random_speaker(rng), n_coughs=1)
     rows = log_mel(np.concatenate([np.zeros(8000, np.float32), cough]), SETTINGS)
     power = np.exp(rows.astype(np.float64) * SETTINGS.log_scale + SETTINGS.log_offset) - SETTINGS.log_floor
-    noisy = np.exp(over_floor(rows, SETTINGS, 24.0).astype(np.float64) * SETTINGS.log_scale
-                   + SETTINGS.log_offset) - SETTINGS.log_floor
+    noisy = (
+        np.exp(over_floor(rows, SETTINGS, 24.0).astype(np.float64) * SETTINGS.log_scale + SETTINGS.log_offset)
+        - SETTINGS.log_floor
+    )
     added = noisy - power
     assert np.all(added > -1e-6 * power.max())  # noise only adds
     ratio_db = 10 * np.log10(np.max(np.mean(power, axis=1)) / np.mean(added))

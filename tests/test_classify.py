@@ -14,8 +14,7 @@ def _jsonl(stdout: str) -> list[dict]:
 
 def test_jsonl_has_one_object_per_file_with_max_window_scores(trained_run, clip_set):
     folder = clip_set.parent / "cough"
-    result = run_cli(["classify", "--model", str(trained_run / "model.tflite"), str(folder),
-                      "--jsonl"])
+    result = run_cli(["classify", "--model", str(trained_run / "model.tflite"), str(folder), "--jsonl"])
     assert result.returncode == 0, result.stderr
     rows = _jsonl(result.stdout)
     assert len(rows) == len(list(folder.glob("*.wav")))
@@ -42,8 +41,10 @@ def test_scores_are_the_highest_window_probability(trained_run, tmp_path):
 
 
 def test_manifest_paths_are_relative_to_the_working_directory(trained_run, clip_set):
-    result = run_cli(["classify", "--model", str(trained_run / "model.tflite"), "manifest.csv",
-                      "--jsonl"], cwd=clip_set.parent)
+    result = run_cli(
+        ["classify", "--model", str(trained_run / "model.tflite"), "manifest.csv", "--jsonl"],
+        cwd=clip_set.parent,
+    )
     assert result.returncode == 0, result.stderr
     rows = _jsonl(result.stdout)
     assert len(rows) == 48
@@ -63,8 +64,9 @@ def test_bad_files_are_reported_and_the_rest_classified(trained_run, clip_set, t
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....WAVEjunk")
     good = next((clip_set.parent / "cough").glob("*.wav"))
-    result = run_cli(["classify", "--model", str(trained_run / "model.tflite"), str(broken),
-                      str(good), "--jsonl"])
+    result = run_cli(
+        ["classify", "--model", str(trained_run / "model.tflite"), str(broken), str(good), "--jsonl"]
+    )
     assert result.returncode == 1
     assert "broken.wav: cannot read audio" in result.stderr
     assert "Traceback" not in result.stderr
@@ -73,16 +75,19 @@ def test_bad_files_are_reported_and_the_rest_classified(trained_run, clip_set, t
 
 def test_classify_runs_with_tensorflow_blocked(trained_run, clip_set):
     clip = next((clip_set.parent / "cough").glob("*.wav"))
-    result = run_cli(["classify", "--model", str(trained_run / "model.tflite"), str(clip),
-                      "--jsonl"], block=("tensorflow", "tf_keras", "keras", "librosa"))
+    result = run_cli(
+        ["classify", "--model", str(trained_run / "model.tflite"), str(clip), "--jsonl"],
+        block=("tensorflow", "tf_keras", "keras", "librosa"),
+    )
     assert result.returncode == 0, result.stderr
     assert "on ai_edge_litert" in result.stderr
     assert _jsonl(result.stdout)[0]["file"] == str(clip)
 
 
 def test_training_without_the_extra_names_the_extra(clip_set, tmp_path):
-    result = run_cli(["train", "audio", "--data", str(clip_set), "--out", str(tmp_path / "run")],
-                     block=("tensorflow",))
+    result = run_cli(
+        ["train", "audio", "--data", str(clip_set), "--out", str(tmp_path / "run")], block=("tensorflow",)
+    )
     assert result.returncode == 2
     assert "pip install 'sensing[train]'" in result.stderr
     assert "Traceback" not in result.stderr

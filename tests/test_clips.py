@@ -55,8 +55,7 @@ def test_empty_manifest_empty_folder_and_missing_paths(tmp_path):
 def test_labels_with_too_few_examples_are_named(clip_set):
     records = read_manifest(clip_set)
     sneezes = [r for r in records if r.label == "snore"][:3]
-    rare = [r.__class__(path=r.path, label="sneeze", group=r.group, category="sneeze")
-            for r in sneezes]
+    rare = [r.__class__(path=r.path, label="sneeze", group=r.group, category="sneeze") for r in sneezes]
     with pytest.raises(DataError, match=r"'sneeze' \(3 clips in 3 groups\)"):
         check_label_counts(records + rare, min_clips=5, min_groups=3)
     with pytest.raises(DataError, match="at least 2 labels"):

@@ -12,8 +12,15 @@ def test_bundled_model_has_labels_thresholds_and_a_model_card():
     assert metadata.labels == ("cough", "other", "snore")
     assert set(metadata.thresholds) == {"cough", "snore"}
     card = (DEFAULT_MODEL.parent / "MODEL_CARD.md").read_text()
-    for needed in ("python -m training.audio.default_model", "Known limits", "licence", "recall",
-                   "sensing evaluate", "| -46 dBFS |", "Bedroom nights"):
+    for needed in (
+        "python -m training.audio.default_model",
+        "Known limits",
+        "licence",
+        "recall",
+        "sensing evaluate",
+        "| -46 dBFS |",
+        "Bedroom nights",
+    ):
         assert needed in card
     assert metadata.features.level == "window-peak"  # gain-invariant features
     assert DEFAULT_MODEL.stat().st_size < 400_000

@@ -21,12 +21,14 @@ def _run(probabilities: list[dict], *, frame_levels=None, **rules) -> list:
 
 def _bursts(times_s: list[float]):
     """Frame levels (dBFS) of windows starting at t, with 100 ms bursts at ``times_s``."""
+
     def levels(start_s: float) -> np.ndarray:
         frame_times = start_s + np.arange(96) * FRAME_S
         loud = np.zeros(96, dtype=bool)
         for t in times_s:
             loud |= (frame_times >= t) & (frame_times < t + 0.1)
         return np.where(loud, -20.0, -60.0).astype(np.float32)
+
     return levels
 
 
@@ -60,8 +62,9 @@ def test_windows_below_the_threshold_make_no_event():
 def test_nearby_cough_windows_merge_and_distant_ones_do_not():
     # windows 2-3 and 5 are 0.96 s apart (within hop + 0.5 s gap): one region, two coughs;
     # window 12 is far: a second region.
-    probabilities = [{}] * 2 + [{"cough": 0.9}] * 2 + [{}] + [{"cough": 0.9}] + [{}] * 6 \
-        + [{"cough": 0.9}] + [{}] * 4
+    probabilities = (
+        [{}] * 2 + [{"cough": 0.9}] * 2 + [{}] + [{"cough": 0.9}] + [{}] * 6 + [{"cough": 0.9}] + [{}] * 4
+    )
     events = _run(probabilities, frame_levels=_bursts([1.2, 2.6, 6.0]))
     assert [e.start_s for e in events] == pytest.approx([1.2, 2.6, 6.0])
 
@@ -82,9 +85,9 @@ def test_snores_every_few_seconds_form_one_episode():
 
 
 def test_episodes_split_at_long_gaps_and_short_ones_are_dropped():
-    first = [20 + 10 * k for k in range(5)]       # ends near 29 s
-    second = [160 + 10 * k for k in range(4)]     # starts 76.8 s: over 20 s later
-    lonely = [300, 310]                           # two snores: below the minimum of three
+    first = [20 + 10 * k for k in range(5)]  # ends near 29 s
+    second = [160 + 10 * k for k in range(4)]  # starts 76.8 s: over 20 s later
+    lonely = [300, 310]  # two snores: below the minimum of three
     events = _run(_snores(first + second + lonely, 400))
     assert [e.start_s for e in events] == pytest.approx([20 * HOP_S, 160 * HOP_S])
 

@@ -26,9 +26,19 @@ def _test_audio(seconds: float = 2.0) -> np.ndarray:
 def test_log_mel_matches_librosa():
     audio = _test_audio()
     reference = librosa.feature.melspectrogram(
-        y=audio, sr=SETTINGS.sr, n_fft=SETTINGS.n_fft, hop_length=SETTINGS.hop_length,
-        center=False, power=2.0, n_mels=SETTINGS.n_mels, fmin=SETTINGS.fmin, fmax=SETTINGS.fmax,
-        htk=False, norm="slaney", window="hann")
+        y=audio,
+        sr=SETTINGS.sr,
+        n_fft=SETTINGS.n_fft,
+        hop_length=SETTINGS.hop_length,
+        center=False,
+        power=2.0,
+        n_mels=SETTINGS.n_mels,
+        fmin=SETTINGS.fmin,
+        fmax=SETTINGS.fmax,
+        htk=False,
+        norm="slaney",
+        window="hann",
+    )
     expected = (np.log(reference.T + SETTINGS.log_floor) - SETTINGS.log_offset) / SETTINGS.log_scale
     ours = log_mel(audio, SETTINGS)
     assert ours.shape == expected.shape == (1 + (audio.size - 512) // 160, SETTINGS.n_mels)
@@ -36,8 +46,9 @@ def test_log_mel_matches_librosa():
 
 
 def test_mel_filterbank_matches_librosa():
-    reference = librosa.filters.mel(sr=SETTINGS.sr, n_fft=SETTINGS.n_fft, n_mels=SETTINGS.n_mels,
-                                    fmin=SETTINGS.fmin, fmax=SETTINGS.fmax)
+    reference = librosa.filters.mel(
+        sr=SETTINGS.sr, n_fft=SETTINGS.n_fft, n_mels=SETTINGS.n_mels, fmin=SETTINGS.fmin, fmax=SETTINGS.fmax
+    )
     np.testing.assert_allclose(mel_filterbank(SETTINGS), reference, rtol=1e-4, atol=1e-7)
 
 
@@ -50,8 +61,9 @@ def test_deltas_match_librosa(order):
 
 def test_a_tone_peaks_in_the_right_mel_band():
     features = log_mel(_test_audio(), SETTINGS)
-    centre_hz = librosa.mel_frequencies(n_mels=SETTINGS.n_mels + 2, fmin=SETTINGS.fmin,
-                                        fmax=SETTINGS.fmax)[1:-1]
+    centre_hz = librosa.mel_frequencies(n_mels=SETTINGS.n_mels + 2, fmin=SETTINGS.fmin, fmax=SETTINGS.fmax)[
+        1:-1
+    ]
     assert abs(centre_hz[np.argmax(features.mean(axis=0))] - 440) < 60
 
 
@@ -82,7 +94,7 @@ def _cough_in_room_noise(gain_db: float) -> np.ndarray:
     """A 1.2 s cough-like burst over room noise 30 dB below it, scaled by ``gain_db``."""
     rng = np.random.default_rng(5)
     t = np.arange(int(1.2 * SETTINGS.sr)) / SETTINGS.sr
-    burst = rng.standard_normal(t.size) * np.exp(-((t - 0.5) / 0.08) ** 2) * 0.5
+    burst = rng.standard_normal(t.size) * np.exp(-(((t - 0.5) / 0.08) ** 2)) * 0.5
     noise = rng.standard_normal(t.size) * 0.5 * 10 ** (-30 / 20)
     return ((burst + noise) * 10 ** (gain_db / 20)).astype(np.float32)
 
@@ -97,9 +109,20 @@ def test_window_peak_features_do_not_depend_on_the_input_gain():
 
 
 def test_absolute_features_follow_the_gain_and_old_metadata_reads_as_absolute():
-    older = {"sr": 16000, "n_fft": 512, "hop_length": 160, "n_mels": 40, "fmin": 50.0, "fmax": 8000.0,
-             "log_floor": 1e-6, "log_offset": -6.0, "log_scale": 4.0, "window_frames": 96,
-             "window_hop_frames": 48, "delta_width": 5}  # a model file's settings before `level`
+    older = {
+        "sr": 16000,
+        "n_fft": 512,
+        "hop_length": 160,
+        "n_mels": 40,
+        "fmin": 50.0,
+        "fmax": 8000.0,
+        "log_floor": 1e-6,
+        "log_offset": -6.0,
+        "log_scale": 4.0,
+        "window_frames": 96,
+        "window_hop_frames": 48,
+        "delta_width": 5,
+    }  # a model file's settings before `level`
     settings = FeatureSettings.from_dict(older)
     assert settings.level == "absolute"
     loud, _ = clip_features(_cough_in_room_noise(-6.0), settings)
@@ -107,7 +130,9 @@ def test_absolute_features_follow_the_gain_and_old_metadata_reads_as_absolute():
     # 40 dB of power is ln(10^4) = 9.2 in natural log, divided by log_scale, in the loud bins
     # (the quiet bins meet the 1e-6 floor, which is why these features fail at a bedside)
     loudest = loud[..., 0] > np.percentile(loud[..., 0], 90)
-    assert np.median((loud[..., 0] - quiet[..., 0])[loudest]) == pytest.approx(9.21 / settings.log_scale, abs=0.05)
+    assert np.median((loud[..., 0] - quiet[..., 0])[loudest]) == pytest.approx(
+        9.21 / settings.log_scale, abs=0.05
+    )
     with pytest.raises(SensingError, match="level must be one of"):
         FeatureSettings(level="loud")
 

@@ -94,9 +94,18 @@ int main(int argc, char **argv) {
 }
 """
 
-OTHER_SETTINGS = FeatureSettings(sr=8000, n_fft=256, hop_length=256, n_mels=24, fmax=4000.0,
-                                 window_frames=20, window_hop_frames=7, delta_width=7,
-                                 level="absolute", log_floor=1e-6)
+OTHER_SETTINGS = FeatureSettings(
+    sr=8000,
+    n_fft=256,
+    hop_length=256,
+    n_mels=24,
+    fmax=4000.0,
+    window_frames=20,
+    window_hop_frames=7,
+    delta_width=7,
+    level="absolute",
+    log_floor=1e-6,
+)
 """Settings unlike the defaults in every size: frames that do not overlap, a wider delta, and the
 older absolute (fixed-floor) log-mel."""
 
@@ -127,8 +136,19 @@ def _build_host(settings: FeatureSettings, build: Path) -> Host:
     cc = _compiler("gcc", "cc")
     write_frontend(settings, build, NAME)
     (build / "host.c").write_text(HOST_PROGRAM)
-    _compile([cc, *C_FLAGS, "-I", str(build), str(build / "host.c"), str(build / f"{NAME}_frontend.c"),
-              "-o", str(build / "host"), "-lm"])
+    _compile(
+        [
+            cc,
+            *C_FLAGS,
+            "-I",
+            str(build),
+            str(build / "host.c"),
+            str(build / f"{NAME}_frontend.c"),
+            "-o",
+            str(build / "host"),
+            "-lm",
+        ]
+    )
     return Host(build / "host", settings)
 
 
@@ -142,8 +162,11 @@ def _cough_pcm(seconds: float = 3.0, sr: int = SETTINGS.sr) -> np.ndarray:
     """A synthetic cough bout at 0.8 s in pink noise 30 dB below it, int16 (n,) at ``sr`` Hz."""
     rng = np.random.default_rng(7)
     event = sounds.cough(rng, speaker=sounds.random_speaker(rng), n_coughs=2, sr=sr)
-    audio = sounds.mix(sounds.place(0.6 * event, duration_s=seconds, start_s=0.8, sr=sr),
-                       sounds.noise(rng, duration_s=seconds, color="pink", sr=sr), snr_db=30.0)
+    audio = sounds.mix(
+        sounds.place(0.6 * event, duration_s=seconds, start_s=0.8, sr=sr),
+        sounds.noise(rng, duration_s=seconds, color="pink", sr=sr),
+        snr_db=30.0,
+    )
     return _to_pcm(audio)
 
 
@@ -155,8 +178,12 @@ def _c_windows(host: Host, pcm: np.ndarray, work: Path, chunks=CHUNKS) -> dict[i
     """Start frame -> (window_frames, n_mels, 3) window from the C frontend."""
     pcm_path, out_path = work / "audio.pcm", work / "windows.bin"
     pcm.astype("<i2").tofile(pcm_path)
-    result = subprocess.run([str(host.path), str(pcm_path), str(out_path), *map(str, chunks)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(host.path), str(pcm_path), str(out_path), *map(str, chunks)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     record = np.dtype([("start", "<i4"), ("features", "<f4", host.settings.input_shape)])
     records = np.fromfile(out_path, dtype=record)
@@ -183,7 +210,7 @@ def _chirp_pcm(seconds: float = 3.0) -> np.ndarray:
     """A full-scale chirp from 50 Hz to 8 kHz, int16 (n,): quiet bands 80 dB below the loud one."""
     t = np.arange(sounds.n_samples(seconds)) / SETTINGS.sr
     sweep_hz_per_s = (SETTINGS.fmax - SETTINGS.fmin) / seconds
-    return _to_pcm(0.99 * np.sin(2 * np.pi * (SETTINGS.fmin * t + 0.5 * sweep_hz_per_s * t ** 2)))
+    return _to_pcm(0.99 * np.sin(2 * np.pi * (SETTINGS.fmin * t + 0.5 * sweep_hz_per_s * t**2)))
 
 
 @pytest.mark.parametrize("make_pcm", [_cough_pcm, _chirp_pcm], ids=["cough", "chirp"])
@@ -227,10 +254,21 @@ def test_compiles_as_cpp(tmp_path):
         f'#include "{NAME}_frontend.h"\n\n'
         f"static {NAME}_frontend_state state;\n"
         f"int main() {{\n  {NAME}_frontend_init(&state);\n"
-        f"  return {NAME}_frontend_window_ready(&state) ? 1 : 0;\n}}\n")
+        f"  return {NAME}_frontend_window_ready(&state) ? 1 : 0;\n}}\n"
+    )
     _compile([cxx, *CXX_FLAGS, "-c", str(tmp_path / "main.cc"), "-o", str(tmp_path / "main.o")])
-    _compile([cxx, *CXX_FLAGS, "-x", "c++", "-c", str(tmp_path / f"{NAME}_frontend.c"),
-              "-o", str(tmp_path / "frontend.o")])
+    _compile(
+        [
+            cxx,
+            *CXX_FLAGS,
+            "-x",
+            "c++",
+            "-c",
+            str(tmp_path / f"{NAME}_frontend.c"),
+            "-o",
+            str(tmp_path / "frontend.o"),
+        ]
+    )
 
 
 def test_files_say_how_they_were_made(tmp_path):

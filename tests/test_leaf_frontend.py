@@ -35,21 +35,31 @@ SETTINGS = FeatureSettings()
 SMALL_CNN = CnnSettings(stem_channels=8, blocks=((2, 8, 2), (2, 8, 2)), head_channels=16)
 
 
-def _classifier(leaf: LeafSettings = LeafSettings(), settings: FeatureSettings = SETTINGS):
-    return build_leaf_classifier(settings=settings, leaf=leaf, n_classes=3, cnn=SMALL_CNN,
-                                 augment=AugmentSettings())
+DEFAULT_LEAF = LeafSettings()
+
+
+def _classifier(leaf: LeafSettings = DEFAULT_LEAF, settings: FeatureSettings = SETTINGS):
+    return build_leaf_classifier(
+        settings=settings, leaf=leaf, n_classes=3, cnn=SMALL_CNN, augment=AugmentSettings()
+    )
 
 
 def _generated(labels=("cough", "snore"), count: int = 4) -> np.ndarray:
-    return np.concatenate([np.asarray(generate_clip(label, index)[0], np.float32)
-                           for label in labels for index in range(count)])
+    return np.concatenate(
+        [np.asarray(generate_clip(label, index)[0], np.float32) for label in labels for index in range(count)]
+    )
 
 
 def test_gabor_initialiser_reproduces_mel_centre_frequencies():
     centres, widths = gabor_parameters_from_mel(SETTINGS)
     centre_hz = centres * SETTINGS.sr / (2 * np.pi)
-    edges_hz = mel_to_hz(np.linspace(hz_to_mel(np.array([SETTINGS.fmin]))[0],
-                                     hz_to_mel(np.array([SETTINGS.fmax]))[0], SETTINGS.n_mels + 2))
+    edges_hz = mel_to_hz(
+        np.linspace(
+            hz_to_mel(np.array([SETTINGS.fmin]))[0],
+            hz_to_mel(np.array([SETTINGS.fmax]))[0],
+            SETTINGS.n_mels + 2,
+        )
+    )
     bin_hz = SETTINGS.sr / SETTINGS.n_fft
     # each mel triangle peaks at its middle edge; the Gabor centre is the FFT bin of that peak
     np.testing.assert_array_less(np.abs(centre_hz - edges_hz[1:-1]), bin_hz)
@@ -111,14 +121,17 @@ def test_constraints_hold_after_a_training_step():
     assert np.isfinite(model.predict(audio, verbose=0)).all()
 
 
-@pytest.mark.parametrize("layer, shape", [
-    (PreEmphasis(0.9), (2, 50, 1)),
-    (GaborFilterbank([0.3, 1.0], [20.0, 5.0], taps=41), (2, 100, 1)),
-    (GaussianLowpass(3, taps=21, stride=10, width=0.3), (2, 101, 3)),
-    (SPcen(3, alpha=0.9, delta=1.5, root=3.0, smoothing=0.1), (2, 12, 3)),
-    (FeatureDeltas(5), (2, 12, 3)),
-    (FeatureMask(0.7, 2, 3), (2, 12, 3)),
-])
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (PreEmphasis(0.9), (2, 50, 1)),
+        (GaborFilterbank([0.3, 1.0], [20.0, 5.0], taps=41), (2, 100, 1)),
+        (GaussianLowpass(3, taps=21, stride=10, width=0.3), (2, 101, 3)),
+        (SPcen(3, alpha=0.9, delta=1.5, root=3.0, smoothing=0.1), (2, 12, 3)),
+        (FeatureDeltas(5), (2, 12, 3)),
+        (FeatureMask(0.7, 2, 3), (2, 12, 3)),
+    ],
+)
 def test_get_config_round_trips(layer, shape):
     inputs = np.random.default_rng(1).random(shape).astype(np.float32)
     expected = layer(inputs).numpy()
@@ -145,8 +158,9 @@ def test_pcen_smoother_is_the_first_order_recurrence():
     expected[:, 0] = energies[:, 0]
     for t in range(1, 96):
         expected[:, t] = (1 - smoothing) * expected[:, t - 1] + smoothing * energies[:, t]
-    np.testing.assert_allclose(smooth(tf.constant(energies), tf.constant(smoothing)).numpy(), expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        smooth(tf.constant(energies), tf.constant(smoothing)).numpy(), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_in_graph_deltas_match_the_runtime_features():
@@ -202,11 +216,14 @@ def test_filterbank_matrix_is_the_mel_matrix_shape():
     assert matrix.shape == mel_filterbank(SETTINGS).T.shape and np.all(matrix >= 0)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"gabor_taps": 400}, "gabor_taps must be odd"),
-    ({"pcen_root": 0.5}, "pcen_root must be in"),
-    ({"pooling_width": 0.9}, "pooling_width must be in"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"gabor_taps": 400}, "gabor_taps must be odd"),
+        ({"pcen_root": 0.5}, "pcen_root must be in"),
+        ({"pooling_width": 0.9}, "pooling_width must be in"),
+    ],
+)
 def test_invalid_settings_are_refused(change, message):
     with pytest.raises(SensingError, match=message):
         LeafSettings(**change)

@@ -26,10 +26,12 @@ def test_calibrated_thresholds_keep_negatives_within_the_target():
     labels = ("cough", "other", "snore")
     true = ["other"] * 500 + ["cough"] * 50 + ["snore"] * 50
     scores = rng.dirichlet([1, 1, 1], size=len(true))
-    thresholds = calibrate_thresholds(labels=labels, true=true, scores=scores,
-                                      negative_label="other", target_fpr=0.02)
-    decisions = [decide(dict(zip(labels, row)), thresholds=thresholds, negative_label="other")
-                 for row in scores]
+    thresholds = calibrate_thresholds(
+        labels=labels, true=true, scores=scores, negative_label="other", target_fpr=0.02
+    )
+    decisions = [
+        decide(dict(zip(labels, row)), thresholds=thresholds, negative_label="other") for row in scores
+    ]
     false_alarms = sum(d != "other" for t, d in zip(true, decisions) if t == "other")
     assert false_alarms <= 0.02 * 500
 
@@ -48,10 +50,15 @@ def test_negative_figures_per_category_and_per_hour():
     true = ["other"] * 4 + ["cough"] * 2
     predicted = ["cough", "other", "other", "other", "cough", "other"]
     scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.1, 0.9], [0.3, 0.7], [0.95, 0.05], [0.4, 0.6]])
-    metrics = clip_metrics(labels=labels, true=true, predicted=predicted, scores=scores,
-                           negative_label="other", categories=["knock", "knock", "speech", "speech",
-                                                               "cough", "cough"],
-                           durations_s=np.full(6, 900.0))
+    metrics = clip_metrics(
+        labels=labels,
+        true=true,
+        predicted=predicted,
+        scores=scores,
+        negative_label="other",
+        categories=["knock", "knock", "speech", "speech", "cough", "cough"],
+        durations_s=np.full(6, 900.0),
+    )
     negatives = metrics["negatives"]
     assert negatives["false_positives"] == 1 and negatives["false_positive_rate"] == 0.25
     assert negatives["false_positives_per_hour"] == 1.0

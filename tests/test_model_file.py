@@ -50,8 +50,13 @@ def test_tensorflow_backend_is_used_when_asked(trained_run):
 def test_frontend_is_recorded_and_older_models_read_as_mel():
     from sensing.audio.model_file import ModelMetadata
 
-    metadata = ModelMetadata(labels=("a", "b"), negative_label=None, thresholds={},
-                             features=FeatureSettings(), frontend="leaf-fast")
+    metadata = ModelMetadata(
+        labels=("a", "b"),
+        negative_label=None,
+        thresholds={},
+        features=FeatureSettings(),
+        frontend="leaf-fast",
+    )
     assert ModelMetadata.from_json(metadata.to_json(), source="m").frontend == "leaf-fast"
     older = json.loads(metadata.to_json())
     del older["frontend"]

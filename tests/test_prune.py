@@ -23,8 +23,9 @@ INT8_AGREEMENT = 0.9
 @pytest.fixture(scope="module")
 def pruned_run(trained_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("pruned")
-    result = run_cli(["prune", "--run", str(trained_run), "--out", str(out),
-                      "--sparsity", str(SPARSITY), "--epochs", "2"])
+    result = run_cli(
+        ["prune", "--run", str(trained_run), "--out", str(out), "--sparsity", str(SPARSITY), "--epochs", "2"]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return out, result.stdout
 
@@ -32,16 +33,26 @@ def pruned_run(trained_run, tmp_path_factory):
 def _validation_clips(run):
     config = json.loads((run / "config.json").read_text())
     clips, _ = load_clips(read_clip_list(config["data"]), sr=16000, strict=False)
-    indices = grouped_split([c.record for c in clips], fractions=tuple(config["split_fractions"]),
-                            seed=config["seed"])["validation"]
+    indices = grouped_split(
+        [c.record for c in clips], fractions=tuple(config["split_fractions"]), seed=config["seed"]
+    )["validation"]
     return [clips[i] for i in indices]
 
 
 def test_prune_writes_every_form_with_metrics_and_plots(pruned_run):
     out, stdout = pruned_run
-    for name in ("model.tflite", "model_sparse.tflite", "model_sparse_fp16.tflite",
-                 "model_int8.tflite", "model.keras", "metrics.json", "config.json",
-                 "training_curves.png", "sparsity.png", "confusion_test.png"):
+    for name in (
+        "model.tflite",
+        "model_sparse.tflite",
+        "model_sparse_fp16.tflite",
+        "model_int8.tflite",
+        "model.keras",
+        "metrics.json",
+        "config.json",
+        "training_curves.png",
+        "sparsity.png",
+        "confusion_test.png",
+    ):
         assert (out / name).is_file(), name
     for name in ("model_sparse.tflite", "model_int8.tflite"):
         assert name in stdout
@@ -60,8 +71,11 @@ def test_every_one_by_one_convolution_reaches_the_target_sparsity(pruned_run):
 
     out, _ = pruned_run
     model = keras.models.load_model(out / "model.keras", compile=False)
-    pointwise = [layer for layer in model.layers
-                 if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)]
+    pointwise = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)
+    ]
     assert len(pointwise) == 13
     for layer in pointwise:
         assert np.mean(layer.get_weights()[0] == 0) >= SPARSITY - 0.005, layer.name
@@ -82,8 +96,7 @@ def test_sparse_file_holds_sparse_tensors_and_matches_the_dense_file(pruned_run)
 
     dense, sparse = AudioClassifier(out / "model.tflite"), AudioClassifier(out / "model_sparse.tflite")
     windows = np.random.default_rng(0).standard_normal((20, 96, 40, 3)).astype(np.float32)
-    np.testing.assert_allclose(sparse.predict_windows(windows), dense.predict_windows(windows),
-                               atol=1e-5)
+    np.testing.assert_allclose(sparse.predict_windows(windows), dense.predict_windows(windows), atol=1e-5)
     assert check_sparse(out / "model_sparse.tflite").sparse_ready
     assert not check_sparse(out / "model.tflite").sparse_ready
 
@@ -96,8 +109,9 @@ def test_int8_export_runs_and_agrees_with_float(pruned_run):
     assert not any(op.name == "DENSIFY" for op in graph.operators)  # stored dense for TFLite Micro
     float32 = AudioClassifier(out / "model.tflite")
     clips = _validation_clips(out)
-    agreement = np.mean([int8.classify_audio(c.samples).label == float32.classify_audio(c.samples).label
-                         for c in clips])
+    agreement = np.mean(
+        [int8.classify_audio(c.samples).label == float32.classify_audio(c.samples).label for c in clips]
+    )
     assert agreement >= INT8_AGREEMENT, f"int8 agrees with float on {agreement:.0%} of clips"
 
 
@@ -109,21 +123,25 @@ def test_stripped_model_gives_the_wrapped_models_outputs(tmp_path):
     from training.tf_setup import keras
 
     keras.utils.set_random_seed(0)
-    model = build_audio_cnn(input_shape=(32, 16, 3), n_classes=3,
-                            settings=CnnSettings(blocks=((2, 8, 2), (2, 8, 1)), head_channels=16))
+    model = build_audio_cnn(
+        input_shape=(32, 16, 3),
+        n_classes=3,
+        settings=CnnSettings(blocks=((2, 8, 2), (2, 8, 1)), head_channels=16),
+    )
     settings = PruneSettings(sparsity=0.75, epochs=2)
     wrapped = _wrap_for_pruning(model, settings, settings.schedule_steps(4))
     wrapped.compile(optimizer="adam", loss="categorical_crossentropy")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 32, 16, 3)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
-    wrapped.fit(x, y, batch_size=4, epochs=2, verbose=0,
-                callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+    wrapped.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     stripped = _strip(wrapped)
-    np.testing.assert_allclose(stripped.predict(x, verbose=0), wrapped.predict(x, verbose=0),
-                               atol=1e-5)
-    kernels = [layer.get_weights()[0] for layer in stripped.layers
-               if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)]
+    np.testing.assert_allclose(stripped.predict(x, verbose=0), wrapped.predict(x, verbose=0), atol=1e-5)
+    kernels = [
+        layer.get_weights()[0]
+        for layer in stripped.layers
+        if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)
+    ]
     assert all(np.mean(kernel == 0) >= 0.74 for kernel in kernels)
 
 
@@ -133,18 +151,27 @@ def test_prune_refuses_bad_requests(trained_run, tmp_path):
     assert "config.json" in missing.stderr and "not found" in missing.stderr
     same = run_main(["prune", "--run", str(trained_run), "--out", str(trained_run)])
     assert same.returncode == 2 and "overwrite" in same.stderr
-    too_much = run_main(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"),
-                        "--sparsity", "1.5"])
+    too_much = run_main(
+        ["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"), "--sparsity", "1.5"]
+    )
     assert too_much.returncode == 2 and "between 0 and 1" in too_much.stderr
-    one_epoch = run_main(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"),
-                         "--epochs", "1"])
+    one_epoch = run_main(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"), "--epochs", "1"])
     assert one_epoch.returncode == 2 and "at least 2 epochs" in one_epoch.stderr
 
 
 def test_bench_times_dense_and_sparse_side_by_side(pruned_run):
     out, _ = pruned_run
-    result = run_cli(["bench", "--model", str(out / "model.tflite"), str(out / "model_sparse.tflite"),
-                      "--seconds", "5", "--json"])
+    result = run_cli(
+        [
+            "bench",
+            "--model",
+            str(out / "model.tflite"),
+            str(out / "model_sparse.tflite"),
+            "--seconds",
+            "5",
+            "--json",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [row["model"].rsplit("/", 1)[-1] for row in rows] == ["model.tflite", "model_sparse.tflite"]

@@ -14,8 +14,26 @@ from sensing.radar.recording import Recording, read_epochs
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     out = tmp_path_factory.mktemp("nights")
-    result = run_cli(["simulate", "radar", "--out", str(out), "--nights", "1", "--hours", "0.15",
-                      "--seed", "3", "--partner", "yes", "--fan", "yes", "--curtain", "yes"])
+    result = run_cli(
+        [
+            "simulate",
+            "radar",
+            "--out",
+            str(out),
+            "--nights",
+            "1",
+            "--hours",
+            "0.15",
+            "--seed",
+            "3",
+            "--partner",
+            "yes",
+            "--fan",
+            "yes",
+            "--curtain",
+            "yes",
+        ]
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return out / "night_000.npz", result.stdout
 
@@ -62,10 +80,27 @@ def test_adc_cube_converts_from_the_command_line(tmp_path):
     rng = np.random.default_rng(0)
     cube = rng.standard_normal((8, 2, 3, 64)).astype(np.float32)
     np.save(tmp_path / "cube.npy", cube)
-    result = run_cli(["radar", "convert-adc", str(tmp_path / "cube.npy"), "--out",
-                      str(tmp_path / "cube.npz"), "--start-frequency", "60e9", "--bandwidth",
-                      "4e9", "--ramp-time", "64e-6", "--adc-rate", "1e6", "--frame-rate", "10",
-                      "--rx-spacing", "0.0025"])
+    result = run_cli(
+        [
+            "radar",
+            "convert-adc",
+            str(tmp_path / "cube.npy"),
+            "--out",
+            str(tmp_path / "cube.npz"),
+            "--start-frequency",
+            "60e9",
+            "--bandwidth",
+            "4e9",
+            "--ramp-time",
+            "64e-6",
+            "--adc-rate",
+            "1e6",
+            "--frame-rate",
+            "10",
+            "--rx-spacing",
+            "0.0025",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert "8 frames" in result.stdout and "3 receiver(s)" in result.stdout
 
@@ -75,10 +110,16 @@ def test_malformed_recordings_are_named_without_a_traceback(tmp_path):
     result = run_cli(["radar", "calibrate", str(tmp_path / "junk.npz")])
     assert result.returncode == 2
     assert "not an .npz archive" in result.stderr and "Traceback" not in result.stderr
-    config = json.dumps({"frame_rate_hz": 15.0, "range_resolution_m": 0.027,
-                         "range_offset_m": 0.1, "wavelength_m": 0.005, "rx_spacing_m": 0.0025,
-                         "device": "test"})
-    np.savez(tmp_path / "bad.npz", iq=np.zeros((10, 3, 5), dtype=np.float32),
-             config=np.array(config))
+    config = json.dumps(
+        {
+            "frame_rate_hz": 15.0,
+            "range_resolution_m": 0.027,
+            "range_offset_m": 0.1,
+            "wavelength_m": 0.005,
+            "rx_spacing_m": 0.0025,
+            "device": "test",
+        }
+    )
+    np.savez(tmp_path / "bad.npz", iq=np.zeros((10, 3, 5), dtype=np.float32), config=np.array(config))
     result = run_cli(["radar", "view", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "v")])
     assert result.returncode == 2 and "complex64" in result.stderr

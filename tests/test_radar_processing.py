@@ -40,28 +40,50 @@ def hann_response(x: np.ndarray) -> np.ndarray:
     return np.sinc(x) + 0.5 * np.sinc(x - 1) + 0.5 * np.sinc(x + 1)
 
 
-def write_scene(path, *, seconds=150.0, frame_rate_hz=15.0, n_rx=3, resolution_m=0.05, chest_m=1.013,
-                rate_per_min=14.0, breath_m=0.003, chest=1.0, noise=1e-3, motion=None, seed=0):
+def write_scene(
+    path,
+    *,
+    seconds=150.0,
+    frame_rate_hz=15.0,
+    n_rx=3,
+    resolution_m=0.05,
+    chest_m=1.013,
+    rate_per_min=14.0,
+    breath_m=0.003,
+    chest=1.0,
+    noise=1e-3,
+    motion=None,
+    seed=0,
+):
     """Write a scene; ``motion(t)`` (metres) is added to the chest's breathing displacement."""
     rng = np.random.default_rng(seed)
     t = np.arange(round(seconds * frame_rate_hz)) / frame_rate_hz
     chest_range = chest_m + breath_m * np.sin(2 * np.pi * rate_per_min / 60 * t)
     if motion is not None:
         chest_range = chest_range + motion(t)
-    config = RadarConfig(frame_rate_hz=frame_rate_hz, range_resolution_m=resolution_m,
-                         range_offset_m=0.3, wavelength_m=WAVELENGTH_M, rx_spacing_m=0.0025,
-                         device="test scene")
+    config = RadarConfig(
+        frame_rate_hz=frame_rate_hz,
+        range_resolution_m=resolution_m,
+        range_offset_m=0.3,
+        wavelength_m=WAVELENGTH_M,
+        rx_spacing_m=0.0025,
+        device="test scene",
+    )
     bins_m = config.range_m(round(1.5 / resolution_m))
     profile = np.zeros((len(t), len(bins_m)), dtype=np.complex128)
     for amplitude, range_m in ((chest, chest_range), (3.0, np.full(len(t), 1.25))):
-        profile += (amplitude * hann_response((bins_m[None, :] - range_m[:, None]) / resolution_m)
-                    * np.exp(-4j * np.pi * range_m[:, None] / WAVELENGTH_M))
+        profile += (
+            amplitude
+            * hann_response((bins_m[None, :] - range_m[:, None]) / resolution_m)
+            * np.exp(-4j * np.pi * range_m[:, None] / WAVELENGTH_M)
+        )
     iq = np.repeat(profile[:, None, :], n_rx, axis=1)
     iq += noise * (rng.standard_normal(iq.shape) + 1j * rng.standard_normal(iq.shape)) / np.sqrt(2)
     return write_recording(path, iq.astype(np.complex64), config)
 
 
 # --- tensors -----------------------------------------------------------------------------------
+
 
 def test_tensor_shape_dtype_and_edges(tmp_path):
     tensors = epoch_tensors(write_scene(tmp_path / "a.npz", seconds=160), SETTINGS, centre_m=1.0)
@@ -76,8 +98,9 @@ def test_tensor_shape_dtype_and_edges(tmp_path):
     last = tensors[-1]
     assert last[:, :, :48].all() and not last[:, :, 48:].any()
 
-    other = RadarFeatureSettings(range_window_m=0.4, stft_window_s=4.0, stft_hop_s=1.0,
-                                 max_frequency_hz=2.0, context_epochs=3)
+    other = RadarFeatureSettings(
+        range_window_m=0.4, stft_window_s=4.0, stft_hop_s=1.0, max_frequency_hz=2.0, context_epochs=3
+    )
     assert epoch_tensors(tmp_path / "a.npz", other, centre_m=1.0).shape == (5, 9, 9, 90)
 
 
@@ -96,8 +119,9 @@ def test_time_alignment_of_a_motion_burst(tmp_path):
 def test_chunked_processing_equals_whole_file(tmp_path, frame_rate_hz):
     path = write_scene(tmp_path / "a.npz", seconds=100, frame_rate_hz=frame_rate_hz, noise=0.05)
     with Recording(path) as recording:
-        whole = list(range_doppler_time(recording, SETTINGS, centre_m=1.0,
-                                        frames_per_chunk=recording.n_frames))
+        whole = list(
+            range_doppler_time(recording, SETTINGS, centre_m=1.0, frames_per_chunk=recording.n_frames)
+        )
         for chunk in (1, 13, 997):
             chunked = list(range_doppler_time(recording, SETTINGS, centre_m=1.0, frames_per_chunk=chunk))
             assert [epoch for epoch, _ in chunked] == [epoch for epoch, _ in whole] == [0, 1, 2]
@@ -145,6 +169,7 @@ def test_range_resolution_changes_the_tensor_little(tmp_path):
 
 # --- breathing ---------------------------------------------------------------------------------
 
+
 def test_breathing_rate_is_recovered(tmp_path):
     path = write_scene(tmp_path / "b.npz", seconds=90, rate_per_min=14.0, noise=0.05)
     with Recording(path) as recording:
@@ -159,8 +184,15 @@ def test_breathing_rate_is_recovered(tmp_path):
 
 
 def test_breathing_at_20_hz_on_one_receiver(tmp_path):
-    path = write_scene(tmp_path / "b.npz", seconds=60, frame_rate_hz=20.0, n_rx=1, rate_per_min=9.0,
-                       breath_m=0.001, noise=0.05)
+    path = write_scene(
+        tmp_path / "b.npz",
+        seconds=60,
+        frame_rate_hz=20.0,
+        n_rx=1,
+        rate_per_min=9.0,
+        breath_m=0.001,
+        noise=0.05,
+    )
     with Recording(path) as recording:
         estimate = breathing_rate(recording, bins=range(10, 20), start_s=10.0, seconds=40.0)
     assert estimate.rate_per_min == pytest.approx(9.0, abs=1.0) and estimate.confident
@@ -197,6 +229,7 @@ def test_breathing_rejects_a_short_span(tmp_path):
 
 # --- views -------------------------------------------------------------------------------------
 
+
 def test_views_are_written(tmp_path):
     path = write_scene(tmp_path / "night.npz", seconds=120, frame_rate_hz=20.0, noise=0.05)
     write_epochs(tmp_path / "night.epochs.csv", ["absent", "awake", "asleep", "asleep"])
@@ -209,21 +242,25 @@ def test_views_are_written(tmp_path):
 
 def test_views_without_matplotlib_say_how_to_install(tmp_path):
     path = write_scene(tmp_path / "night.npz", seconds=40)
-    result = run_python(f"""
+    result = run_python(
+        f"""
         from sensing.errors import SensingError
         from sensing.radar.view import write_views
         try:
             write_views({str(path)!r}, {str(tmp_path / "views")!r})
         except SensingError as error:
             print(error)
-    """, block=("matplotlib",))
+    """,
+        block=("matplotlib",),
+    )
     assert result.returncode == 0, result.stderr
     assert "pip install 'sensing[plot]'" in result.stdout
 
 
 def test_processing_needs_numpy_only(tmp_path):
     path = write_scene(tmp_path / "a.npz", seconds=60)
-    result = run_python(f"""
+    result = run_python(
+        f"""
         import json
         from sensing.radar.breathing import breathing_rate
         from sensing.radar.processing import RadarFeatureSettings, epoch_tensors
@@ -234,13 +271,15 @@ def test_processing_needs_numpy_only(tmp_path):
         print(json.dumps({{"shape": list(tensors.shape), "rate": round(rate),
                           "loaded": sorted(m for m in ("matplotlib", "scipy", "tensorflow")
                                            if m in sys.modules)}}))
-    """, block=("matplotlib", "scipy", "tensorflow"))
+    """,
+        block=("matplotlib", "scipy", "tensorflow"),
+    )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1]) == {"shape": [2, 13, 25, 75], "rate": 14,
-                                                          "loaded": []}
+    assert json.loads(result.stdout.splitlines()[-1]) == {"shape": [2, 13, 25, 75], "rate": 14, "loaded": []}
 
 
 # --- malformed input ---------------------------------------------------------------------------
+
 
 def test_a_recording_shorter_than_one_stft_window_is_refused(tmp_path):
     path = write_scene(tmp_path / "short.npz", seconds=5)
@@ -252,14 +291,17 @@ def test_a_recording_shorter_than_one_stft_window_is_refused(tmp_path):
         write_views(path, tmp_path / "views", centre_m=1.0)
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"max_frequency_hz": 8.0}, "max_frequency_hz 8 Hz must be below the Nyquist frequency 7.5 Hz"),
-    ({"frame_rate_hz": 5.0}, "max_frequency_hz 3 Hz must be below the Nyquist frequency 2.5 Hz"),
-    ({"context_epochs": 4}, "context_epochs must be an odd integer"),
-    ({"range_window_m": 0.62}, "whole number of range_step_m"),
-    ({"stft_hop_s": 4.0}, "epoch_s 30 s must be a whole number of stft_hop_s 4 s"),
-    ({"power_ref": 0.0}, "power_ref must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"max_frequency_hz": 8.0}, "max_frequency_hz 8 Hz must be below the Nyquist frequency 7.5 Hz"),
+        ({"frame_rate_hz": 5.0}, "max_frequency_hz 3 Hz must be below the Nyquist frequency 2.5 Hz"),
+        ({"context_epochs": 4}, "context_epochs must be an odd integer"),
+        ({"range_window_m": 0.62}, "whole number of range_step_m"),
+        ({"stft_hop_s": 4.0}, "epoch_s 30 s must be a whole number of stft_hop_s 4 s"),
+        ({"power_ref": 0.0}, "power_ref must be a positive number"),
+    ],
+)
 def test_bad_settings_are_refused(values, message):
     with pytest.raises(RadarError, match=message):
         RadarFeatureSettings(**values)

@@ -24,8 +24,15 @@ from sensing.radar.recording import Recording
 
 h5py = pytest.importorskip("h5py")
 
-SETTINGS = ChirpSettings(start_frequency_hz=60e9, bandwidth_hz=4e9, ramp_time_s=64e-6, adc_rate_hz=2.5e6,
-                         frame_rate_hz=20.0, rx_spacing_m=0.0025, device="test fmcw")
+SETTINGS = ChirpSettings(
+    start_frequency_hz=60e9,
+    bandwidth_hz=4e9,
+    ramp_time_s=64e-6,
+    adc_rate_hz=2.5e6,
+    frame_rate_hz=20.0,
+    rx_spacing_m=0.0025,
+    device="test fmcw",
+)
 N_SAMPLES = 128
 TARGET_M = 1.2
 STEP_M = 3e-4
@@ -37,11 +44,20 @@ def _adc_cube(*, complex_samples: bool = False, frames: int = 20, seed: int = 0)
     """(frames, 4 chirps, 3 rx, 128 samples): one point target at TARGET_M moving STEP_M per frame."""
     t = np.arange(N_SAMPLES) / SETTINGS.adc_rate_hz
     range_m = (TARGET_M + STEP_M * np.arange(frames))[:, None, None, None]
-    rx_phase = (2 * np.pi * SETTINGS.rx_spacing_m * np.sin(ANGLE_RAD) * np.arange(3)
-                / SETTINGS.wavelength_m(N_SAMPLES))[None, None, :, None]
+    rx_phase = (
+        2
+        * np.pi
+        * SETTINGS.rx_spacing_m
+        * np.sin(ANGLE_RAD)
+        * np.arange(3)
+        / SETTINGS.wavelength_m(N_SAMPLES)
+    )[None, None, :, None]
     beat_hz = 2 * range_m * SETTINGS.slope_hz_per_s / SPEED_OF_LIGHT_M_S
-    phase = (2 * np.pi * beat_hz * t + 4 * np.pi * range_m * SETTINGS.start_frequency_hz / SPEED_OF_LIGHT_M_S
-             + rx_phase)
+    phase = (
+        2 * np.pi * beat_hz * t
+        + 4 * np.pi * range_m * SETTINGS.start_frequency_hz / SPEED_OF_LIGHT_M_S
+        + rx_phase
+    )
     shape = (frames, 4, 3, N_SAMPLES)
     noise = np.random.default_rng(seed).normal(0.0, 5.0, shape)
     if complex_samples:
@@ -65,15 +81,15 @@ def test_adc_cube_gives_the_target_range_and_its_phase_motion(tmp_path, complex_
     phase_step = np.diff(np.unwrap(np.angle(iq[:, :, peak]), axis=0), axis=0)
     np.testing.assert_allclose(phase_step, 4 * np.pi * STEP_M / config.wavelength_m, atol=5e-3)
     rx_step = np.angle(iq[:, 1:, peak] * np.conj(iq[:, :-1, peak]))
-    np.testing.assert_allclose(rx_step, 2 * np.pi * 0.0025 * np.sin(ANGLE_RAD) / config.wavelength_m,
-                               atol=5e-3)
+    np.testing.assert_allclose(
+        rx_step, 2 * np.pi * 0.0025 * np.sin(ANGLE_RAD) / config.wavelength_m, atol=5e-3
+    )
 
 
 def test_chunked_conversion_from_npy_equals_whole_array(tmp_path):
     cube = _adc_cube(frames=23)
     np.save(tmp_path / "cube.npy", cube)
-    convert_adc_cube(tmp_path / "cube.npy", SETTINGS, tmp_path / "chunked.npz", n_bins=40,
-                     frames_per_chunk=5)
+    convert_adc_cube(tmp_path / "cube.npy", SETTINGS, tmp_path / "chunked.npz", n_bins=40, frames_per_chunk=5)
     convert_adc_cube(cube, SETTINGS, tmp_path / "whole.npz", n_bins=40, frames_per_chunk=100)
     with Recording(tmp_path / "chunked.npz") as chunked, Recording(tmp_path / "whole.npz") as whole:
         assert chunked.config == whole.config
@@ -87,13 +103,16 @@ def _nan_cube() -> np.ndarray:
     return cube
 
 
-@pytest.mark.parametrize("cube, n_bins, message", [
-    (np.zeros((4, 2, 3, 16), dtype=bool), None, "integers, floats or complex, got bool"),
-    (np.zeros((4, 3, 16), dtype=np.int16), None, r"\(frames, chirps, rx, samples\), got \(4, 3, 16\)"),
-    (_nan_cube(), None, "frame 3 holds NaN"),
-    (np.zeros((4, 2, 3, 16), dtype=np.int16), 9, "n_bins must be an integer from 1 to 8"),
-    (np.zeros((4, 2, 3, 256), dtype=np.int16), None, r"256 samples .* longer than the 6.4e-05 s ramp"),
-])
+@pytest.mark.parametrize(
+    "cube, n_bins, message",
+    [
+        (np.zeros((4, 2, 3, 16), dtype=bool), None, "integers, floats or complex, got bool"),
+        (np.zeros((4, 3, 16), dtype=np.int16), None, r"\(frames, chirps, rx, samples\), got \(4, 3, 16\)"),
+        (_nan_cube(), None, "frame 3 holds NaN"),
+        (np.zeros((4, 2, 3, 16), dtype=np.int16), 9, "n_bins must be an integer from 1 to 8"),
+        (np.zeros((4, 2, 3, 256), dtype=np.int16), None, r"256 samples .* longer than the 6.4e-05 s ramp"),
+    ],
+)
 def test_malformed_adc_cube_is_named(cube, n_bins, message):
     with pytest.raises(RadarError, match=message):
         range_profiles(cube, SETTINGS, n_bins=n_bins)
@@ -107,8 +126,15 @@ def test_nan_frame_in_a_chunked_conversion_is_named_and_leaves_no_file(tmp_path)
 
 def test_bad_chirp_settings_and_missing_npy_are_named(tmp_path):
     with pytest.raises(RadarError, match="bandwidth_hz must be a positive number, got -4"):
-        ChirpSettings(start_frequency_hz=60e9, bandwidth_hz=-4e9, ramp_time_s=64e-6, adc_rate_hz=2.5e6,
-                      frame_rate_hz=20.0, rx_spacing_m=0.0, device="x")
+        ChirpSettings(
+            start_frequency_hz=60e9,
+            bandwidth_hz=-4e9,
+            ramp_time_s=64e-6,
+            adc_rate_hz=2.5e6,
+            frame_rate_hz=20.0,
+            rx_spacing_m=0.0,
+            device="x",
+        )
     with pytest.raises(RadarError, match="absent.npy: ADC cube not found"):
         convert_adc_cube(tmp_path / "absent.npy", SETTINGS, tmp_path / "out.npz")
     (tmp_path / "text.npy").write_text("not an array")
@@ -120,11 +146,21 @@ def test_bad_chirp_settings_and_missing_npy_are_named(tmp_path):
 BASE_STEP_M = 0.00250227400101721
 
 
-def _subsweep(start_point: int, num_points: int, *, step_length: int = 24, profile: int = 3,
-              hwaas: int = 32) -> dict:
-    return {"start_point": start_point, "num_points": num_points, "step_length": step_length,
-            "profile": f"PROFILE_{profile}", "hwaas": hwaas, "receiver_gain": 16, "enable_tx": True,
-            "enable_loopback": False, "phase_enhancement": False, "prf": "PRF_15_6_MHz"}
+def _subsweep(
+    start_point: int, num_points: int, *, step_length: int = 24, profile: int = 3, hwaas: int = 32
+) -> dict:
+    return {
+        "start_point": start_point,
+        "num_points": num_points,
+        "step_length": step_length,
+        "profile": f"PROFILE_{profile}",
+        "hwaas": hwaas,
+        "receiver_gain": 16,
+        "enable_tx": True,
+        "enable_loopback": False,
+        "phase_enhancement": False,
+        "prf": "PRF_15_6_MHz",
+    }
 
 
 def _a121_frames(frames: int, points: int, target_point: int, *, seed: int = 0) -> np.ndarray:
@@ -132,30 +168,54 @@ def _a121_frames(frames: int, points: int, target_point: int, *, seed: int = 0) 
     rng = np.random.default_rng(seed)
     envelope = 2000 * np.exp(-0.5 * ((np.arange(points) - target_point) / 1.5) ** 2)
     phase = 0.3 * np.arange(frames)[:, None, None]
-    samples = envelope * np.exp(1j * phase) + rng.normal(0, 20, (frames, 4, points)) \
+    samples = (
+        envelope * np.exp(1j * phase)
+        + rng.normal(0, 20, (frames, 4, points))
         + 1j * rng.normal(0, 20, (frames, 4, points))
+    )
     return np.round(samples)
 
 
-def _write_a121(path, samples: np.ndarray, subsweeps: list[dict], *, frame_rate: float | None = 20.0,
-                metadata: dict | None = None, ticks: np.ndarray | None = None, entries: int = 1):
+def _write_a121(
+    path,
+    samples: np.ndarray,
+    subsweeps: list[dict],
+    *,
+    frame_rate: float | None = 20.0,
+    metadata: dict | None = None,
+    ticks: np.ndarray | None = None,
+    entries: int = 1,
+):
     compound = np.empty(samples.shape, dtype=[("real", "<i2"), ("imag", "<i2")])
     compound["real"], compound["imag"] = samples.real, samples.imag
-    sensor_config = {"sweep_rate": None, "frame_rate": frame_rate, "sweeps_per_frame": samples.shape[1],
-                     "inter_frame_idle_state": "DEEP_SLEEP", "subsweeps": subsweeps}
+    sensor_config = {
+        "sweep_rate": None,
+        "frame_rate": frame_rate,
+        "sweeps_per_frame": samples.shape[1],
+        "inter_frame_idle_state": "DEEP_SLEEP",
+        "subsweeps": subsweeps,
+    }
     with h5py.File(path, "w") as file:
         file["generation"] = "a121"
         file["lib_version"] = "7.0.3"
-        file["server_info"] = json.dumps({"rss_version": "a121-v1.0.0", "sensor_count": 5,
-                                          "ticks_per_second": 1000000})
+        file["server_info"] = json.dumps(
+            {"rss_version": "a121-v1.0.0", "sensor_count": 5, "ticks_per_second": 1000000}
+        )
         session = file.create_group("sessions/session_0")
-        session["session_config"] = json.dumps({"groups": [{"1": sensor_config}], "extended": False,
-                                                "update_rate": None})
+        session["session_config"] = json.dumps(
+            {"groups": [{"1": sensor_config}], "extended": False, "update_rate": None}
+        )
         for index in range(entries):
             entry = session.create_group(f"group_0/entry_{index}")
-            entry["metadata"] = json.dumps(metadata if metadata is not None else {
-                "frame_data_length": samples[0].size, "sweep_data_length": samples.shape[2],
-                "base_step_length_m": BASE_STEP_M})
+            entry["metadata"] = json.dumps(
+                metadata
+                if metadata is not None
+                else {
+                    "frame_data_length": samples[0].size,
+                    "sweep_data_length": samples.shape[2],
+                    "base_step_length_m": BASE_STEP_M,
+                }
+            )
             entry["sensor_id"] = 1
             entry["result/frame"] = compound
             entry["result/tick"] = ticks if ticks is not None else 94316858 + 50000 * np.arange(len(samples))
@@ -164,16 +224,32 @@ def _write_a121(path, samples: np.ndarray, subsweeps: list[dict], *, frame_rate:
     return path
 
 
-def _write_a111(path, data: np.ndarray, *, mode: str, update_rate: float | None = 10.0,
-                session_info: dict | None = None, sensors: tuple[int, ...] = (1,)):
-    config = {"mode": mode.upper(), "sensor": list(sensors), "range_interval": [0.4, 0.8],
-              "profile": "PROFILE_2", "update_rate": update_rate, "sweeps_per_frame": 16}
+def _write_a111(
+    path,
+    data: np.ndarray,
+    *,
+    mode: str,
+    update_rate: float | None = 10.0,
+    session_info: dict | None = None,
+    sensors: tuple[int, ...] = (1,),
+):
+    config = {
+        "mode": mode.upper(),
+        "sensor": list(sensors),
+        "range_interval": [0.4, 0.8],
+        "profile": "PROFILE_2",
+        "update_rate": update_rate,
+        "sweeps_per_frame": 16,
+    }
     with h5py.File(path, "w") as file:
         file["data"] = data
         file["mode"] = mode
         file["sensor_config_dump"] = json.dumps(config)
-        file["session_info"] = json.dumps(session_info if session_info is not None else {
-            "range_start_m": 0.4, "range_length_m": 0.4, "step_length_m": 0.000484})
+        file["session_info"] = json.dumps(
+            session_info
+            if session_info is not None
+            else {"range_start_m": 0.4, "range_length_m": 0.4, "step_length_m": 0.000484}
+        )
         file["sample_times"] = 1.6394745e9 + 0.1 * np.arange(data.shape[0])
     return path
 
@@ -199,8 +275,14 @@ def test_a121_file_becomes_one_range_profile_per_frame(tmp_path):
 
 def test_a121_rate_from_ticks_and_default_base_step(tmp_path):
     samples = _a121_frames(10, 5, target_point=2)
-    path = _write_a121(tmp_path / "free.h5", samples, [_subsweep(200, 5)], frame_rate=None, metadata={},
-                       ticks=1000 + 80000 * np.arange(10))
+    path = _write_a121(
+        tmp_path / "free.h5",
+        samples,
+        [_subsweep(200, 5)],
+        frame_rate=None,
+        metadata={},
+        ticks=1000 + 80000 * np.arange(10),
+    )
     with Recording(convert_acconeer(path, tmp_path / "free.npz")) as recording:
         assert recording.config.frame_rate_hz == pytest.approx(12.5)
         assert recording.config.range_offset_m == pytest.approx(200 * 2.5e-3)
@@ -212,8 +294,9 @@ def test_a121_subsweeps_join_only_when_they_continue_one_range(tmp_path):
     with Recording(convert_acconeer(joined, tmp_path / "joined.npz")) as recording:
         assert recording.n_bins == 10
         assert recording.config.range_offset_m == pytest.approx(100 * BASE_STEP_M)
-    apart = _write_a121(tmp_path / "apart.h5", samples,
-                        [_subsweep(100, 4), _subsweep(300, 6, step_length=48, profile=5)])
+    apart = _write_a121(
+        tmp_path / "apart.h5", samples, [_subsweep(100, 4), _subsweep(300, 6, step_length=48, profile=5)]
+    )
     with pytest.raises(RadarError, match="subsweeps 0 and 1 differ in profile, step_length.*--subsweep N"):
         convert_acconeer(apart, tmp_path / "apart.npz")
     with Recording(convert_acconeer(apart, tmp_path / "second.npz", subsweep=1)) as recording:
@@ -229,8 +312,11 @@ def test_a121_subsweeps_join_only_when_they_continue_one_range(tmp_path):
 def test_a111_iq_file_keeps_complex_profiles(tmp_path):
     rng = np.random.default_rng(1)
     depths = np.arange(827)
-    data = (60 * np.exp(-0.5 * ((depths - 300) / 4.0) ** 2) * np.exp(1j * depths / 5)
-            + rng.normal(0, 1, (15, 1, 827)) + 1j * rng.normal(0, 1, (15, 1, 827)))
+    data = (
+        60 * np.exp(-0.5 * ((depths - 300) / 4.0) ** 2) * np.exp(1j * depths / 5)
+        + rng.normal(0, 1, (15, 1, 827))
+        + 1j * rng.normal(0, 1, (15, 1, 827))
+    )
     path = _write_a111(tmp_path / "iq.h5", data.astype(np.complex128), mode="iq")
     with Recording(convert_acconeer(path, tmp_path / "iq.npz")) as recording:
         iq, config = recording.read(), recording.config
@@ -247,8 +333,9 @@ def test_a111_sparse_file_averages_real_sweeps(tmp_path):
     rng = np.random.default_rng(2)
     bump = 1500 * np.exp(-0.5 * ((np.arange(17) - 12) / 1.0) ** 2)
     data = np.round(30000 + bump + rng.normal(0, 30, (8, 1, 16, 17))).astype(np.uint16)
-    path = _write_a111(tmp_path / "sparse.h5", data, mode="sparse", update_rate=None,
-                       session_info={"range_length_m": 2.0})
+    path = _write_a111(
+        tmp_path / "sparse.h5", data, mode="sparse", update_rate=None, session_info={"range_length_m": 2.0}
+    )
     with Recording(convert_acconeer(path, tmp_path / "sparse.npz")) as recording:
         iq, config = recording.read(), recording.config
     assert iq.shape == (8, 1, 17)
@@ -271,8 +358,10 @@ def test_entry_must_be_named_when_a_file_holds_several(tmp_path):
     with Recording(convert_acconeer(path, tmp_path / "two.npz", entry="sensor_3")) as recording:
         np.testing.assert_array_equal(recording.read(), np.full((5, 1, 30), 2, dtype=np.complex64))
     entries = _write_a121(tmp_path / "entries.h5", _a121_frames(3, 4, 1), [_subsweep(100, 4)], entries=2)
-    assert list(describe_acconeer(entries)["entries"]) == ["session_0/group_0/entry_0",
-                                                           "session_0/group_0/entry_1"]
+    assert list(describe_acconeer(entries)["entries"]) == [
+        "session_0/group_0/entry_0",
+        "session_0/group_0/entry_1",
+    ]
 
 
 def test_malformed_acconeer_files_are_named(tmp_path):
@@ -296,8 +385,11 @@ def test_malformed_acconeer_files_are_named(tmp_path):
     with pytest.raises(RadarError, match="A111 iq data must be complex, got float64"):
         convert_acconeer(real_iq, tmp_path / "out.npz")
     short = _write_a121(tmp_path / "short.h5", _a121_frames(3, 4, 1), [_subsweep(100, 5)])
-    with pytest.raises(RadarError, match=r"result/frame has shape \(3, 4, 4\), the config expects "
-                                         r"\(frames, 4 sweeps, 5 points\)"):
+    with pytest.raises(
+        RadarError,
+        match=r"result/frame has shape \(3, 4, 4\), the config expects "
+        r"\(frames, 4 sweeps, 5 points\)",
+    ):
         convert_acconeer(short, tmp_path / "out.npz")
 
 

@@ -19,14 +19,21 @@ from sensing.radar.recording import (
     write_recording,
 )
 
-CONFIG = RadarConfig(frame_rate_hz=15.0, range_resolution_m=0.027, range_offset_m=0.1,
-                     wavelength_m=0.00495, rx_spacing_m=0.0025, device="test radar")
+CONFIG = RadarConfig(
+    frame_rate_hz=15.0,
+    range_resolution_m=0.027,
+    range_offset_m=0.1,
+    wavelength_m=0.00495,
+    rx_spacing_m=0.0025,
+    device="test radar",
+)
 
 
 def _iq(frames: int = 90, rx: int = 3, bins: int = 40, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal((frames, rx, bins))
-            + 1j * rng.standard_normal((frames, rx, bins))).astype(np.complex64)
+    return (rng.standard_normal((frames, rx, bins)) + 1j * rng.standard_normal((frames, rx, bins))).astype(
+        np.complex64
+    )
 
 
 def test_written_recording_reads_back_whole_and_in_spans(tmp_path):
@@ -39,8 +46,7 @@ def test_written_recording_reads_back_whole_and_in_spans(tmp_path):
         np.testing.assert_array_equal(recording.read(), iq)
         np.testing.assert_array_equal(recording.read(17, 43), iq[17:43])
         for size in (1, 7, 90, 1000):
-            np.testing.assert_array_equal(
-                np.concatenate([chunk for _, chunk in recording.chunks(size)]), iq)
+            np.testing.assert_array_equal(np.concatenate([chunk for _, chunk in recording.chunks(size)]), iq)
     with np.load(path) as plain:  # an ordinary NumPy archive
         np.testing.assert_array_equal(plain["iq"], iq)
         assert json.loads(str(plain["config"]))["device"] == "test radar"
@@ -58,18 +64,23 @@ def test_writer_takes_chunks_and_checks_the_frame_count(tmp_path):
     iq = _iq()
     with RecordingWriter(tmp_path / "a.npz", CONFIG, n_frames=90, n_rx=3, n_bins=40) as writer:
         for start in range(0, 90, 25):
-            writer.write(iq[start:start + 25])
+            writer.write(iq[start : start + 25])
     with Recording(tmp_path / "a.npz") as recording:
         np.testing.assert_array_equal(recording.read(), iq)
-    with pytest.raises(RadarError, match="50 frames written, 90 announced"):
-        with RecordingWriter(tmp_path / "b.npz", CONFIG, n_frames=90, n_rx=3, n_bins=40) as writer:
-            writer.write(iq[:50])
+    with (
+        pytest.raises(RadarError, match="50 frames written, 90 announced"),
+        RecordingWriter(tmp_path / "b.npz", CONFIG, n_frames=90, n_rx=3, n_bins=40) as writer,
+    ):
+        writer.write(iq[:50])
 
 
-@pytest.mark.parametrize("iq, message", [
-    (_iq().astype(np.complex128), "complex64"),
-    (_iq()[:, 0], "shape"),
-])
+@pytest.mark.parametrize(
+    "iq, message",
+    [
+        (_iq().astype(np.complex128), "complex64"),
+        (_iq()[:, 0], "shape"),
+    ],
+)
 def test_wrong_dtype_or_shape_is_named(tmp_path, iq, message):
     np.savez(tmp_path / "bad.npz", iq=iq, config=np.array(CONFIG.to_json()))
     with pytest.raises(RadarError, match=message):
@@ -139,12 +150,16 @@ def test_an_error_while_writing_surfaces_and_leaves_no_partial_file(tmp_path):
     iq = _iq()
     iq[40, 0, 0] = np.nan
     path = tmp_path / "broken.npz"
-    with pytest.raises(RadarError, match="frame 40 holds NaN"):
-        with RecordingWriter(path, CONFIG, n_frames=90, n_rx=3, n_bins=40) as writer:
-            for start in range(0, 90, 30):
-                writer.write(iq[start:start + 30])
+    with (
+        pytest.raises(RadarError, match="frame 40 holds NaN"),
+        RecordingWriter(path, CONFIG, n_frames=90, n_rx=3, n_bins=40) as writer,
+    ):
+        for start in range(0, 90, 30):
+            writer.write(iq[start : start + 30])
     assert not path.exists()
-    assert RadarConfig(**{**json.loads(CONFIG.to_json()),
-                          "frame_rate_hz": np.float32(20.0)}).frame_rate_hz == 20.0
+    assert (
+        RadarConfig(**{**json.loads(CONFIG.to_json()), "frame_rate_hz": np.float32(20.0)}).frame_rate_hz
+        == 20.0
+    )
     with pytest.raises(RadarError, match="positive number"):
         RadarConfig(**{**json.loads(CONFIG.to_json()), "frame_rate_hz": True})

@@ -28,14 +28,16 @@ from sensing.radar.simulate import (
 
 def _in_bed(parameters: NightParameters, **changes) -> NightParameters:
     """``parameters`` with the sleeper in bed from the first second."""
-    return dataclasses.replace(parameters, sleeper=dataclasses.replace(parameters.sleeper, absent_before_s=0,
-                                                                       **changes))
+    return dataclasses.replace(
+        parameters, sleeper=dataclasses.replace(parameters.sleeper, absent_before_s=0, **changes)
+    )
 
 
 def _empty_room(parameters: NightParameters) -> NightParameters:
     """``parameters`` with no partner and an invisible sleeper (reflectivity 0): an empty room."""
-    return dataclasses.replace(parameters, partner=None,
-                               sleeper=dataclasses.replace(parameters.sleeper, reflectivity=0.0))
+    return dataclasses.replace(
+        parameters, partner=None, sleeper=dataclasses.replace(parameters.sleeper, reflectivity=0.0)
+    )
 
 
 def _frames(path) -> np.ndarray:
@@ -69,7 +71,7 @@ def test_epoch_labels_are_the_majority_state_and_cover_the_night(night):
     labels = read_epochs(epochs)
     assert len(labels) * EPOCH_S == truth.duration_s
     for epoch, label in enumerate(labels):
-        counts = Counter(STATE_LABELS[state] for state in truth.states[epoch * 30:(epoch + 1) * 30])
+        counts = Counter(STATE_LABELS[state] for state in truth.states[epoch * 30 : (epoch + 1) * 30])
         assert counts[label] == max(counts.values())
     assert labels == list(truth.epoch_labels)
     assert {"absent", "awake", "asleep"} <= set(labels)
@@ -101,7 +103,7 @@ def test_a_point_scatterer_lands_in_its_bin_with_the_receiver_phases_of_its_angl
     angle = np.radians(20)
     profile = range_profiles(np.array([[bin_range]]), np.array([[angle]]), np.array([[1.0]]), hardware)[0]
     assert np.argmax(np.abs(profile[0])) == 40
-    assert np.abs(profile[0, 40]) == pytest.approx(np.cos(angle) / bin_range ** 2, rel=1e-5)
+    assert np.abs(profile[0, 40]) == pytest.approx(np.cos(angle) / bin_range**2, rel=1e-5)
     assert np.abs(profile[0, 41]) == pytest.approx(0.5 * np.abs(profile[0, 40]), rel=1e-4)
     assert np.abs(profile[0, 48]) == 0
     step = np.angle(profile[1, 40] / profile[0, 40])
@@ -109,8 +111,12 @@ def test_a_point_scatterer_lands_in_its_bin_with_the_receiver_phases_of_its_angl
 
 
 def test_breathing_shows_in_the_phase_of_the_chest_bin(tmp_path):
-    parameters = _in_bed(NightParameters.random(12, partner=False, fan=False, curtain=False, multipath=False),
-                         sleep_latency_s=0, awakenings_per_h=0, posture_shifts_per_h=0)
+    parameters = _in_bed(
+        NightParameters.random(12, partner=False, fan=False, curtain=False, multipath=False),
+        sleep_latency_s=0,
+        awakenings_per_h=0,
+        posture_shifts_per_h=0,
+    )
     recording, _ = simulate_night(tmp_path / "asleep.npz", seed=12, hours=4 / 60, parameters=parameters)
     truth = NightTruth.read(truth_path(recording))
     first, last = 20, 140
@@ -131,8 +137,9 @@ def test_breathing_shows_in_the_phase_of_the_chest_bin(tmp_path):
 
 
 def _calibrated(tmp_path, parameters: NightParameters, *, seed: int, hours: float = 0.1):
-    recording, _ = simulate_night(tmp_path / f"night_{seed}.npz", seed=seed, hours=hours,
-                                  parameters=parameters)
+    recording, _ = simulate_night(
+        tmp_path / f"night_{seed}.npz", seed=seed, hours=hours, parameters=parameters
+    )
     with Recording(recording) as opened:
         return calibrate(opened), NightTruth.read(truth_path(recording))
 
@@ -140,7 +147,7 @@ def _calibrated(tmp_path, parameters: NightParameters, *, seed: int, hours: floa
 def _assert_sleeper_window(calibration, truth):
     assert calibration.found, calibration.describe()
     start = int(calibration.window_start_s)
-    chest = [value for value in truth.chest_range_m[start:start + 60] if value is not None]
+    chest = [value for value in truth.chest_range_m[start : start + 60] if value is not None]
     assert chest, "the chosen window has the sleeper out of bed"
     assert calibration.range_min_m <= np.mean(chest) <= calibration.range_max_m, calibration.describe()
     assert calibration.range_max_m - calibration.range_min_m <= 0.4
@@ -171,8 +178,11 @@ def test_calibration_rejects_a_fan_as_too_fast(tmp_path):
     calibration, truth = _calibrated(tmp_path, parameters, seed=23)
     _assert_sleeper_window(calibration, truth)
     reach = parameters.fan_radius_m + 0.03
-    near_fan = [region for region in calibration.evidence
-                if region.range_min_m - reach <= truth.fan_range_m <= region.range_max_m + reach]
+    near_fan = [
+        region
+        for region in calibration.evidence
+        if region.range_min_m - reach <= truth.fan_range_m <= region.range_max_m + reach
+    ]
     assert "fast" in {region.verdict for region in near_fan}
     assert not {"sleeper", "breathing"} & {region.verdict for region in near_fan}
 
@@ -188,8 +198,9 @@ def test_calibration_does_not_take_a_curtain_for_a_sleeper(tmp_path):
 
 def test_calibration_skips_the_time_before_the_sleeper_comes_to_bed(tmp_path):
     parameters = NightParameters.random(25, partner=False, fan=False, curtain=False, multipath=True)
-    parameters = dataclasses.replace(parameters, sleeper=dataclasses.replace(
-        parameters.sleeper, absent_before_s=70, sleep_latency_s=60))
+    parameters = dataclasses.replace(
+        parameters, sleeper=dataclasses.replace(parameters.sleeper, absent_before_s=70, sleep_latency_s=60)
+    )
     calibration, truth = _calibrated(tmp_path, parameters, seed=25, hours=0.2)
     assert truth.states[:60] == ("absent",) * 60
     _assert_sleeper_window(calibration, truth)
@@ -199,8 +210,9 @@ def test_calibration_skips_the_time_before_the_sleeper_comes_to_bed(tmp_path):
 
 @pytest.mark.parametrize("interferers", [False, True], ids=["plain", "fan-and-curtain"])
 def test_calibration_reports_an_empty_room_as_not_found(tmp_path, interferers):
-    parameters = _empty_room(NightParameters.random(26, partner=False, fan=interferers, curtain=interferers,
-                                                    multipath=False))
+    parameters = _empty_room(
+        NightParameters.random(26, partner=False, fan=interferers, curtain=interferers, multipath=False)
+    )
     calibration, _ = _calibrated(tmp_path, parameters, seed=26)
     assert not calibration.found
     assert calibration.bins == () and calibration.range_min_m is None
@@ -210,9 +222,8 @@ def test_calibration_reports_an_empty_room_as_not_found(tmp_path, interferers):
 
 
 def test_calibration_needs_twenty_seconds(night):
-    with Recording(night[0]) as opened:
-        with pytest.raises(RadarError, match="at least 20 s"):
-            calibrate(opened, start_s=350)
+    with Recording(night[0]) as opened, pytest.raises(RadarError, match="at least 20 s"):
+        calibrate(opened, start_s=350)
 
 
 def test_writing_goes_chunk_by_chunk_in_bounded_memory(tmp_path, monkeypatch):
@@ -227,8 +238,9 @@ def test_writing_goes_chunk_by_chunk_in_bounded_memory(tmp_path, monkeypatch):
     parameters = NightParameters.random(5, partner=False, fan=False, curtain=False, multipath=False)
     tracemalloc.start()
     try:
-        recording, _ = simulate_night(tmp_path / "long.npz", seed=5, hours=0.5, parameters=parameters,
-                                      chunk_s=30)
+        _recording, _ = simulate_night(
+            tmp_path / "long.npz", seed=5, hours=0.5, parameters=parameters, chunk_s=30
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -250,8 +262,10 @@ def test_simulate_nights_writes_numbered_nights_with_their_truth(tmp_path):
 def test_bad_arguments_are_radar_errors(tmp_path):
     parameters = NightParameters.random(1, partner=True)
     with pytest.raises(RadarError, match="further"):
-        dataclasses.replace(parameters, partner=dataclasses.replace(parameters.partner,
-                                                                    range_m=parameters.sleeper.range_m - 0.1))
+        dataclasses.replace(
+            parameters,
+            partner=dataclasses.replace(parameters.partner, range_m=parameters.sleeper.range_m - 0.1),
+        )
     with pytest.raises(RadarError, match="seed"):
         simulate_night(tmp_path / "x.npz", seed=-1, hours=0.1)
     with pytest.raises(RadarError, match="hours"):

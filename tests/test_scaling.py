@@ -35,8 +35,9 @@ def test_feature_cache_is_reused_and_invalidated_when_a_setting_or_a_file_change
 
     def scan(settings):
         cache = FeatureCache(tmp_path / "cache", cache_description("mel", settings, augment))
-        entries, skipped = scan_clips(records, frontend="mel", settings=settings, augment=augment,
-                                      cache=cache, strict=False)
+        entries, _skipped = scan_clips(
+            records, frontend="mel", settings=settings, augment=augment, cache=cache, strict=False
+        )
         return cache, entries, capfd.readouterr().err
 
     cache, entries, log = scan(FeatureSettings())
@@ -53,8 +54,9 @@ def test_feature_cache_is_reused_and_invalidated_when_a_setting_or_a_file_change
     source = ClipSource(again, frontend="mel", settings=FeatureSettings(), augment=augment, cache=cache)
     evaluation = EvaluationSet(source, [0, 5], "check")
     for positions, inputs in evaluation.clip_inputs():
-        expected, _ = clip_features(load_audio(records[[0, 5][positions[0]]].path, sr=16000).samples,
-                                    FeatureSettings())
+        expected, _ = clip_features(
+            load_audio(records[[0, 5][positions[0]]].path, sr=16000).samples, FeatureSettings()
+        )
         np.testing.assert_allclose(inputs, expected, atol=1e-5)
 
     changed, _, log = scan(FeatureSettings(n_mels=32))
@@ -77,15 +79,36 @@ def filled_cache(clip_set, tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("cache")
     cache = FeatureCache(root, cache_description("mel", FeatureSettings(), AugmentSettings()))
-    scan_clips(read_clip_list(clip_set), frontend="mel", settings=FeatureSettings(),
-               augment=AugmentSettings(), cache=cache, strict=False)
+    scan_clips(
+        read_clip_list(clip_set),
+        frontend="mel",
+        settings=FeatureSettings(),
+        augment=AugmentSettings(),
+        cache=cache,
+        strict=False,
+    )
     return root
 
 
 def test_mirrored_training_on_two_logical_cpus_writes_its_metrics(clip_set, filled_cache, tmp_path):
     out = tmp_path / "run"
-    result = run_cli(["train", "audio", "--data", str(clip_set), "--out", str(out), *TINY_RUN,
-                      "--distribute", "mirrored", "--cpu-devices", "2", "--cache", str(filled_cache)])
+    result = run_cli(
+        [
+            "train",
+            "audio",
+            "--data",
+            str(clip_set),
+            "--out",
+            str(out),
+            *TINY_RUN,
+            "--distribute",
+            "mirrored",
+            "--cpu-devices",
+            "2",
+            "--cache",
+            str(filled_cache),
+        ]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "48 of 48 clips cached, computing 0" in result.stderr
     config = json.loads((out / "config.json").read_text())
@@ -98,18 +121,39 @@ def test_mirrored_training_on_two_logical_cpus_writes_its_metrics(clip_set, fill
 
 
 def _sensing(args: list[str], env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "sensing", *args], cwd=REPO_ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "sensing", *args],
+        cwd=REPO_ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_two_workers_on_loopback_train_one_model_and_share_the_cache(clip_set, filled_cache, tmp_path):
     from training.distribute import loopback_tf_configs
 
     out = tmp_path / "run"
-    workers = [_sensing(["train", "audio", "--data", str(clip_set), "--out", str(out), *TINY_RUN,
-                         "--distribute", "multiworker", "--cache", str(filled_cache)],
-                        env={"TF_CONFIG": value})
-               for value in loopback_tf_configs(2)]
+    workers = [
+        _sensing(
+            [
+                "train",
+                "audio",
+                "--data",
+                str(clip_set),
+                "--out",
+                str(out),
+                *TINY_RUN,
+                "--distribute",
+                "multiworker",
+                "--cache",
+                str(filled_cache),
+            ],
+            env={"TF_CONFIG": value},
+        )
+        for value in loopback_tf_configs(2)
+    ]
     logs = [worker.communicate(timeout=300) for worker in workers]
     for worker, (stdout, stderr) in zip(workers, logs):
         assert worker.returncode == 0, stderr[-3000:]
@@ -122,13 +166,23 @@ def test_two_workers_on_loopback_train_one_model_and_share_the_cache(clip_set, f
 
 
 def test_multiworker_without_tf_config_says_what_it_needs(clip_set, tmp_path, monkeypatch):
-    args = ["train", "audio", "--data", str(clip_set), "--out", str(tmp_path / "run"),
-            "--distribute", "multiworker"]
+    args = [
+        "train",
+        "audio",
+        "--data",
+        str(clip_set),
+        "--out",
+        str(tmp_path / "run"),
+        "--distribute",
+        "multiworker",
+    ]
     monkeypatch.delenv("TF_CONFIG", raising=False)
     result = run_main(args)
     assert result.returncode == 2 and "needs the TF_CONFIG environment variable" in result.stderr
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["127.0.0.1:1"]},
-                                                "task": {"type": "chief", "index": 0}}))
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        json.dumps({"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "chief", "index": 0}}),
+    )
     result = run_main(args)
     assert result.returncode == 2 and "must be one of the 1 workers" in result.stderr
 
@@ -138,18 +192,24 @@ def _checkpoint_weights(run: Path) -> dict[str, np.ndarray]:
 
     state = json.loads((run / "checkpoints" / "state.json").read_text())
     reader = tf.train.load_checkpoint(str(run / "checkpoints" / state["checkpoint"]))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-            if name.startswith("model/")}
+    return {
+        name: reader.get_tensor(name)
+        for name in reader.get_variable_to_shape_map()
+        if name.startswith("model/")
+    }
 
 
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(trained_run, clip_set, tmp_path):
     killed = tmp_path / "killed"
     # the same settings as the uninterrupted trained_run fixture
-    code = ("from training.audio.config import AudioTrainConfig\nfrom training.audio.train import train_audio\n"
-            f"train_audio(AudioTrainConfig(data={str(clip_set)!r}, out={str(killed)!r}, epochs=3, "
-            "batch_size=32, windows_per_clip=8, seed=0))")
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    code = (
+        "from training.audio.config import AudioTrainConfig\nfrom training.audio.train import train_audio\n"
+        f"train_audio(AudioTrainConfig(data={str(clip_set)!r}, out={str(killed)!r}, epochs=3, "
+        "batch_size=32, windows_per_clip=8, seed=0))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     state = killed / "checkpoints" / "state.json"
     deadline = time.monotonic() + 240
     while not (state.is_file() and json.loads(state.read_text())["epochs_done"] == 1):
@@ -167,8 +227,10 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(trained_run
     assert expected.keys() == got.keys() and len(expected) > 50
     for name in expected:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
-    with (np.load(trained_run / "checkpoints" / "best_weights.npz") as a,
-          np.load(killed / "checkpoints" / "best_weights.npz") as b):
+    with (
+        np.load(trained_run / "checkpoints" / "best_weights.npz") as a,
+        np.load(killed / "checkpoints" / "best_weights.npz") as b,
+    ):
         assert all(np.array_equal(a[key], b[key]) for key in a.files)
     straight_metrics = json.loads((trained_run / "metrics.json").read_text())
     resumed_metrics = json.loads((killed / "metrics.json").read_text())

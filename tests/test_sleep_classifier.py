@@ -42,8 +42,9 @@ SETTINGS = RadarFeatureSettings()
 def radar_run(tmp_path_factory):
     """A sleep model trained for one pass on two simulated 12-minute nights."""
     out = tmp_path_factory.mktemp("radar_run")
-    result = run_cli(["train", "radar", "--simulate", "2", "--hours", "0.2", "--epochs", "1",
-                      "--out", str(out)])
+    result = run_cli(
+        ["train", "radar", "--simulate", "2", "--hours", "0.2", "--epochs", "1", "--out", str(out)]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return out, result.stdout
 
@@ -58,14 +59,28 @@ def short_night(tmp_path_factory):
 
 def test_training_on_two_short_nights_writes_the_documented_outputs(radar_run):
     out, stdout = radar_run
-    for name in ("config.json", "model.keras", "model.tflite", "metrics.json", "training_curves.png",
-                 "confusion_validation.png", "hypnogram_validation.png"):
+    for name in (
+        "config.json",
+        "model.keras",
+        "model.tflite",
+        "metrics.json",
+        "training_curves.png",
+        "confusion_validation.png",
+        "hypnogram_validation.png",
+    ):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["splits"]["train"]["nights"] == 1 and metrics["splits"]["validation"]["nights"] == 1
     assert metrics["splits"]["train"]["epochs"] == 24
-    assert set(metrics["validation"]["smoothed"]) >= {"accuracy", "kappa", "confusion", "sleep_sensitivity",
-                                                     "wake_specificity", "absent_recall", "tst_bias_min"}
+    assert set(metrics["validation"]["smoothed"]) >= {
+        "accuracy",
+        "kappa",
+        "confusion",
+        "sleep_sensitivity",
+        "wake_specificity",
+        "absent_recall",
+        "tst_bias_min",
+    }
     assert "no test nights" in metrics["note"]
     assert json.loads((out / "config.json").read_text())["status"] == "finished"
     assert (out / "model.tflite").stat().st_size < 200 * 1024
@@ -97,8 +112,15 @@ def test_sleep_writes_epochs_report_and_hypnogram(radar_run, short_night, tmp_pa
         assert row["label"] in EPOCH_LABELS
         assert sum(float(row[f"p_{label}"]) for label in EPOCH_LABELS) == pytest.approx(1.0, abs=1e-3)
     report = json.loads((tmp_path / "report.json").read_text())
-    for key in ("time_in_bed_min", "total_sleep_min", "sleep_onset_latency_min", "wake_after_sleep_onset_min",
-                "sleep_efficiency", "awakenings", "breathing_rate_bpm"):
+    for key in (
+        "time_in_bed_min",
+        "total_sleep_min",
+        "sleep_onset_latency_min",
+        "wake_after_sleep_onset_min",
+        "sleep_efficiency",
+        "awakenings",
+        "breathing_rate_bpm",
+    ):
         assert key in report["summary"]
     assert report["sleeper_range_found_by"] == "calibrated"
     assert (tmp_path / "hypnogram.png").stat().st_size > 5000
@@ -151,8 +173,9 @@ def test_another_radar_gives_inputs_of_the_same_shape(tmp_path):
     hardware = RadarHardware.random(5)
     assert (hardware.frame_rate_hz, hardware.n_rx) != (15.0, 3) or hardware.n_bins != 100
     parameters = NightParameters.random(5).widened(5)
-    path, _ = simulate_night(tmp_path / "other.npz", seed=5, hours=0.1, parameters=parameters,
-                             hardware=hardware)
+    path, _ = simulate_night(
+        tmp_path / "other.npz", seed=5, hours=0.1, parameters=parameters, hardware=hardware
+    )
     inputs = night_inputs(path, SETTINGS).inputs
     assert inputs.shape == (12, *input_shape(SETTINGS)) and np.isfinite(inputs).all()
 
@@ -169,8 +192,10 @@ def test_transitions_are_counted_from_labelled_nights():
 
 
 def test_pooled_comparison_sums_confusions_and_takes_the_median_bias():
-    nights = [(["awake", "asleep", "asleep"], ["awake", "asleep", "awake"]),
-              (["absent", "asleep"], ["absent", "asleep"])]
+    nights = [
+        (["awake", "asleep", "asleep"], ["awake", "asleep", "awake"]),
+        (["absent", "asleep"], ["absent", "asleep"]),
+    ]
     pooled = compare_nights(nights)
     assert pooled["epochs"] == 5 and pooled["accuracy"] == pytest.approx(4 / 5)
     assert pooled["confusion"] == [[1, 0, 0], [0, 1, 0], [0, 1, 2]]
@@ -247,7 +272,9 @@ def _generated_blocks(path, block_s: float = 0.5):
 
 def _probabilities(path) -> np.ndarray:
     with open(path, newline="") as handle:
-        return np.array([[float(row[f"p_{label}"]) for label in EPOCH_LABELS] for row in csv.DictReader(handle)])
+        return np.array(
+            [[float(row[f"p_{label}"]) for label in EPOCH_LABELS] for row in csv.DictReader(handle)]
+        )
 
 
 def test_live_night_runs_generated_audio_and_radar_in_step_as_the_file_path_does(short_night, tmp_path):
@@ -258,8 +285,13 @@ def test_live_night_runs_generated_audio_and_radar_in_step_as_the_file_path_does
     wav, _ = make_night(tmp_path / "night.wav", duration_s=len(truth) * 30.0, seed=4)
     with Recording(path) as recording:
         centre_m = sleeper_centre(recording, SETTINGS).centre_m
-    report = live_night(_generated_blocks(wav), replay_radar(path), out_dir=tmp_path / "live",
-                        centre_m=centre_m, gate="asleep")
+    report = live_night(
+        _generated_blocks(wav),
+        replay_radar(path),
+        out_dir=tmp_path / "live",
+        centre_m=centre_m,
+        gate="asleep",
+    )
     assert report["radar_ended_s"] is None
     epochs = read_epochs(tmp_path / "live" / "sleep" / "epochs.csv")
     assert len(epochs) == len(truth)
@@ -273,8 +305,10 @@ def test_live_night_runs_generated_audio_and_radar_in_step_as_the_file_path_does
     assert (tmp_path / "live" / "night.png").is_file()
     result = run_cli(["sleep", str(path), "--centre-m", str(centre_m), "--out", str(tmp_path / "file")])
     assert result.returncode == 0, result.stderr[-2000:]
-    np.testing.assert_array_equal(_probabilities(tmp_path / "live" / "sleep" / "epochs.csv"),
-                                  _probabilities(tmp_path / "file" / "epochs.csv"))
+    np.testing.assert_array_equal(
+        _probabilities(tmp_path / "live" / "sleep" / "epochs.csv"),
+        _probabilities(tmp_path / "file" / "epochs.csv"),
+    )
     assert read_epochs(tmp_path / "file" / "epochs.csv") == epochs
 
 
@@ -285,10 +319,13 @@ def test_a_live_night_ends_when_the_radar_ends(short_night, tmp_path):
     path, truth = short_night
     shorter = tmp_path / "ten_minutes.npz"
     with Recording(path) as recording:
-        write_recording(shorter, recording.read(0, round(600 * recording.config.frame_rate_hz)),
-                        recording.config)
+        write_recording(
+            shorter, recording.read(0, round(600 * recording.config.frame_rate_hz)), recording.config
+        )
     wav, _ = make_night(tmp_path / "night.wav", duration_s=len(truth) * 30.0, seed=4)
-    report = live_night(_generated_blocks(wav), replay_radar(shorter), out_dir=tmp_path / "live", centre_m=0.9)
+    report = live_night(
+        _generated_blocks(wav), replay_radar(shorter), out_dir=tmp_path / "live", centre_m=0.9
+    )
     assert report["radar_ended_s"] == pytest.approx(600.0)
     assert len(read_epochs(tmp_path / "live" / "sleep" / "epochs.csv")) == 20
     audio = json.loads((tmp_path / "live" / "audio" / "report.json").read_text())
@@ -300,8 +337,10 @@ def test_night_from_files_gates_audio_by_the_radar(short_night, tmp_path):
 
     path, truth = short_night
     wav, _ = make_night(tmp_path / "night.wav", duration_s=len(truth) * 30.0, seed=5)
-    result = run_cli(["night", "--audio", str(wav), "--radar", str(path), "--out", str(tmp_path / "n")],
-                     block=("tensorflow", "tf_keras"))
+    result = run_cli(
+        ["night", "--audio", str(wav), "--radar", str(path), "--out", str(tmp_path / "n")],
+        block=("tensorflow", "tf_keras"),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "n" / "report.json").read_text())
     assert report["gate"] == "in-bed" and report["allowed_states"] == ["awake", "asleep"]
@@ -326,8 +365,16 @@ def test_training_batches_cut_some_contexts_as_at_a_recording_edge():
     inputs = np.ones((200, *input_shape(SETTINGS)), np.float32)
     inputs[:, 75:] = 0.0
     labels = np.arange(200) % 3
-    batches = EpochBatches(inputs, labels, n_classes=3, global_batch=50, seed=1, settings=SETTINGS,
-                           class_weight={0: 1.0, 1: 1.0, 2: 1.0}, edge_probability=0.5)
+    batches = EpochBatches(
+        inputs,
+        labels,
+        n_classes=3,
+        global_batch=50,
+        seed=1,
+        settings=SETTINGS,
+        class_weight={0: 1.0, 1: 1.0, 2: 1.0},
+        edge_probability=0.5,
+    )
     assert batches.steps_per_epoch == 4
     epoch = list(batches.dataset(0, tf.distribute.InputContext()).as_numpy_iterator())
     again = list(batches.dataset(0, tf.distribute.InputContext()).as_numpy_iterator())
@@ -348,12 +395,13 @@ def test_training_batches_cut_some_contexts_as_at_a_recording_edge():
 
 def test_a_recording_that_starts_and_ends_asleep_is_scored_asleep_at_its_edges(short_night, tmp_path):
     path, truth = short_night
-    start = next(k for k in range(len(truth)) if truth[k:k + 10] == ["asleep"] * 10)
+    start = next(k for k in range(len(truth)) if truth[k : k + 10] == ["asleep"] * 10)
     cut = tmp_path / "asleep.npz"
     with Recording(path) as recording:
         rate = recording.config.frame_rate_hz
-        write_recording(cut, recording.read(round(start * 30 * rate), round((start + 10) * 30 * rate)),
-                        recording.config)
+        write_recording(
+            cut, recording.read(round(start * 30 * rate), round((start + 10) * 30 * rate)), recording.config
+        )
     result = run_cli(["sleep", str(cut), "--out", str(tmp_path / "out")])
     assert result.returncode == 0, result.stderr[-2000:]
     assert read_epochs(tmp_path / "out" / "epochs.csv") == ["asleep"] * 10

@@ -50,14 +50,20 @@ def test_in_bed_gate_drops_events_while_absent_and_outside_the_radar():
     assert kept == [EVENTS[i] for i in (1, 2, 3, 4, 5)]
     assert _dropped_because(dropped) == [(10.0, "absent"), (250.0, "absent"), (280.0, "no radar epoch")]
     assert [{k: v for k, v in event.items() if k != "dropped_because"} for event in dropped] == [
-        EVENTS[i] for i in (0, 6, 7)]
+        EVENTS[i] for i in (0, 6, 7)
+    ]
 
 
 def test_asleep_gate_drops_awake_events_too():
     kept, dropped = gate_events(EVENTS, NIGHT, allowed=GATES["asleep"])
     assert kept == [EVENTS[i] for i in (2, 3, 4)]
-    assert _dropped_because(dropped) == [(10.0, "absent"), (70.0, "awake"), (200.0, "awake"),
-                                         (250.0, "absent"), (280.0, "no radar epoch")]
+    assert _dropped_because(dropped) == [
+        (10.0, "absent"),
+        (70.0, "awake"),
+        (200.0, "awake"),
+        (250.0, "absent"),
+        (280.0, "no radar epoch"),
+    ]
     # The snore at 200-230 s is dropped although a third of it lies in sleep: its midpoint decides.
     assert dropped[2]["label"] == SNORE
 
@@ -71,14 +77,19 @@ def test_gating_copies_the_events_and_leaves_them_alone():
 
 
 def test_midpoints_on_epoch_edges():
-    events = [_event(COUGH, 89.5, 90.5),  # midpoint 90.0: the first second of epoch 3 (asleep)
-              _event(COUGH, 269.5, 270.5),  # midpoint 270.0: the end of the last epoch
-              _event(COUGH, 268.0, 269.0),  # midpoint 268.5: inside the last epoch (absent)
-              _event(COUGH, -1.0, -0.5)]  # before the radar started
+    events = [
+        _event(COUGH, 89.5, 90.5),  # midpoint 90.0: the first second of epoch 3 (asleep)
+        _event(COUGH, 269.5, 270.5),  # midpoint 270.0: the end of the last epoch
+        _event(COUGH, 268.0, 269.0),  # midpoint 268.5: inside the last epoch (absent)
+        _event(COUGH, -1.0, -0.5),
+    ]  # before the radar started
     kept, dropped = gate_events(events, NIGHT, allowed=GATES["asleep"])
     assert kept == events[:1]
-    assert _dropped_because(dropped) == [(269.5, "no radar epoch"), (268.0, "absent"),
-                                         (-1.0, "no radar epoch")]
+    assert _dropped_because(dropped) == [
+        (269.5, "no radar epoch"),
+        (268.0, "absent"),
+        (-1.0, "no radar epoch"),
+    ]
 
 
 def test_offset_shifts_events_into_other_epochs():
@@ -91,8 +102,9 @@ def test_offset_shifts_events_into_other_epochs():
     kept, dropped = gate_events(cough, NIGHT, allowed=GATES["in-bed"], offset_s=-15.0)
     assert kept == [] and _dropped_because(dropped) == [(10.0, "no radar epoch")]
     # The cough at 250 s of audio falls after the radar's end when the audio started 30 s later.
-    assert _dropped_because(gate_events(EVENTS[6:7], NIGHT, allowed=GATES["in-bed"],
-                                        offset_s=30.0)[1]) == [(250.0, "no radar epoch")]
+    assert _dropped_because(gate_events(EVENTS[6:7], NIGHT, allowed=GATES["in-bed"], offset_s=30.0)[1]) == [
+        (250.0, "no radar epoch")
+    ]
 
 
 def test_epoch_length_scales_the_epochs():
@@ -103,15 +115,17 @@ def test_epoch_length_scales_the_epochs():
 
 def test_combined_summary_of_the_in_bed_events():
     kept, _ = gate_events(EVENTS, NIGHT, allowed=GATES["in-bed"])
-    assert combined_summary(kept, NIGHT) == pytest.approx({
-        "coughs": 3,  # at 70, 100 and 200 s
-        "coughs_asleep": 2,  # at 100 and 200 s
-        "total_sleep_h": 4 * 30 / 3600,  # epochs 3-6
-        "coughs_per_hour_asleep": 60.0,  # 2 coughs in 1/30 h
-        "snore_minutes_asleep": 0.5,  # 20 s of 80-110 (asleep from 90 s) + 10 s of 200-230 (to 210 s)
-        "snore_episodes_asleep": 2,
-        "snore_minutes": 1.0,  # 30 s + 30 s
-    })
+    assert combined_summary(kept, NIGHT) == pytest.approx(
+        {
+            "coughs": 3,  # at 70, 100 and 200 s
+            "coughs_asleep": 2,  # at 100 and 200 s
+            "total_sleep_h": 4 * 30 / 3600,  # epochs 3-6
+            "coughs_per_hour_asleep": 60.0,  # 2 coughs in 1/30 h
+            "snore_minutes_asleep": 0.5,  # 20 s of 80-110 (asleep from 90 s) + 10 s of 200-230 (to 210 s)
+            "snore_episodes_asleep": 2,
+            "snore_minutes": 1.0,  # 30 s + 30 s
+        }
+    )
 
 
 def test_combined_summary_converts_audio_time_to_radar_time():
@@ -143,11 +157,18 @@ def test_a_snore_across_a_whole_sleep_run_counts_only_its_sleep():
 
 def test_combined_summary_without_sleep():
     labels = ["absent", "awake", "awake"]
-    kept, _ = gate_events([_event(COUGH, 40.0, 40.4), _event(SNORE, 35.0, 80.0)], labels,
-                          allowed=GATES["in-bed"])
+    kept, _ = gate_events(
+        [_event(COUGH, 40.0, 40.4), _event(SNORE, 35.0, 80.0)], labels, allowed=GATES["in-bed"]
+    )
     assert combined_summary(kept, labels) == {
-        "coughs": 1, "coughs_asleep": 0, "total_sleep_h": 0.0, "coughs_per_hour_asleep": None,
-        "snore_minutes_asleep": 0.0, "snore_episodes_asleep": 0, "snore_minutes": 0.75}
+        "coughs": 1,
+        "coughs_asleep": 0,
+        "total_sleep_h": 0.0,
+        "coughs_per_hour_asleep": None,
+        "snore_minutes_asleep": 0.0,
+        "snore_episodes_asleep": 0,
+        "snore_minutes": 0.75,
+    }
     assert combined_summary([], NIGHT)["coughs_per_hour_asleep"] == 0.0
 
 
@@ -182,8 +203,9 @@ def test_malformed_events_are_named():
 def test_combined_night_png_is_written(tmp_path):
     pytest.importorskip("matplotlib")
     kept, dropped = gate_events(EVENTS, NIGHT, allowed=GATES["asleep"], offset_s=-5.0)
-    path = plot_combined_night(NIGHT, kept, dropped, tmp_path / "plots" / "combined.png",
-                               offset_s=-5.0, title="test night")
+    path = plot_combined_night(
+        NIGHT, kept, dropped, tmp_path / "plots" / "combined.png", offset_s=-5.0, title="test night"
+    )
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
     assert plot_combined_night(["absent"], [], [], tmp_path / "empty.png").is_file()

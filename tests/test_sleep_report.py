@@ -27,8 +27,18 @@ from sensing.radar.sleep.summary import summarise_night
 
 # Epochs 0-3 absent, 4-9 awake, 10-19 asleep, 20-21 awake, 22-29 asleep, 30-31 absent (a bathroom
 # trip), 32 awake, 33-38 asleep, 39-41 awake, 42-46 absent: 47 epochs.
-NIGHT = (["absent"] * 4 + ["awake"] * 6 + ["asleep"] * 10 + ["awake"] * 2 + ["asleep"] * 8
-         + ["absent"] * 2 + ["awake"] + ["asleep"] * 6 + ["awake"] * 3 + ["absent"] * 5)
+NIGHT = (
+    ["absent"] * 4
+    + ["awake"] * 6
+    + ["asleep"] * 10
+    + ["awake"] * 2
+    + ["asleep"] * 8
+    + ["absent"] * 2
+    + ["awake"]
+    + ["asleep"] * 6
+    + ["awake"] * 3
+    + ["absent"] * 5
+)
 
 ROWS = {"absent": [0.90, 0.08, 0.02], "awake": [0.03, 0.90, 0.07], "asleep": [0.05, 0.10, 0.85]}
 """A classifier's output for an epoch of each label, columns in the order of EPOCH_LABELS."""
@@ -36,24 +46,26 @@ ROWS = {"absent": [0.90, 0.08, 0.02], "awake": [0.03, 0.90, 0.07], "asleep": [0.
 
 def test_summary_of_an_ordinary_night():
     summary = summarise_night(NIGHT)
-    assert summary.to_dict() == pytest.approx({
-        "epochs": 47,
-        "epoch_s": 30.0,
-        "recording_min": 23.5,
-        "bedtime_min": 2.0,  # epoch 4
-        "rise_time_min": 21.0,  # end of epoch 41
-        "sleep_onset_min": 5.0,  # epoch 10
-        "wake_time_min": 19.5,  # end of epoch 38
-        "time_in_bed_min": 19.0,  # epochs 4-41: 38 epochs
-        "absent_in_bed_min": 1.0,  # epochs 30-31
-        "total_sleep_min": 12.0,  # 10 + 8 + 6 epochs
-        "sleep_onset_latency_min": 3.0,  # epochs 4-9
-        "wake_after_sleep_onset_min": 2.5,  # epochs 20, 21, 30, 31, 32
-        "sleep_efficiency": 12.0 / 19.0,
-        "awakenings": 2,  # epochs 20-21 and 30-32 (absent then awake is one)
-        "breathing_rate_bpm": None,
-        "note": "",
-    })
+    assert summary.to_dict() == pytest.approx(
+        {
+            "epochs": 47,
+            "epoch_s": 30.0,
+            "recording_min": 23.5,
+            "bedtime_min": 2.0,  # epoch 4
+            "rise_time_min": 21.0,  # end of epoch 41
+            "sleep_onset_min": 5.0,  # epoch 10
+            "wake_time_min": 19.5,  # end of epoch 38
+            "time_in_bed_min": 19.0,  # epochs 4-41: 38 epochs
+            "absent_in_bed_min": 1.0,  # epochs 30-31
+            "total_sleep_min": 12.0,  # 10 + 8 + 6 epochs
+            "sleep_onset_latency_min": 3.0,  # epochs 4-9
+            "wake_after_sleep_onset_min": 2.5,  # epochs 20, 21, 30, 31, 32
+            "sleep_efficiency": 12.0 / 19.0,
+            "awakenings": 2,  # epochs 20-21 and 30-32 (absent then awake is one)
+            "breathing_rate_bpm": None,
+            "note": "",
+        }
+    )
     # TIB = SOL + TST + WASO + the wake after the final awakening (epochs 39-41).
     assert 3.0 + 12.0 + 2.5 + 1.5 == summary.time_in_bed_min
 
@@ -68,11 +80,21 @@ def test_sleep_onset_needs_a_run_of_onset_epochs():
     # 0 awake, 1 asleep, 2-3 awake, 4-6 asleep, 7 awake.
     labels = ["awake", "asleep", "awake", "awake", "asleep", "asleep", "asleep", "awake"]
     first = summarise_night(labels)
-    assert (first.sleep_onset_latency_min, first.total_sleep_min, first.wake_after_sleep_onset_min,
-            first.awakenings, first.wake_time_min, first.sleep_efficiency) == (0.5, 2.0, 1.0, 1, 3.5, 0.5)
+    assert (
+        first.sleep_onset_latency_min,
+        first.total_sleep_min,
+        first.wake_after_sleep_onset_min,
+        first.awakenings,
+        first.wake_time_min,
+        first.sleep_efficiency,
+    ) == (0.5, 2.0, 1.0, 1, 3.5, 0.5)
     persistent = summarise_night(labels, onset_epochs=3)
-    assert (persistent.sleep_onset_latency_min, persistent.total_sleep_min,
-            persistent.wake_after_sleep_onset_min, persistent.awakenings) == (2.0, 2.0, 0.0, 0)
+    assert (
+        persistent.sleep_onset_latency_min,
+        persistent.total_sleep_min,
+        persistent.wake_after_sleep_onset_min,
+        persistent.awakenings,
+    ) == (2.0, 2.0, 0.0, 0)
 
 
 def test_breathing_rate_is_the_median_over_asleep_epochs_with_a_rate():
@@ -87,16 +109,29 @@ def test_breathing_rate_is_the_median_over_asleep_epochs_with_a_rate():
 
 def test_a_night_all_asleep():
     summary = summarise_night(["asleep"] * 10)
-    assert (summary.time_in_bed_min, summary.total_sleep_min, summary.sleep_onset_latency_min,
-            summary.wake_after_sleep_onset_min, summary.sleep_efficiency, summary.awakenings,
-            summary.bedtime_min, summary.wake_time_min) == (5.0, 5.0, 0.0, 0.0, 1.0, 0, 0.0, 5.0)
+    assert (
+        summary.time_in_bed_min,
+        summary.total_sleep_min,
+        summary.sleep_onset_latency_min,
+        summary.wake_after_sleep_onset_min,
+        summary.sleep_efficiency,
+        summary.awakenings,
+        summary.bedtime_min,
+        summary.wake_time_min,
+    ) == (5.0, 5.0, 0.0, 0.0, 1.0, 0, 0.0, 5.0)
     assert summarise_night(["asleep"] * 10, epoch_s=60.0).total_sleep_min == 10.0
 
 
 def test_a_night_in_bed_without_sleep():
     summary = summarise_night(["absent", "awake", "awake", "awake", "absent"])
-    assert (summary.time_in_bed_min, summary.total_sleep_min, summary.sleep_efficiency,
-            summary.awakenings, summary.bedtime_min, summary.rise_time_min) == (1.5, 0.0, 0.0, 0, 0.5, 2.0)
+    assert (
+        summary.time_in_bed_min,
+        summary.total_sleep_min,
+        summary.sleep_efficiency,
+        summary.awakenings,
+        summary.bedtime_min,
+        summary.rise_time_min,
+    ) == (1.5, 0.0, 0.0, 0, 0.5, 2.0)
     assert summary.sleep_onset_latency_min is None
     assert summary.wake_after_sleep_onset_min is None and summary.wake_time_min is None
     assert "no sleep onset" in summary.note
@@ -105,9 +140,17 @@ def test_a_night_in_bed_without_sleep():
 def test_a_night_never_in_bed():
     summary = summarise_night(["absent"] * 4)
     assert (summary.time_in_bed_min, summary.total_sleep_min, summary.awakenings) == (0.0, 0.0, 0)
-    assert all(value is None for value in (
-        summary.sleep_efficiency, summary.sleep_onset_latency_min, summary.wake_after_sleep_onset_min,
-        summary.bedtime_min, summary.wake_time_min, summary.breathing_rate_bpm))
+    assert all(
+        value is None
+        for value in (
+            summary.sleep_efficiency,
+            summary.sleep_onset_latency_min,
+            summary.wake_after_sleep_onset_min,
+            summary.bedtime_min,
+            summary.wake_time_min,
+            summary.breathing_rate_bpm,
+        )
+    )
     assert "never in bed" in summary.note
 
 
@@ -124,13 +167,21 @@ def test_unknown_labels_and_bad_parameters_are_named():
 
 def test_kappa_and_rates_match_a_hand_computation():
     truth = ["absent"] * 3 + ["awake"] * 3 + ["asleep"] * 4
-    predicted = ["absent", "absent", "awake", "awake", "asleep", "asleep",
-                 "asleep", "awake", "asleep", "asleep"]
+    predicted = [
+        "absent",
+        "absent",
+        "awake",
+        "awake",
+        "asleep",
+        "asleep",
+        "asleep",
+        "awake",
+        "asleep",
+        "asleep",
+    ]
     result = compare_epochs(truth, predicted)
     assert result["labels"] == list(EPOCH_LABELS)
-    assert result["confusion"] == [[2, 1, 0],
-                                   [0, 1, 2],
-                                   [0, 1, 3]]
+    assert result["confusion"] == [[2, 1, 0], [0, 1, 2], [0, 1, 3]]
     # p_o = 6/10; rows 3, 3, 4 and columns 2, 3, 5 give p_e = (6 + 9 + 20) / 100 = 0.35.
     assert result["accuracy"] == pytest.approx(0.6)
     assert result["kappa"] == pytest.approx((0.6 - 0.35) / (1 - 0.35))
@@ -146,7 +197,11 @@ def test_kappa_and_rates_match_a_hand_computation():
 def test_perfect_agreement_gives_kappa_one_and_no_bias():
     result = compare_epochs(NIGHT, list(NIGHT))
     assert (result["accuracy"], result["kappa"], result["tst_bias_min"], result["waso_bias_min"]) == (
-        1.0, 1.0, 0.0, 0.0)
+        1.0,
+        1.0,
+        0.0,
+        0.0,
+    )
     assert compare_epochs(["asleep"] * 5, ["asleep"] * 5)["kappa"] == 1.0
     assert compare_epochs(["absent"] * 5, ["absent"] * 5)["waso_bias_min"] is None
 
@@ -201,11 +256,13 @@ def test_without_memory_smoothing_returns_the_classifier_output():
     probabilities = rng.dirichlet(np.ones(3), size=20)
     prior = np.array([0.2, 0.3, 0.5])
     memoryless = np.tile(prior, (3, 1))
-    np.testing.assert_allclose(smoothed_posteriors(probabilities, memoryless, prior), probabilities,
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        smoothed_posteriors(probabilities, memoryless, prior), probabilities, atol=1e-9
+    )
     assert viterbi(probabilities, memoryless, prior) == [EPOCH_LABELS[i] for i in probabilities.argmax(1)]
-    smoothed = smoothed_posteriors(_probabilities(["asleep"] * 10 + ["awake"] + ["asleep"] * 10),
-                                   DEFAULT_TRANSITIONS, [1 / 3] * 3)
+    smoothed = smoothed_posteriors(
+        _probabilities(["asleep"] * 10 + ["awake"] + ["asleep"] * 10), DEFAULT_TRANSITIONS, [1 / 3] * 3
+    )
     np.testing.assert_allclose(smoothed.sum(axis=1), 1.0)
     assert smoothed[10].argmax() == EPOCH_LABELS.index("asleep")
 
@@ -224,8 +281,13 @@ def test_smoothing_rejects_malformed_input():
 def test_hypnogram_png_is_written(tmp_path):
     pytest.importorskip("matplotlib")
     predicted = smooth_epochs(_probabilities(NIGHT))
-    path = plot_hypnogram(predicted, tmp_path / "plots" / "hypnogram.png", truth=NIGHT,
-                          probabilities=_probabilities(NIGHT), title="test night")
+    path = plot_hypnogram(
+        predicted,
+        tmp_path / "plots" / "hypnogram.png",
+        truth=NIGHT,
+        probabilities=_probabilities(NIGHT),
+        title="test night",
+    )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plot_hypnogram(NIGHT, tmp_path / "plain.png").is_file()
     with pytest.raises(RadarError, match="truth has 2 epochs"):

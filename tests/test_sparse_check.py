@@ -10,16 +10,14 @@ from sensing.errors import ModelError
 from sensing.tflite.graph import BUILTIN_OPERATORS, read_graph
 from sensing.tflite.sparse_check import check_sparse, format_report, platform_notes
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Statistics for quantized inputs were expected:UserWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:Statistics for quantized inputs were expected:UserWarning")
 
 INPUT_SHAPE = (32, 16, 3)
 ZEROED = 0.85
 """Share of each 1x1 kernel's smallest-magnitude weights set to zero by hand."""
 
 
-def _model(keras, *, channels: int = 3, same_stride2_depthwise: bool = False,
-           pruned: bool = True):
+def _model(keras, *, channels: int = 3, same_stride2_depthwise: bool = False, pruned: bool = True):
     """A MobileNetV2-like network that XNNPACK can run sparsely unless told otherwise."""
     layers = keras.layers
     inputs = keras.Input(INPUT_SHAPE[:2] + (channels,))
@@ -27,12 +25,10 @@ def _model(keras, *, channels: int = 3, same_stride2_depthwise: bool = False,
     x = layers.Conv2D(8, 3, strides=2, padding="valid", activation="relu", name="stem")(x)
     x = layers.Conv2D(16, 1, activation="relu")(x)
     if same_stride2_depthwise:
-        x = layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu",
-                                   name="reduce")(x)
+        x = layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu", name="reduce")(x)
     else:
         x = layers.ZeroPadding2D(1)(x)
-        x = layers.DepthwiseConv2D(3, strides=2, padding="valid", activation="relu",
-                                   name="reduce")(x)
+        x = layers.DepthwiseConv2D(3, strides=2, padding="valid", activation="relu", name="reduce")(x)
     x = layers.Conv2D(8, 1)(x)
     y = layers.Conv2D(16, 1, activation="relu")(x)
     y = layers.DepthwiseConv2D(3, padding="same", activation="relu")(y)
@@ -46,13 +42,12 @@ def _model(keras, *, channels: int = 3, same_stride2_depthwise: bool = False,
             if isinstance(layer, layers.Conv2D) and layer.kernel_size == (1, 1):
                 kernel, bias = layer.get_weights()
                 flat = kernel.reshape(-1)
-                flat[np.argsort(np.abs(flat))[:int(ZEROED * flat.size)]] = 0.0
+                flat[np.argsort(np.abs(flat))[: int(ZEROED * flat.size)]] = 0.0
                 layer.set_weights([kernel, bias])
     return model
 
 
-def _convert(tf, model, *, sparsity: bool = True, float16: bool = False,
-             int8: bool = False) -> bytes:
+def _convert(tf, model, *, sparsity: bool = True, float16: bool = False, int8: bool = False) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY] if sparsity else []
     if float16 or int8:
@@ -62,7 +57,8 @@ def _convert(tf, model, *, sparsity: bool = True, float16: bool = False,
     if int8:
         rng = np.random.default_rng(0)
         converter.representative_dataset = lambda: (
-            [rng.random((1, *INPUT_SHAPE), dtype=np.float32)] for _ in range(4))
+            [rng.random((1, *INPUT_SHAPE), dtype=np.float32)] for _ in range(4)
+        )
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
@@ -95,8 +91,11 @@ def models(tmp_path_factory) -> dict:
 
 def _one_by_one_count(path) -> int:
     graph = read_graph(path)
-    return sum(1 for op in graph.operators if op.name == "CONV_2D"
-               and graph.tensors[op.inputs[1]].shape[1:3] == (1, 1))
+    return sum(
+        1
+        for op in graph.operators
+        if op.name == "CONV_2D" and graph.tensors[op.inputs[1]].shape[1:3] == (1, 1)
+    )
 
 
 def test_pruned_sparse_model_is_accepted(models):
@@ -135,8 +134,10 @@ def test_one_channel_input_is_rejected_at_the_first_convolution(models):
     assert "/stem/" in report.stem_problem.output
     assert "input has 1 channel, needs 3" in report.stem_problem.problem
     assert report.culprit is None
-    assert any("op 1 CONV_2D ('" in reason and "/stem/" in reason and "1 channel" in reason
-               for reason in report.reasons)
+    assert any(
+        "op 1 CONV_2D ('" in reason and "/stem/" in reason and "1 channel" in reason
+        for reason in report.reasons
+    )
 
 
 def test_same_padded_stride2_depthwise_is_the_culprit(models):
@@ -217,7 +218,8 @@ def test_avx_note_only_on_x86_with_avx(tmp_path):
 
 
 def test_check_runs_without_tensorflow(models):
-    result = run_python(f"""
+    result = run_python(
+        f"""
         import json
         from sensing.tflite.sparse_check import check_sparse
         from sensing.tflite.graph import read_graph
@@ -225,7 +227,8 @@ def test_check_runs_without_tensorflow(models):
         ops = len(read_graph(report.model).operators)
         print(json.dumps({{"ready": report.sparse_ready, "ops": ops,
                           "tensorflow": "tensorflow" in sys.modules}}))
-    """, block=("tensorflow", "tf_keras"))
+    """,
+        block=("tensorflow", "tf_keras"),
+    )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1]) == {"ready": True, "ops": 19,
-                                                          "tensorflow": False}
+    assert json.loads(result.stdout.splitlines()[-1]) == {"ready": True, "ops": 19, "tensorflow": False}

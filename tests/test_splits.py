@@ -1,6 +1,7 @@
 """Grouped splits: no group on two sides, every label everywhere, repeatable."""
 
 import collections
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +11,12 @@ from training.audio.splits import grouped_split
 
 
 def _records(n_groups: int, per_group: int = 4):
-    return [ClipRecord(path=f"{label}{g}_{i}.wav", label=label, group=f"{label}-g{g}",
-                       category=label)
-            for label in ("cough", "other") for g in range(n_groups) for i in range(per_group)]
+    return [
+        ClipRecord(path=Path(f"{label}{g}_{i}.wav"), label=label, group=f"{label}-g{g}", category=label)
+        for label in ("cough", "other")
+        for g in range(n_groups)
+        for i in range(per_group)
+    ]
 
 
 def test_no_group_straddles_splits_and_every_label_is_in_each(clip_set):

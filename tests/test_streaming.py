@@ -18,7 +18,7 @@ def test_streamed_windows_match_the_whole_clip(chunk):
     stream = StreamingWindows(SETTINGS)
     windows = []
     for offset in range(0, audio.size, chunk):
-        windows += stream.push(audio[offset:offset + chunk])
+        windows += stream.push(audio[offset : offset + chunk])
     # The whole-clip path adds one window aligned to the end; a stream cannot know the end.
     assert len(windows) == len(expected) - 1
     assert [w.start_s for w in windows] == pytest.approx(starts[:-1].tolist())
@@ -31,13 +31,13 @@ def test_streamed_windows_match_the_whole_clip(chunk):
 @pytest.mark.parametrize("frontend", ["leaf", "leaf-fast"])
 def test_streamed_model_inputs_match_the_whole_clip_for_every_frontend(frontend):
     audio = (0.1 * np.random.default_rng(1).standard_normal(16000 * 3)).astype(np.float32)
-    expected, starts = clip_inputs(audio, frontend, SETTINGS)
+    expected, _starts = clip_inputs(audio, frontend, SETTINGS)
     assert expected.shape[1:] == input_shape(frontend, SETTINGS)
     stream = StreamingWindows(SETTINGS, frontend)
     windows = []
     for offset in range(0, audio.size, 777):
-        windows += stream.push(audio[offset:offset + 777])
+        windows += stream.push(audio[offset : offset + 777])
     np.testing.assert_allclose(np.stack([w.features for w in windows]), expected[:-1], rtol=1e-6)
     if frontend == "leaf":  # raw audio windows are the recording's own samples
         hop = SETTINGS.window_hop_samples
-        np.testing.assert_array_equal(windows[1].features, audio[hop:hop + SETTINGS.window_samples])
+        np.testing.assert_array_equal(windows[1].features, audio[hop : hop + SETTINGS.window_samples])

@@ -13,8 +13,16 @@ from sensing.tflite.interpreter import load_interpreter
 
 
 def test_run_folder_holds_model_config_metrics_and_plots(trained_run):
-    for name in ("model.keras", "model.tflite", "config.json", "metrics.json", "skipped.csv",
-                 "training_curves.png", "confusion_validation.png", "confusion_test.png"):
+    for name in (
+        "model.keras",
+        "model.tflite",
+        "config.json",
+        "metrics.json",
+        "skipped.csv",
+        "training_curves.png",
+        "confusion_validation.png",
+        "confusion_test.png",
+    ):
         assert (trained_run / name).stat().st_size > 0, name
     config = json.loads((trained_run / "config.json").read_text())
     assert config["status"] == "finished"
@@ -40,8 +48,12 @@ def test_metrics_report_held_out_groups_and_false_positives(trained_run):
         assert sum(c["clips"] for c in negatives["per_category"].values()) == negatives["clips"]
         assert set(negatives["recall_at_1%_fpr"]) == {"cough", "snore"}
         assert negatives["false_positives_per_hour"] >= 0
-    assert metrics["splits"]["train"]["clips"] + metrics["splits"]["validation"]["clips"] \
-        + metrics["splits"]["test"]["clips"] == 48
+    assert (
+        metrics["splits"]["train"]["clips"]
+        + metrics["splits"]["validation"]["clips"]
+        + metrics["splits"]["test"]["clips"]
+        == 48
+    )
 
 
 def test_tflite_carries_labels_settings_and_thresholds(trained_run):
@@ -62,8 +74,9 @@ def test_keras_and_tflite_outputs_agree(trained_run, clip_set):
     input_index = interpreter.get_input_details()[0]["index"]
     output_index = interpreter.get_output_details()[0]["index"]
     clips = sorted(clip_set.parent.glob("*/*.wav"))[::8]
-    windows = np.concatenate([clip_features(load_audio(p, sr=16000).samples, FeatureSettings())[0]
-                              for p in clips])
+    windows = np.concatenate(
+        [clip_features(load_audio(p, sr=16000).samples, FeatureSettings())[0] for p in clips]
+    )
     expected = model.predict(windows, verbose=0)
     for window, keras_output in zip(windows, expected):
         interpreter.set_tensor(input_index, window[None])

@@ -19,15 +19,36 @@ from sensing.synthetic.night import make_night
 def leaf_run(clip_set, tmp_path_factory):
     """Run folder of a one-epoch LEAF training (a few steps) through the CLI."""
     out = tmp_path_factory.mktemp("leaf") / "run"
-    result = run_cli(["train", "audio", "--data", str(clip_set), "--out", str(out), "--frontend", "leaf",
-                      "--epochs", "1", "--batch-size", "16"])
+    result = run_cli(
+        [
+            "train",
+            "audio",
+            "--data",
+            str(clip_set),
+            "--out",
+            str(out),
+            "--frontend",
+            "leaf",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     return out
 
 
 def test_leaf_run_writes_both_models_the_learned_filters_and_their_comparison(leaf_run):
-    for name in ("model.keras", "model.tflite", "model_fast.tflite", "leaf_filters.json",
-                 "leaf_filters.png", "metrics.json", "training_curves.png"):
+    for name in (
+        "model.keras",
+        "model.tflite",
+        "model_fast.tflite",
+        "leaf_filters.json",
+        "leaf_filters.png",
+        "metrics.json",
+        "training_curves.png",
+    ):
         assert (leaf_run / name).stat().st_size > 0, name
     config = json.loads((leaf_run / "config.json").read_text())
     assert config["status"] == "finished" and config["frontend"] == "leaf"
@@ -56,28 +77,42 @@ def test_exact_and_fast_tflite_compute_what_keras_computes(leaf_run):
 
     model = keras.models.load_model(leaf_run / "model.keras", compile=False)
     fast_model = build_fast_classifier(model, FeatureSettings())
-    audio = np.concatenate([np.asarray(generate_clip(label, 40)[0], np.float32)
-                            for label in ("cough", "snore", "other")])
-    for path, frontend, keras_model in ((leaf_run / "model.tflite", "leaf", model),
-                                        (leaf_run / "model_fast.tflite", "leaf-fast", fast_model)):
+    audio = np.concatenate(
+        [np.asarray(generate_clip(label, 40)[0], np.float32) for label in ("cough", "snore", "other")]
+    )
+    for path, frontend, keras_model in (
+        (leaf_run / "model.tflite", "leaf", model),
+        (leaf_run / "model_fast.tflite", "leaf-fast", fast_model),
+    ):
         classifier = AudioClassifier(path)
         assert classifier.frontend == frontend
         inputs, _ = clip_inputs(audio, frontend, classifier.metadata.features)
-        np.testing.assert_allclose(classifier.predict_windows(inputs),
-                                   keras_model.predict(inputs, verbose=0), atol=2e-4)
+        np.testing.assert_allclose(
+            classifier.predict_windows(inputs), keras_model.predict(inputs, verbose=0), atol=2e-4
+        )
 
 
 def test_runtime_classifies_and_detects_with_leaf_models_without_tensorflow(leaf_run, clip_set, tmp_path):
     cough = next((clip_set.parent / "cough").iterdir())
     for name in ("model.tflite", "model_fast.tflite"):
-        result = run_cli(["classify", "--model", str(leaf_run / name), "--jsonl", str(cough)],
-                         block=("tensorflow",))
+        result = run_cli(
+            ["classify", "--model", str(leaf_run / name), "--jsonl", str(cough)], block=("tensorflow",)
+        )
         assert result.returncode == 0, result.stderr
         line = json.loads(result.stdout.splitlines()[-1])
         assert set(line["scores"]) == {"cough", "other", "snore"}
     wav, _ = make_night(tmp_path / "night.wav", duration_s=40, seed=2)
-    result = run_cli(["detect", str(wav), "--model", str(leaf_run / "model_fast.tflite"),
-                      "--out", str(tmp_path / "detect")], block=("tensorflow",))
+    result = run_cli(
+        [
+            "detect",
+            str(wav),
+            "--model",
+            str(leaf_run / "model_fast.tflite"),
+            "--out",
+            str(tmp_path / "detect"),
+        ],
+        block=("tensorflow",),
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "detect" / "report.json").read_text())
     assert report["duration_s"] == pytest.approx(40, abs=0.1)
@@ -86,6 +121,15 @@ def test_runtime_classifies_and_detects_with_leaf_models_without_tensorflow(leaf
 def test_prune_and_firmware_export_refuse_leaf_runs_with_a_reason(leaf_run, tmp_path):
     result = run_cli(["prune", "--run", str(leaf_run), "--out", str(tmp_path / "pruned")])
     assert result.returncode != 0 and "mel" in result.stderr and "Traceback" not in result.stderr
-    result = run_cli(["export", "firmware", "--model", str(leaf_run / "model.tflite"),
-                      "--out", str(tmp_path / "firmware")], block=("tensorflow",))
+    result = run_cli(
+        [
+            "export",
+            "firmware",
+            "--model",
+            str(leaf_run / "model.tflite"),
+            "--out",
+            str(tmp_path / "firmware"),
+        ],
+        block=("tensorflow",),
+    )
     assert result.returncode != 0 and "log-mel" in result.stderr and "Traceback" not in result.stderr

@@ -72,8 +72,9 @@ def reseed_random_layers(model: keras.Model, seed: int, epoch: int) -> None:
             continue
         generator._maybe_init()  # tf_keras creates a layer's generator lazily
         if getattr(generator, "_generator", None) is not None:
-            generator._generator.reset_from_seed(int(np.random.default_rng((seed, epoch, number))
-                                                     .integers(2 ** 31)))
+            generator._generator.reset_from_seed(
+                int(np.random.default_rng((seed, epoch, number)).integers(2**31))
+            )
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -105,9 +106,19 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         path = self._checkpoint_manager().save(checkpoint_number=epoch + 1)
         if self.chief:
-            write_atomically(self.folder / "state.json", json.dumps(
-                {"epochs_done": epoch + 1, "checkpoint": Path(path).name, **self.identity,
-                 "report": self.report.state()}, indent=2) + "\n")
+            write_atomically(
+                self.folder / "state.json",
+                json.dumps(
+                    {
+                        "epochs_done": epoch + 1,
+                        "checkpoint": Path(path).name,
+                        **self.identity,
+                        "report": self.report.state(),
+                    },
+                    indent=2,
+                )
+                + "\n",
+            )
 
     def close(self) -> None:
         """Remove a non-chief worker's temporary folder."""
@@ -127,13 +138,17 @@ def restore(run_folder: str | Path, model: keras.Model, *, identity: dict) -> di
     try:
         state = json.loads((folder / "state.json").read_text())
     except FileNotFoundError:
-        raise SensingError(f"{run_folder}: no checkpoint to resume from (the run stopped before "
-                           "its first epoch ended); start it again without --resume") from None
+        raise SensingError(
+            f"{run_folder}: no checkpoint to resume from (the run stopped before "
+            "its first epoch ended); start it again without --resume"
+        ) from None
     for key, value in identity.items():
         if state.get(key) != value:
-            raise SensingError(f"cannot resume {run_folder}: it was trained with {key} {state.get(key)}, "
-                               f"this run has {value}; resume with the same --distribute, devices "
-                               "and --cache")
+            raise SensingError(
+                f"cannot resume {run_folder}: it was trained with {key} {state.get(key)}, "
+                f"this run has {value}; resume with the same --distribute, devices "
+                "and --cache"
+            )
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
     checkpoint.restore(str(folder / state["checkpoint"])).assert_existing_objects_matched()
     return state

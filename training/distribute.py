@@ -31,28 +31,35 @@ DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker")
 def _tf_config() -> dict:
     text = os.environ.get("TF_CONFIG")
     if not text:
-        raise SensingError("--distribute multiworker needs the TF_CONFIG environment variable, e.g. "
-                           'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-                           '"task": {"type": "worker", "index": 0}}\' on the first worker')
+        raise SensingError(
+            "--distribute multiworker needs the TF_CONFIG environment variable, e.g. "
+            'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+            '"task": {"type": "worker", "index": 0}}\' on the first worker'
+        )
     try:
         config = json.loads(text)
         workers = config["cluster"]["worker"]
         task = config["task"]
         index = int(task["index"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise SensingError(f"TF_CONFIG is not a valid cluster description ({error!r}); it needs "
-                           '"cluster": {"worker": [...]} and "task": {"type": ..., "index": ...}') from None
+        raise SensingError(
+            f"TF_CONFIG is not a valid cluster description ({error!r}); it needs "
+            '"cluster": {"worker": [...]} and "task": {"type": ..., "index": ...}'
+        ) from None
     if task.get("type") != "worker" or not 0 <= index < len(workers) or "chief" in config["cluster"]:
-        raise SensingError(f"TF_CONFIG task {task} must be one of the {len(workers)} workers "
-                           "(worker 0 is the chief; a separate chief task is not used)")
+        raise SensingError(
+            f"TF_CONFIG task {task} must be one of the {len(workers)} workers "
+            "(worker 0 is the chief; a separate chief task is not used)"
+        )
     return config
 
 
 def make_strategy(distribute: str, *, cpu_devices: int = 2) -> tf.distribute.Strategy:
     """The strategy for ``distribute`` (see the module docstring); call before any other TensorFlow work."""
     if distribute not in DISTRIBUTE_CHOICES:
-        raise SensingError(f"unknown --distribute {distribute!r}; "
-                           f"choose from {', '.join(DISTRIBUTE_CHOICES)}")
+        raise SensingError(
+            f"unknown --distribute {distribute!r}; choose from {', '.join(DISTRIBUTE_CHOICES)}"
+        )
     if distribute == "none":
         return tf.distribute.get_strategy()
     if distribute == "multiworker":
@@ -65,10 +72,12 @@ def make_strategy(distribute: str, *, cpu_devices: int = 2) -> tf.distribute.Str
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
+            cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices
+        )
     except RuntimeError:
-        raise SensingError("TensorFlow was already running when the CPU was split into devices; "
-                           "make the strategy first") from None
+        raise SensingError(
+            "TensorFlow was already running when the CPU was split into devices; make the strategy first"
+        ) from None
     return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(cpu_devices)])
 
 
@@ -94,8 +103,11 @@ def distributed(strategy: tf.distribute.Strategy, dataset_fn):
 
 def describe(distribute: str, strategy: tf.distribute.Strategy) -> dict:
     """What a run trained on, for its ``config.json``."""
-    return {"distribute": distribute, "replicas": int(strategy.num_replicas_in_sync),
-            "workers": worker_count(strategy)}
+    return {
+        "distribute": distribute,
+        "replicas": int(strategy.num_replicas_in_sync),
+        "workers": worker_count(strategy),
+    }
 
 
 def loopback_tf_configs(workers: int) -> list[str]:

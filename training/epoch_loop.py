@@ -37,8 +37,7 @@ from training.tf_setup import keras, tf
 
 def run_info() -> dict:
     """The command and versions, recorded in every run's ``config.json``."""
-    return {"command": " ".join(sys.argv), "python": platform.python_version(),
-            "tensorflow": tf.__version__}
+    return {"command": " ".join(sys.argv), "python": platform.python_version(), "tensorflow": tf.__version__}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,8 +73,12 @@ def open_run(config, scale: ScaleSettings):
         folder on a worker other than the chief) and the :class:`RunPlace`.
     """
     strategy = make_strategy(scale.distribute, cpu_devices=scale.cpu_devices)
-    place = RunPlace(strategy=strategy, chief=is_chief(strategy), run_folder=Path(config.out),
-                     info={**run_info(), **describe(scale.distribute, strategy)})
+    place = RunPlace(
+        strategy=strategy,
+        chief=is_chief(strategy),
+        run_folder=Path(config.out),
+        info={**run_info(), **describe(scale.distribute, strategy)},
+    )
     if place.chief and not scale.resume:
         start_afresh(place.run_folder)
     if not place.chief:
@@ -106,8 +109,14 @@ class BestEpochReport(keras.callbacks.Callback):
             since the start (``seconds``).
     """
 
-    def __init__(self, *, epochs: int, save_best: Callable[[keras.Model], None],
-                 first_eligible_epoch: int = 1, scoring_model: keras.Model | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        epochs: int,
+        save_best: Callable[[keras.Model], None],
+        first_eligible_epoch: int = 1,
+        scoring_model: keras.Model | None = None,
+    ) -> None:
         super().__init__()
         self.epochs = epochs
         self.save_best = save_best
@@ -149,9 +158,15 @@ class BestEpochReport(keras.callbacks.Callback):
             self.scoring_model.set_weights(self.model.get_weights())
             scored = self.scoring_model
         score, extra = self.score(scored)
-        entry = {"epoch": epoch + 1, "loss": float(logs["loss"]), "accuracy": float(logs["accuracy"]),
-                 "validation_score": score, **extra, "train_seconds": round(train_seconds, 2),
-                 "seconds": round(time.monotonic() - self.started, 1)}
+        entry = {
+            "epoch": epoch + 1,
+            "loss": float(logs["loss"]),
+            "accuracy": float(logs["accuracy"]),
+            "validation_score": score,
+            **extra,
+            "train_seconds": round(train_seconds, 2),
+            "seconds": round(time.monotonic() - self.started, 1),
+        }
         self.history.append(entry)
         improved = epoch + 1 >= self.first_eligible_epoch and score >= self.best_score  # ties: the later
         if improved:
@@ -161,10 +176,18 @@ class BestEpochReport(keras.callbacks.Callback):
         self.describe(entry, improved)
 
 
-def train_epochs(model: keras.Model, windows, *, epochs: int, report: BestEpochReport,
-                 strategy: tf.distribute.Strategy | None = None, checkpoint: EpochCheckpoint | None = None,
-                 start_epoch: int = 0, seed: int = 0,
-                 extra_callbacks: tuple = ()) -> tuple[keras.Model, bool]:
+def train_epochs(
+    model: keras.Model,
+    windows,
+    *,
+    epochs: int,
+    report: BestEpochReport,
+    strategy: tf.distribute.Strategy | None = None,
+    checkpoint: EpochCheckpoint | None = None,
+    start_epoch: int = 0,
+    seed: int = 0,
+    extra_callbacks: tuple = (),
+) -> tuple[keras.Model, bool]:
     """Train ``model`` (built and compiled under ``strategy``'s scope) and restore its best epoch.
 
     Args:
@@ -190,8 +213,14 @@ def train_epochs(model: keras.Model, windows, *, epochs: int, report: BestEpochR
             with strategy.scope():
                 reseed_random_layers(model, seed, epoch)
             dataset = distributed(strategy, lambda context, epoch=epoch: windows.dataset(epoch, context))
-            model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=windows.steps_per_epoch,
-                      callbacks=callbacks, verbose=0)
+            model.fit(
+                dataset,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                steps_per_epoch=windows.steps_per_epoch,
+                callbacks=callbacks,
+                verbose=0,
+            )
     except KeyboardInterrupt:
         interrupted = True
         print("interrupted: finishing the run with the best epoch so far", file=sys.stderr)
@@ -201,9 +230,19 @@ def train_epochs(model: keras.Model, windows, *, epochs: int, report: BestEpochR
     return model, interrupted
 
 
-def train_checkpointed(model: keras.Model, windows, *, place: RunPlace, out: Path, resume: bool,
-                       report: BestEpochReport, identity: dict, epochs: int, seed: int,
-                       epoch_name: str = "epoch") -> tuple[keras.Model | None, bool]:
+def train_checkpointed(
+    model: keras.Model,
+    windows,
+    *,
+    place: RunPlace,
+    out: Path,
+    resume: bool,
+    report: BestEpochReport,
+    identity: dict,
+    epochs: int,
+    seed: int,
+    epoch_name: str = "epoch",
+) -> tuple[keras.Model | None, bool]:
     """:func:`train_epochs` with a checkpoint after every epoch, resumed from the run's last one.
 
     Args:
@@ -224,9 +263,16 @@ def train_checkpointed(model: keras.Model, windows, *, place: RunPlace, out: Pat
         start_epoch = state["epochs_done"]
         print(f"resuming after {epoch_name} {start_epoch} of {epochs}", file=sys.stderr)
     try:
-        model, interrupted = train_epochs(model, windows, epochs=epochs, report=report,
-                                          strategy=place.strategy, checkpoint=checkpoint,
-                                          start_epoch=start_epoch, seed=seed)
+        model, interrupted = train_epochs(
+            model,
+            windows,
+            epochs=epochs,
+            report=report,
+            strategy=place.strategy,
+            checkpoint=checkpoint,
+            start_epoch=start_epoch,
+            seed=seed,
+        )
     finally:
         checkpoint.close()
     if not place.chief:  # worker 0 writes the run folder

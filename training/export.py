@@ -19,14 +19,21 @@ entry of the TFLite model's ``metadata`` table, which interpreters ignore and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from sensing.audio.model_file import ModelMetadata
 from sensing.tflite.metadata import METADATA_NAME
 from training.tf_setup import keras, tf
 
 FORMATS = ("float32", "sparse", "sparse_fp16", "int8")
+
+
+class ModelMetadata(Protocol):
+    """What a model carries inside its file: an audio classifier's
+    (:class:`sensing.audio.model_file.ModelMetadata`) or a sleep classifier's settings."""
+
+    def to_json(self) -> str: ...
 
 
 def embed_metadata(tflite_bytes: bytes, metadata: ModelMetadata) -> bytes:
@@ -46,8 +53,9 @@ def embed_metadata(tflite_bytes: bytes, metadata: ModelMetadata) -> bytes:
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def convert(model: keras.Model, form: str = "float32",
-            representative_windows: np.ndarray | None = None) -> bytes:
+def convert(
+    model: keras.Model, form: str = "float32", representative_windows: np.ndarray | None = None
+) -> bytes:
     """A TFLite flatbuffer of ``model`` (batch size 1) in one of :data:`FORMATS`.
 
     Args:
@@ -68,16 +76,21 @@ def convert(model: keras.Model, form: str = "float32",
         if representative_windows is None or not len(representative_windows):
             raise ValueError("int8 conversion needs representative windows")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([window[None]] for window in
-                                                    representative_windows)
+        converter.representative_dataset = lambda: ([window[None]] for window in representative_windows)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     return converter.convert()
 
 
-def export_tflite(model: keras.Model, path: str | Path, metadata: ModelMetadata, *,
-                  form: str = "float32", representative_windows: np.ndarray | None = None) -> Path:
+def export_tflite(
+    model: keras.Model,
+    path: str | Path,
+    metadata: ModelMetadata,
+    *,
+    form: str = "float32",
+    representative_windows: np.ndarray | None = None,
+) -> Path:
     """Write ``model`` as ``.tflite`` in ``form`` with ``metadata`` embedded; returns the path."""
     path = Path(path)
     path.write_bytes(embed_metadata(convert(model, form, representative_windows), metadata))

@@ -14,8 +14,9 @@ from sensing.errors import SensingError
 def write_atomically(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part."""
     path = Path(path)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".partial",
-                                     delete=False) as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=path.name, suffix=".partial", delete=False
+    ) as handle:
         handle.write(text)
     os.replace(handle.name, path)
 

@@ -38,7 +38,13 @@ class CnnSettings:
 
     stem_channels: int = 16
     blocks: tuple[tuple[int, int, int], ...] = (
-        (4, 24, 2), (4, 24, 1), (4, 32, 2), (4, 32, 1), (4, 48, 2), (4, 48, 1))
+        (4, 24, 2),
+        (4, 24, 1),
+        (4, 32, 2),
+        (4, 32, 1),
+        (4, 48, 2),
+        (4, 48, 1),
+    )
     head_channels: int = 128
     dropout: float = 0.2
 
@@ -46,9 +52,11 @@ class CnnSettings:
         return dataclasses.asdict(self)
 
 
-MICRO_CNN = CnnSettings(stem_channels=8,
-                        blocks=((2, 16, 2), (2, 16, 1), (3, 24, 2), (3, 24, 1), (3, 32, 2), (3, 32, 1)),
-                        head_channels=64)
+MICRO_CNN = CnnSettings(
+    stem_channels=8,
+    blocks=((2, 16, 2), (2, 16, 1), (3, 24, 2), (3, 24, 1), (3, 32, 2), (3, 32, 1)),
+    head_channels=64,
+)
 """A microcontroller-sized variant (about 26,000 parameters): as int8 it needs about 55 KB of
 flash and 55 KB of TFLite Micro tensor arena, against about 120 KB and 150 KB for the default."""
 
@@ -66,11 +74,18 @@ def _inverted_residual(x, *, expansion: int, channels: int, stride: int, name: s
         x = _conv_bn_relu(x, in_channels * expansion, f"{name}_expand")
     if stride == 2:
         x = layers.ZeroPadding2D(1, name=f"{name}_pad")(x)
-        x = layers.DepthwiseConv2D(3, strides=2, padding="valid", use_bias=False,
-                                   depthwise_initializer=INITIALIZER, name=f"{name}_depthwise")(x)
+        x = layers.DepthwiseConv2D(
+            3,
+            strides=2,
+            padding="valid",
+            use_bias=False,
+            depthwise_initializer=INITIALIZER,
+            name=f"{name}_depthwise",
+        )(x)
     else:
-        x = layers.DepthwiseConv2D(3, padding="same", use_bias=False,
-                                   depthwise_initializer=INITIALIZER, name=f"{name}_depthwise")(x)
+        x = layers.DepthwiseConv2D(
+            3, padding="same", use_bias=False, depthwise_initializer=INITIALIZER, name=f"{name}_depthwise"
+        )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_depthwise_bn")(x)
     x = layers.ReLU(6.0, name=f"{name}_depthwise_relu")(x)
     x = layers.Conv2D(channels, 1, use_bias=False, kernel_initializer=INITIALIZER, name=f"{name}_project")(x)
@@ -80,8 +95,9 @@ def _inverted_residual(x, *, expansion: int, channels: int, stride: int, name: s
     return x
 
 
-def build_audio_cnn(*, input_shape: tuple[int, int, int], n_classes: int,
-                    settings: CnnSettings, name: str = "audio_cnn") -> keras.Model:
+def build_audio_cnn(
+    *, input_shape: tuple[int, int, int], n_classes: int, settings: CnnSettings, name: str = "audio_cnn"
+) -> keras.Model:
     """The classifier: input (batch, height, width, 3) features, output (batch, n_classes) softmax.
 
     Audio gives (frames, mels, 3) windows; the sleep classifier (``name``
@@ -91,13 +107,19 @@ def build_audio_cnn(*, input_shape: tuple[int, int, int], n_classes: int,
         raise SensingError(f"the sparse-friendly stem needs 3 input channels, got {input_shape}")
     inputs = keras.Input(shape=input_shape, name="features")
     x = layers.ZeroPadding2D(1, name="stem_pad")(inputs)
-    x = layers.Conv2D(settings.stem_channels, 3, strides=2, padding="valid", use_bias=False,
-                      kernel_initializer=INITIALIZER, name="stem_conv")(x)
+    x = layers.Conv2D(
+        settings.stem_channels,
+        3,
+        strides=2,
+        padding="valid",
+        use_bias=False,
+        kernel_initializer=INITIALIZER,
+        name="stem_conv",
+    )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
     x = layers.ReLU(6.0, name="stem_relu")(x)
     for index, (expansion, channels, stride) in enumerate(settings.blocks):
-        x = _inverted_residual(x, expansion=expansion, channels=channels, stride=stride,
-                               name=f"block{index}")
+        x = _inverted_residual(x, expansion=expansion, channels=channels, stride=stride, name=f"block{index}")
     x = _conv_bn_relu(x, settings.head_channels, "head")
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(settings.dropout, name="dropout")(x)

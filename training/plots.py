@@ -7,13 +7,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
-def plot_training_curves(history: list[dict], path: str | Path, *,
-                         score_label: str = "validation: mean target recall at the calibrated threshold",
-                         accuracy_label: str = "training window accuracy") -> Path:
+def plot_training_curves(
+    history: list[dict],
+    path: str | Path,
+    *,
+    score_label: str = "validation: mean target recall at the calibrated threshold",
+    accuracy_label: str = "training window accuracy",
+) -> Path:
     """Loss and validation selection score per epoch.
 
     Args:
@@ -24,10 +28,8 @@ def plot_training_curves(history: list[dict], path: str | Path, *,
     figure, (loss_axis, score_axis) = plt.subplots(1, 2, figsize=(10, 4))
     loss_axis.plot(epochs, [entry["loss"] for entry in history], marker="o")
     loss_axis.set(title="training loss", xlabel="epoch", ylabel="weighted cross-entropy")
-    score_axis.plot(epochs, [entry["accuracy"] for entry in history], marker="o",
-                    label=accuracy_label)
-    score_axis.plot(epochs, [entry["validation_score"] for entry in history], marker="o",
-                    label=score_label)
+    score_axis.plot(epochs, [entry["accuracy"] for entry in history], marker="o", label=accuracy_label)
+    score_axis.plot(epochs, [entry["validation_score"] for entry in history], marker="o", label=score_label)
     score_axis.set(title="quality", xlabel="epoch", ylim=(0, 1.02))
     score_axis.legend(loc="lower right", fontsize=8)
     for axis in (loss_axis, score_axis):
@@ -38,16 +40,24 @@ def plot_training_curves(history: list[dict], path: str | Path, *,
     return Path(path)
 
 
-def plot_confusion_matrix(matrix: list[list[int]], labels: list[str], path: str | Path, *,
-                          title: str) -> Path:
+def plot_confusion_matrix(
+    matrix: list[list[int]], labels: list[str], path: str | Path, *, title: str
+) -> Path:
     """Counts with row-normalised shading (rows: true label, columns: decision)."""
     counts = np.array(matrix)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     figure, axis = plt.subplots(figsize=(1.2 * len(labels) + 2.5, 1.0 * len(labels) + 2))
     axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (row, column), count in np.ndenumerate(counts):
-        axis.text(column, row, f"{count}\n{shares[row, column]:.0%}", ha="center", va="center",
-                  color="white" if shares[row, column] > 0.6 else "black", fontsize=9)
+        axis.text(
+            column,
+            row,
+            f"{count}\n{shares[row, column]:.0%}",
+            ha="center",
+            va="center",
+            color="white" if shares[row, column] > 0.6 else "black",
+            fontsize=9,
+        )
     axis.set_xticks(range(len(labels)), labels)
     axis.set_yticks(range(len(labels)), labels)
     axis.set(xlabel="decision", ylabel="true label", title=title)

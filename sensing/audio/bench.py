@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class BenchResult:
     pipeline_real_time_factor: float
     pipeline_audio_s: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
@@ -43,12 +44,13 @@ def _test_audio(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     audio = 0.01 * rng.standard_normal(int(seconds * sr))
     for start in rng.integers(0, audio.size - sr // 2, size=max(1, int(seconds // 5))):
-        audio[start:start + sr // 4] += 0.2 * rng.standard_normal(sr // 4)
+        audio[start : start + sr // 4] += 0.2 * rng.standard_normal(sr // 4)
     return audio.astype(np.float32)
 
 
-def interleaved_latencies(classifiers: list[AudioClassifier], *, invocations: int = 200,
-                          rounds: int = 10, warmup: int = 10) -> list[np.ndarray]:
+def interleaved_latencies(
+    classifiers: list[AudioClassifier], *, invocations: int = 200, rounds: int = 10, warmup: int = 10
+) -> list[np.ndarray]:
     """Milliseconds per single-window inference of each classifier, measured in turns.
 
     Each of ``rounds`` rounds times ``invocations / rounds`` inferences of every
@@ -56,8 +58,10 @@ def interleaved_latencies(classifiers: list[AudioClassifier], *, invocations: in
     change) falls on all models alike and their ratio stays fair.
     """
     rng = np.random.default_rng(1)
-    windows = [rng.standard_normal(input_shape(c.frontend, c.metadata.features)).astype(np.float32)
-               for c in classifiers]
+    windows = [
+        rng.standard_normal(input_shape(c.frontend, c.metadata.features)).astype(np.float32)
+        for c in classifiers
+    ]
     for classifier, window in zip(classifiers, windows):
         for _ in range(warmup):
             classifier.predict_window(window)
@@ -72,8 +76,13 @@ def interleaved_latencies(classifiers: list[AudioClassifier], *, invocations: in
     return [np.array(times) for times in latencies]
 
 
-def bench_models(model_paths: list[str], *, threads: int | None = None, invocations: int = 200,
-                 pipeline_seconds: float = 120.0) -> list[BenchResult]:
+def bench_models(
+    model_paths: list[str],
+    *,
+    threads: int | None = None,
+    invocations: int = 200,
+    pipeline_seconds: float = 120.0,
+) -> list[BenchResult]:
     """Time the models side by side: interleaved inference latencies, then each pipeline run.
 
     ``speed_vs_first`` is the first model's median latency over this one's (2.0:
@@ -85,16 +94,20 @@ def bench_models(model_paths: list[str], *, threads: int | None = None, invocati
     first_median = float(np.median(latencies[0]))
     results = []
     for path, classifier, times in zip(model_paths, classifiers, latencies):
-        results.append(BenchResult(
-            model=str(path), backend=classifier.backend, threads=threads,
-            model_bytes=classifier.model_path.stat().st_size,
-            latency_median_ms=round(float(np.median(times)), 3),
-            latency_p90_ms=round(float(np.percentile(times, 90)), 3),
-            speed_vs_first=round(first_median / float(np.median(times)), 2),
-            xnnpack_sparse=check_sparse(path).sparse_ready,
-            pipeline_real_time_factor=round(_pipeline_real_time_factor(classifier, pipeline_seconds),
-                                            1),
-            pipeline_audio_s=pipeline_seconds))
+        results.append(
+            BenchResult(
+                model=str(path),
+                backend=classifier.backend,
+                threads=threads,
+                model_bytes=classifier.model_path.stat().st_size,
+                latency_median_ms=round(float(np.median(times)), 3),
+                latency_p90_ms=round(float(np.percentile(times, 90)), 3),
+                speed_vs_first=round(first_median / float(np.median(times)), 2),
+                xnnpack_sparse=check_sparse(path).sparse_ready,
+                pipeline_real_time_factor=round(_pipeline_real_time_factor(classifier, pipeline_seconds), 1),
+                pipeline_audio_s=pipeline_seconds,
+            )
+        )
     return results
 
 
@@ -107,9 +120,8 @@ def _pipeline_real_time_factor(classifier: AudioClassifier, pipeline_seconds: fl
     block = settings.sr  # one-second blocks, as a live microphone delivers them
     started = time.perf_counter()
     for offset in range(0, audio.size, block):
-        for item in windows.push(audio[offset:offset + block]):
+        for item in windows.push(audio[offset : offset + block]):
             probabilities = classifier.predict_window(item.features)
-            tracker.update(item.start_s, dict(zip(classifier.labels, probabilities.tolist())),
-                           item.frame_db)
+            tracker.update(item.start_s, dict(zip(classifier.labels, probabilities.tolist())), item.frame_db)
     tracker.finish()
     return pipeline_seconds / (time.perf_counter() - started)

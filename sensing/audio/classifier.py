@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,15 +38,17 @@ class ClipResult:
     window_probabilities: np.ndarray
 
 
-def _quantization(detail: dict, model_path: Path) -> tuple[float, int] | None:
+def _quantization(detail: dict[str, Any], model_path: Path) -> tuple[float, int] | None:
     """(scale, zero point) of an integer input or output tensor; None for float tensors."""
     if not np.issubdtype(np.dtype(detail["dtype"]), np.integer):
         return None
     scale, zero_point = detail["quantization"]
     if scale <= 0:
-        raise ModelError(f"{model_path}: integer tensor {detail['name']!r} has no quantization "
-                         f"scale; export it with representative data (sensing prune writes "
-                         f"model_int8.tflite)")
+        raise ModelError(
+            f"{model_path}: integer tensor {detail['name']!r} has no quantization "
+            f"scale; export it with representative data (sensing prune writes "
+            f"model_int8.tflite)"
+        )
     return float(scale), int(zero_point)
 
 
@@ -65,11 +68,15 @@ class AudioClassifier:
         output_detail = self.interpreter.get_output_details()[0]
         expected = (1, *input_shape(self.metadata.frontend, self.metadata.features))
         if tuple(input_detail["shape"]) != expected:
-            raise ModelError(f"{self.model_path}: input shape {tuple(input_detail['shape'])} does "
-                             f"not match its {self.metadata.frontend} frontend's {expected}")
+            raise ModelError(
+                f"{self.model_path}: input shape {tuple(input_detail['shape'])} does "
+                f"not match its {self.metadata.frontend} frontend's {expected}"
+            )
         if output_detail["shape"][-1] != len(self.metadata.labels):
-            raise ModelError(f"{self.model_path}: {output_detail['shape'][-1]} outputs for "
-                             f"{len(self.metadata.labels)} labels")
+            raise ModelError(
+                f"{self.model_path}: {output_detail['shape'][-1]} outputs for "
+                f"{len(self.metadata.labels)} labels"
+            )
         self._input_index = input_detail["index"]
         self._output_index = output_detail["index"]
         self._input_dtype = np.dtype(input_detail["dtype"])
@@ -117,8 +124,8 @@ class AudioClassifier:
         output = self.interpreter.get_tensor(self._output_index)[0]
         if self._output_quantization is not None:
             scale, zero_point = self._output_quantization
-            return ((output.astype(np.float32) - zero_point) * scale).astype(np.float32)
-        return output.copy()
+            return np.asarray(((output.astype(np.float32) - zero_point) * scale).astype(np.float32))
+        return np.asarray(output.copy())
 
     def predict_windows(self, features: np.ndarray) -> np.ndarray:
         """Softmax outputs for a stack of windows.
@@ -141,10 +148,15 @@ class AudioClassifier:
         features, _ = clip_inputs(samples, self.frontend, settings)
         probabilities = self.predict_windows(features)
         scores = clip_scores(probabilities, self.labels)
-        label = decide(scores, thresholds=self.metadata.thresholds,
-                       negative_label=self.metadata.negative_label)
-        return ClipResult(duration_s=samples.size / settings.sr, scores=scores, label=label,
-                          window_probabilities=probabilities)
+        label = decide(
+            scores, thresholds=self.metadata.thresholds, negative_label=self.metadata.negative_label
+        )
+        return ClipResult(
+            duration_s=samples.size / settings.sr,
+            scores=scores,
+            label=label,
+            window_probabilities=probabilities,
+        )
 
     def classify_file(self, path: str | Path) -> ClipResult:
         """Classify an audio file of any format, rate and channel count soundfile reads."""

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sensing.errors import DataError
 
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
-                            ".au", ".caf", ".w64", ".rf64"})
+AUDIO_SUFFIXES = frozenset(
+    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64", ".rf64"}
+)
 REQUIRED_COLUMNS = ("path", "label")
 OPTIONAL_COLUMNS = ("group", "category")
 
@@ -54,8 +55,9 @@ def _parse_manifest(csv_path: Path) -> list[ClipRecord]:
         reader = csv.DictReader(handle)
         columns = [name.strip() for name in (reader.fieldnames or [])]
         if not columns:
-            raise DataError(f"{csv_path}: empty manifest, expected a header with columns "
-                            f"{', '.join(REQUIRED_COLUMNS)}")
+            raise DataError(
+                f"{csv_path}: empty manifest, expected a header with columns {', '.join(REQUIRED_COLUMNS)}"
+            )
         for required in REQUIRED_COLUMNS:
             if required not in columns:
                 hint = difflib.get_close_matches(required, columns, n=1)
@@ -63,22 +65,27 @@ def _parse_manifest(csv_path: Path) -> list[ClipRecord]:
                     f"{csv_path}: missing column '{required}' (columns found: {', '.join(columns)}"
                     + (f"; did you mean '{hint[0]}'?" if hint else "")
                     + f"); a manifest needs {', '.join(REQUIRED_COLUMNS)} and may have "
-                      f"{', '.join(OPTIONAL_COLUMNS)}")
+                    f"{', '.join(OPTIONAL_COLUMNS)}"
+                )
         records = []
         for line_number, raw_row in enumerate(reader, start=2):
             if None in raw_row:
-                raise DataError(f"{csv_path}, line {line_number}: more fields than the header's "
-                                f"{len(columns)} columns (an unquoted comma in a path?)")
+                raise DataError(
+                    f"{csv_path}, line {line_number}: more fields than the header's "
+                    f"{len(columns)} columns (an unquoted comma in a path?)"
+                )
             row = {(key or "").strip(): (value or "").strip() for key, value in raw_row.items()}
             if not row["path"] or not row["label"]:
                 raise DataError(f"{csv_path}, line {line_number}: empty path or label")
             clip_path = (csv_path.parent / row["path"]).resolve()
-            records.append(ClipRecord(
-                path=clip_path,
-                label=row["label"],
-                group=row.get("group") or str(clip_path),
-                category=row.get("category") or row["label"],
-            ))
+            records.append(
+                ClipRecord(
+                    path=clip_path,
+                    label=row["label"],
+                    group=row.get("group") or str(clip_path),
+                    category=row.get("category") or row["label"],
+                )
+            )
     if not records:
         raise DataError(f"{csv_path}: manifest has a header but no clips")
     return records
@@ -95,19 +102,26 @@ def read_folder(folder: str | Path) -> list[ClipRecord]:
         raise DataError(f"{folder}: folder not found")
     label_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not label_dirs:
-        raise DataError(f"{folder}: no label subfolders; expected {folder}/<label>/<clip>.wav, "
-                        f"for example {folder}/cough/ and {folder}/other/")
+        raise DataError(
+            f"{folder}: no label subfolders; expected {folder}/<label>/<clip>.wav, "
+            f"for example {folder}/cough/ and {folder}/other/"
+        )
     records = []
     for label_dir in label_dirs:
         for clip_path in sorted(label_dir.rglob("*")):
             if clip_path.is_file() and clip_path.suffix.lower() in AUDIO_SUFFIXES:
                 resolved = clip_path.resolve()
-                records.append(ClipRecord(path=resolved, label=label_dir.name,
-                                          group=str(resolved), category=label_dir.name))
+                records.append(
+                    ClipRecord(
+                        path=resolved, label=label_dir.name, group=str(resolved), category=label_dir.name
+                    )
+                )
     if not records:
-        raise DataError(f"{folder}: no audio files in its label subfolders "
-                        f"({', '.join(d.name for d in label_dirs)}); "
-                        f"recognised suffixes: {', '.join(sorted(AUDIO_SUFFIXES))}")
+        raise DataError(
+            f"{folder}: no audio files in its label subfolders "
+            f"({', '.join(d.name for d in label_dirs)}); "
+            f"recognised suffixes: {', '.join(sorted(AUDIO_SUFFIXES))}"
+        )
     return records
 
 
@@ -135,9 +149,13 @@ def check_label_counts(records: list[ClipRecord], *, min_clips: int, min_groups:
         groups[record.label].add(record.group)
     if len(clips) < 2:
         raise DataError(f"need at least 2 labels to train a classifier, found {sorted(clips)}")
-    too_few = [f"'{label}' ({clips[label]} clips in {len(groups[label])} groups)"
-               for label in sorted(clips)
-               if clips[label] < min_clips or len(groups[label]) < min_groups]
+    too_few = [
+        f"'{label}' ({clips[label]} clips in {len(groups[label])} groups)"
+        for label in sorted(clips)
+        if clips[label] < min_clips or len(groups[label]) < min_groups
+    ]
     if too_few:
-        raise DataError(f"too few examples for label {', '.join(too_few)}; each label needs at "
-                        f"least {min_clips} clips in {min_groups} groups")
+        raise DataError(
+            f"too few examples for label {', '.join(too_few)}; each label needs at "
+            f"least {min_clips} clips in {min_groups} groups"
+        )

@@ -24,8 +24,7 @@ def clip_scores(window_probabilities: np.ndarray, labels: tuple[str, ...]) -> di
     return {label: float(value) for label, value in zip(labels, highest)}
 
 
-def decide(scores: dict[str, float], *, thresholds: dict[str, float],
-           negative_label: str | None) -> str:
+def decide(scores: dict[str, float], *, thresholds: dict[str, float], negative_label: str | None) -> str:
     """The clip's label.
 
     With a negative label, a clip gets the target label whose score clears its
@@ -33,9 +32,12 @@ def decide(scores: dict[str, float], *, thresholds: dict[str, float],
     Without one, the highest score wins.
     """
     if negative_label is None:
-        return max(scores, key=scores.get)
-    passing = {label: scores[label] - threshold for label, threshold in thresholds.items()
-               if scores[label] >= threshold}
+        return max(scores, key=lambda label: scores[label])
+    passing = {
+        label: scores[label] - threshold
+        for label, threshold in thresholds.items()
+        if scores[label] >= threshold
+    }
     if not passing:
         return negative_label
-    return max(passing, key=passing.get)
+    return max(passing, key=lambda label: passing[label])

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,22 +79,29 @@ UNCALIBRATED_THRESHOLD = 0.5
 """Window threshold for a target label that the model has no calibrated threshold for."""
 
 
-def default_event_settings(classifier: AudioClassifier,
-                           overrides: dict[str, float] | None = None) -> EventSettings:
+def default_event_settings(
+    classifier: AudioClassifier, overrides: dict[str, float] | None = None
+) -> EventSettings:
     """Event rules for the model's cough and snore labels.
 
     Thresholds are the model's calibrated ones (``UNCALIBRATED_THRESHOLD`` for a
     label without one), with ``overrides`` (label to probability) applied.
     """
-    thresholds = {label: classifier.metadata.thresholds.get(label, UNCALIBRATED_THRESHOLD)
-                  for label in classifier.labels if label in (COUGH, SNORE)}
+    thresholds = {
+        label: classifier.metadata.thresholds.get(label, UNCALIBRATED_THRESHOLD)
+        for label in classifier.labels
+        if label in (COUGH, SNORE)
+    }
     if not thresholds:
-        raise SensingError(f"{classifier.model_path}: labels {', '.join(classifier.labels)}; "
-                           f"night detection needs a '{COUGH}' or '{SNORE}' label")
+        raise SensingError(
+            f"{classifier.model_path}: labels {', '.join(classifier.labels)}; "
+            f"night detection needs a '{COUGH}' or '{SNORE}' label"
+        )
     for label, value in (overrides or {}).items():
         if label not in thresholds:
-            raise SensingError(f"--threshold {label}: the model's target labels are "
-                               f"{', '.join(sorted(thresholds))}")
+            raise SensingError(
+                f"--threshold {label}: the model's target labels are {', '.join(sorted(thresholds))}"
+            )
         if not 0 <= value <= 1:
             raise SensingError(f"--threshold {label}={value}: a probability is between 0 and 1")
         thresholds[label] = value
@@ -103,12 +111,15 @@ def default_event_settings(classifier: AudioClassifier,
 def tracker_for(classifier: AudioClassifier, event_settings: EventSettings) -> EventTracker:
     """An event tracker timed to the model's windows and frames."""
     settings = classifier.metadata.features
-    return EventTracker(event_settings, window_s=settings.window_s,
-                        hop_s=settings.window_hop_samples / settings.sr,
-                        frame_hop_s=settings.hop_length / settings.sr)
+    return EventTracker(
+        event_settings,
+        window_s=settings.window_s,
+        hop_s=settings.window_hop_samples / settings.sr,
+        frame_hop_s=settings.hop_length / settings.sr,
+    )
 
 
-def summarise(events: list[Event], *, duration_s: float) -> dict:
+def summarise(events: list[Event], *, duration_s: float) -> dict[str, Any]:
     """Night totals and per-hour figures from the final events."""
     coughs = [e for e in events if e.label == COUGH]
     snores = [e for e in events if e.label == SNORE]
@@ -117,8 +128,13 @@ def summarise(events: list[Event], *, duration_s: float) -> dict:
     for hour in range(hours):
         start, end = hour * 3600, (hour + 1) * 3600
         snore_s = sum(max(0.0, min(e.end_s, end) - max(e.start_s, start)) for e in snores)
-        per_hour.append({"hour": hour, "cough_count": sum(start <= e.start_s < end for e in coughs),
-                         "snore_minutes": round(snore_s / 60, 2)})
+        per_hour.append(
+            {
+                "hour": hour,
+                "cough_count": sum(start <= e.start_s < end for e in coughs),
+                "snore_minutes": round(snore_s / 60, 2),
+            }
+        )
     return {
         "duration_s": round(duration_s, 3),
         "cough_count": len(coughs),
@@ -129,10 +145,16 @@ def summarise(events: list[Event], *, duration_s: float) -> dict:
     }
 
 
-def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
-                  out_dir: str | Path, event_settings: EventSettings, source: dict,
-                  progress_every_s: float | None = None,
-                  stop_requested: Callable[[], bool] | None = None) -> dict:
+def run_detection(
+    blocks: Iterable[np.ndarray],
+    *,
+    classifier: AudioClassifier,
+    out_dir: str | Path,
+    event_settings: EventSettings,
+    source: dict[str, Any],
+    progress_every_s: float | None = None,
+    stop_requested: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
     """Detect events in a stream of audio blocks and write the night's outputs.
 
     Args:
@@ -173,13 +195,21 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
             for window in windows.push(block):
                 probabilities = classifier.predict_window(window.features)
                 timeline.add(window.start_s, probabilities)
-                for event in tracker.update(window.start_s, dict(zip(labels, probabilities.tolist())),
-                                            window.frame_db):
+                for event in tracker.update(
+                    window.start_s, dict(zip(labels, probabilities.tolist())), window.frame_db
+                ):
                     events.append(event)
                     log.append(event)
-            if next_progress is not None and windows.seconds_pushed >= next_progress:
-                print(f"processed {windows.seconds_pushed / 60:.1f} min of audio; "
-                      f"{sum(e.label == COUGH for e in events)} coughs so far", file=sys.stderr)
+            if (
+                next_progress is not None
+                and progress_every_s is not None
+                and windows.seconds_pushed >= next_progress
+            ):
+                print(
+                    f"processed {windows.seconds_pushed / 60:.1f} min of audio; "
+                    f"{sum(e.label == COUGH for e in events)} coughs so far",
+                    file=sys.stderr,
+                )
                 next_progress += progress_every_s
     except KeyboardInterrupt:
         stopped_by = "interrupted"
@@ -193,21 +223,30 @@ def run_detection(blocks: Iterable[np.ndarray], *, classifier: AudioClassifier,
         log.close()
     elapsed = time.monotonic() - started
     report = summarise(events, duration_s=windows.seconds_pushed)
-    report.update({
-        "stopped_by": stopped_by,
-        "processing_s": round(elapsed, 2),
-        "real_time_factor": (round(windows.seconds_pushed / elapsed, 1)
-                             if elapsed > 0 and windows.seconds_pushed > 0 else None),
-        "source": source,
-        "input_warnings": monitor.warnings(),
-        "model": {"path": str(classifier.model_path), "backend": classifier.backend,
-                  "labels": list(labels)},
-        "feature_settings": settings.to_dict(),
-        "event_settings": event_settings.to_dict(),
-    })
+    report.update(
+        {
+            "stopped_by": stopped_by,
+            "processing_s": round(elapsed, 2),
+            "real_time_factor": (
+                round(windows.seconds_pushed / elapsed, 1)
+                if elapsed > 0 and windows.seconds_pushed > 0
+                else None
+            ),
+            "source": source,
+            "input_warnings": monitor.warnings(),
+            "model": {
+                "path": str(classifier.model_path),
+                "backend": classifier.backend,
+                "labels": list(labels),
+            },
+            "feature_settings": settings.to_dict(),
+            "event_settings": event_settings.to_dict(),
+        }
+    )
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     from sensing.audio.report_plot import plot_night
 
-    report["plot"] = plot_night(report, timeline.array(), labels, out_dir / "report.png",
-                                bin_s=TIMELINE_BIN_S)
+    report["plot"] = plot_night(
+        report, timeline.array(), labels, out_dir / "report.png", bin_s=TIMELINE_BIN_S
+    )
     return report

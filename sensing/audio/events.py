@@ -21,6 +21,7 @@ soon as it is final, so a live run can append it to a file at once.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class EventSettings:
     snore_min_regions: int = 3
     snore_min_episode_s: float = 8.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
@@ -69,9 +70,13 @@ class Event:
     end_s: float
     score: float
 
-    def to_dict(self) -> dict:
-        return {"label": self.label, "start_s": round(self.start_s, 3),
-                "end_s": round(self.end_s, 3), "score": round(self.score, 4)}
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "score": round(self.score, 4),
+        }
 
 
 @dataclasses.dataclass
@@ -97,8 +102,9 @@ class _SnoreRegion:
     score: float
 
 
-def count_coughs(times_s: np.ndarray, level_db: np.ndarray, *, rise_db: float,
-                 separation_s: float) -> list[float]:
+def count_coughs(
+    times_s: np.ndarray, level_db: np.ndarray, *, rise_db: float, separation_s: float
+) -> list[float]:
     """Times (s) of the cough peaks in a frame-level trace; see the module docstring.
 
     Args:
@@ -110,9 +116,8 @@ def count_coughs(times_s: np.ndarray, level_db: np.ndarray, *, rise_db: float,
     candidate = None  # (time, level) of the highest frame in the current rise
     for time_s, level in zip(times_s, level_db):
         quietest = min(quietest, level)
-        if level - quietest >= rise_db:
-            if candidate is None or level > candidate[1]:
-                candidate = (time_s, level)
+        if level - quietest >= rise_db and (candidate is None or level > candidate[1]):
+            candidate = (time_s, level)
         if candidate is not None and level < candidate[1] - rise_db / 2:
             if not peaks or candidate[0] - peaks[-1] >= separation_s:
                 peaks.append(float(candidate[0]))
@@ -132,8 +137,7 @@ class EventTracker:
         frame_hop_s: time between frames in seconds.
     """
 
-    def __init__(self, settings: EventSettings, *, window_s: float, hop_s: float,
-                 frame_hop_s: float) -> None:
+    def __init__(self, settings: EventSettings, *, window_s: float, hop_s: float, frame_hop_s: float) -> None:
         self.settings = settings
         self.window_s = window_s
         self.hop_s = hop_s
@@ -144,8 +148,7 @@ class EventTracker:
         self._regions: dict[str, _Region | None] = {label: None for label in settings.thresholds}
         self._episode: list[_SnoreRegion] = []
 
-    def update(self, start_s: float, probabilities: dict[str, float],
-               frame_db: np.ndarray) -> list[Event]:
+    def update(self, start_s: float, probabilities: dict[str, float], frame_db: np.ndarray) -> list[Event]:
         """Take one window and return the events it made final.
 
         Args:
@@ -182,11 +185,11 @@ class EventTracker:
 
     def _close(self, label: str) -> list[Event]:
         region = self._regions[label]
+        assert region is not None, f"no open {label} region to close"
         self._regions[label] = None
         if label == COUGH:
             return self._coughs(region)
-        self._episode.append(_SnoreRegion(region.start_s, region.last_start_s + self.window_s,
-                                          region.score))
+        self._episode.append(_SnoreRegion(region.start_s, region.last_start_s + self.window_s, region.score))
         return []
 
     def _coughs(self, region: _Region) -> list[Event]:
@@ -195,17 +198,26 @@ class EventTracker:
         order = np.argsort(times, kind="stable")
         times, levels = times[order], levels[order]
         unique = np.r_[True, np.diff(times) > self.frame_hop_s / 2]  # windows overlap
-        peaks = count_coughs(times[unique], levels[unique], rise_db=self.settings.cough_rise_db,
-                             separation_s=self.settings.cough_separation_s)
-        ends = [min(peak + self.settings.cough_duration_s, following)
-                for peak, following in zip(peaks, peaks[1:] + [np.inf])]
+        peaks = count_coughs(
+            times[unique],
+            levels[unique],
+            rise_db=self.settings.cough_rise_db,
+            separation_s=self.settings.cough_separation_s,
+        )
+        ends = [
+            min(peak + self.settings.cough_duration_s, following)
+            for peak, following in zip(peaks, peaks[1:] + [np.inf])
+        ]
         return [Event(COUGH, peak, end, region.score) for peak, end in zip(peaks, ends)]
 
     def _close_episode_if_over(self, now_s: float) -> list[Event]:
         """Close the snore episode when no snore region is open and the gap is too long."""
-        if self._episode and self._regions.get(SNORE) is None:
-            if now_s - self._episode[-1].end_s > self.settings.snore_episode_gap_s:
-                return self._close_episode()
+        if (
+            self._episode
+            and self._regions.get(SNORE) is None
+            and now_s - self._episode[-1].end_s > self.settings.snore_episode_gap_s
+        ):
+            return self._close_episode()
         return []
 
     def _close_episode(self) -> list[Event]:

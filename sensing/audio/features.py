@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -94,13 +95,17 @@ class FeatureSettings:
             (self.n_mels > 0, "n_mels must be positive"),
             (self.log_floor > 0 and self.log_scale > 0, "log_floor and log_scale must be positive"),
             (self.window_frames >= self.delta_width, "window_frames must be at least delta_width"),
-            (0 < self.window_hop_frames <= self.window_frames,
-             "window_hop_frames must be in (0, window_frames]"),
+            (
+                0 < self.window_hop_frames <= self.window_frames,
+                "window_hop_frames must be in (0, window_frames]",
+            ),
             (self.delta_width >= 3 and self.delta_width % 2 == 1, "delta_width must be odd and >= 3"),
             (self.level in LEVELS, f"level must be one of {', '.join(LEVELS)}"),
             (self.dynamic_range_db > 0, "dynamic_range_db must be positive"),
-            (self.level == "absolute" or self.peak_floor > self.log_floor,
-             "peak_floor must exceed log_floor"),
+            (
+                self.level == "absolute" or self.peak_floor > self.log_floor,
+                "peak_floor must exceed log_floor",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -126,7 +131,7 @@ class FeatureSettings:
         """Model input shape without the batch axis: (frames, mels, channels)."""
         return (self.window_frames, self.n_mels, 3)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @property
@@ -138,10 +143,10 @@ class FeatureSettings:
     def normalised_span(self) -> float:
         """Width of the window-peak features' range in scaled log units:
         ``dynamic_range_db`` of power as a natural log, divided by ``log_scale``."""
-        return self.dynamic_range_db * np.log(10.0) / 10.0 / self.log_scale
+        return float(self.dynamic_range_db * np.log(10.0) / 10.0 / self.log_scale)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "FeatureSettings":
+    def from_dict(cls, values: dict[str, Any]) -> FeatureSettings:
         """Settings from :meth:`to_dict`; settings written before ``level`` existed
         describe the absolute (fixed-floor) features."""
         known = {field.name for field in dataclasses.fields(cls)}
@@ -178,8 +183,13 @@ def mel_to_hz(mels: np.ndarray) -> np.ndarray:
 def mel_band_edges_hz(settings: FeatureSettings) -> np.ndarray:
     """(n_mels + 2,) float64 edges of the mel bands in Hz: band ``i`` rises from edge ``i``,
     peaks at edge ``i + 1`` (its centre) and falls to edge ``i + 2``."""
-    return mel_to_hz(np.linspace(hz_to_mel(np.array([settings.fmin]))[0],
-                                 hz_to_mel(np.array([settings.fmax]))[0], settings.n_mels + 2))
+    return mel_to_hz(
+        np.linspace(
+            hz_to_mel(np.array([settings.fmin]))[0],
+            hz_to_mel(np.array([settings.fmax]))[0],
+            settings.n_mels + 2,
+        )
+    )
 
 
 @lru_cache(maxsize=8)
@@ -210,9 +220,9 @@ def hann_window(n_fft: int) -> np.ndarray:
 def frame_view(audio: np.ndarray, n_frames: int, settings: FeatureSettings) -> np.ndarray:
     """Read-only (n_frames, n_fft) view of overlapping frames of 1-D ``audio``."""
     step = audio.strides[0]
-    return np.lib.stride_tricks.as_strided(audio, shape=(n_frames, settings.n_fft),
-                                           strides=(step * settings.hop_length, step),
-                                           writeable=False)
+    return np.lib.stride_tricks.as_strided(
+        audio, shape=(n_frames, settings.n_fft), strides=(step * settings.hop_length, step), writeable=False
+    )
 
 
 def frame_count(n_samples: int, settings: FeatureSettings) -> int:
@@ -240,7 +250,7 @@ def power_spectrum(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         return np.zeros((0, settings.n_fft // 2 + 1), dtype=np.float32)
     # float64: numpy's float64 FFT is several times faster than its float32 one
     spectrum = np.fft.rfft(frame_view(audio, n_frames, settings) * hann_window(settings.n_fft), axis=-1)
-    return (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32, copy=False)
+    return (spectrum.real**2 + spectrum.imag**2).astype(np.float32, copy=False)
 
 
 def log_mel(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
@@ -256,9 +266,10 @@ def log_mel(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         audio is shorter than one frame). Frame ``i`` covers samples
         ``[i * hop_length, i * hop_length + n_fft)``.
     """
-    mel_power = power_spectrum(audio, settings) @ mel_filterbank(settings).T
-    return ((np.log(mel_power + settings.log_floor) - settings.log_offset)
-            / settings.log_scale).astype(np.float32)
+    mel_power: np.ndarray = power_spectrum(audio, settings) @ mel_filterbank(settings).T
+    return ((np.log(mel_power + settings.log_floor) - settings.log_offset) / settings.log_scale).astype(
+        np.float32
+    )
 
 
 def frame_energy_db(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
@@ -272,7 +283,7 @@ def frame_energy_db(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         return np.zeros(0, dtype=np.float32)
     frames = frame_view(audio, n_frames, settings)
     power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64)
-    return (10 * np.log10(power / settings.n_fft + 1e-10)).astype(np.float32)
+    return np.asarray((10 * np.log10(power / settings.n_fft + 1e-10)).astype(np.float32))
 
 
 def delta_weights(order: int, width: int) -> np.ndarray:
@@ -280,9 +291,9 @@ def delta_weights(order: int, width: int) -> np.ndarray:
     half = width // 2
     offsets = np.arange(-half, half + 1, dtype=np.float64)
     if order == 1:
-        return offsets / np.sum(offsets ** 2)
-    centred = offsets ** 2 - np.mean(offsets ** 2)
-    return 2.0 * centred / np.sum(centred ** 2)
+        return offsets / np.sum(offsets**2)
+    centred = offsets**2 - np.mean(offsets**2)
+    return np.asarray(2.0 * centred / np.sum(centred**2))
 
 
 @lru_cache(maxsize=16)
@@ -333,7 +344,7 @@ def level_normalised(log_mel_window: np.ndarray, settings: FeatureSettings) -> n
         return log_mel_window
     span = np.float32(settings.normalised_span)
     relative = log_mel_window - max(np.max(log_mel_window), np.float32(settings.scaled_peak_floor))
-    return (np.maximum(relative, -span) + span / 2).astype(np.float32)
+    return np.asarray((np.maximum(relative, -span) + span / 2).astype(np.float32))
 
 
 def window_features(log_mel_window: np.ndarray, settings: FeatureSettings) -> np.ndarray:
@@ -345,14 +356,17 @@ def window_features(log_mel_window: np.ndarray, settings: FeatureSettings) -> np
     """
     if log_mel_window.shape != (settings.window_frames, settings.n_mels):
         raise SensingError(
-            f"window has shape {log_mel_window.shape}, expected "
-            f"({settings.window_frames}, {settings.n_mels})")
+            f"window has shape {log_mel_window.shape}, expected ({settings.window_frames}, {settings.n_mels})"
+        )
     log_mel_window = level_normalised(log_mel_window, settings)
-    return np.stack([
-        log_mel_window,
-        delta(log_mel_window, order=1, width=settings.delta_width),
-        delta(log_mel_window, order=2, width=settings.delta_width),
-    ], axis=-1).astype(np.float32)
+    return np.stack(
+        [
+            log_mel_window,
+            delta(log_mel_window, order=1, width=settings.delta_width),
+            delta(log_mel_window, order=2, width=settings.delta_width),
+        ],
+        axis=-1,
+    ).astype(np.float32)
 
 
 def window_starts(n_frames: int, settings: FeatureSettings) -> np.ndarray:
@@ -394,8 +408,7 @@ def clip_features(audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndar
     """
     padded, starts, start_s = clip_windows(audio, settings)
     mel = log_mel(padded, settings)
-    features = np.stack([window_features(mel[s:s + settings.window_frames], settings)
-                         for s in starts])
+    features = np.stack([window_features(mel[s : s + settings.window_frames], settings) for s in starts])
     return features, start_s
 
 

@@ -41,8 +41,9 @@ class InputMonitor:
             self._end_silence(start_s)
 
     def _end_silence(self, end_s: float) -> None:
-        if end_s - self._silent_since >= SILENCE_WARNING_S:
-            self.silences.append((round(self._silent_since, 1), round(end_s, 1)))
+        since = self._silent_since
+        if since is not None and end_s - since >= SILENCE_WARNING_S:
+            self.silences.append((round(since, 1), round(end_s, 1)))
         self._silent_since = None
 
     def warnings(self) -> list[str]:
@@ -51,9 +52,12 @@ class InputMonitor:
             self._end_silence(self.samples / self.sr)
         found = []
         if self.samples and self.clipped / self.samples > CLIPPED_SHARE_WARNING:
-            found.append(f"{self.clipped / self.samples:.2%} of samples are clipped "
-                         f"(|x| >= {CLIP_LEVEL}); lower the input gain")
+            found.append(
+                f"{self.clipped / self.samples:.2%} of samples are clipped "
+                f"(|x| >= {CLIP_LEVEL}); lower the input gain"
+            )
         for start, end in self.silences:
-            found.append(f"digital silence from {start:.0f} s to {end:.0f} s; "
-                         f"check the microphone and its cable")
+            found.append(
+                f"digital silence from {start:.0f} s to {end:.0f} s; check the microphone and its cable"
+            )
         return found

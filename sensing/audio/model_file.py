@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 from sensing.audio.features import FeatureSettings
 from sensing.audio.model_input import MODEL_FRONTENDS
@@ -41,40 +42,48 @@ class ModelMetadata:
     thresholds: dict[str, float]
     features: FeatureSettings
     frontend: str = "mel"
-    extra: dict = dataclasses.field(default_factory=dict)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict[str, Any])
 
     def to_json(self) -> str:
-        return json.dumps({
-            "format": METADATA_FORMAT,
-            "labels": list(self.labels),
-            "negative_label": self.negative_label,
-            "thresholds": self.thresholds,
-            "features": self.features.to_dict(),
-            "frontend": self.frontend,
-            "extra": self.extra,
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "format": METADATA_FORMAT,
+                "labels": list(self.labels),
+                "negative_label": self.negative_label,
+                "thresholds": self.thresholds,
+                "features": self.features.to_dict(),
+                "frontend": self.frontend,
+                "extra": self.extra,
+            },
+            sort_keys=True,
+        )
 
     @classmethod
     def from_json(cls, text: str, *, source: str) -> ModelMetadata:
         try:
             values = json.loads(text)
             if values.get("format") != METADATA_FORMAT:
-                raise ModelError(f"{source}: metadata format {values.get('format')!r}, "
-                                 f"this version reads {METADATA_FORMAT!r}")
-            return cls(labels=tuple(values["labels"]),
-                       negative_label=values["negative_label"],
-                       thresholds={k: float(v) for k, v in values["thresholds"].items()},
-                       features=FeatureSettings.from_dict(values["features"]),
-                       frontend=_frontend(values.get("frontend", "mel"), source),
-                       extra=values.get("extra", {}))
+                raise ModelError(
+                    f"{source}: metadata format {values.get('format')!r}, "
+                    f"this version reads {METADATA_FORMAT!r}"
+                )
+            return cls(
+                labels=tuple(values["labels"]),
+                negative_label=values["negative_label"],
+                thresholds={k: float(v) for k, v in values["thresholds"].items()},
+                features=FeatureSettings.from_dict(values["features"]),
+                frontend=_frontend(values.get("frontend", "mel"), source),
+                extra=values.get("extra", {}),
+            )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
             raise ModelError(f"{source}: malformed toolkit metadata ({error})") from None
 
 
 def _frontend(name: str, source: str) -> str:
     if name not in MODEL_FRONTENDS:
-        raise ModelError(f"{source}: model frontend {name!r} is not one this version runs "
-                         f"({', '.join(MODEL_FRONTENDS)})")
+        raise ModelError(
+            f"{source}: model frontend {name!r} is not one this version runs ({', '.join(MODEL_FRONTENDS)})"
+        )
     return name
 
 
@@ -88,8 +97,10 @@ def read_metadata(path: str | Path) -> ModelMetadata:
     data = read_model_bytes(path)
     entries = read_metadata_entries(data, source=str(path))
     if METADATA_NAME not in entries:
-        raise ModelError(f"{path}: no '{METADATA_NAME}' entry; this model was not exported by "
-                         f"sensing (metadata entries found: {sorted(entries) or 'none'})")
+        raise ModelError(
+            f"{path}: no '{METADATA_NAME}' entry; this model was not exported by "
+            f"sensing (metadata entries found: {sorted(entries) or 'none'})"
+        )
     try:
         text = entries[METADATA_NAME].decode("utf-8")
     except UnicodeDecodeError:

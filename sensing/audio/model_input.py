@@ -56,8 +56,7 @@ def input_shape(frontend: str, settings: FeatureSettings) -> tuple[int, ...]:
 def row_width(frontend: str, settings: FeatureSettings) -> int:
     """Values per frame in :func:`frame_rows`."""
     _check(frontend)
-    return {"mel": settings.n_mels, "leaf": settings.n_fft,
-            "leaf-fast": settings.n_fft // 2 + 1}[frontend]
+    return {"mel": settings.n_mels, "leaf": settings.n_fft, "leaf-fast": settings.n_fft // 2 + 1}[frontend]
 
 
 def frame_rows(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:
@@ -76,19 +75,20 @@ def frame_rows(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> n
 def window_input(rows: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:
     """The model input for one window from its ``window_frames`` rows of :func:`frame_rows`."""
     if rows.shape != (settings.window_frames, row_width(frontend, settings)):
-        raise SensingError(f"window rows have shape {rows.shape}, expected "
-                           f"({settings.window_frames}, {row_width(frontend, settings)})")
+        raise SensingError(
+            f"window rows have shape {rows.shape}, expected "
+            f"({settings.window_frames}, {row_width(frontend, settings)})"
+        )
     if frontend == "mel":
         return window_features(rows, settings)
     if frontend == "leaf":
         # frame i starts hop_length samples after frame i - 1: its first hop_length
         # samples, then the whole last frame, are the window's samples in order
-        return np.concatenate([rows[:-1, :settings.hop_length].ravel(), rows[-1]])
+        return np.concatenate([rows[:-1, : settings.hop_length].ravel(), rows[-1]])
     return rows.astype(np.float32, copy=True)
 
 
-def clip_inputs(audio: np.ndarray, frontend: str,
-                settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+def clip_inputs(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
     """Every model window of a clip, as :func:`sensing.audio.features.clip_features` gives them.
 
     Returns:
@@ -100,6 +100,8 @@ def clip_inputs(audio: np.ndarray, frontend: str,
         return clip_features(audio, settings)
     padded, starts, start_s = clip_windows(np.asarray(audio, dtype=np.float32), settings)
     if frontend == "leaf":
-        return np.stack([padded[s * settings.hop_length:][:settings.window_samples] for s in starts]), start_s
+        return np.stack(
+            [padded[s * settings.hop_length :][: settings.window_samples] for s in starts]
+        ), start_s
     rows = frame_rows(padded, frontend, settings)
-    return np.stack([rows[s:s + settings.window_frames] for s in starts]), start_s
+    return np.stack([rows[s : s + settings.window_frames] for s in starts]), start_s

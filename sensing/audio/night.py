@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -22,7 +23,7 @@ from sensing.audio.classifier import AudioClassifier
 from sensing.audio.detect import default_event_settings, run_detection
 from sensing.audio.stream import open_audio_stream
 from sensing.bundled import COUGH_SNORE
-from sensing.errors import ModelError
+from sensing.errors import ModelError, SensingError
 from sensing.folders import output_folder
 
 DEFAULT_MODEL = COUGH_SNORE
@@ -56,28 +57,35 @@ class StopOnSignal:
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous = {}
+        self._previous: dict[int, Any] = {}
 
-    def _handle(self, signum, frame) -> None:
+    def _handle(self, signum: int, frame: object) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
         print("stopping after the current block (again to stop at once)", file=sys.stderr)
 
-    def __enter__(self) -> "StopOnSignal":
+    def __enter__(self) -> StopOnSignal:
         for number in self.SIGNALS:
             self._previous[number] = signal.signal(number, self._handle)
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
 
 
-def detect_night(input_path: str | Path | None, *, out_dir: str | Path,
-                 model_path: str | Path | None = None, mic: bool = False,
-                 device: str | None = None, threads: int | None = None,
-                 save_audio: bool = False, thresholds: dict[str, float] | None = None) -> dict:
+def detect_night(
+    input_path: str | Path | None,
+    *,
+    out_dir: str | Path,
+    model_path: str | Path | None = None,
+    mic: bool = False,
+    device: str | None = None,
+    threads: int | None = None,
+    save_audio: bool = False,
+    thresholds: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """Run detection on a file (``input_path``) or the microphone (``mic``); returns the report."""
     out_dir = output_folder(out_dir)
     classifier = AudioClassifier(model_path or default_model_path(), num_threads=threads)
@@ -88,6 +96,8 @@ def detect_night(input_path: str | Path | None, *, out_dir: str | Path,
         blocks = microphone_blocks(sr=sr, device=device)
         source = {"microphone": device or "default input"}
         progress = None
+    elif input_path is None:
+        raise SensingError("give an audio file, or capture the microphone")
     else:
         info, blocks = open_audio_stream(input_path, sr=sr)
         source = dataclasses.asdict(info) | {"path": str(info.path)}
@@ -96,6 +106,12 @@ def detect_night(input_path: str | Path | None, *, out_dir: str | Path,
         blocks = _saved(blocks, out_dir / "audio.wav", sr)
     event_settings = default_event_settings(classifier, thresholds)
     with StopOnSignal() as stop:
-        return run_detection(blocks, classifier=classifier, out_dir=out_dir,
-                             event_settings=event_settings, source=source,
-                             progress_every_s=progress, stop_requested=lambda: stop.requested)
+        return run_detection(
+            blocks,
+            classifier=classifier,
+            out_dir=out_dir,
+            event_settings=event_settings,
+            source=source,
+            progress_every_s=progress,
+            stop_requested=lambda: stop.requested,
+        )

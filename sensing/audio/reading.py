@@ -85,8 +85,9 @@ def load_audio(path: str | Path, *, sr: int) -> AudioClip:
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
     peak = float(np.max(np.abs(mono)))
     if peak < SILENCE_PEAK:
-        raise AudioError(f"{path}: silent audio (peak amplitude {peak:.2g}, "
-                         f"at least {SILENCE_PEAK:g} of full scale expected)")
+        raise AudioError(
+            f"{path}: silent audio (peak amplitude {peak:.2g}, "
+            f"at least {SILENCE_PEAK:g} of full scale expected)"
+        )
     samples = resample(mono, orig_sr=source_sr, target_sr=sr)
-    return AudioClip(samples=samples, sr=sr, source_sr=int(source_sr),
-                     source_channels=int(data.shape[1]))
+    return AudioClip(samples=samples, sr=sr, source_sr=int(source_sr), source_channels=int(data.shape[1]))

@@ -78,8 +78,9 @@ class StreamingResampler:
     def __init__(self, *, orig_sr: int, target_sr: int) -> None:
         """Args: orig_sr: input sample rate in Hz; target_sr: output sample rate in Hz."""
         if int(orig_sr) != orig_sr or int(target_sr) != target_sr or min(orig_sr, target_sr) <= 0:
-            raise SensingError(f"sample rates must be positive integers "
-                               f"(got orig_sr={orig_sr}, target_sr={target_sr})")
+            raise SensingError(
+                f"sample rates must be positive integers (got orig_sr={orig_sr}, target_sr={target_sr})"
+            )
         self.orig_sr = int(orig_sr)
         self.target_sr = int(target_sr)
         common = math.gcd(self.orig_sr, self.target_sr)
@@ -147,7 +148,7 @@ class StreamingResampler:
             q, phase = divmod((start + first) * self._down, self._up)
             rows = windows[q - self._half + 1 - self._buffer_start :: s * self._down]
             n_rows = len(range(first, count, period))
-            out[first :: period] = rows[:n_rows] @ self._table[phase]
+            out[first::period] = rows[:n_rows] @ self._table[phase]
         self._n_out = stop
         keep_from = stop * self._down // self._up - self._half + 1
         self._buffer = self._buffer[keep_from - self._buffer_start :].copy()
@@ -196,14 +197,14 @@ def _mono_blocks(path: Path, *, sr: int, block_s: float) -> Iterator[np.ndarray]
             try:
                 data = sound.read(block_frames, dtype="float32", always_2d=True)
             except (soundfile.LibsndfileError, RuntimeError) as error:
-                raise AudioError(f"{path}: cannot read audio at {start_s:.1f} s "
-                                 f"({error})") from None
+                raise AudioError(f"{path}: cannot read audio at {start_s:.1f} s ({error})") from None
             if data.shape[0] == 0:
                 break
             mono = data.mean(axis=1)
             if not np.all(np.isfinite(mono)):
-                raise AudioError(f"{path}: audio contains NaN or infinite samples "
-                                 f"(in the block from {start_s:.1f} s)")
+                raise AudioError(
+                    f"{path}: audio contains NaN or infinite samples (in the block from {start_s:.1f} s)"
+                )
             out = resampler.process(mono)
             if out.size:
                 yield out
@@ -212,8 +213,9 @@ def _mono_blocks(path: Path, *, sr: int, block_s: float) -> Iterator[np.ndarray]
         yield tail
 
 
-def open_audio_stream(path: str | Path, *, sr: int,
-                      block_s: float = 10.0) -> tuple[StreamInfo, Iterator[np.ndarray]]:
+def open_audio_stream(
+    path: str | Path, *, sr: int, block_s: float = 10.0
+) -> tuple[StreamInfo, Iterator[np.ndarray]]:
     """Open an audio file of any length for reading as mono float32 at ``sr`` Hz.
 
     Unlike :func:`sensing.audio.reading.load_audio`, silence is not an error here: a
@@ -238,13 +240,15 @@ def open_audio_stream(path: str | Path, *, sr: int,
     """
     path = Path(path)
     if sr <= 0 or block_s <= 0:
-        raise SensingError(f"{path}: sr and block_s must be positive "
-                           f"(got sr={sr}, block_s={block_s})")
+        raise SensingError(f"{path}: sr and block_s must be positive (got sr={sr}, block_s={block_s})")
     with _open_sound(path) as sound:
         if sound.frames == 0:
             raise AudioError(f"{path}: empty audio (0 samples)")
-        info = StreamInfo(path=path, source_sr=int(sound.samplerate),
-                          source_channels=int(sound.channels),
-                          duration_s=sound.frames / sound.samplerate,
-                          format=f"{sound.format}/{sound.subtype}")
+        info = StreamInfo(
+            path=path,
+            source_sr=int(sound.samplerate),
+            source_channels=int(sound.channels),
+            duration_s=sound.frames / sound.samplerate,
+            format=f"{sound.format}/{sound.subtype}",
+        )
     return info, _mono_blocks(path, sr=sr, block_s=block_s)

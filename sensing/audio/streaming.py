@@ -66,7 +66,7 @@ class StreamingWindows:
         piece = self.settings.window_hop_samples
         windows = []
         for offset in range(0, samples.size, piece):
-            windows += self._push_piece(samples[offset:offset + piece])
+            windows += self._push_piece(samples[offset : offset + piece])
         return windows
 
     def _push_piece(self, samples: np.ndarray) -> list[Window]:
@@ -78,7 +78,7 @@ class StreamingWindows:
             self._pending = buffer
             return []
         used = buffer[: settings.n_fft + (n_new - 1) * settings.hop_length]
-        self._pending = buffer[n_new * settings.hop_length:]
+        self._pending = buffer[n_new * settings.hop_length :]
         rows = np.concatenate([self._recent_rows, frame_rows(used, self.frontend, settings)])
         level = np.concatenate([self._recent_db, frame_energy_db(used, settings)])
         first_frame = self._frames_done - len(self._recent_rows)
@@ -89,11 +89,15 @@ class StreamingWindows:
         while start + settings.window_frames <= self._frames_done:
             offset = start - first_frame
             span = slice(offset, offset + settings.window_frames)
-            windows.append(Window(start_s=start * settings.hop_length / settings.sr,
-                                  features=window_input(rows[span], self.frontend, settings),
-                                  frame_db=level[span].copy()))
+            windows.append(
+                Window(
+                    start_s=start * settings.hop_length / settings.sr,
+                    features=window_input(rows[span], self.frontend, settings),
+                    frame_db=level[span].copy(),
+                )
+            )
             start += hop
         keep = max(0, self._frames_done - start)  # frames of the next, unfinished window
-        self._recent_rows = rows[len(rows) - keep:].copy()
-        self._recent_db = level[len(level) - keep:].copy()
+        self._recent_rows = rows[len(rows) - keep :].copy()
+        self._recent_db = level[len(level) - keep :].copy()
         return windows

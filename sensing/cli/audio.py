@@ -21,8 +21,7 @@ def _audio_paths(inputs: list[str]) -> list[Path]:
     paths: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*")
-                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
             if not found:
                 raise SensingError(f"{item}: no audio files in this folder")
             paths.extend(found)
@@ -41,8 +40,11 @@ def _command_classify(args: argparse.Namespace) -> int:
     paths = _audio_paths(args.paths)
     failures = 0
     if not args.jsonl:
-        print(f"{'file':<40} {'seconds':>8} " + " ".join(f"{label:>8}" for label in classifier.labels)
-              + "  label")
+        print(
+            f"{'file':<40} {'seconds':>8} "
+            + " ".join(f"{label:>8}" for label in classifier.labels)
+            + "  label"
+        )
     for path in paths:
         try:
             result = classifier.classify_file(path)
@@ -51,14 +53,24 @@ def _command_classify(args: argparse.Namespace) -> int:
             print(f"skipped {error}", file=sys.stderr)
             continue
         if args.jsonl:
-            print(json.dumps({"file": str(path), "duration_s": round(result.duration_s, 3),
-                              "scores": {k: round(v, 4) for k, v in result.scores.items()},
-                              "label": result.label}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "file": str(path),
+                        "duration_s": round(result.duration_s, 3),
+                        "scores": {k: round(v, 4) for k, v in result.scores.items()},
+                        "label": result.label,
+                    }
+                ),
+                flush=True,
+            )
         else:
             name = str(path) if len(str(path)) <= 40 else "..." + str(path)[-37:]
-            print(f"{name:<40} {result.duration_s:>8.2f} "
-                  + " ".join(f"{result.scores[label]:>8.3f}" for label in classifier.labels)
-                  + f"  {result.label}")
+            print(
+                f"{name:<40} {result.duration_s:>8.2f} "
+                + " ".join(f"{result.scores[label]:>8.3f}" for label in classifier.labels)
+                + f"  {result.label}"
+            )
     if failures:
         print(f"{failures} of {len(paths)} files could not be classified", file=sys.stderr)
     return 1 if failures else 0
@@ -71,8 +83,9 @@ def _threshold_overrides(pairs: list[str]) -> dict[str, float]:
         try:
             overrides[label.strip()] = float(value)
         except ValueError:
-            raise SensingError(f"--threshold {pair!r}: expected LABEL=PROBABILITY, "
-                               f"for example cough=0.9") from None
+            raise SensingError(
+                f"--threshold {pair!r}: expected LABEL=PROBABILITY, for example cough=0.9"
+            ) from None
     return overrides
 
 
@@ -81,9 +94,16 @@ def _command_detect(args: argparse.Namespace) -> int:
 
     if args.mic == (args.input is not None):
         raise SensingError("give either an audio file or --mic")
-    report = detect_night(args.input, out_dir=args.out, model_path=args.model, mic=args.mic,
-                          device=args.device, threads=args.threads, save_audio=args.save_audio,
-                          thresholds=_threshold_overrides(args.threshold))
+    report = detect_night(
+        args.input,
+        out_dir=args.out,
+        model_path=args.model,
+        mic=args.mic,
+        device=args.device,
+        threads=args.threads,
+        save_audio=args.save_audio,
+        thresholds=_threshold_overrides(args.threshold),
+    )
     print_audio_night(report, args.out)
     return 1 if (report["stopped_by"] or "").startswith("error") else 0
 
@@ -114,13 +134,17 @@ def _command_demo(args: argparse.Namespace) -> int:
     audio_events = json.loads((report_dir / "audio" / "report.json").read_text())["events"]
     match = compare_with_truth(audio_events, read_truth(truth_path))
     print(f"audio truth, before gating: {describe_comparison(match)} ({truth_path})")
-    print("note: the night's sounds are made by the generator in sensing/synthetic, which also made 450 "
-          "clips of the bundled model's data (other seeds and speakers; about 70% of them trained on), "
-          "so this night flatters the model; its figures on real recordings it never heard are in "
-          "sensing/models/MODEL_CARD.md (measured with sensing evaluate)")
+    print(
+        "note: the night's sounds are made by the generator in sensing/synthetic, which also made 450 "
+        "clips of the bundled model's data (other seeds and speakers; about 70% of them trained on), "
+        "so this night flatters the model; its figures on real recordings it never heard are in "
+        "sensing/models/MODEL_CARD.md (measured with sensing evaluate)"
+    )
     agreement = compare_epochs(read_epochs(radar_truth), read_epochs(report_dir / "sleep" / "epochs.csv"))
-    print(f"radar truth: {agreement['accuracy']:.0%} of {agreement['epochs']} epochs scored as simulated "
-          f"({radar_truth})")
+    print(
+        f"radar truth: {agreement['accuracy']:.0%} of {agreement['epochs']} epochs scored as simulated "
+        f"({radar_truth})"
+    )
     return 0
 
 
@@ -128,21 +152,28 @@ def _command_bench(args: argparse.Namespace) -> int:
     from sensing.audio.bench import bench_models
     from sensing.tflite.sparse_check import platform_notes
 
-    results = bench_models([str(model) for model in args.models], threads=args.threads,
-                           pipeline_seconds=args.seconds)
+    results = bench_models(
+        [str(model) for model in args.models], threads=args.threads, pipeline_seconds=args.seconds
+    )
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
         return 0
-    print(f"{'model':<40} {'backend':<15} {'KB':>7} {'median ms':>10} {'p90 ms':>8} "
-          f"{'vs first':>9} {'sparse':>7} {'real-time factor':>17}")
+    print(
+        f"{'model':<40} {'backend':<15} {'KB':>7} {'median ms':>10} {'p90 ms':>8} "
+        f"{'vs first':>9} {'sparse':>7} {'real-time factor':>17}"
+    )
     for r in results:
         name = r.model if len(r.model) <= 40 else "..." + r.model[-37:]
-        print(f"{name:<40} {r.backend:<15} {r.model_bytes / 1024:>7.0f} {r.latency_median_ms:>10.3f} "
-              f"{r.latency_p90_ms:>8.3f} {r.speed_vs_first:>8.2f}x "
-              f"{'yes' if r.xnnpack_sparse else 'no':>7} {r.pipeline_real_time_factor:>17.1f}")
-    print("latencies measured in turns (all models alternate), so their ratio is fair; "
-          "'sparse': XNNPACK may use its sparse kernels for the file (sensing check-sparse "
-          "says why not)")
+        print(
+            f"{name:<40} {r.backend:<15} {r.model_bytes / 1024:>7.0f} {r.latency_median_ms:>10.3f} "
+            f"{r.latency_p90_ms:>8.3f} {r.speed_vs_first:>8.2f}x "
+            f"{'yes' if r.xnnpack_sparse else 'no':>7} {r.pipeline_real_time_factor:>17.1f}"
+        )
+    print(
+        "latencies measured in turns (all models alternate), so their ratio is fair; "
+        "'sparse': XNNPACK may use its sparse kernels for the file (sensing check-sparse "
+        "says why not)"
+    )
     if any(r.xnnpack_sparse for r in results):
         for note in platform_notes():
             print(f"note: {note}")
@@ -160,7 +191,8 @@ def _command_check_sparse(args: argparse.Namespace) -> int:
 def add_classify_detect_demo(commands: Any) -> None:
     """Add ``classify``, ``detect`` and ``demo``."""
     classify = commands.add_parser(
-        "classify", help="classify audio clips with a .tflite model (no TensorFlow needed)")
+        "classify", help="classify audio clips with a .tflite model (no TensorFlow needed)"
+    )
     classify.add_argument("--model", required=True, type=Path, help="a model.tflite from training")
     classify.add_argument("paths", nargs="+", help="audio files, folders or manifest CSVs")
     classify.add_argument("--jsonl", action="store_true", help="one JSON object per file on stdout")
@@ -168,30 +200,42 @@ def add_classify_detect_demo(commands: Any) -> None:
     classify.set_defaults(handler=_command_classify)
 
     detect = commands.add_parser(
-        "detect", help="count coughs and snoring over a night (a file of any length, or --mic)",
+        "detect",
+        help="count coughs and snoring over a night (a file of any length, or --mic)",
         description="Stream a recording (or the microphone) through the model and write "
-                    "events.csv, report.json and report.png into OUT.")
+        "events.csv, report.json and report.png into OUT.",
+    )
     detect.add_argument("input", nargs="?", type=Path, help="audio file (any length and rate)")
     detect.add_argument("--mic", action="store_true", help="capture live from the default input")
     detect.add_argument("--device", default=None, help="input device name or number for --mic")
     detect.add_argument("--out", required=True, type=Path, help="folder for the outputs")
-    detect.add_argument("--model", type=Path, default=None,
-                        help="a model.tflite (default: the bundled cough/snore model)")
-    detect.add_argument("--threshold", action="append", default=[], metavar="LABEL=P",
-                        help="override a label's window threshold, e.g. cough=0.9 (repeatable)")
+    detect.add_argument(
+        "--model", type=Path, default=None, help="a model.tflite (default: the bundled cough/snore model)"
+    )
+    detect.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="LABEL=P",
+        help="override a label's window threshold, e.g. cough=0.9 (repeatable)",
+    )
     detect.add_argument("--threads", type=int, default=None, help="inference threads")
-    detect.add_argument("--save-audio", action="store_true",
-                        help="also write the audio to OUT/audio.wav (off by default)")
+    detect.add_argument(
+        "--save-audio", action="store_true", help="also write the audio to OUT/audio.wav (off by default)"
+    )
     detect.set_defaults(handler=_command_detect)
 
     demo = commands.add_parser(
-        "demo", help="generate a night of audio and radar and run 'sensing night' on it",
+        "demo",
+        help="generate a night of audio and radar and run 'sensing night' on it",
         description="Generate a sample night (audio with coughs, snoring and everyday sounds; a simulated "
-                    "radar recording of a sleeper) and score it with the bundled models: sleep states, "
-                    "and coughs and snoring while in bed, beside the truth.")
+        "radar recording of a sleeper) and score it with the bundled models: sleep states, "
+        "and coughs and snoring while in bed, beside the truth.",
+    )
     demo.add_argument("--out", type=Path, default=Path("demo"), help="folder (default: demo)")
-    demo.add_argument("--minutes", type=at_least(1), default=30.0,
-                      help="night length in minutes, at least 1 (default 30)")
+    demo.add_argument(
+        "--minutes", type=at_least(1), default=30.0, help="night length in minutes, at least 1 (default 30)"
+    )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(handler=_command_demo)
 
@@ -199,10 +243,12 @@ def add_classify_detect_demo(commands: Any) -> None:
 def add_check_sparse_command(commands: Any) -> None:
     """Add ``check-sparse``."""
     check = commands.add_parser(
-        "check-sparse", help="say whether XNNPACK will run a .tflite model sparsely, and why not",
+        "check-sparse",
+        help="say whether XNNPACK will run a .tflite model sparsely, and why not",
         description="Read a .tflite file and say whether XNNPACK's sparse inference will run it "
-                    "(exit 0) or not (exit 1), naming the op that breaks the pattern, a missing "
-                    "DENSIFY, and the measured sparsity of each 1x1 convolution.")
+        "(exit 0) or not (exit 1), naming the op that breaks the pattern, a missing "
+        "DENSIFY, and the measured sparsity of each 1x1 convolution.",
+    )
     check.add_argument("model", type=Path, help="a .tflite file")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=_command_check_sparse)
@@ -211,11 +257,21 @@ def add_check_sparse_command(commands: Any) -> None:
 def add_bench_command(commands: Any) -> None:
     """Add ``bench``."""
     bench = commands.add_parser("bench", help="time models on this machine, side by side")
-    bench.add_argument("--model", dest="models", type=Path, action="extend", nargs="+",
-                       required=True,
-                       help="a .tflite model (repeat to compare several side by side)")
+    bench.add_argument(
+        "--model",
+        dest="models",
+        type=Path,
+        action="extend",
+        nargs="+",
+        required=True,
+        help="a .tflite model (repeat to compare several side by side)",
+    )
     bench.add_argument("--threads", type=int, default=None, help="inference threads")
-    bench.add_argument("--seconds", type=at_least(5), default=120.0,
-                       help="seconds of audio for the pipeline's real-time factor (default 120)")
+    bench.add_argument(
+        "--seconds",
+        type=at_least(5),
+        default=120.0,
+        help="seconds of audio for the pipeline's real-time factor (default 120)",
+    )
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.set_defaults(handler=_command_bench)

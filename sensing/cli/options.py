@@ -16,8 +16,15 @@ from types import ModuleType
 from sensing.errors import SensingError
 
 EXTRA_PACKAGES = {
-    "train": {"tensorflow", "tf_keras", "tensorflow_model_optimization", "librosa", "matplotlib",
-              "pyroomacoustics", "scipy"},
+    "train": {
+        "tensorflow",
+        "tf_keras",
+        "tensorflow_model_optimization",
+        "librosa",
+        "matplotlib",
+        "pyroomacoustics",
+        "scipy",
+    },
     "firmware": {"tflite_micro"},
 }
 """The top-level packages each extra of ``setup.cfg`` installs, to name the extra a user lacks."""
@@ -25,8 +32,10 @@ EXTRA_PACKAGES = {
 
 def missing_extra_message(error: ImportError, extra: str) -> str:
     """The one-line error for a command whose extra is not installed."""
-    return (f"this command needs the {extra} extra ({error.name} is not installed): "
-            f"pip install 'sensing[{extra}]'  (from a clone: pip install -e '.[{extra}]')")
+    return (
+        f"this command needs the {extra} extra ({error.name} is not installed): "
+        f"pip install 'sensing[{extra}]'  (from a clone: pip install -e '.[{extra}]')"
+    )
 
 
 def import_extra(module: str) -> ModuleType:
@@ -67,21 +76,25 @@ def fraction(text: str) -> float:
 
 def at_least(minimum: float) -> Callable[[str], float]:
     """An argparse type: a number no smaller than ``minimum``."""
+
     def parse(text: str) -> float:
         value = float(text)
         if not value >= minimum:  # also refuses nan
             raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {value:g}")
         return value
+
     return parse
 
 
 def between(low: float, high: float) -> Callable[[str], float]:
     """An argparse type: a number from ``low`` to ``high``."""
+
     def parse(text: str) -> float:
         value = float(text)
         if not low <= value <= high:  # also refuses nan
             raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {value:g}")
         return value
+
     return parse
 
 

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 from sensing.errors import SensingError
 
@@ -26,10 +27,15 @@ def _command_convert(args: argparse.Namespace) -> int:
 def _command_convert_adc(args: argparse.Namespace) -> int:
     from sensing.radar.adc import ChirpSettings, convert_adc_cube
 
-    settings = ChirpSettings(start_frequency_hz=args.start_frequency, bandwidth_hz=args.bandwidth,
-                             ramp_time_s=args.ramp_time, adc_rate_hz=args.adc_rate,
-                             frame_rate_hz=args.frame_rate, rx_spacing_m=args.rx_spacing,
-                             device=args.device)
+    settings = ChirpSettings(
+        start_frequency_hz=args.start_frequency,
+        bandwidth_hz=args.bandwidth,
+        ramp_time_s=args.ramp_time,
+        adc_rate_hz=args.adc_rate,
+        frame_rate_hz=args.frame_rate,
+        rx_spacing_m=args.rx_spacing,
+        device=args.device,
+    )
     path = convert_adc_cube(args.cube, settings, args.out, n_bins=args.bins)
     _print_recording(path)
     return 0
@@ -53,8 +59,11 @@ def _command_breathing(args: argparse.Namespace) -> int:
     from sensing.radar.recording import Recording
 
     with Recording(args.recording) as recording:
-        estimates = ([breathing_rate(recording, start_s=args.start, seconds=args.seconds)]
-                     if not args.per_epoch else breathing_per_epoch(recording))
+        estimates = (
+            [breathing_rate(recording, start_s=args.start, seconds=args.seconds)]
+            if not args.per_epoch
+            else breathing_per_epoch(recording)
+        )
     if args.json:
         print(json.dumps([dataclasses.asdict(e) for e in estimates], indent=2))
         return 0
@@ -62,9 +71,11 @@ def _command_breathing(args: argparse.Namespace) -> int:
         verdict = "confident" if estimate.confident else "not confident"
         if estimate.note:
             verdict += f": {estimate.note}"
-        print(f"{estimate.start_s:7.0f} s +{estimate.seconds:4.0f} s: "
-              f"{estimate.rate_per_min:5.1f} breaths/min at {estimate.range_m:.2f} m, "
-              f"confidence {estimate.confidence:.2f} ({verdict})")
+        print(
+            f"{estimate.start_s:7.0f} s +{estimate.seconds:4.0f} s: "
+            f"{estimate.rate_per_min:5.1f} breaths/min at {estimate.range_m:.2f} m, "
+            f"confidence {estimate.confidence:.2f} ({verdict})"
+        )
     return 0
 
 
@@ -79,27 +90,41 @@ def _command_view(args: argparse.Namespace) -> int:
     with Recording(args.recording) as recording:
         if recording.duration_s >= 20:
             calibration = calibrate(recording)
-            if calibration.found:
-                centre_m = (calibration.range_min_m + calibration.range_max_m) / 2
-                print(f"sleeper at {calibration.range_min_m:.2f}-{calibration.range_max_m:.2f} m "
-                      f"(calibration)")
+            if calibration.centre_m is not None:
+                centre_m = calibration.centre_m
+                print(
+                    f"sleeper at {calibration.range_min_m:.2f}-{calibration.range_max_m:.2f} m (calibration)"
+                )
     for path in write_views(args.recording, args.out, centre_m=centre_m):
         print(f"wrote {path}")
     return 0
 
 
 def _command_simulate(args: argparse.Namespace) -> int:
+    from sensing.radar.recording import EPOCH_S
     from sensing.radar.simulate import simulate_nights
 
-    flags = {name: (True if getattr(args, name) == "yes" else
-                    False if getattr(args, name) == "no" else None)
-             for name in ("partner", "fan", "curtain")}
-    results = simulate_nights(args.out, nights=args.nights, hours=args.hours, seed=args.seed,
-                              wide=args.wide, **flags)
+    flags: dict[str, bool | None] = {
+        name: (True if getattr(args, name) == "yes" else False if getattr(args, name) == "no" else None)
+        for name in ("partner", "fan", "curtain")
+    }
+    results = simulate_nights(
+        args.out,
+        nights=args.nights,
+        hours=args.hours,
+        seed=args.seed,
+        wide=args.wide,
+        partner=flags["partner"],
+        fan=flags["fan"],
+        curtain=flags["curtain"],
+    )
     for path, truth in results:
         labels = list(truth.epoch_labels)
-        print(f"{path}: {len(labels)} epochs, asleep {labels.count('asleep') / 2:.0f} min, awake "
-              f"{labels.count('awake') / 2:.0f} min, absent {labels.count('absent') / 2:.0f} min")
+        minutes = {label: labels.count(label) * EPOCH_S / 60 for label in ("asleep", "awake", "absent")}
+        print(
+            f"{path}: {len(labels)} epochs, asleep {minutes['asleep']:.0f} min, awake "
+            f"{minutes['awake']:.0f} min, absent {minutes['absent']:.0f} min"
+        )
     return 0
 
 
@@ -109,20 +134,24 @@ def _print_recording(path: Path) -> None:
     with Recording(path) as recording:
         config = recording.config
         ranges = config.range_m(recording.n_bins)
-        print(f"wrote {path}: {recording.n_frames} frames ({recording.duration_s:.1f} s at "
-              f"{config.frame_rate_hz:g} Hz), {recording.n_rx} receiver(s), {recording.n_bins} "
-              f"range bins from {ranges[0]:.3f} to {ranges[-1]:.3f} m; {config.device}")
+        print(
+            f"wrote {path}: {recording.n_frames} frames ({recording.duration_s:.1f} s at "
+            f"{config.frame_rate_hz:g} Hz), {recording.n_rx} receiver(s), {recording.n_bins} "
+            f"range bins from {ranges[0]:.3f} to {ranges[-1]:.3f} m; {config.device}"
+        )
 
 
-def add_radar_commands(commands) -> None:
+def add_radar_commands(commands: Any) -> None:
     """Add ``radar ...`` to the ``sensing`` subcommands."""
     radar = commands.add_parser("radar", help="radar recordings: convert, calibrate, view")
     actions = radar.add_subparsers(dest="action", required=True)
 
     convert = actions.add_parser(
-        "convert", help="an Acconeer .h5 recording to the toolkit's .npz format",
+        "convert",
+        help="an Acconeer .h5 recording to the toolkit's .npz format",
         description="Convert an Acconeer Exploration Tool recording (A121 sparse IQ, A111 IQ "
-                    "or sparse) to NAME.npz (see the README's radar format). Needs h5py.")
+        "or sparse) to NAME.npz (see the README's radar format). Needs h5py.",
+    )
     convert.add_argument("input", type=Path, help="the .h5 file")
     convert.add_argument("--out", type=Path, help="the .npz recording to write")
     convert.add_argument("--entry", help="which stream, when the file holds several")
@@ -131,9 +160,11 @@ def add_radar_commands(commands) -> None:
     convert.set_defaults(handler=_command_convert)
 
     adc = actions.add_parser(
-        "convert-adc", help="a raw FMCW ADC cube (.npy) to the toolkit's .npz format",
+        "convert-adc",
+        help="a raw FMCW ADC cube (.npy) to the toolkit's .npz format",
         description="Range-FFT a (frames, chirps, rx, samples) ADC cube, average the chirps of "
-                    "each frame, and write NAME.npz. Frequencies in Hz, times in seconds.")
+        "each frame, and write NAME.npz. Frequencies in Hz, times in seconds.",
+    )
     adc.add_argument("cube", type=Path, help="the .npy cube (real or complex samples)")
     adc.add_argument("--out", required=True, type=Path, help="the .npz recording to write")
     adc.add_argument("--start-frequency", type=float, required=True, help="Hz at the first sample")
@@ -141,30 +172,39 @@ def add_radar_commands(commands) -> None:
     adc.add_argument("--ramp-time", type=float, required=True, help="seconds of the ramp")
     adc.add_argument("--adc-rate", type=float, required=True, help="ADC samples per second")
     adc.add_argument("--frame-rate", type=float, required=True, help="frames per second")
-    adc.add_argument("--rx-spacing", type=float, required=True,
-                     help="metres between receive antennas (0 for one)")
+    adc.add_argument(
+        "--rx-spacing", type=float, required=True, help="metres between receive antennas (0 for one)"
+    )
     adc.add_argument("--device", default="fmcw adc cube", help="name stored in the recording")
     adc.add_argument("--bins", type=int, help="range bins to keep (default: all positive ranges)")
     adc.set_defaults(handler=_command_convert_adc)
 
     calibrate = actions.add_parser(
-        "calibrate", help="find the sleeper's range (and say why)",
+        "calibrate",
+        help="find the sleeper's range (and say why)",
         description="Find the sleeper's range bins in the first minutes of a recording: the "
-                    "nearest breathing body, with the evidence for and against every moving "
-                    "region (a partner, a fan, a curtain). Exit 0 when found, 1 when not.")
+        "nearest breathing body, with the evidence for and against every moving "
+        "region (a partner, a fan, a curtain). Exit 0 when found, 1 when not.",
+    )
     calibrate.add_argument("recording", type=Path, help="a .npz recording")
-    calibrate.add_argument("--seconds", type=float, default=1800.0,
-                           help="seconds to analyse from --start (default 1800: on a night "
-                                "recording the sleeper may lie awake and move for a while)")
+    calibrate.add_argument(
+        "--seconds",
+        type=float,
+        default=1800.0,
+        help="seconds to analyse from --start (default 1800: on a night "
+        "recording the sleeper may lie awake and move for a while)",
+    )
     calibrate.add_argument("--start", type=float, default=0.0, help="start, in seconds (default 0)")
     calibrate.add_argument("--json", action="store_true", help="print one JSON object")
     calibrate.set_defaults(handler=_command_calibrate)
 
     breathing = actions.add_parser(
-        "breathing", help="the breathing rate and how sure it is",
+        "breathing",
+        help="the breathing rate and how sure it is",
         description="Estimate the breathing rate from the range bin with the most 0.1-0.5 Hz "
-                    "motion: unwrapped phase to displacement, spectral peak, and a confidence "
-                    "(the share of motion power in the breathing peak and its harmonic).")
+        "motion: unwrapped phase to displacement, spectral peak, and a confidence "
+        "(the share of motion power in the breathing peak and its harmonic).",
+    )
     breathing.add_argument("recording", type=Path, help="a .npz recording")
     breathing.add_argument("--start", type=float, default=0.0, help="start, in seconds")
     breathing.add_argument("--seconds", type=float, default=None, help="span (default: all)")
@@ -173,33 +213,47 @@ def add_radar_commands(commands) -> None:
     breathing.set_defaults(handler=_command_breathing)
 
     view = actions.add_parser(
-        "view", help="PNGs of what the radar saw",
+        "view",
+        help="PNGs of what the radar saw",
         description="Write range_time.png (clutter-removed magnitude against range and time) and "
-                    "frequency_time.png (the sleeper's range: motion spectrum against time).")
+        "frequency_time.png (the sleeper's range: motion spectrum against time).",
+    )
     view.add_argument("recording", type=Path, help="a .npz recording")
     view.add_argument("--out", required=True, type=Path, help="folder for the PNGs")
     view.set_defaults(handler=_command_view)
 
 
-def add_simulate_commands(commands) -> None:
+def add_simulate_commands(commands: Any) -> None:
     """Add ``simulate radar`` to the ``sensing`` subcommands."""
     simulate = commands.add_parser("simulate", help="generate data with known truth")
     kinds = simulate.add_subparsers(dest="kind", required=True)
     radar = kinds.add_parser(
-        "radar", help="simulated radar nights with epoch labels",
+        "radar",
+        help="simulated radar nights with epoch labels",
         description="Simulate whole nights of a Soli-like 60 GHz radar (58-63.5 GHz, 2.7 cm bins, "
-                    "3 receivers, 15 Hz): a sleeper's breathing, heartbeat and movements, clutter, "
-                    "noise and optional interferers. Writes night_NNN.npz, .epochs.csv and "
-                    ".truth.json per night.")
+        "3 receivers, 15 Hz): a sleeper's breathing, heartbeat and movements, clutter, "
+        "noise and optional interferers. Writes night_NNN.npz, .epochs.csv and "
+        ".truth.json per night.",
+    )
     radar.add_argument("--out", required=True, type=Path, help="folder to write")
     radar.add_argument("--nights", type=int, default=1, help="nights (default 1)")
     radar.add_argument("--hours", type=float, default=8.0, help="hours per night (default 8)")
     radar.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    for name, what in (("partner", "a bed partner"), ("fan", "a ceiling fan"),
-                       ("curtain", "a swaying curtain")):
-        radar.add_argument(f"--{name}", choices=("yes", "no", "random"), default="no",
-                           help=f"{what}: yes, no or random per night (default no)")
-    radar.add_argument("--wide", action="store_true",
-                       help="draw each sleeper's body, habits and noise from wider brackets and each "
-                            "radar's frame rate, receivers and bandwidth at random (for training)")
+    for name, what in (
+        ("partner", "a bed partner"),
+        ("fan", "a ceiling fan"),
+        ("curtain", "a swaying curtain"),
+    ):
+        radar.add_argument(
+            f"--{name}",
+            choices=("yes", "no", "random"),
+            default="no",
+            help=f"{what}: yes, no or random per night (default no)",
+        )
+    radar.add_argument(
+        "--wide",
+        action="store_true",
+        help="draw each sleeper's body, habits and noise from wider brackets and each "
+        "radar's frame rate, receivers and bandwidth at random (for training)",
+    )
     radar.set_defaults(handler=_command_simulate)

@@ -30,6 +30,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +51,14 @@ EVENT_COLOURS = {COUGH: "tab:red", SNORE: "tab:blue"}
 DROPPED_COLOUR = "lightgrey"
 
 
-def gate_events(events: Sequence[dict], labels: Sequence[str], *, allowed: Sequence[str],
-                epoch_s: float = EPOCH_S, offset_s: float = 0.0) -> tuple[list[dict], list[dict]]:
+def gate_events(
+    events: Sequence[dict[str, Any]],
+    labels: Sequence[str],
+    *,
+    allowed: Sequence[str],
+    epoch_s: float = EPOCH_S,
+    offset_s: float = 0.0,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Split audio events into those the radar gate keeps and those it drops.
 
     Args:
@@ -87,8 +94,14 @@ def gate_events(events: Sequence[dict], labels: Sequence[str], *, allowed: Seque
     return kept, dropped
 
 
-def combined_summary(kept: Sequence[dict], labels: Sequence[str], *, epoch_s: float = EPOCH_S,
-                     offset_s: float = 0.0, audio_duration_s: float | None = None) -> dict:
+def combined_summary(
+    kept: Sequence[dict[str, Any]],
+    labels: Sequence[str],
+    *,
+    epoch_s: float = EPOCH_S,
+    offset_s: float = 0.0,
+    audio_duration_s: float | None = None,
+) -> dict[str, Any]:
     """Coughs and snoring of the kept events set against the night's sleep.
 
     Args:
@@ -119,11 +132,13 @@ def combined_summary(kept: Sequence[dict], labels: Sequence[str], *, epoch_s: fl
     """
     states = label_indices(labels)
     _check_times(epoch_s, offset_s)
-    asleep_spans = [(start * epoch_s, stop * epoch_s)
-                    for value, start, stop in runs(states == ASLEEP) if value]
+    asleep_spans = [
+        (start * epoch_s, stop * epoch_s) for value, start, stop in runs(states == ASLEEP) if value
+    ]
     heard = (offset_s, math.inf if audio_duration_s is None else offset_s + audio_duration_s)
-    total_sleep_h = sum(max(0.0, min(stop, heard[1]) - max(start, heard[0]))
-                        for start, stop in asleep_spans) / 3600
+    total_sleep_h = (
+        sum(max(0.0, min(stop, heard[1]) - max(start, heard[0])) for start, stop in asleep_spans) / 3600
+    )
     coughs = coughs_asleep = snore_episodes_asleep = 0
     snore_s = snore_asleep_s = 0.0
     for index, event in enumerate(kept):
@@ -135,20 +150,34 @@ def combined_summary(kept: Sequence[dict], labels: Sequence[str], *, epoch_s: fl
                 coughs_asleep += 1
         elif event["label"] == SNORE:
             snore_s += end_s - start_s
-            overlap_s = sum(max(0.0, min(end_s + offset_s, stop) - max(start_s + offset_s, start))
-                            for start, stop in asleep_spans)
+            overlap_s = sum(
+                max(0.0, min(end_s + offset_s, stop) - max(start_s + offset_s, start))
+                for start, stop in asleep_spans
+            )
             snore_asleep_s += overlap_s
             if overlap_s > 0:
                 snore_episodes_asleep += 1
-    return {"coughs": coughs, "coughs_asleep": coughs_asleep, "total_sleep_h": total_sleep_h,
-            "coughs_per_hour_asleep": coughs_asleep / total_sleep_h if total_sleep_h > 0 else None,
-            "snore_minutes_asleep": snore_asleep_s / 60, "snore_episodes_asleep": snore_episodes_asleep,
-            "snore_minutes": snore_s / 60}
+    return {
+        "coughs": coughs,
+        "coughs_asleep": coughs_asleep,
+        "total_sleep_h": total_sleep_h,
+        "coughs_per_hour_asleep": coughs_asleep / total_sleep_h if total_sleep_h > 0 else None,
+        "snore_minutes_asleep": snore_asleep_s / 60,
+        "snore_episodes_asleep": snore_episodes_asleep,
+        "snore_minutes": snore_s / 60,
+    }
 
 
-def plot_combined_night(labels: Sequence[str], kept: Sequence[dict], dropped: Sequence[dict],
-                        out_path: str | Path, *, epoch_s: float = EPOCH_S, offset_s: float = 0.0,
-                        title: str = "night") -> Path:
+def plot_combined_night(
+    labels: Sequence[str],
+    kept: Sequence[dict[str, Any]],
+    dropped: Sequence[dict[str, Any]],
+    out_path: str | Path,
+    *,
+    epoch_s: float = EPOCH_S,
+    offset_s: float = 0.0,
+    title: str = "night",
+) -> Path:
     """Draw the hypnogram above the gated events on one timeline into a PNG; returns its path.
 
     Time runs across in hours from the radar's start. Top: the epoch labels as a
@@ -172,22 +201,27 @@ def plot_combined_night(labels: Sequence[str], kept: Sequence[dict], dropped: Se
     """
     states = label_indices(labels)
     _check_times(epoch_s, offset_s)
-    spans = {name: [(event["label"], *_event_span(event, index, name=name))
-                    for index, event in enumerate(events)]
-             for name, events in (("kept", kept), ("dropped", dropped))}
+    spans = {
+        name: [(event["label"], *_event_span(event, index, name=name)) for index, event in enumerate(events)]
+        for name, events in (("kept", kept), ("dropped", dropped))
+    }
     plt = pyplot("the combined night picture")
     heights = np.array([LEVELS[label] for label in EPOCH_LABELS])
     edges_h = np.arange(len(states) + 1) * epoch_s / 3600
-    figure, (line_axis, event_axis) = plt.subplots(2, 1, figsize=(12, 4), height_ratios=(3, 2),
-                                                   sharex=True, layout="constrained")
+    figure, (line_axis, event_axis) = plt.subplots(
+        2, 1, figsize=(12, 4), height_ratios=(3, 2), sharex=True, layout="constrained"
+    )
     line_axis.stairs(heights[states], edges_h, baseline=None, color="black", lw=1.2)
-    order = sorted(LEVELS, key=LEVELS.get)
-    line_axis.set(yticks=[LEVELS[label] for label in order], yticklabels=order, ylim=(-0.4, 2.4),
-                  title=f"{title}: {len(kept)} events kept, {len(dropped)} dropped by the radar gate")
+    order = sorted(LEVELS, key=lambda label: LEVELS[label])
+    line_axis.set(
+        yticks=[LEVELS[label] for label in order],
+        yticklabels=order,
+        ylim=(-0.4, 2.4),
+        title=f"{title}: {len(kept)} events kept, {len(dropped)} dropped by the radar gate",
+    )
     for value, start, stop in runs(states == ASLEEP):
         if value:
-            event_axis.axvspan(edges_h[start], edges_h[stop], color=LABEL_COLOURS["asleep"], alpha=0.12,
-                               lw=0)
+            event_axis.axvspan(edges_h[start], edges_h[stop], color=LABEL_COLOURS["asleep"], alpha=0.12, lw=0)
     rows = {COUGH: 0, SNORE: 1}
     for name in ("dropped", "kept"):  # kept drawn on top
         for label, start_s, end_s in spans[name]:
@@ -199,18 +233,24 @@ def plot_combined_night(labels: Sequence[str], kept: Sequence[dict], dropped: Se
                 middle_h = 0.5 * (start_h + end_h)
                 event_axis.vlines(middle_h, rows[COUGH] - 0.3, rows[COUGH] + 0.3, color=colour, lw=1.2)
             else:
-                event_axis.broken_barh([(start_h, end_h - start_h)], (rows[SNORE] - 0.3, 0.6),
-                                       color=colour)
-    times_h = [edges_h[0], edges_h[-1]] + [(time_s + offset_s) / 3600 for events in spans.values()
-                                           for _, *times in events for time_s in times]
+                event_axis.broken_barh([(start_h, end_h - start_h)], (rows[SNORE] - 0.3, 0.6), color=colour)
+    times_h = [edges_h[0], edges_h[-1]] + [
+        (time_s + offset_s) / 3600 for events in spans.values() for _, *times in events for time_s in times
+    ]
     margin_h = 0.01 * (max(times_h) - min(times_h))  # so ticks on the edges stay visible
-    event_axis.set(yticks=list(rows.values()), yticklabels=list(rows), ylim=(-0.6, 1.6),
-                   xlim=(min(times_h) - margin_h, max(times_h) + margin_h),
-                   xlabel="hours from the radar's start")
-    handles = [plt.Line2D([], [], color=EVENT_COLOURS[COUGH], lw=1.2, label="cough (kept)"),
-               plt.Rectangle((0, 0), 1, 1, color=EVENT_COLOURS[SNORE], label="snore (kept)"),
-               plt.Rectangle((0, 0), 1, 1, color=DROPPED_COLOUR, label="dropped by the gate"),
-               plt.Rectangle((0, 0), 1, 1, color=LABEL_COLOURS["asleep"], alpha=0.12, label="asleep")]
+    event_axis.set(
+        yticks=list(rows.values()),
+        yticklabels=list(rows),
+        ylim=(-0.6, 1.6),
+        xlim=(min(times_h) - margin_h, max(times_h) + margin_h),
+        xlabel="hours from the radar's start",
+    )
+    handles = [
+        plt.Line2D([], [], color=EVENT_COLOURS[COUGH], lw=1.2, label="cough (kept)"),
+        plt.Rectangle((0, 0), 1, 1, color=EVENT_COLOURS[SNORE], label="snore (kept)"),
+        plt.Rectangle((0, 0), 1, 1, color=DROPPED_COLOUR, label="dropped by the gate"),
+        plt.Rectangle((0, 0), 1, 1, color=LABEL_COLOURS["asleep"], alpha=0.12, label="asleep"),
+    ]
     event_axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -222,12 +262,16 @@ def plot_combined_night(labels: Sequence[str], kept: Sequence[dict], dropped: Se
 def _allowed_states(allowed: Sequence[str]) -> set[int]:
     """Indices into EPOCH_LABELS of the gate's labels."""
     if isinstance(allowed, str):
-        raise RadarError(f"allowed must be a sequence of labels, got the string {allowed!r} "
-                         f"(named gates: {', '.join(f'GATES[{name!r}]' for name in GATES)})")
+        raise RadarError(
+            f"allowed must be a sequence of labels, got the string {allowed!r} "
+            f"(named gates: {', '.join(f'GATES[{name!r}]' for name in GATES)})"
+        )
     unknown = [label for label in allowed if label not in EPOCH_LABELS]
     if unknown:
-        raise RadarError(f"allowed: unknown label(s) {', '.join(map(repr, unknown))}, expected some of "
-                         f"{', '.join(EPOCH_LABELS)}")
+        raise RadarError(
+            f"allowed: unknown label(s) {', '.join(map(repr, unknown))}, expected some of "
+            f"{', '.join(EPOCH_LABELS)}"
+        )
     if len(allowed) == 0:
         raise RadarError("allowed: no labels, so every event would be dropped")
     return {EPOCH_LABELS.index(label) for label in allowed}
@@ -240,16 +284,19 @@ def _check_times(epoch_s: float, offset_s: float) -> None:
         raise RadarError(f"offset_s must be a finite number of seconds, got {offset_s!r}")
 
 
-def _event_span(event: dict, index: int, *, name: str = "events") -> tuple[float, float]:
+def _event_span(event: dict[str, Any], index: int, *, name: str = "events") -> tuple[float, float]:
     """(start_s, end_s) of one event, checked."""
     try:
         label, start_s, end_s = event["label"], float(event["start_s"]), float(event["end_s"])
     except (KeyError, TypeError, ValueError):
-        raise SensingError(f"{name}[{index}]: {event!r} is not an event (needs label, start_s and "
-                           f"end_s in seconds)") from None
+        raise SensingError(
+            f"{name}[{index}]: {event!r} is not an event (needs label, start_s and end_s in seconds)"
+        ) from None
     if not (math.isfinite(start_s) and math.isfinite(end_s) and start_s <= end_s):
-        raise SensingError(f"{name}[{index}] ({label}): start_s {start_s} and end_s {end_s}, expected "
-                           f"finite seconds with start_s <= end_s")
+        raise SensingError(
+            f"{name}[{index}] ({label}): start_s {start_s} and end_s {end_s}, expected "
+            f"finite seconds with start_s <= end_s"
+        )
     return start_s, end_s
 
 

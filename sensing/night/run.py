@@ -26,8 +26,9 @@ import dataclasses
 import json
 import math
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -109,39 +110,72 @@ def _check_offset(offset_s: float) -> None:
         raise SensingError(f"the audio offset must be a finite number of seconds, got {offset_s!r}")
 
 
-def combine(score: NightScore, sleep_report: dict, audio_report: dict, out_dir: Path, *, gate: str,
-            offset_s: float, extra: dict | None = None) -> dict:
+def combine(
+    score: NightScore,
+    sleep_report: dict[str, Any],
+    audio_report: dict[str, Any],
+    out_dir: Path,
+    *,
+    gate: str,
+    offset_s: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Gate the audio events by the sleep labels and write the combined outputs; returns the report.
 
     ``extra`` is added to the report as it is.
     """
     allowed = _check_gate(gate)
     kept, dropped = gate_events(audio_report["events"], score.labels, allowed=allowed, offset_s=offset_s)
-    figures = combined_summary(kept, score.labels, offset_s=offset_s,
-                               audio_duration_s=audio_report["duration_s"])
+    figures = combined_summary(
+        kept, score.labels, offset_s=offset_s, audio_duration_s=audio_report["duration_s"]
+    )
     with open(out_dir / "events.csv", "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(EVENT_COLUMNS)
         rows = [(event, 1) for event in kept] + [(event, 0) for event in dropped]
         for event, is_kept in sorted(rows, key=lambda row: row[0]["start_s"]):
-            writer.writerow([event["label"], f"{event['start_s']:.3f}", f"{event['end_s']:.3f}",
-                             f"{event['score']:.4f}", is_kept, event.get("dropped_because", "")])
+            writer.writerow(
+                [
+                    event["label"],
+                    f"{event['start_s']:.3f}",
+                    f"{event['end_s']:.3f}",
+                    f"{event['score']:.4f}",
+                    is_kept,
+                    event.get("dropped_because", ""),
+                ]
+            )
     report = {
-        "gate": gate, "allowed_states": list(allowed), "audio_offset_s": offset_s,
-        "sleep": sleep_report["summary"], "combined": figures,
-        "events_kept": len(kept), "events_dropped": len(dropped),
-        "dropped_by_state": {reason: sum(e["dropped_because"] == reason for e in dropped)
-                             for reason in sorted({e["dropped_because"] for e in dropped})},
-        "audio_before_gating": {"cough_count": audio_report["cough_count"],
-                                "snore_minutes": audio_report["snore_minutes"]},
+        "gate": gate,
+        "allowed_states": list(allowed),
+        "audio_offset_s": offset_s,
+        "sleep": sleep_report["summary"],
+        "combined": figures,
+        "events_kept": len(kept),
+        "events_dropped": len(dropped),
+        "dropped_by_state": {
+            reason: sum(e["dropped_because"] == reason for e in dropped)
+            for reason in sorted({e["dropped_because"] for e in dropped})
+        },
+        "audio_before_gating": {
+            "cough_count": audio_report["cough_count"],
+            "snore_minutes": audio_report["snore_minutes"],
+        },
         "audio_stopped_by": audio_report["stopped_by"],
         "radar": {key: sleep_report[key] for key in ("recording", "sleeper_range_m", "model")},
         "audio": {"source": audio_report["source"], "model": audio_report["model"]},
         **(extra or {}),
     }
     try:
-        report["plot"] = str(plot_combined_night(score.labels, kept, dropped, out_dir / "night.png",
-                                                 offset_s=offset_s, title=f"night (gate: {gate})"))
+        report["plot"] = str(
+            plot_combined_night(
+                score.labels,
+                kept,
+                dropped,
+                out_dir / "night.png",
+                offset_s=offset_s,
+                title=f"night (gate: {gate})",
+            )
+        )
     except SensingError as error:
         report["plot"] = None
         print(f"note: no night picture ({error})", file=sys.stderr)
@@ -149,10 +183,18 @@ def combine(score: NightScore, sleep_report: dict, audio_report: dict, out_dir: 
     return report
 
 
-def night_from_files(audio_path: str | Path, radar_path: str | Path, *, out_dir: str | Path,
-                     audio_model: str | Path | None = None, sleep_model: str | Path | None = None,
-                     gate: str = "in-bed", offset_s: float = 0.0, threads: int | None = None,
-                     centre_m: float | None = None) -> dict:
+def night_from_files(
+    audio_path: str | Path,
+    radar_path: str | Path,
+    *,
+    out_dir: str | Path,
+    audio_model: str | Path | None = None,
+    sleep_model: str | Path | None = None,
+    gate: str = "in-bed",
+    offset_s: float = 0.0,
+    threads: int | None = None,
+    centre_m: float | None = None,
+) -> dict[str, Any]:
     """Score the radar night, detect audio events, gate them; returns the combined report.
 
     Args:
@@ -171,8 +213,9 @@ def night_from_files(audio_path: str | Path, radar_path: str | Path, *, out_dir:
     classifier = SleepClassifier(sleep_model, num_threads=threads)
     score = score_recording(radar_path, classifier, centre_m=centre_m)
     sleep_report = write_sleep_outputs(score, classifier, out_dir / "sleep", source=str(radar_path))
-    audio_report = detect_night(audio_path, out_dir=out_dir / "audio", model_path=audio_model,
-                                threads=threads)
+    audio_report = detect_night(
+        audio_path, out_dir=out_dir / "audio", model_path=audio_model, threads=threads
+    )
     return combine(score, sleep_report, audio_report, out_dir, gate=gate, offset_s=offset_s)
 
 
@@ -207,10 +250,19 @@ class _InStep:
             yield block
 
 
-def live_night(audio_blocks: Iterable[np.ndarray], radar: RadarSource, *, out_dir: str | Path,
-               centre_m: float, audio_model: str | Path | None = None,
-               sleep_model: str | Path | None = None, gate: str = "in-bed", source: dict | None = None,
-               threads: int | None = None, stop_requested=None) -> dict:
+def live_night(
+    audio_blocks: Iterable[np.ndarray],
+    radar: RadarSource,
+    *,
+    out_dir: str | Path,
+    centre_m: float,
+    audio_model: str | Path | None = None,
+    sleep_model: str | Path | None = None,
+    gate: str = "in-bed",
+    source: dict[str, Any] | None = None,
+    threads: int | None = None,
+    stop_requested: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
     """Run audio and radar together as they arrive; returns the combined report.
 
     Args:
@@ -239,14 +291,19 @@ def live_night(audio_blocks: Iterable[np.ndarray], radar: RadarSource, *, out_di
         _check_gate(gate)
         out_dir = output_folder(out_dir)
         classifier = SleepClassifier(sleep_model, num_threads=threads)
-        stream = SleepStream(classifier, radar.config, n_bins=radar.n_bins, centre_m=centre_m,
-                             source=radar.name)
+        stream = SleepStream(
+            classifier, radar.config, n_bins=radar.n_bins, centre_m=centre_m, source=radar.name
+        )
         audio = AudioClassifier(audio_model or default_model_path(), num_threads=threads)
         in_step = _InStep(radar, stream, sr=audio.metadata.features.sr)
-        audio_report = run_detection(in_step.blocks(audio_blocks), classifier=audio,
-                                     out_dir=out_dir / "audio",
-                                     event_settings=default_event_settings(audio, None),
-                                     source=source or {"audio": "live"}, stop_requested=stop_requested)
+        audio_report = run_detection(
+            in_step.blocks(audio_blocks),
+            classifier=audio,
+            out_dir=out_dir / "audio",
+            event_settings=default_event_settings(audio, None),
+            source=source or {"audio": "live"},
+            stop_requested=stop_requested,
+        )
     finally:
         radar.close()
     if in_step.error is not None:
@@ -254,21 +311,43 @@ def live_night(audio_blocks: Iterable[np.ndarray], radar: RadarSource, *, out_di
     probabilities = stream.finish()
     if len(probabilities) == 0:
         seconds = stream.frames_fed / radar.config.frame_rate_hz
-        raise SensingError(f"{radar.name}: the radar gave {seconds:.1f} s, less than one whole {EPOCH_S:g} s "
-                           f"epoch; the audio report is in {out_dir / 'audio'}")
+        raise SensingError(
+            f"{radar.name}: the radar gave {seconds:.1f} s, less than one whole {EPOCH_S:g} s "
+            f"epoch; the audio report is in {out_dir / 'audio'}"
+        )
     labels, summary = summarise_scores(probabilities, classifier, None)
-    score = NightScore(probabilities=probabilities, labels=labels, breathing_rate_bpm=[None] * len(labels),
-                       summary=summary, sleeper=None, centre_m=centre_m,
-                       processing_s=audio_report["processing_s"])
+    score = NightScore(
+        probabilities=probabilities,
+        labels=labels,
+        breathing_rate_bpm=[None] * len(labels),
+        summary=summary,
+        sleeper=None,
+        centre_m=centre_m,
+        processing_s=audio_report["processing_s"],
+    )
     sleep_report = write_sleep_outputs(score, classifier, out_dir / "sleep", source=radar.name)
-    return combine(score, sleep_report, audio_report, out_dir, gate=gate, offset_s=0.0,
-                   extra={"radar_ended_s": in_step.radar_ended_s})
+    return combine(
+        score,
+        sleep_report,
+        audio_report,
+        out_dir,
+        gate=gate,
+        offset_s=0.0,
+        extra={"radar_ended_s": in_step.radar_ended_s},
+    )
 
 
-def live_night_from_microphone(radar_path: str | Path, *, out_dir: str | Path, device: str | None = None,
-                               centre_m: float | None = None, audio_model: str | Path | None = None,
-                               sleep_model: str | Path | None = None, gate: str = "in-bed",
-                               threads: int | None = None) -> dict:
+def live_night_from_microphone(
+    radar_path: str | Path,
+    *,
+    out_dir: str | Path,
+    device: str | None = None,
+    centre_m: float | None = None,
+    audio_model: str | Path | None = None,
+    sleep_model: str | Path | None = None,
+    gate: str = "in-bed",
+    threads: int | None = None,
+) -> dict[str, Any]:
     """``sensing night --mic``: the microphone live, with the radar recording replayed in step.
 
     Captures ``device`` (default: the default input) at the audio model's rate
@@ -290,8 +369,15 @@ def live_night_from_microphone(radar_path: str | Path, *, out_dir: str | Path, d
         print(f"sleeper's range: {centre_m:.2f} m ({sleeper.how})", file=sys.stderr)
     sr = read_metadata(audio_model or default_model_path()).features.sr
     with StopOnSignal() as stop:
-        return live_night(microphone_blocks(sr=sr, device=device), replay_radar(radar_path),
-                          out_dir=out_dir, centre_m=centre_m, audio_model=audio_model,
-                          sleep_model=sleep_model, gate=gate,
-                          source={"microphone": device or "default input"}, threads=threads,
-                          stop_requested=lambda: stop.requested)
+        return live_night(
+            microphone_blocks(sr=sr, device=device),
+            replay_radar(radar_path),
+            out_dir=out_dir,
+            centre_m=centre_m,
+            audio_model=audio_model,
+            sleep_model=sleep_model,
+            gate=gate,
+            source={"microphone": device or "default input"},
+            threads=threads,
+            stop_requested=lambda: stop.requested,
+        )

@@ -30,10 +30,12 @@ h5py is imported only when a file is read (``pip install h5py``).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import posixpath
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,8 +56,10 @@ FRAMES_PER_CHUNK = 1024
 _A121 = "a121 sparse iq"
 _A111_IQ = "a111 iq"
 _A111_SPARSE = "a111 sparse (real samples, imaginary part zero)"
-_A111_MODES = {"iq": (_A111_IQ, ("frames", "sensors", "depths"), "c", "complex"),
-               "sparse": (_A111_SPARSE, ("frames", "sensors", "sweeps", "depths"), "iuf", "real numbers")}
+_A111_MODES = {
+    "iq": (_A111_IQ, ("frames", "sensors", "depths"), "c", "complex"),
+    "sparse": (_A111_SPARSE, ("frames", "sensors", "sweeps", "depths"), "iuf", "real numbers"),
+}
 """A111 ``mode``: (kind, axes of ``data``, allowed dtype kinds, their description)."""
 
 
@@ -72,7 +76,7 @@ class _Segment:
     start_m: float
     step_m: float
     profile: str
-    settings: dict
+    settings: dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +97,7 @@ class _Entry:
     segments: tuple[_Segment, ...]
 
 
-def describe_acconeer(h5_path: str | Path) -> dict:
+def describe_acconeer(h5_path: str | Path) -> dict[str, Any]:
     """What an Acconeer recording holds, for inspection and error messages.
 
     Returns:
@@ -109,18 +113,34 @@ def describe_acconeer(h5_path: str | Path) -> dict:
     path = Path(h5_path)
     with _open(path) as file:
         layout, entries = _read_entries(file, str(path))
-    return {"path": str(path), "layout": layout, "entries": {
-        name: {"kind": entry.kind, "frames": entry.frames, "sweeps_per_frame": entry.sweeps_per_frame,
-               "depths": sum(segment.points for segment in entry.segments),
-               "frame_rate_hz": entry.frame_rate_hz,
-               "segments": [{"start_m": segment.start_m, "step_m": segment.step_m,
-                             "points": segment.points, "profile": segment.profile}
-                            for segment in entry.segments]}
-        for name, entry in entries.items()}}
+    return {
+        "path": str(path),
+        "layout": layout,
+        "entries": {
+            name: {
+                "kind": entry.kind,
+                "frames": entry.frames,
+                "sweeps_per_frame": entry.sweeps_per_frame,
+                "depths": sum(segment.points for segment in entry.segments),
+                "frame_rate_hz": entry.frame_rate_hz,
+                "segments": [
+                    {
+                        "start_m": segment.start_m,
+                        "step_m": segment.step_m,
+                        "points": segment.points,
+                        "profile": segment.profile,
+                    }
+                    for segment in entry.segments
+                ],
+            }
+            for name, entry in entries.items()
+        },
+    }
 
 
-def convert_acconeer(h5_path: str | Path, out_path: str | Path, *, entry: str | None = None,
-                     subsweep: int | None = None) -> Path:
+def convert_acconeer(
+    h5_path: str | Path, out_path: str | Path, *, entry: str | None = None, subsweep: int | None = None
+) -> Path:
     """Write one entry of an Acconeer recording as a toolkit recording.
 
     Args:
@@ -150,21 +170,24 @@ def convert_acconeer(h5_path: str | Path, out_path: str | Path, *, entry: str | 
         first = segments[0].first
         stop = first + sum(segment.points for segment in segments)
         dataset = file[chosen.dataset]
-        chunks = (_read_profiles(dataset, chosen, start, start + FRAMES_PER_CHUNK)[:, None, first:stop]
-                  for start in range(0, chosen.frames, FRAMES_PER_CHUNK))
+        chunks = (
+            _read_profiles(dataset, chosen, start, start + FRAMES_PER_CHUNK)[:, None, first:stop]
+            for start in range(0, chosen.frames, FRAMES_PER_CHUNK)
+        )
         return write_profiles(out_path, config, chunks, n_frames=chosen.frames, n_rx=1, n_bins=stop - first)
 
 
-def _h5py():
+def _h5py() -> Any:
     try:
         import h5py
     except ImportError:
-        raise SensingError("reading Acconeer .h5 recordings needs h5py: "
-                           "pip install 'sensing[radar]' (or pip install h5py)") from None
+        raise SensingError(
+            "reading Acconeer .h5 recordings needs h5py: pip install 'sensing[radar]' (or pip install h5py)"
+        ) from None
     return h5py
 
 
-def _open(path: Path):
+def _open(path: Path) -> Any:
     h5py = _h5py()
     if not path.is_file():
         raise RadarError(f"{path}: Acconeer recording not found")
@@ -174,29 +197,31 @@ def _open(path: Path):
         raise RadarError(f"{path}: not an HDF5 file ({error})") from None
 
 
-def _read_entries(file, source: str) -> tuple[str, dict[str, _Entry]]:
+def _read_entries(file: Any, source: str) -> tuple[str, dict[str, _Entry]]:
     if isinstance(file.get("sessions"), _h5py().Group):
         return "a121", _a121_entries(file, source)
     if "data" in file and "mode" in file:
         return "a111", _a111_entries(file, source)
-    raise RadarError(f"{source}: not an Acconeer layout this toolkit reads: expected 'sessions' (A121) "
-                     f"or 'data' and 'mode' (A111), found top-level keys "
-                     f"{', '.join(sorted(file.keys())) or 'none'}")
+    raise RadarError(
+        f"{source}: not an Acconeer layout this toolkit reads: expected 'sessions' (A121) "
+        f"or 'data' and 'mode' (A111), found top-level keys "
+        f"{', '.join(sorted(file.keys())) or 'none'}"
+    )
 
 
-def _dataset(node, key: str, source: str):
+def _dataset(node: Any, key: str, source: str) -> Any:
     item = node.get(key)
     if not isinstance(item, _h5py().Dataset):
         raise RadarError(f"{source}: no dataset {posixpath.join(node.name, key)}")
     return item
 
 
-def _text(node, key: str, source: str) -> str:
+def _text(node: Any, key: str, source: str) -> str:
     value = _dataset(node, key, source)[()]
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _json(node, key: str, source: str) -> dict:
+def _json(node: Any, key: str, source: str) -> dict[str, Any]:
     where = posixpath.join(node.name, key)
     try:
         value = json.loads(_text(node, key, source))
@@ -207,42 +232,43 @@ def _json(node, key: str, source: str) -> dict:
     return value
 
 
-def _get(values: dict, key: str, where: str):
+def _get(values: dict[str, Any], key: str, where: str) -> Any:
     if key not in values:
         raise RadarError(f"{where} lacks '{key}'")
     return values[key]
 
 
-def _int(values: dict, key: str, where: str) -> int:
+def _int(values: dict[str, Any], key: str, where: str) -> int:
     value = _get(values, key, where)
     if isinstance(value, bool) or not isinstance(value, int):
         raise RadarError(f"{where}: '{key}' must be an integer, got {value!r}")
     return value
 
 
-def _numbered(group, prefix: str) -> list[str]:
+def _numbered(group: Any, prefix: str) -> list[str]:
     """Names ``prefix0``, ``prefix1``... in ``group``, in numeric order."""
     pattern = re.compile(re.escape(prefix) + r"(\d+)")
-    names = [name for name in group.keys() if pattern.fullmatch(name)]
-    return sorted(names, key=lambda name: int(name[len(prefix):]))
+    names = [name for name in group if pattern.fullmatch(name)]
+    return sorted(names, key=lambda name: int(name[len(prefix) :]))
 
 
-def _profile(config: dict) -> str:
+def _profile(config: dict[str, Any]) -> str:
     return str(config.get("profile", "unknown")).removeprefix("PROFILE_")
 
 
 def _rate_from_times(times_s: np.ndarray, what: str, source: str) -> float:
     """Frames per second from the frames' times in seconds (median spacing)."""
     if times_s.size < 2:
-        raise RadarError(f"{source}: the frame rate is unknown: no rate in the config and "
-                         f"{times_s.size} {what}")
+        raise RadarError(
+            f"{source}: the frame rate is unknown: no rate in the config and {times_s.size} {what}"
+        )
     period_s = float(np.median(np.diff(times_s)))
     if not period_s > 0:
         raise RadarError(f"{source}: the frame rate is unknown: {what} do not increase")
     return 1.0 / period_s
 
 
-def _a121_entries(file, source: str) -> dict[str, _Entry]:
+def _a121_entries(file: Any, source: str) -> dict[str, _Entry]:
     sessions = file["sessions"]
     entries = {}
     for session_name in _numbered(sessions, "session_"):
@@ -254,61 +280,86 @@ def _a121_entries(file, source: str) -> dict[str, _Entry]:
                 group_index = int(group_name.removeprefix("group_"))
                 entries[name] = _a121_entry(file, name, group_index, session_config, source)
     if not entries:
-        raise RadarError(f"{source}: 'sessions' holds no session_N/group_N/entry_N "
-                         f"(has: {', '.join(sessions.keys()) or 'nothing'})")
+        raise RadarError(
+            f"{source}: 'sessions' holds no session_N/group_N/entry_N "
+            f"(has: {', '.join(sessions.keys()) or 'nothing'})"
+        )
     return entries
 
 
-def _a121_entry(file, name: str, group_index: int, session_config: dict, source: str) -> _Entry:
+def _a121_entry(
+    file: Any, name: str, group_index: int, session_config: dict[str, Any], source: str
+) -> _Entry:
     where = f"{source}, {name}"
     node = file["sessions"][name]
     sensor_id = int(_dataset(node, "sensor_id", source)[()])
     try:
         sensor_config = session_config["groups"][group_index][str(sensor_id)]
     except (KeyError, IndexError, TypeError):
-        raise RadarError(f"{where}: session_config has no config for sensor {sensor_id} in group "
-                         f"{group_index}") from None
+        raise RadarError(
+            f"{where}: session_config has no config for sensor {sensor_id} in group {group_index}"
+        ) from None
     sweeps = _int(sensor_config, "sweeps_per_frame", f"{where}: sensor config")
     base_step_m = float(_json(node, "metadata", source).get("base_step_length_m", A121_BASE_STEP_M))
-    segments = []
+    segments: list[_Segment] = []
     first = 0
     for subsweep in _get(sensor_config, "subsweeps", f"{where}: sensor config"):
         start_point, step_length, num_points = (
             _int(subsweep, key, f"{where}: subsweep {len(segments)}")
-            for key in ("start_point", "step_length", "num_points"))
+            for key in ("start_point", "step_length", "num_points")
+        )
         rest = {key: value for key, value in subsweep.items() if key not in ("start_point", "num_points")}
-        segments.append(_Segment(first=first, points=num_points, start_m=start_point * base_step_m,
-                                 step_m=step_length * base_step_m, profile=_profile(subsweep),
-                                 settings=rest))
+        segments.append(
+            _Segment(
+                first=first,
+                points=num_points,
+                start_m=start_point * base_step_m,
+                step_m=step_length * base_step_m,
+                profile=_profile(subsweep),
+                settings=rest,
+            )
+        )
         first += num_points
     frame = _dataset(node, "result/frame", source)
     if not {"real", "imag"} <= set(frame.dtype.names or ()):
-        raise RadarError(f"{source}: {frame.name} must be a compound of 'real' and 'imag', "
-                         f"got {frame.dtype}")
+        raise RadarError(f"{source}: {frame.name} must be a compound of 'real' and 'imag', got {frame.dtype}")
     if frame.ndim != 3 or frame.shape[1:] != (sweeps, first) or frame.shape[0] == 0:
-        raise RadarError(f"{source}: {frame.name} has shape {frame.shape}, the config expects "
-                         f"(frames, {sweeps} sweeps, {first} points)")
+        raise RadarError(
+            f"{source}: {frame.name} has shape {frame.shape}, the config expects "
+            f"(frames, {sweeps} sweeps, {first} points)"
+        )
     frame_rate_hz = _a121_frame_rate(file, node, sensor_config, session_config, where)
-    return _Entry(name=name, kind=_A121, dataset=frame.name, sensor_index=0, frames=frame.shape[0],
-                  sweeps_per_frame=sweeps, frame_rate_hz=frame_rate_hz, segments=tuple(segments))
+    return _Entry(
+        name=name,
+        kind=_A121,
+        dataset=frame.name,
+        sensor_index=0,
+        frames=frame.shape[0],
+        sweeps_per_frame=sweeps,
+        frame_rate_hz=frame_rate_hz,
+        segments=tuple(segments),
+    )
 
 
-def _a121_frame_rate(file, node, sensor_config: dict, session_config: dict, where: str) -> float:
+def _a121_frame_rate(
+    file: Any, node: Any, sensor_config: dict[str, Any], session_config: dict[str, Any], where: str
+) -> float:
     """The configured frame (or session update) rate, else one measured from the frames' ticks."""
     rate = sensor_config.get("frame_rate") or session_config.get("update_rate")
     if rate:
         return float(rate)
-    ticks_per_second = _get(_json(file, "server_info", where), "ticks_per_second",
-                            f"{where}: server_info")
+    ticks_per_second = _get(_json(file, "server_info", where), "ticks_per_second", f"{where}: server_info")
     ticks = _dataset(node, "result/tick", where)[:]
     return _rate_from_times(ticks / float(ticks_per_second), "frame ticks", where)
 
 
-def _a111_entries(file, source: str) -> dict[str, _Entry]:
+def _a111_entries(file: Any, source: str) -> dict[str, _Entry]:
     mode = _text(file, "mode", source)
     if mode not in _A111_MODES:
-        raise RadarError(f"{source}: A111 mode '{mode}' is not supported; only {' and '.join(_A111_MODES)} "
-                         f"data carry range profiles")
+        raise RadarError(
+            f"{source}: A111 mode '{mode}' is not supported; only {' and '.join(_A111_MODES)} "
+            f"data carry range profiles"
+        )
     kind, axes, dtype_kinds, dtype_text = _A111_MODES[mode]
     data = _dataset(file, "data", source)
     if data.dtype.kind not in dtype_kinds:
@@ -318,21 +369,32 @@ def _a111_entries(file, source: str) -> dict[str, _Entry]:
     config = _json(file, "sensor_config_dump", source)
     sensors = _get(config, "sensor", f"{source}: sensor_config_dump")
     if not isinstance(sensors, list) or len(sensors) != data.shape[1]:
-        raise RadarError(f"{source}: sensor_config_dump names sensors {sensors} but data holds "
-                         f"{data.shape[1]}")
+        raise RadarError(
+            f"{source}: sensor_config_dump names sensors {sensors} but data holds {data.shape[1]}"
+        )
     depths = data.shape[-1]
     start_m, step_m = _a111_range(file, config, depths, source)
-    segment = _Segment(first=0, points=depths, start_m=start_m, step_m=step_m, profile=_profile(config),
-                       settings={})
+    segment = _Segment(
+        first=0, points=depths, start_m=start_m, step_m=step_m, profile=_profile(config), settings={}
+    )
     frame_rate_hz = _a111_frame_rate(file, config, source)
     sweeps = data.shape[2] if mode == "sparse" else 1
-    return {f"sensor_{sensor}": _Entry(name=f"sensor_{sensor}", kind=kind, dataset=data.name,
-                                       sensor_index=index, frames=data.shape[0], sweeps_per_frame=sweeps,
-                                       frame_rate_hz=frame_rate_hz, segments=(segment,))
-            for index, sensor in enumerate(sensors)}
+    return {
+        f"sensor_{sensor}": _Entry(
+            name=f"sensor_{sensor}",
+            kind=kind,
+            dataset=data.name,
+            sensor_index=index,
+            frames=data.shape[0],
+            sweeps_per_frame=sweeps,
+            frame_rate_hz=frame_rate_hz,
+            segments=(segment,),
+        )
+        for index, sensor in enumerate(sensors)
+    }
 
 
-def _a111_range(file, config: dict, depths: int, source: str) -> tuple[float, float]:
+def _a111_range(file: Any, config: dict[str, Any], depths: int, source: str) -> tuple[float, float]:
     """(range of depth 0, metres between depths): from session_info, else from range_interval."""
     info = _json(file, "session_info", source) if "session_info" in file else {}
     if "range_start_m" in info and "step_length_m" in info:
@@ -341,13 +403,14 @@ def _a111_range(file, config: dict, depths: int, source: str) -> tuple[float, fl
     return float(start_m), (float(stop_m) - float(start_m)) / max(depths - 1, 1)
 
 
-def _a111_frame_rate(file, config: dict, source: str) -> float:
+def _a111_frame_rate(file: Any, config: dict[str, Any], source: str) -> float:
     """The configured update rate, else one measured from ``sample_times``."""
     if config.get("update_rate"):
         return float(config["update_rate"])
     if "sample_times" not in file:
-        raise RadarError(f"{source}: the frame rate is unknown: no update_rate in sensor_config_dump "
-                         f"and no sample_times")
+        raise RadarError(
+            f"{source}: the frame rate is unknown: no update_rate in sensor_config_dump and no sample_times"
+        )
     return _rate_from_times(_dataset(file, "sample_times", source)[:], "sample_times", source)
 
 
@@ -355,40 +418,49 @@ def _choose_entry(entries: dict[str, _Entry], entry: str | None, source: str) ->
     if entry is None:
         if len(entries) == 1:
             return next(iter(entries.values()))
-        raise RadarError(f"{source}: holds {len(entries)} entries ({', '.join(entries)}); pass entry= "
-                         f"one of them")
+        raise RadarError(
+            f"{source}: holds {len(entries)} entries ({', '.join(entries)}); pass entry= one of them"
+        )
     if entry not in entries:
         raise RadarError(f"{source}: no entry {entry!r} (has: {', '.join(entries)})")
     return entries[entry]
 
 
 def _segments_text(segments: tuple[_Segment, ...]) -> str:
-    return "; ".join(f"{index}: {segment.points} points from {segment.start_m:.3f} m every "
-                     f"{segment.step_m * 1000:.1f} mm, profile {segment.profile}"
-                     for index, segment in enumerate(segments))
+    return "; ".join(
+        f"{index}: {segment.points} points from {segment.start_m:.3f} m every "
+        f"{segment.step_m * 1000:.1f} mm, profile {segment.profile}"
+        for index, segment in enumerate(segments)
+    )
 
 
 def _choose_segments(entry: _Entry, subsweep: int | None, source: str) -> tuple[_Segment, ...]:
     segments = entry.segments
     if subsweep is not None:
-        if isinstance(subsweep, bool) or not isinstance(subsweep, int) \
-                or not 0 <= subsweep < len(segments):
-            raise RadarError(f"{source}, {entry.name}: subsweep must be 0 to {len(segments) - 1}, "
-                             f"got {subsweep!r} ({_segments_text(segments)})")
+        if isinstance(subsweep, bool) or not isinstance(subsweep, int) or not 0 <= subsweep < len(segments):
+            raise RadarError(
+                f"{source}, {entry.name}: subsweep must be 0 to {len(segments) - 1}, "
+                f"got {subsweep!r} ({_segments_text(segments)})"
+            )
         return (segments[subsweep],)
-    for index, (one, two) in enumerate(zip(segments, segments[1:])):
+    for index, (one, two) in enumerate(itertools.pairwise(segments)):
         problem = _why_apart(one, two)
         if problem:
-            raise RadarError(f"{source}, {entry.name}: subsweeps {index} and {index + 1} {problem}, so "
-                             f"they cannot be joined into one range ({_segments_text(segments)}); "
-                             f"convert one with --subsweep N (subsweep=N in Python)")
+            raise RadarError(
+                f"{source}, {entry.name}: subsweeps {index} and {index + 1} {problem}, so "
+                f"they cannot be joined into one range ({_segments_text(segments)}); "
+                f"convert one with --subsweep N (subsweep=N in Python)"
+            )
     return segments
 
 
 def _why_apart(one: _Segment, two: _Segment) -> str:
     """Why neighbouring segments cannot join into one range; empty when they can."""
-    differ = sorted(key for key in one.settings.keys() | two.settings.keys()
-                    if one.settings.get(key) != two.settings.get(key))
+    differ = sorted(
+        key
+        for key in one.settings.keys() | two.settings.keys()
+        if one.settings.get(key) != two.settings.get(key)
+    )
     if differ:
         return f"differ in {', '.join(differ)}"
     next_m = one.start_m + one.points * one.step_m
@@ -399,20 +471,25 @@ def _why_apart(one: _Segment, two: _Segment) -> str:
 
 def _radar_config(entry: _Entry, segments: tuple[_Segment, ...], source: str) -> RadarConfig:
     try:
-        return RadarConfig(frame_rate_hz=entry.frame_rate_hz, range_resolution_m=segments[0].step_m,
-                           range_offset_m=segments[0].start_m, wavelength_m=ACCONEER_WAVELENGTH_M,
-                           rx_spacing_m=0.0, device=f"acconeer {entry.kind}, profile {segments[0].profile}")
+        return RadarConfig(
+            frame_rate_hz=entry.frame_rate_hz,
+            range_resolution_m=segments[0].step_m,
+            range_offset_m=segments[0].start_m,
+            wavelength_m=ACCONEER_WAVELENGTH_M,
+            rx_spacing_m=0.0,
+            device=f"acconeer {entry.kind}, profile {segments[0].profile}",
+        )
     except RadarError as error:
         raise RadarError(f"{source}, {entry.name}: {error}") from None
 
 
-def _read_profiles(dataset, entry: _Entry, start: int, stop: int) -> np.ndarray:
+def _read_profiles(dataset: Any, entry: _Entry, start: int, stop: int) -> np.ndarray:
     """(frames, depths) complex64: frames [start, stop), sweeps averaged."""
     if entry.kind == _A121:
         block = dataset[start:stop]
         samples = block["real"].astype(np.float64) + 1j * block["imag"].astype(np.float64)
-        return samples.mean(axis=1).astype(np.complex64)
+        return np.asarray(samples.mean(axis=1).astype(np.complex64))
     block = dataset[start:stop, entry.sensor_index]
     if entry.kind == _A111_IQ:
-        return block.astype(np.complex64)
-    return block.astype(np.float64).mean(axis=1).astype(np.complex64)
+        return np.asarray(block.astype(np.complex64))
+    return np.asarray(block.astype(np.float64).mean(axis=1).astype(np.complex64))

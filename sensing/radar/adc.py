@@ -56,14 +56,13 @@ class ChirpSettings:
     device: str
 
     def __post_init__(self) -> None:
-        for name in ("start_frequency_hz", "bandwidth_hz", "ramp_time_s", "adc_rate_hz",
-                     "frame_rate_hz"):
+        for name in ("start_frequency_hz", "bandwidth_hz", "ramp_time_s", "adc_rate_hz", "frame_rate_hz"):
             if not (is_finite_number(getattr(self, name)) and getattr(self, name) > 0):
-                raise RadarError(f"chirp settings: {name} must be a positive number, "
-                                 f"got {getattr(self, name)!r}")
+                raise RadarError(
+                    f"chirp settings: {name} must be a positive number, got {getattr(self, name)!r}"
+                )
         if not (is_finite_number(self.rx_spacing_m) and self.rx_spacing_m >= 0):
-            raise RadarError(f"chirp settings: rx_spacing_m must be a number >= 0, "
-                             f"got {self.rx_spacing_m!r}")
+            raise RadarError(f"chirp settings: rx_spacing_m must be a number >= 0, got {self.rx_spacing_m!r}")
         if not (isinstance(self.device, str) and self.device.strip()):
             raise RadarError(f"chirp settings: device must be a non-empty string, got {self.device!r}")
 
@@ -91,22 +90,28 @@ class ChirpSettings:
     def check_samples(self, n_samples: int, source: str) -> None:
         """Raise :class:`RadarError` naming ``source`` if ``n_samples`` outlast the ramp."""
         if n_samples / self.adc_rate_hz > self.ramp_time_s * (1 + 1e-9):
-            raise RadarError(f"{source}: {n_samples} samples at {self.adc_rate_hz:g} Hz last "
-                             f"{n_samples / self.adc_rate_hz:g} s, longer than the {self.ramp_time_s:g} s "
-                             f"ramp of the chirp settings")
+            raise RadarError(
+                f"{source}: {n_samples} samples at {self.adc_rate_hz:g} Hz last "
+                f"{n_samples / self.adc_rate_hz:g} s, longer than the {self.ramp_time_s:g} s "
+                f"ramp of the chirp settings"
+            )
 
     def radar_config(self, n_samples: int) -> RadarConfig:
         """The recording's :class:`RadarConfig` for chirps of ``n_samples`` samples (bin 0 at 0 m)."""
-        return RadarConfig(frame_rate_hz=float(self.frame_rate_hz),
-                           range_resolution_m=float(self.range_resolution_m(n_samples)),
-                           range_offset_m=0.0, wavelength_m=float(self.wavelength_m(n_samples)),
-                           rx_spacing_m=float(self.rx_spacing_m), device=self.device)
+        return RadarConfig(
+            frame_rate_hz=float(self.frame_rate_hz),
+            range_resolution_m=float(self.range_resolution_m(n_samples)),
+            range_offset_m=0.0,
+            wavelength_m=float(self.wavelength_m(n_samples)),
+            rx_spacing_m=float(self.rx_spacing_m),
+            device=self.device,
+        )
 
 
 def max_bins(cube: np.ndarray) -> int:
     """Number of positive-range bins a cube gives: samples/2 for real samples, samples for complex."""
     n_samples = cube.shape[-1]
-    return n_samples if np.iscomplexobj(cube) else n_samples // 2
+    return int(n_samples if np.iscomplexobj(cube) else n_samples // 2)
 
 
 def range_profiles(cube: np.ndarray, settings: ChirpSettings, *, n_bins: int | None = None) -> np.ndarray:
@@ -137,9 +142,14 @@ def range_profiles(cube: np.ndarray, settings: ChirpSettings, *, n_bins: int | N
     return _profiles(cube, n_bins, first_frame=0, source="ADC cube")
 
 
-def convert_adc_cube(cube_or_path: np.ndarray | str | Path, settings: ChirpSettings,
-                     out_path: str | Path, *, n_bins: int | None = None,
-                     frames_per_chunk: int = FRAMES_PER_CHUNK) -> Path:
+def convert_adc_cube(
+    cube_or_path: np.ndarray | str | Path,
+    settings: ChirpSettings,
+    out_path: str | Path,
+    *,
+    n_bins: int | None = None,
+    frames_per_chunk: int = FRAMES_PER_CHUNK,
+) -> Path:
     """Write an ADC cube as a recording, ``frames_per_chunk`` frames at a time.
 
     Args:
@@ -157,8 +167,11 @@ def convert_adc_cube(cube_or_path: np.ndarray | str | Path, settings: ChirpSetti
     Raises:
         RadarError: a missing or unreadable file, or a cube :func:`range_profiles` rejects.
     """
-    if isinstance(frames_per_chunk, bool) or not isinstance(frames_per_chunk, (int, np.integer)) \
-            or frames_per_chunk < 1:
+    if (
+        isinstance(frames_per_chunk, bool)
+        or not isinstance(frames_per_chunk, (int, np.integer))
+        or frames_per_chunk < 1
+    ):
         raise RadarError(f"frames_per_chunk must be a positive integer, got {frames_per_chunk!r}")
     if isinstance(cube_or_path, np.ndarray):
         cube, source = cube_or_path, "ADC cube"
@@ -169,14 +182,24 @@ def convert_adc_cube(cube_or_path: np.ndarray | str | Path, settings: ChirpSetti
     settings.check_samples(cube.shape[-1], source)
     config = settings.radar_config(cube.shape[-1])
     n_frames, _, n_rx, _ = cube.shape
-    chunks = (_profiles(np.asarray(cube[start:start + frames_per_chunk]), n_bins, first_frame=start,
-                        source=source)
-              for start in range(0, n_frames, frames_per_chunk))
+    chunks = (
+        _profiles(
+            np.asarray(cube[start : start + frames_per_chunk]), n_bins, first_frame=start, source=source
+        )
+        for start in range(0, n_frames, frames_per_chunk)
+    )
     return write_profiles(out_path, config, chunks, n_frames=n_frames, n_rx=n_rx, n_bins=n_bins)
 
 
-def write_profiles(out_path: str | Path, config: RadarConfig, chunks: Iterable[np.ndarray], *,
-                   n_frames: int, n_rx: int, n_bins: int) -> Path:
+def write_profiles(
+    out_path: str | Path,
+    config: RadarConfig,
+    chunks: Iterable[np.ndarray],
+    *,
+    n_frames: int,
+    n_rx: int,
+    n_bins: int,
+) -> Path:
     """Write a recording from consecutive (frames, n_rx, n_bins) complex64 chunks.
 
     An error raised while the chunks are made (a NaN frame, an unreadable
@@ -199,8 +222,7 @@ def _load_npy(path: Path) -> np.ndarray:
     except (ValueError, OSError) as error:
         raise RadarError(f"{path}: not a readable .npy array ({error})") from None
     if not isinstance(cube, np.ndarray):
-        raise RadarError(f"{path}: holds several arrays (an .npz archive); save the cube alone with "
-                         f"np.save")
+        raise RadarError(f"{path}: holds several arrays (an .npz archive); save the cube alone with np.save")
     return cube
 
 
@@ -208,8 +230,9 @@ def _check_cube(cube: np.ndarray, source: str) -> None:
     if cube.dtype.kind not in "iufc":
         raise RadarError(f"{source}: ADC samples must be integers, floats or complex, got {cube.dtype}")
     if cube.ndim != 4 or 0 in cube.shape:
-        raise RadarError(f"{source}: ADC cube must have shape (frames, chirps, rx, samples), "
-                         f"got {cube.shape}")
+        raise RadarError(
+            f"{source}: ADC cube must have shape (frames, chirps, rx, samples), got {cube.shape}"
+        )
     if cube.shape[-1] < 2:
         raise RadarError(f"{source}: {cube.shape[-1]} sample per chirp; a range FFT needs at least 2")
 
@@ -218,11 +241,12 @@ def _check_n_bins(n_bins: int | None, cube: np.ndarray, source: str) -> int:
     available = max_bins(cube)
     if n_bins is None:
         return available
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) \
-            or not 1 <= n_bins <= available:
-        raise RadarError(f"{source}: n_bins must be an integer from 1 to {available} "
-                         f"({cube.shape[-1]} {'complex' if np.iscomplexobj(cube) else 'real'} samples), "
-                         f"got {n_bins!r}")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or not 1 <= n_bins <= available:
+        raise RadarError(
+            f"{source}: n_bins must be an integer from 1 to {available} "
+            f"({cube.shape[-1]} {'complex' if np.iscomplexobj(cube) else 'real'} samples), "
+            f"got {n_bins!r}"
+        )
     return int(n_bins)
 
 
@@ -231,10 +255,9 @@ def _profiles(chunk: np.ndarray, n_bins: int, *, first_frame: int, source: str) 
     samples = chunk.astype(np.complex128 if np.iscomplexobj(chunk) else np.float64)
     bad = ~np.isfinite(samples).all(axis=(1, 2, 3))
     if bad.any():
-        raise RadarError(f"{source}: frame {first_frame + int(np.argmax(bad))} holds NaN or "
-                         f"infinite samples")
+        raise RadarError(f"{source}: frame {first_frame + int(np.argmax(bad))} holds NaN or infinite samples")
     window = np.hanning(samples.shape[-1])
     samples = (samples - samples.mean(axis=-1, keepdims=True)) * window
     fft = np.fft.fft if np.iscomplexobj(samples) else np.fft.rfft
     spectra = fft(samples, axis=-1)[..., :n_bins] / window.sum()
-    return spectra.mean(axis=1).astype(np.complex64)
+    return np.asarray(spectra.mean(axis=1).astype(np.complex64))

@@ -81,8 +81,9 @@ class BreathingEstimate:
         return self.confidence >= MIN_CONFIDENCE
 
 
-def band_power(signal: np.ndarray, frame_rate_hz: float,
-               band_hz: tuple[float, float] = BREATHING_BAND_HZ) -> np.ndarray:
+def band_power(
+    signal: np.ndarray, frame_rate_hz: float, band_hz: tuple[float, float] = BREATHING_BAND_HZ
+) -> np.ndarray:
     """Power per bin in a frequency band.
 
     Args:
@@ -99,11 +100,12 @@ def band_power(signal: np.ndarray, frame_rate_hz: float,
     frequencies = np.abs(np.fft.fftfreq(len(signal), 1 / frame_rate_hz))
     in_band = (frequencies >= band_hz[0]) & (frequencies <= band_hz[1])
     power = spectrum.real[in_band] ** 2 + spectrum.imag[in_band] ** 2
-    return power.sum(axis=0) / window.sum() ** 2
+    return np.asarray(power.sum(axis=0) / window.sum() ** 2)
 
 
-def estimate_breathing(iq: np.ndarray, config: RadarConfig, *, bins: Sequence[int] | None = None,
-                       start_s: float = 0.0) -> BreathingEstimate:
+def estimate_breathing(
+    iq: np.ndarray, config: RadarConfig, *, bins: Sequence[int] | None = None, start_s: float = 0.0
+) -> BreathingEstimate:
     """Breathing rate over a span of frames held in memory.
 
     Args:
@@ -125,8 +127,10 @@ def estimate_breathing(iq: np.ndarray, config: RadarConfig, *, bins: Sequence[in
         raise RadarError(f"breathing: {rate:g} Hz frames; needs more than {2 * MOTION_BAND_HZ[1]:g} Hz")
     candidates = np.arange(iq.shape[2]) if bins is None else np.asarray(bins, dtype=np.int64)
     if candidates.size == 0 or candidates.min() < 0 or candidates.max() >= iq.shape[2]:
-        raise RadarError(f"breathing: bins must be a non-empty list of indices in [0, "
-                         f"{iq.shape[2]}), got {list(candidates)}")
+        raise RadarError(
+            f"breathing: bins must be a non-empty list of indices in [0, "
+            f"{iq.shape[2]}), got {list(candidates)}"
+        )
     signal = combine_rx(iq)
     best = int(candidates[np.argmax(band_power(signal[:, candidates], rate))])
     range_m = float(config.range_m(iq.shape[2])[best])
@@ -134,27 +138,47 @@ def estimate_breathing(iq: np.ndarray, config: RadarConfig, *, bins: Sequence[in
     rate_per_min, share = _spectral_peak(displacement, rate)
     spread = np.var(signal, axis=0)
     motion = float(spread[best] / max(np.median(spread), 1e-300))
-    confidence, note = _judge(share, rate_per_min, motion=motion, range_m=range_m,
-                              swing_m=float(displacement.max() - displacement.min()))
-    return BreathingEstimate(rate_per_min=rate_per_min, confidence=confidence, range_m=range_m,
-                             start_s=start_s, seconds=seconds, note=note)
+    confidence, note = _judge(
+        share,
+        rate_per_min,
+        motion=motion,
+        range_m=range_m,
+        swing_m=float(displacement.max() - displacement.min()),
+    )
+    return BreathingEstimate(
+        rate_per_min=rate_per_min,
+        confidence=confidence,
+        range_m=range_m,
+        start_s=start_s,
+        seconds=seconds,
+        note=note,
+    )
 
 
-def _judge(share: float, rate_per_min: float, *, motion: float, swing_m: float,
-           range_m: float) -> tuple[float, str]:
+def _judge(
+    share: float, rate_per_min: float, *, motion: float, swing_m: float, range_m: float
+) -> tuple[float, str]:
     """(confidence, note) from the peak's share, the bin's power over the median bin's and the swing."""
     if motion < MIN_MOTION_TO_BACKGROUND:
-        return 0.0, (f"nothing moves at {range_m:.3f} m (its power {motion:.1f}x the median bin's, "
-                     f"needs {MIN_MOTION_TO_BACKGROUND:g}x): no person?")
+        return 0.0, (
+            f"nothing moves at {range_m:.3f} m (its power {motion:.1f}x the median bin's, "
+            f"needs {MIN_MOTION_TO_BACKGROUND:g}x): no person?"
+        )
     if swing_m > MAX_BREATHING_DISPLACEMENT_M:
-        return 0.0, (f"movement at {range_m:.3f} m: {swing_m * 1000:.0f} mm peak to peak (breathing "
-                     f"moves less than {MAX_BREATHING_DISPLACEMENT_M * 1000:g} mm)")
+        return 0.0, (
+            f"movement at {range_m:.3f} m: {swing_m * 1000:.0f} mm peak to peak (breathing "
+            f"moves less than {MAX_BREATHING_DISPLACEMENT_M * 1000:g} mm)"
+        )
     if math.isnan(rate_per_min):
-        return 0.0, (f"no spectral peak between {60 * BREATHING_BAND_HZ[0]:g} and "
-                     f"{60 * BREATHING_BAND_HZ[1]:g} /min at {range_m:.3f} m")
-    return share, (f"breathing peak holds {share:.1%} of the {MOTION_BAND_HZ[0]:g}-{MOTION_BAND_HZ[1]:g} "
-                   f"Hz displacement power at {range_m:.3f} m"
-                   + ("" if share >= MIN_CONFIDENCE else f" (weak: under {MIN_CONFIDENCE:.0%})"))
+        return 0.0, (
+            f"no spectral peak between {60 * BREATHING_BAND_HZ[0]:g} and "
+            f"{60 * BREATHING_BAND_HZ[1]:g} /min at {range_m:.3f} m"
+        )
+    return share, (
+        f"breathing peak holds {share:.1%} of the {MOTION_BAND_HZ[0]:g}-{MOTION_BAND_HZ[1]:g} "
+        f"Hz displacement power at {range_m:.3f} m"
+        + ("" if share >= MIN_CONFIDENCE else f" (weak: under {MIN_CONFIDENCE:.0%})")
+    )
 
 
 def _displacement(trace: np.ndarray, wavelength_m: float) -> np.ndarray:
@@ -166,7 +190,7 @@ def _displacement(trace: np.ndarray, wavelength_m: float) -> np.ndarray:
     phase = np.unwrap(np.angle(centred - (x + 1j * y) / 2))
     displacement = phase * wavelength_m / (4 * np.pi)
     time = np.arange(len(trace))
-    return displacement - np.polyval(np.polyfit(time, displacement, 1), time)
+    return np.asarray(displacement - np.polyval(np.polyfit(time, displacement, 1), time))
 
 
 def _spectral_peak(displacement: np.ndarray, frame_rate_hz: float) -> tuple[float, float]:
@@ -184,20 +208,26 @@ def _spectral_peak(displacement: np.ndarray, frame_rate_hz: float) -> tuple[floa
     if maxima.size == 0:
         return math.nan, 0.0
     peak = int(maxima[np.argmax(power[maxima])])
-    below, centre, above = np.log(power[peak - 1:peak + 2] + 1e-300)
+    below, centre, above = np.log(power[peak - 1 : peak + 2] + 1e-300)
     curvature = below - 2 * centre + above
     shift = 0.5 * (below - above) / curvature if curvature < 0 else 0.0
     peak_hz = (peak + shift) * frame_rate_hz / n_fft
     lobe_hz = 2 * frame_rate_hz / len(displacement)
     in_motion = (frequencies >= MOTION_BAND_HZ[0]) & (frequencies <= MOTION_BAND_HZ[1])
-    in_peak = in_motion & ((np.abs(frequencies - peak_hz) <= lobe_hz)
-                           | (np.abs(frequencies - 2 * peak_hz) <= lobe_hz))
+    in_peak = in_motion & (
+        (np.abs(frequencies - peak_hz) <= lobe_hz) | (np.abs(frequencies - 2 * peak_hz) <= lobe_hz)
+    )
     share = float(power[in_peak].sum() / max(power[in_motion].sum(), 1e-300))
     return float(60.0 * peak_hz), share
 
 
-def breathing_rate(recording: Recording, *, bins: Sequence[int] | None = None, start_s: float = 0.0,
-                   seconds: float | None = None) -> BreathingEstimate:
+def breathing_rate(
+    recording: Recording,
+    *,
+    bins: Sequence[int] | None = None,
+    start_s: float = 0.0,
+    seconds: float | None = None,
+) -> BreathingEstimate:
     """Breathing rate over ``[start_s, start_s + seconds)`` of a recording (default: to its end).
 
     Reads only that span. See :func:`estimate_breathing` for ``bins`` and errors.
@@ -206,18 +236,22 @@ def breathing_rate(recording: Recording, *, bins: Sequence[int] | None = None, s
     start = round(start_s * rate)
     stop = recording.n_frames if seconds is None else start + round(seconds * rate)
     if not 0 <= start < stop <= recording.n_frames:
-        raise RadarError(f"{recording.path}: cannot analyse {start_s:g} s + "
-                         f"{'rest' if seconds is None else f'{seconds:g} s'} of a "
-                         f"{recording.duration_s:.1f} s recording")
+        raise RadarError(
+            f"{recording.path}: cannot analyse {start_s:g} s + "
+            f"{'rest' if seconds is None else f'{seconds:g} s'} of a "
+            f"{recording.duration_s:.1f} s recording"
+        )
     try:
-        return estimate_breathing(recording.read(start, stop), recording.config, bins=bins,
-                                  start_s=start / rate)
+        return estimate_breathing(
+            recording.read(start, stop), recording.config, bins=bins, start_s=start / rate
+        )
     except RadarError as error:
         raise RadarError(f"{recording.path}: {error}") from None
 
 
-def breathing_per_epoch(recording: Recording, *, bins: Sequence[int] | None = None,
-                        window_s: float = EPOCH_WINDOW_S) -> list[BreathingEstimate]:
+def breathing_per_epoch(
+    recording: Recording, *, bins: Sequence[int] | None = None, window_s: float = EPOCH_WINDOW_S
+) -> list[BreathingEstimate]:
     """One estimate per whole 30 s epoch, each over ``window_s`` centred on the epoch.
 
     The span of epoch ``k`` is ``[30 k + 15 - window_s / 2, 30 k + 15 + window_s / 2)``
@@ -241,8 +275,10 @@ def strongest_breathing_range(recording: Recording, *, window_s: float = EPOCH_W
     """
     rate = recording.config.frame_rate_hz
     if recording.duration_s < MIN_SECONDS - 1e-9:
-        raise RadarError(f"{recording.path}: {recording.duration_s:.1f} s recorded; finding the "
-                         f"sleeper's range needs at least {MIN_SECONDS:g} s")
+        raise RadarError(
+            f"{recording.path}: {recording.duration_s:.1f} s recorded; finding the "
+            f"sleeper's range needs at least {MIN_SECONDS:g} s"
+        )
     span = max(round(window_s * rate), round(MIN_SECONDS * rate))
     total = np.zeros(recording.n_bins)
     for _, frames in recording.chunks(span):

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -146,9 +146,17 @@ class Calibration:
     evidence: tuple[RegionEvidence, ...]
     windows: tuple[tuple[float, float | None, float], ...]
 
-    def to_dict(self) -> dict:
+    @property
+    def centre_m(self) -> float | None:
+        """The middle of the sleeper's range window, m (None when not found)."""
+        if self.range_min_m is None or self.range_max_m is None:
+            return None
+        return (self.range_min_m + self.range_max_m) / 2
+
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict of every field."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        values: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self)))
+        return values
 
     def describe(self) -> str:
         """The decision and each region's evidence, one line each."""
@@ -158,7 +166,8 @@ class Calibration:
                 f"  {region.range_min_m:.2f}-{region.range_max_m:.2f} m: {region.verdict}: {region.reason} "
                 f"(snr {region.snr_db:.0f} dB, coherence {region.coherence:.2f}, breathing share "
                 f"{region.breathing_share:.2f}, periodicity {region.periodicity:.2f}, slow "
-                f"{region.slow_share:.2f}, fast {region.fast_share:.2f}, {region.rate_bpm:.1f}/min)")
+                f"{region.slow_share:.2f}, fast {region.fast_share:.2f}, {region.rate_bpm:.1f}/min)"
+            )
         return "\n".join(lines)
 
 
@@ -178,15 +187,16 @@ class _BinFeatures:
 
     @property
     def score(self) -> np.ndarray:
-        return self.breathing_share * self.periodicity
+        return np.asarray(self.breathing_share * self.periodicity)
 
     def verdicts(self) -> np.ndarray:
         """(bins,) ``still``, ``fast``, ``slow``, ``irregular``, ``incoherent`` or ``breathing``."""
         verdict = np.full(self.snr_db.size, "breathing", dtype=object)
         weak_rhythm = self.score < MIN_SCORE
         verdict[self.coherence < MIN_COHERENCE] = "incoherent"
-        verdict[weak_rhythm] = np.where(self.slow_share[weak_rhythm] > self.breathing_share[weak_rhythm],
-                                        "slow", "irregular")
+        verdict[weak_rhythm] = np.where(
+            self.slow_share[weak_rhythm] > self.breathing_share[weak_rhythm], "slow", "irregular"
+        )
         verdict[self.fast_share > MAX_FAST_SHARE] = "fast"
         verdict[self.snr_db < MIN_SNR_DB] = "still"
         return verdict
@@ -215,7 +225,7 @@ def _bin_features(frames: np.ndarray, *, frame_rate_hz: float, wavelength_m: flo
     signal = np.einsum("br,frb->fb", eigenvectors[:, :, -1].conj(), motion)
     window = np.hanning(n_frames)[:, None]
     freq = np.fft.fftfreq(n_frames, 1 / frame_rate_hz)
-    doppler = np.abs(np.fft.fft(signal * window, axis=0)) ** 2 / (n_frames * (window ** 2).sum())
+    doppler = np.abs(np.fft.fft(signal * window, axis=0)) ** 2 / (n_frames * (window**2).sum())
     fast = np.abs(freq) > FAST_HZ
     moving = np.maximum(doppler.sum(axis=0) - noise, noise * 1e-3)
     displacement = np.unwrap(np.angle(signal), axis=0) * wavelength_m / (4 * np.pi)
@@ -230,8 +240,10 @@ def _bin_features(frames: np.ndarray, *, frame_rate_hz: float, wavelength_m: flo
     peak = np.argmax(in_band, axis=0)
     cumulative = np.concatenate([np.zeros((1, in_band.shape[1])), np.cumsum(in_band, axis=0)])
     columns = np.arange(in_band.shape[1])
-    near_peak = (cumulative[np.minimum(peak + 3, in_band.shape[0]), columns]
-                 - cumulative[np.maximum(peak - 2, 0), columns])
+    near_peak = (
+        cumulative[np.minimum(peak + 3, in_band.shape[0]), columns]
+        - cumulative[np.maximum(peak - 2, 0), columns]
+    )
     return _BinFeatures(
         snr_db=10 * np.log10(np.maximum(total / n_rx / noise, 1e-30)),
         coherence=eigenvalues[:, -1] / total,
@@ -239,7 +251,9 @@ def _bin_features(frames: np.ndarray, *, frame_rate_hz: float, wavelength_m: flo
         slow_share=power[1:][rfreq[1:] < BREATHING_BAND_HZ[0]].sum(axis=0) / all_but_dc,
         fast_share=np.clip((doppler[fast].sum(axis=0) - noise * fast.mean()) / moving, 0.0, 1.0),
         periodicity=near_peak / np.maximum(in_band.sum(axis=0), 1e-30),
-        rate_bpm=60 * rfreq[band][peak], band_spectrum=spectrum[band])
+        rate_bpm=60 * rfreq[band][peak],
+        band_spectrum=spectrum[band],
+    )
 
 
 def _similarity(features: _BinFeatures, seed: int, others: np.ndarray) -> np.ndarray:
@@ -251,7 +265,7 @@ def _similarity(features: _BinFeatures, seed: int, others: np.ndarray) -> np.nda
     spectra = features.band_spectrum
     cross = np.abs((spectra[:, [seed]] * spectra[:, others].conj()).sum(axis=0))
     norms = np.sqrt((np.abs(spectra[:, [seed]]) ** 2).sum() * (np.abs(spectra[:, others]) ** 2).sum(axis=0))
-    return cross / np.maximum(norms, 1e-30)
+    return np.asarray(cross / np.maximum(norms, 1e-30))
 
 
 class _Body(NamedTuple):
@@ -292,15 +306,16 @@ def _body_bins(members: list[int], seed: int, radius_bins: int, n_bins: int) -> 
     return list(range(low, high + 1))
 
 
-def _regions(features: _BinFeatures, verdict: np.ndarray, bodies: list[_Body],
-             names: list[str], range_m: np.ndarray) -> list[RegionEvidence]:
+def _regions(
+    features: _BinFeatures, verdict: np.ndarray, bodies: list[_Body], names: list[str], range_m: np.ndarray
+) -> list[RegionEvidence]:
     """Evidence for each body (verdict from ``names``) and each run of moving bins sharing a
     verdict, nearest first."""
     label = verdict.copy()
     label[label == "breathing"] = "weak"
     peaks = {}
     for number, (body, name) in enumerate(zip(bodies, names)):
-        label[body.bins[0]:body.bins[-1] + 1] = f"{name}-{number}"
+        label[body.bins[0] : body.bins[-1] + 1] = f"{name}-{number}"
         peaks[f"{name}-{number}"] = body.seed
     regions = []
     start = 0
@@ -311,16 +326,23 @@ def _regions(features: _BinFeatures, verdict: np.ndarray, bodies: list[_Body],
             span = np.arange(start, end)
             peak = peaks.get(label[start], int(span[np.argmax(features.snr_db[span])]))
             name = str(label[start]).split("-")[0]
-            regions.append(RegionEvidence(
-                range_min_m=round(float(range_m[start]), 4), range_max_m=round(float(range_m[end - 1]), 4),
-                peak_range_m=round(float(range_m[peak]), 4), snr_db=round(float(features.snr_db[peak]), 2),
-                coherence=round(float(features.coherence[peak]), 3),
-                breathing_share=round(float(features.breathing_share[peak]), 3),
-                slow_share=round(float(features.slow_share[peak]), 3),
-                fast_share=round(float(features.fast_share[peak]), 3),
-                periodicity=round(float(features.periodicity[peak]), 3),
-                score=round(float(features.score[peak]), 3),
-                rate_bpm=round(float(features.rate_bpm[peak]), 1), verdict=name, reason=_REASONS[name]))
+            regions.append(
+                RegionEvidence(
+                    range_min_m=round(float(range_m[start]), 4),
+                    range_max_m=round(float(range_m[end - 1]), 4),
+                    peak_range_m=round(float(range_m[peak]), 4),
+                    snr_db=round(float(features.snr_db[peak]), 2),
+                    coherence=round(float(features.coherence[peak]), 3),
+                    breathing_share=round(float(features.breathing_share[peak]), 3),
+                    slow_share=round(float(features.slow_share[peak]), 3),
+                    fast_share=round(float(features.fast_share[peak]), 3),
+                    periodicity=round(float(features.periodicity[peak]), 3),
+                    score=round(float(features.score[peak]), 3),
+                    rate_bpm=round(float(features.rate_bpm[peak]), 1),
+                    verdict=name,
+                    reason=_REASONS[name],
+                )
+            )
         start = end
     return regions
 
@@ -340,59 +362,114 @@ def calibrate(recording: Recording, *, seconds: float = 1800.0, start_s: float =
     first = round(start_s * rate)
     last = min(recording.n_frames, first + round(seconds * rate))
     if start_s < 0 or last - first < round(MIN_SPAN_S * rate):
-        raise RadarError(f"{recording.path}: calibration needs at least {MIN_SPAN_S:g} s from {start_s:g} s "
-                         f"(asked {seconds:g} s); the recording holds {recording.duration_s:g} s")
+        raise RadarError(
+            f"{recording.path}: calibration needs at least {MIN_SPAN_S:g} s from {start_s:g} s "
+            f"(asked {seconds:g} s); the recording holds {recording.duration_s:g} s"
+        )
     window = min(round(WINDOW_S * rate), last - first)
     range_m = config.range_m(recording.n_bins)
     radius = max(1, round(BODY_RADIUS_M / config.range_resolution_m))
-    scans = [_scan(recording, begin, window, radius) for begin in range(first, last - window + 1,
-                                                                         round(HOP_S * rate))]
-    windows = tuple((scan.start_s, None if not scan.bodies else round(float(range_m[scan.bodies[0].peak]), 4),
-                     round(scan.strength(0), 3)) for scan in scans)
-    confirmed = [(index, number) for index, scan in enumerate(scans) for number in range(len(scan.bodies))
-                 if len(scans) == 1 or _confirmed(scans, index, number, range_m)]
+    scans = [
+        _scan(recording, begin, window, radius)
+        for begin in range(first, last - window + 1, round(HOP_S * rate))
+    ]
+    windows = tuple(
+        (
+            scan.start_s,
+            None if not scan.bodies else round(float(range_m[scan.bodies[0].peak]), 4),
+            round(scan.strength(0), 3),
+        )
+        for scan in scans
+    )
+    confirmed = [
+        (index, number)
+        for index, scan in enumerate(scans)
+        for number in range(len(scan.bodies))
+        if len(scans) == 1 or _confirmed(scans, index, number, range_m)
+    ]
     if not confirmed:
         busiest = max(scans, key=lambda scan: int((scan.verdict != "still").sum()))
         names = ["unconfirmed"] * len(busiest.bodies)
         moving = _regions(busiest.features, busiest.verdict, busiest.bodies, names, range_m)
-        what = ("; moving but not breathing: " + ", ".join(
-            f"{r.range_min_m:.2f}-{r.range_max_m:.2f} m {r.verdict}" for r in moving)) if moving else ""
-        return Calibration(found=False, range_min_m=None, range_max_m=None, bins=(), window_start_s=None,
-                           rate_bpm=None, reason=f"no breathing person found in {(last - first) / rate:g} s "
-                           f"from {start_s:g} s{what}", evidence=tuple(moving), windows=windows)
+        what = (
+            (
+                "; moving but not breathing: "
+                + ", ".join(f"{r.range_min_m:.2f}-{r.range_max_m:.2f} m {r.verdict}" for r in moving)
+            )
+            if moving
+            else ""
+        )
+        return Calibration(
+            found=False,
+            range_min_m=None,
+            range_max_m=None,
+            bins=(),
+            window_start_s=None,
+            rate_bpm=None,
+            reason=f"no breathing person found in {(last - first) / rate:g} s from {start_s:g} s{what}",
+            evidence=tuple(moving),
+            windows=windows,
+        )
     nearest = min(range_m[scans[index].bodies[number].peak] for index, number in confirmed)
-    index, number = max(((index, number) for index, number in confirmed
-                         if range_m[scans[index].bodies[number].peak] <= nearest + SAME_BODY_M),
-                        key=lambda pair: scans[pair[0]].strength(pair[1]))
+    index, number = max(
+        (
+            (index, number)
+            for index, number in confirmed
+            if range_m[scans[index].bodies[number].peak] <= nearest + SAME_BODY_M
+        ),
+        key=lambda pair: scans[pair[0]].strength(pair[1]),
+    )
     best = scans[index]
     peak, members, seed = best.bodies[number]
     bins = tuple(members)
-    names = ["sleeper" if other == number else "breathing" if (index, other) in confirmed else "unconfirmed"
-             for other in range(len(best.bodies))]
+    names = [
+        "sleeper" if other == number else "breathing" if (index, other) in confirmed else "unconfirmed"
+        for other in range(len(best.bodies))
+    ]
     others = len(best.bodies) - number - 1
     rate_bpm = float(best.features.rate_bpm[seed])
     evidence = tuple(_regions(best.features, best.verdict, best.bodies, names, range_m))
     low_m, high_m = float(range_m[bins[0]]), float(range_m[bins[-1]])
-    reason = (f"sleeper at {range_m[peak]:.2f} m (window {low_m:.2f}-{high_m:.2f} m), breathing "
-              f"{rate_bpm:.0f}/min in the window at {best.start_s:g} s: the nearest breathing body")
+    reason = (
+        f"sleeper at {range_m[peak]:.2f} m (window {low_m:.2f}-{high_m:.2f} m), breathing "
+        f"{rate_bpm:.0f}/min in the window at {best.start_s:g} s: the nearest breathing body"
+    )
     if others:
         reason += f"; {others} further breathing bod{'y' if others == 1 else 'ies'} ignored"
-    nearer = [region for region in evidence if region.range_max_m < low_m and region.snr_db >= NEARER_DB
-              and region.verdict in ("fast", "slow", "irregular", "incoherent", "unconfirmed")]
+    nearer = [
+        region
+        for region in evidence
+        if region.range_max_m < low_m
+        and region.snr_db >= NEARER_DB
+        and region.verdict in ("fast", "slow", "irregular", "incoherent", "unconfirmed")
+    ]
     if nearer:
-        reason += (f"; nearer motion that does not breathe at {nearer[0].range_min_m:.2f}-"
-                   f"{nearer[-1].range_max_m:.2f} m (an awake sleeper? calibrate on a later span)")
-    return Calibration(found=True, range_min_m=round(low_m, 4), range_max_m=round(high_m, 4), bins=bins,
-                       window_start_s=best.start_s, rate_bpm=round(rate_bpm, 1), reason=reason,
-                       evidence=evidence, windows=windows)
+        reason += (
+            f"; nearer motion that does not breathe at {nearer[0].range_min_m:.2f}-"
+            f"{nearer[-1].range_max_m:.2f} m (an awake sleeper? calibrate on a later span)"
+        )
+    return Calibration(
+        found=True,
+        range_min_m=round(low_m, 4),
+        range_max_m=round(high_m, 4),
+        bins=bins,
+        window_start_s=best.start_s,
+        rate_bpm=round(rate_bpm, 1),
+        reason=reason,
+        evidence=evidence,
+        windows=windows,
+    )
 
 
 def _confirmed(scans: list[_Scan], index: int, number: int, range_m: np.ndarray) -> bool:
     """Whether the previous or next window has a body within SAME_BODY_M of body ``number``."""
     peak_m = range_m[scans[index].bodies[number].peak]
-    return any(abs(range_m[body.peak] - peak_m) <= SAME_BODY_M
-               for neighbour in scans[max(0, index - 1):index + 2] if neighbour is not scans[index]
-               for body in neighbour.bodies)
+    return any(
+        abs(range_m[body.peak] - peak_m) <= SAME_BODY_M
+        for neighbour in scans[max(0, index - 1) : index + 2]
+        if neighbour is not scans[index]
+        for body in neighbour.bodies
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -414,7 +491,10 @@ class _Scan:
 
 def _scan(recording: Recording, begin: int, window: int, radius_bins: int) -> _Scan:
     config = recording.config
-    features = _bin_features(recording.read(begin, begin + window), frame_rate_hz=config.frame_rate_hz,
-                             wavelength_m=config.wavelength_m)
+    features = _bin_features(
+        recording.read(begin, begin + window),
+        frame_rate_hz=config.frame_rate_hz,
+        wavelength_m=config.wavelength_m,
+    )
     verdict = features.verdicts()
     return _Scan(begin / config.frame_rate_hz, features, verdict, _bodies(features, verdict, radius_bins))

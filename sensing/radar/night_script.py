@@ -23,14 +23,14 @@ add smooth random range displacements of cm (limbs, fidgeting) to dm
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
 STATES = ("absent", "walking", "awake", "light", "deep")
 """Per-second states of a person: out of the room, walking in or out (and lying
 down or getting up), awake in bed, light sleep, deep sleep."""
-STATE_LABELS = {"absent": "absent", "walking": "awake", "awake": "awake", "light": "asleep",
-                "deep": "asleep"}
+STATE_LABELS = {"absent": "absent", "walking": "awake", "awake": "awake", "light": "asleep", "deep": "asleep"}
 """Epoch label of each state."""
 ABSENT, WALKING, AWAKE, LIGHT, DEEP = range(len(STATES))
 IN_BED = (AWAKE, LIGHT, DEEP)
@@ -77,8 +77,9 @@ _MOVE_COMPONENTS = 3
 _FIDGET = ((0.3, 1.5), ((0.02, 0.08),) * 5)
 _LIMB = ((0.5, 2.0), ((0.001, 0.005), (0.001, 0.005), (0.001, 0.005), (0.02, 0.1), (0.01, 0.06)))
 _TWITCH = ((1.0, 3.0), ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0), (0.003, 0.02), (0.003, 0.02)))
-_GAIT_AMPLITUDE_M = np.array([[0.005, 0.02, 0.005], [0.005, 0.02, 0.005], [0.005, 0.02, 0.005],
-                              [0.12, 0.02, 0.01], [0.15, 0.03, 0.02]])
+_GAIT_AMPLITUDE_M = np.array(
+    [[0.005, 0.02, 0.005], [0.005, 0.02, 0.005], [0.005, 0.02, 0.005], [0.12, 0.02, 0.01], [0.15, 0.03, 0.02]]
+)
 """Walking: range swing of each part at half, once and 1.5 times the step rate, m."""
 
 
@@ -150,17 +151,30 @@ class Person:
     def random(cls, rng: np.random.Generator, *, range_m: float, bedside_range_m: float) -> Person:
         """A person lying at ``range_m``, standing at ``bedside_range_m``, the rest drawn."""
         return cls(
-            range_m=float(range_m), angle_deg=rng.uniform(-20, 20),
-            head_side=int(rng.choice([-1, 1])), reflectivity=rng.uniform(0.7, 1.3),
-            breathing_rate_bpm=rng.uniform(11, 18), breathing_depth_mm=rng.uniform(2, 6),
-            heart_rate_bpm=rng.uniform(52, 78), heart_depth_mm=rng.uniform(0.1, 0.4),
-            posture_shifts_per_h=rng.uniform(0.8, 2.4), limb_movements_per_min=rng.uniform(1, 4),
-            twitches_per_h=rng.uniform(0, 6), sighs_per_min=rng.uniform(0.2, 1),
-            awakenings_per_h=rng.uniform(0.5, 2.5), sleep_cycle_min=rng.uniform(80, 110),
-            deep_fraction=rng.uniform(0.2, 0.5), absent_before_s=rng.uniform(60, 600),
-            sleep_latency_s=rng.uniform(180, 1800), wake_after_s=rng.uniform(60, 900),
-            absent_after_s=rng.uniform(60, 600), bathroom_trip=bool(rng.random() < 0.3),
-            bedside_range_m=float(bedside_range_m), walk_s=rng.uniform(4, 10), lie_down_s=rng.uniform(2, 5))
+            range_m=float(range_m),
+            angle_deg=rng.uniform(-20, 20),
+            head_side=int(rng.choice([-1, 1])),
+            reflectivity=rng.uniform(0.7, 1.3),
+            breathing_rate_bpm=rng.uniform(11, 18),
+            breathing_depth_mm=rng.uniform(2, 6),
+            heart_rate_bpm=rng.uniform(52, 78),
+            heart_depth_mm=rng.uniform(0.1, 0.4),
+            posture_shifts_per_h=rng.uniform(0.8, 2.4),
+            limb_movements_per_min=rng.uniform(1, 4),
+            twitches_per_h=rng.uniform(0, 6),
+            sighs_per_min=rng.uniform(0.2, 1),
+            awakenings_per_h=rng.uniform(0.5, 2.5),
+            sleep_cycle_min=rng.uniform(80, 110),
+            deep_fraction=rng.uniform(0.2, 0.5),
+            absent_before_s=rng.uniform(60, 600),
+            sleep_latency_s=rng.uniform(180, 1800),
+            wake_after_s=rng.uniform(60, 900),
+            absent_after_s=rng.uniform(60, 600),
+            bathroom_trip=bool(rng.random() < 0.3),
+            bedside_range_m=float(bedside_range_m),
+            walk_s=rng.uniform(4, 10),
+            lie_down_s=rng.uniform(2, 5),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,7 +223,7 @@ class Script:
         start, end = self.pose_start_s[index], self.pose_end_s[index]
         u = np.clip((t_s - start) / np.maximum(end - start, 1e-9), 0.0, 1.0)
         step = (u * u * (3 - 2 * u))[:, None, None]
-        return self.pose_from[index] + step * (self.pose_to[index] - self.pose_from[index])
+        return np.asarray(self.pose_from[index] + step * (self.pose_to[index] - self.pose_from[index]))
 
     def movement_m(self, t_s: np.ndarray) -> np.ndarray:
         """(frames, parts) range displacement of each part by movements at ascending times ``t_s``, m.
@@ -219,8 +233,9 @@ class Script:
         moved = np.zeros((t_s.size, len(PARTS)))
         if t_s.size == 0:
             return moved
-        active = np.flatnonzero((self.move_start_s < t_s[-1])
-                                & (self.move_start_s + self.move_duration_s > t_s[0]))
+        active = np.flatnonzero(
+            (self.move_start_s < t_s[-1]) & (self.move_start_s + self.move_duration_s > t_s[0])
+        )
         for event in active:
             local = t_s - self.move_start_s[event]
             inside = (local > 0) & (local < self.move_duration_s[event])
@@ -228,8 +243,10 @@ class Script:
                 continue
             tau = local[inside]
             envelope = np.sin(np.pi * tau / self.move_duration_s[event]) ** 2
-            waves = np.sin(2 * np.pi * self.move_frequency_hz[event][None, None, :] * tau[:, None, None]
-                           + self.move_phase_rad[event][None])
+            waves = np.sin(
+                2 * np.pi * self.move_frequency_hz[event][None, None, :] * tau[:, None, None]
+                + self.move_phase_rad[event][None]
+            )
             moved[inside] += envelope[:, None] * (waves * self.move_amplitude_m[event][None]).sum(axis=2)
         return moved
 
@@ -241,11 +258,16 @@ class Script:
         """
         pose = self.pose(t_s)
         grid = np.arange(self.breathing_phase_rad.size, dtype=np.float64)
-        breathing = (np.interp(t_s, grid, self.breathing_depth_m)
-                     * breathing_shape(np.interp(t_s, grid, self.breathing_phase_rad)))
+        breathing = np.interp(t_s, grid, self.breathing_depth_m) * breathing_shape(
+            np.interp(t_s, grid, self.breathing_phase_rad)
+        )
         heart = self.heart_depth_m * heartbeat_shape(np.interp(t_s, grid, self.heart_phase_rad))
-        range_m = (pose[..., _RANGE] - pose[..., _BREATHING] * breathing[:, None]
-                   - pose[..., _HEART] * heart[:, None] + self.movement_m(t_s))
+        range_m = (
+            pose[..., _RANGE]
+            - pose[..., _BREATHING] * breathing[:, None]
+            - pose[..., _HEART] * heart[:, None]
+            + self.movement_m(t_s)
+        )
         return range_m, pose[..., _ANGLE], pose[..., _REFLECTIVITY]
 
     def chest_range_m(self) -> np.ndarray:
@@ -256,12 +278,12 @@ class Script:
 
 def breathing_shape(phase_rad: np.ndarray) -> np.ndarray:
     """Chest expansion in [0, 1] over a breath: 0 at end of exhale, a pause there, a quick peak."""
-    return 0.5 * (1 - np.cos(phase_rad - 0.35 * np.sin(phase_rad)))
+    return np.asarray(0.5 * (1 - np.cos(phase_rad - 0.35 * np.sin(phase_rad))))
 
 
 def heartbeat_shape(phase_rad: np.ndarray) -> np.ndarray:
     """Chest displacement in [0, 1] over a heartbeat: a short systolic pulse."""
-    return ((1 + np.cos(phase_rad)) / 2) ** 4
+    return np.asarray(((1 + np.cos(phase_rad)) / 2) ** 4)
 
 
 def plan_script(person: Person, *, n_seconds: int, rng: np.random.Generator) -> Script:
@@ -273,8 +295,13 @@ def plan_script(person: Person, *, n_seconds: int, rng: np.random.Generator) -> 
     """
     states = _plan_states(person, n_seconds, rng)
     rate_hz, depth_m = _breathing(person, states, rng)
-    heart_hz = np.clip(person.heart_rate_bpm / 60 * _low_pass(_STATE_HEART[states], 20.0)
-                       * np.exp(0.03 * _ar1(rng, states.size, 10.0)), *HEART_RATE_HZ)
+    heart_hz = np.clip(
+        person.heart_rate_bpm
+        / 60
+        * _low_pass(_STATE_HEART[states], 20.0)
+        * np.exp(0.03 * _ar1(rng, states.size, 10.0)),
+        *HEART_RATE_HZ,
+    )
     poses, moves = _plan_poses(person, states, rng)
     pose_start, pose_end, pose_from, pose_to = (np.array(column) for column in zip(*poses))
     if moves:
@@ -284,12 +311,22 @@ def plan_script(person: Person, *, n_seconds: int, rng: np.random.Generator) -> 
         frequency, amplitude = np.zeros((0, _MOVE_COMPONENTS)), np.zeros((0, len(PARTS), _MOVE_COMPONENTS))
         phase = amplitude.copy()
     return Script(
-        states=states, breathing_rate_hz=rate_hz,
-        breathing_phase_rad=_phase(rng, rate_hz), breathing_depth_m=np.append(depth_m, depth_m[-1]),
-        heart_phase_rad=_phase(rng, heart_hz), heart_depth_m=person.heart_depth_mm / 1000,
-        pose_start_s=pose_start, pose_end_s=pose_end, pose_from=pose_from, pose_to=pose_to,
-        move_start_s=move_start, move_duration_s=move_duration, move_frequency_hz=frequency,
-        move_amplitude_m=amplitude, move_phase_rad=phase)
+        states=states,
+        breathing_rate_hz=rate_hz,
+        breathing_phase_rad=_phase(rng, rate_hz),
+        breathing_depth_m=np.append(depth_m, depth_m[-1]),
+        heart_phase_rad=_phase(rng, heart_hz),
+        heart_depth_m=person.heart_depth_mm / 1000,
+        pose_start_s=pose_start,
+        pose_end_s=pose_end,
+        pose_from=pose_from,
+        pose_to=pose_to,
+        move_start_s=move_start,
+        move_duration_s=move_duration,
+        move_frequency_hz=frequency,
+        move_amplitude_m=amplitude,
+        move_phase_rad=phase,
+    )
 
 
 def _plan_states(person: Person, n_seconds: int, rng: np.random.Generator) -> np.ndarray:
@@ -301,10 +338,17 @@ def _plan_states(person: Person, n_seconds: int, rng: np.random.Generator) -> np
     latency = round(min(person.sleep_latency_s, 0.2 * n_seconds))
     wake = round(min(person.wake_after_s, 0.1 * n_seconds))
     sleep = max(0, n_seconds - absent_before - enter - latency - wake - leave - absent_after)
-    states = np.concatenate([
-        np.full(absent_before, ABSENT), np.full(enter, WALKING), np.full(latency, AWAKE),
-        _sleep_states(person, sleep, walk, rng), np.full(wake, AWAKE), np.full(leave, WALKING),
-        np.full(absent_after, ABSENT)]).astype(np.int8)
+    states = np.concatenate(
+        [
+            np.full(absent_before, ABSENT),
+            np.full(enter, WALKING),
+            np.full(latency, AWAKE),
+            _sleep_states(person, sleep, walk, rng),
+            np.full(wake, AWAKE),
+            np.full(leave, WALKING),
+            np.full(absent_after, ABSENT),
+        ]
+    ).astype(np.int8)
     return states[:n_seconds]
 
 
@@ -316,16 +360,22 @@ def _sleep_states(person: Person, n_seconds: int, walk: int, rng: np.random.Gene
         length = round(person.sleep_cycle_min * 60 * rng.uniform(0.9, 1.1))
         deep = round(length * person.deep_fraction * max(0.0, 1 - 0.3 * cycle))
         deep_start = start + round((length - deep) * rng.uniform(0.3, 0.5))
-        states[deep_start:min(deep_start + deep, n_seconds)] = DEEP
+        states[deep_start : min(deep_start + deep, n_seconds)] = DEEP
         start, cycle = start + length, cycle + 1
     for onset in _poisson_times(rng, person.awakenings_per_h / 3600, 0, n_seconds):
-        states[round(onset):round(onset + rng.uniform(30, 300))] = AWAKE
+        states[round(onset) : round(onset + rng.uniform(30, 300))] = AWAKE
     if person.bathroom_trip and n_seconds >= 2400:
-        trip = np.concatenate([np.full(30, AWAKE), np.full(walk, WALKING),
-                               np.full(round(rng.uniform(120, 600)), ABSENT),
-                               np.full(walk, WALKING), np.full(round(rng.uniform(120, 600)), AWAKE)])
+        trip = np.concatenate(
+            [
+                np.full(30, AWAKE),
+                np.full(walk, WALKING),
+                np.full(round(rng.uniform(120, 600)), ABSENT),
+                np.full(walk, WALKING),
+                np.full(round(rng.uniform(120, 600)), AWAKE),
+            ]
+        )
         onset = round(rng.uniform(0.3, 0.7) * n_seconds)
-        states[onset:onset + trip.size] = trip[:n_seconds - onset]
+        states[onset : onset + trip.size] = trip[: n_seconds - onset]
     return states
 
 
@@ -372,10 +422,18 @@ def _breathing(person: Person, states: np.ndarray, rng: np.random.Generator) -> 
     in bed, sighs make single breaths 2-3 times deeper.
     """
     n = states.size
-    rate = (person.breathing_rate_bpm / 60 * _low_pass(_STATE_RATE[states], 30.0)
-            * np.exp(_STATE_RATE_JITTER[states] * _ar1(rng, n, 10.0)))
-    depth = (person.breathing_depth_mm / 1000 * _low_pass(_STATE_DEPTH[states], 30.0)
-             * np.exp(_STATE_DEPTH_JITTER[states] * _ar1(rng, n, 15.0)))
+    rate = (
+        person.breathing_rate_bpm
+        / 60
+        * _low_pass(_STATE_RATE[states], 30.0)
+        * np.exp(_STATE_RATE_JITTER[states] * _ar1(rng, n, 10.0))
+    )
+    depth = (
+        person.breathing_depth_mm
+        / 1000
+        * _low_pass(_STATE_DEPTH[states], 30.0)
+        * np.exp(_STATE_DEPTH_JITTER[states] * _ar1(rng, n, 15.0))
+    )
     awake = np.flatnonzero(states == AWAKE)
     sighs = awake[rng.random(awake.size) < person.sighs_per_min / 60]
     seconds = np.arange(n)
@@ -416,21 +474,32 @@ def _standing_pose(person: Person, range_m: float, angle_rad: float, *, visible:
     return pose
 
 
-def _movement(rng: np.random.Generator, kind: tuple, start_s: float, duration_s: float) -> tuple:
+def _movement(
+    rng: np.random.Generator, kind: tuple[Any, ...], start_s: float, duration_s: float
+) -> tuple[Any, ...]:
     """A movement of ``kind`` (_FIDGET, _LIMB or _TWITCH) as a row of the Script's move arrays."""
     (f_low, f_high), amplitudes = kind
     low, high = np.array(amplitudes).T
     amplitude = rng.uniform(low, high)[:, None] * rng.uniform(0.3, 1.0, (len(PARTS), _MOVE_COMPONENTS))
-    return (start_s, duration_s, rng.uniform(f_low, f_high, _MOVE_COMPONENTS), amplitude,
-            rng.uniform(0, 2 * np.pi, (len(PARTS), _MOVE_COMPONENTS)))
+    return (
+        start_s,
+        duration_s,
+        rng.uniform(f_low, f_high, _MOVE_COMPONENTS),
+        amplitude,
+        rng.uniform(0, 2 * np.pi, (len(PARTS), _MOVE_COMPONENTS)),
+    )
 
 
-def _gait(rng: np.random.Generator, start_s: float, duration_s: float) -> tuple:
+def _gait(rng: np.random.Generator, start_s: float, duration_s: float) -> tuple[Any, ...]:
     """Limbs and torso swinging at harmonics of a 1.6-2.0 Hz step rate while walking."""
     step_hz = rng.uniform(1.6, 2.0)
-    return (start_s, duration_s, step_hz * np.array([0.5, 1.0, 1.5]),
-            _GAIT_AMPLITUDE_M * rng.uniform(0.7, 1.3),
-            rng.uniform(0, 2 * np.pi, (len(PARTS), _MOVE_COMPONENTS)))
+    return (
+        start_s,
+        duration_s,
+        step_hz * np.array([0.5, 1.0, 1.5]),
+        _GAIT_AMPLITUDE_M * rng.uniform(0.7, 1.3),
+        rng.uniform(0, 2 * np.pi, (len(PARTS), _MOVE_COMPONENTS)),
+    )
 
 
 def _runs(states: np.ndarray) -> list[tuple[int, int, int]]:
@@ -441,7 +510,7 @@ def _runs(states: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(states[s]), int(s), int(e)) for s, e in zip(starts, ends)]
 
 
-def _plan_poses(person: Person, states: np.ndarray, rng: np.random.Generator) -> tuple[list, list]:
+def _plan_poses(person: Person, states: np.ndarray, rng: np.random.Generator) -> tuple[list[Any], list[Any]]:
     """Pose changes (start, end, from, to) and movements for the runs of ``states``."""
     door_angle = np.radians(rng.uniform(-40, 40))
     absent = _standing_pose(person, DOOR_RANGE_M, door_angle, visible=False)
@@ -459,8 +528,9 @@ def _plan_poses(person: Person, states: np.ndarray, rng: np.random.Generator) ->
         length = end - start
         if state == WALKING:
             lie_s = length * person.lie_down_s / (person.walk_s + person.lie_down_s)
-            bedside = _standing_pose(person, person.bedside_range_m, np.radians(person.angle_deg) + 0.2,
-                                     visible=True)
+            bedside = _standing_pose(
+                person, person.bedside_range_m, np.radians(person.angle_deg) + 0.2, visible=True
+            )
             if previous == ABSENT:
                 change(start, 0.0, door)
                 change(start, length - lie_s, bedside)

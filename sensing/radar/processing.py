@@ -50,6 +50,7 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -110,35 +111,68 @@ class RadarFeatureSettings:
     power_ref: float = 1e-6
 
     def __post_init__(self) -> None:
-        positive = ("frame_rate_hz", "range_window_m", "range_step_m", "clutter_time_constant_s",
-                    "stft_window_s", "stft_hop_s", "max_frequency_hz", "epoch_s", "power_ref")
+        positive = (
+            "frame_rate_hz",
+            "range_window_m",
+            "range_step_m",
+            "clutter_time_constant_s",
+            "stft_window_s",
+            "stft_hop_s",
+            "max_frequency_hz",
+            "epoch_s",
+            "power_ref",
+        )
         for name in positive:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-                raise RadarError(f"invalid radar feature settings: {name} must be a positive "
-                                 f"number, got {value!r}")
+                raise RadarError(
+                    f"invalid radar feature settings: {name} must be a positive number, got {value!r}"
+                )
         nyquist = self.frame_rate_hz / 2
         checks = [
-            (_whole(self.range_window_m / self.range_step_m),
-             f"range_window_m {self.range_window_m:g} m must be a whole number of "
-             f"range_step_m {self.range_step_m:g} m"),
-            (_whole(self.stft_window_s * self.frame_rate_hz)
-             and _whole(self.stft_hop_s * self.frame_rate_hz),
-             f"stft_window_s {self.stft_window_s:g} s and stft_hop_s {self.stft_hop_s:g} s must be "
-             f"whole numbers of frames at {self.frame_rate_hz:g} Hz"),
-            (self.stft_hop_s <= self.stft_window_s,
-             f"stft_hop_s {self.stft_hop_s:g} s must not exceed stft_window_s {self.stft_window_s:g} s"),
-            (_whole(self.epoch_s / self.stft_hop_s),
-             f"epoch_s {self.epoch_s:g} s must be a whole number of stft_hop_s {self.stft_hop_s:g} s"),
-            (self.max_frequency_hz < nyquist,
-             f"max_frequency_hz {self.max_frequency_hz:g} Hz must be below the Nyquist frequency "
-             f"{nyquist:g} Hz of frame_rate_hz {self.frame_rate_hz:g} Hz"),
-            (self.max_frequency_hz * self.stft_window_s >= 1,
-             f"max_frequency_hz {self.max_frequency_hz:g} Hz keeps only the 0 Hz bin of a "
-             f"{self.stft_window_s:g} s window"),
-            (isinstance(self.context_epochs, int) and self.context_epochs >= 1
-             and self.context_epochs % 2 == 1,
-             f"context_epochs must be an odd integer >= 1, got {self.context_epochs!r}"),
+            (
+                _whole(self.range_window_m / self.range_step_m),
+                (
+                    f"range_window_m {self.range_window_m:g} m must be a whole number of "
+                    f"range_step_m {self.range_step_m:g} m"
+                ),
+            ),
+            (
+                _whole(self.stft_window_s * self.frame_rate_hz)
+                and _whole(self.stft_hop_s * self.frame_rate_hz),
+                (
+                    f"stft_window_s {self.stft_window_s:g} s and stft_hop_s {self.stft_hop_s:g} s must be "
+                    f"whole numbers of frames at {self.frame_rate_hz:g} Hz"
+                ),
+            ),
+            (
+                self.stft_hop_s <= self.stft_window_s,
+                f"stft_hop_s {self.stft_hop_s:g} s must not exceed stft_window_s {self.stft_window_s:g} s",
+            ),
+            (
+                _whole(self.epoch_s / self.stft_hop_s),
+                f"epoch_s {self.epoch_s:g} s must be a whole number of stft_hop_s {self.stft_hop_s:g} s",
+            ),
+            (
+                self.max_frequency_hz < nyquist,
+                (
+                    f"max_frequency_hz {self.max_frequency_hz:g} Hz must be below the Nyquist frequency "
+                    f"{nyquist:g} Hz of frame_rate_hz {self.frame_rate_hz:g} Hz"
+                ),
+            ),
+            (
+                self.max_frequency_hz * self.stft_window_s >= 1,
+                (
+                    f"max_frequency_hz {self.max_frequency_hz:g} Hz keeps only the 0 Hz bin of a "
+                    f"{self.stft_window_s:g} s window"
+                ),
+            ),
+            (
+                isinstance(self.context_epochs, int)
+                and self.context_epochs >= 1
+                and self.context_epochs % 2 == 1,
+                f"context_epochs must be an odd integer >= 1, got {self.context_epochs!r}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -181,11 +215,11 @@ class RadarFeatureSettings:
         """(n_rows,) range of each tensor row in metres, centred on ``centre_m``."""
         return centre_m + self.range_step_m * (np.arange(self.n_rows) - (self.n_rows - 1) / 2)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> RadarFeatureSettings:
+    def from_dict(cls, values: dict[str, Any]) -> RadarFeatureSettings:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -199,7 +233,7 @@ def _whole(value: float) -> bool:
 
 def combine_rx(iq: np.ndarray) -> np.ndarray:
     """Coherent mean over receivers: (frames, rx, bins) -> (frames, bins) complex128."""
-    return iq.mean(axis=1, dtype=np.complex128)
+    return np.asarray(iq.mean(axis=1, dtype=np.complex128))
 
 
 class ClutterFilter:
@@ -266,13 +300,15 @@ class _Resampler:
         out = np.zeros((len(m), self._buffer.shape[1]), dtype=np.complex128)
         if len(m):
             lag_s = (base[:, None] + self.taps[None, :] - centres[:, None]) / self.rate_in
-            weights = (np.sinc(2 * self.cutoff_hz * lag_s)
-                       * np.where(np.abs(lag_s) < RESAMPLE_HALF_WIDTH_S,
-                                  0.5 + 0.5 * np.cos(np.pi * lag_s / RESAMPLE_HALF_WIDTH_S), 0.0))
+            weights = np.sinc(2 * self.cutoff_hz * lag_s) * np.where(
+                np.abs(lag_s) < RESAMPLE_HALF_WIDTH_S,
+                0.5 + 0.5 * np.cos(np.pi * lag_s / RESAMPLE_HALF_WIDTH_S),
+                0.0,
+            )
             weights /= weights.sum(axis=1, keepdims=True)
             rows = base - self._first
             for t, tap in enumerate(self.taps):
-                out += weights[:, t:t + 1] * self._buffer[rows + tap]
+                out += weights[:, t : t + 1] * self._buffer[rows + tap]
             self._next = int(m[-1]) + 1
         keep_from = math.floor(self._next * self.ratio) + 1 - self.half
         drop = max(0, min(keep_from - self._first, len(self._buffer)))
@@ -286,8 +322,9 @@ def _hann(n: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
 
 
-def _range_weights(rows_m: np.ndarray, range_step_m: float, config: RadarConfig, n_bins: int,
-                   source: str) -> tuple[slice, np.ndarray, np.ndarray, np.ndarray]:
+def _range_weights(
+    rows_m: np.ndarray, range_step_m: float, config: RadarConfig, n_bins: int, source: str
+) -> tuple[slice, np.ndarray, np.ndarray, np.ndarray]:
     """Rebinning in range: each row's power is the mean over the row's cell of the bins' power.
 
     Row ``r``'s cell is ``rows_m[r] +- range_step_m / 2`` and bin ``i``'s is its
@@ -303,13 +340,18 @@ def _range_weights(rows_m: np.ndarray, range_step_m: float, config: RadarConfig,
     position = (rows_m - config.range_offset_m) / config.range_resolution_m
     if position.min() < -1e-6 or position.max() > n_bins - 1 + 1e-6:
         covered = config.range_m(n_bins)[[0, -1]]
-        raise RadarError(f"{source}: rows {rows_m.min():.3f} to {rows_m.max():.3f} m lie outside "
-                         f"the recording's range bins ({covered[0]:.3f} to {covered[1]:.3f} m); "
-                         f"move centre_m or narrow range_window_m")
+        raise RadarError(
+            f"{source}: rows {rows_m.min():.3f} to {rows_m.max():.3f} m lie outside "
+            f"the recording's range bins ({covered[0]:.3f} to {covered[1]:.3f} m); "
+            f"move centre_m or narrow range_window_m"
+        )
     half = range_step_m / 2 / config.range_resolution_m
     bins = np.arange(n_bins)
-    overlap = np.clip(np.minimum(position[:, None] + half, bins + 0.5)
-                      - np.maximum(position[:, None] - half, bins - 0.5), 0, None)
+    overlap = np.clip(
+        np.minimum(position[:, None] + half, bins + 0.5) - np.maximum(position[:, None] - half, bins - 0.5),
+        0,
+        None,
+    )
     row, bin_ = np.nonzero(overlap > 1e-9 * half)
     weights = overlap[row, bin_] / overlap.sum(axis=1)[row]
     kept = slice(int(bin_.min()), int(bin_.max()) + 1)
@@ -330,21 +372,30 @@ class SpectrogramStream:
             recording's frame rate is too low for ``max_frequency_hz``.
     """
 
-    def __init__(self, config: RadarConfig, settings: RadarFeatureSettings, *, n_bins: int,
-                 rows_m: np.ndarray, source: str = "recording") -> None:
+    def __init__(
+        self,
+        config: RadarConfig,
+        settings: RadarFeatureSettings,
+        *,
+        n_bins: int,
+        rows_m: np.ndarray,
+        source: str = "recording",
+    ) -> None:
         self.settings = settings
         rows_m = np.asarray(rows_m, dtype=np.float64)
         self.n_rows = len(rows_m)
         self._bins, self._pair_row, self._pair_bin, self._pair_weight = _range_weights(
-            rows_m, settings.range_step_m, config, n_bins, source)
+            rows_m, settings.range_step_m, config, n_bins, source
+        )
         rate = config.frame_rate_hz
         resampling = abs(rate - settings.frame_rate_hz) > 1e-9
         if resampling and settings.max_frequency_hz > RESAMPLE_PASSBAND * rate:
-            raise RadarError(f"{source}: {rate:g} Hz frames are resampled to {settings.frame_rate_hz:g} "
-                             f"Hz and then resolve up to {RESAMPLE_PASSBAND * rate:g} Hz; the settings "
-                             f"keep up to {settings.max_frequency_hz:g} Hz (lower max_frequency_hz)")
-        self._clutter = ClutterFilter(time_constant_s=settings.clutter_time_constant_s,
-                                      frame_rate_hz=rate)
+            raise RadarError(
+                f"{source}: {rate:g} Hz frames are resampled to {settings.frame_rate_hz:g} "
+                f"Hz and then resolve up to {RESAMPLE_PASSBAND * rate:g} Hz; the settings "
+                f"keep up to {settings.max_frequency_hz:g} Hz (lower max_frequency_hz)"
+            )
+        self._clutter = ClutterFilter(time_constant_s=settings.clutter_time_constant_s, frame_rate_hz=rate)
         n_selected = self._bins.stop - self._bins.start
         self._resample = _Resampler(rate, settings.frame_rate_hz, n_selected) if resampling else None
         self._offset = (settings.hop_frames - settings.window_frames) // 2
@@ -381,7 +432,7 @@ class SpectrogramStream:
             return np.zeros((0, self.n_rows, n_freqs), dtype=np.float32)
         index = starts[:, None] + np.arange(settings.window_frames)[None, :]
         spectrum = np.fft.fft(self._samples[index] * self._window[None, :, None], axis=1)
-        power = spectrum.real ** 2 + spectrum.imag ** 2
+        power = spectrum.real**2 + spectrum.imag**2
         folded = power[:, :n_freqs].copy()
         folded[:, 1:] += power[:, -1:-n_freqs:-1]
         folded /= self._window.sum() ** 2
@@ -404,12 +455,20 @@ class TensorStream:
     tensors, bit for bit.
     """
 
-    def __init__(self, config: RadarConfig, settings: RadarFeatureSettings, *, n_bins: int,
-                 centre_m: float, source: str = "recording") -> None:
+    def __init__(
+        self,
+        config: RadarConfig,
+        settings: RadarFeatureSettings,
+        *,
+        n_bins: int,
+        centre_m: float,
+        source: str = "recording",
+    ) -> None:
         self.config = config
         self.settings = settings
-        self._spectrogram = SpectrogramStream(config, settings, n_bins=n_bins,
-                                              rows_m=settings.rows_m(centre_m), source=source)
+        self._spectrogram = SpectrogramStream(
+            config, settings, n_bins=n_bins, rows_m=settings.rows_m(centre_m), source=source
+        )
         self._columns: dict[int, np.ndarray] = {}
         self._next_epoch = 0
 
@@ -455,13 +514,20 @@ def check_duration(recording: Recording, settings: RadarFeatureSettings) -> None
     duration = recording.duration_s
     for needed, what in ((settings.stft_window_s, "one STFT window"), (settings.epoch_s, "one epoch")):
         if duration < needed - 1e-9:
-            raise RadarError(f"{recording.path}: {duration:.1f} s recorded ({recording.n_frames} frames "
-                             f"at {recording.config.frame_rate_hz:g} Hz), shorter than {what} "
-                             f"({needed:g} s)")
+            raise RadarError(
+                f"{recording.path}: {duration:.1f} s recorded ({recording.n_frames} frames "
+                f"at {recording.config.frame_rate_hz:g} Hz), shorter than {what} "
+                f"({needed:g} s)"
+            )
 
 
-def range_doppler_time(recording: Recording, settings: RadarFeatureSettings, *, centre_m: float,
-                       frames_per_chunk: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def range_doppler_time(
+    recording: Recording,
+    settings: RadarFeatureSettings,
+    *,
+    centre_m: float,
+    frames_per_chunk: int | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
     """(epoch, tensor) for each whole epoch of ``recording``, reading it in chunks.
 
     Args:
@@ -479,8 +545,9 @@ def range_doppler_time(recording: Recording, settings: RadarFeatureSettings, *, 
             the rows lie outside its range bins, or its frame rate is too low.
     """
     check_duration(recording, settings)
-    stream = TensorStream(recording.config, settings, n_bins=recording.n_bins, centre_m=centre_m,
-                          source=str(recording.path))
+    stream = TensorStream(
+        recording.config, settings, n_bins=recording.n_bins, centre_m=centre_m, source=str(recording.path)
+    )
     chunk = frames_per_chunk or max(1, round(CHUNK_S * recording.config.frame_rate_hz))
     for _, frames in recording.chunks(chunk):
         yield from stream.feed(frames)

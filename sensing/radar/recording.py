@@ -25,6 +25,7 @@ import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -38,10 +39,13 @@ EPOCH_LABELS = ("absent", "awake", "asleep")
 IQ_DTYPE = np.dtype(np.complex64)
 
 
-def is_finite_number(value) -> bool:
+def is_finite_number(value: object) -> bool:
     """A finite real number (numpy scalars included), not a bool."""
-    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-            and bool(np.isfinite(value)))
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, (bool, np.bool_))
+        and bool(np.isfinite(float(value)))
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -110,8 +114,7 @@ def _check_iq(iq: np.ndarray, source: str) -> None:
 def _check_finite(chunk: np.ndarray, first_frame: int, source: str) -> None:
     bad = ~np.isfinite(chunk).all(axis=(1, 2))
     if bad.any():
-        raise RadarError(f"{source}: frame {first_frame + int(np.argmax(bad))} holds NaN or "
-                         f"infinite values")
+        raise RadarError(f"{source}: frame {first_frame + int(np.argmax(bad))} holds NaN or infinite values")
 
 
 class RecordingWriter:
@@ -121,25 +124,28 @@ class RecordingWriter:
     ...     writer.write(chunk)  # (frames, 3, 100) complex64, in order
     """
 
-    def __init__(self, path: str | Path, config: RadarConfig, *, n_frames: int, n_rx: int,
-                 n_bins: int) -> None:
+    def __init__(
+        self, path: str | Path, config: RadarConfig, *, n_frames: int, n_rx: int, n_bins: int
+    ) -> None:
         self.path = Path(path)
         self.shape = (n_frames, n_rx, n_bins)
         self.written = 0
-        self._archive = zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_STORED,
-                                        allowZip64=True)
+        self._archive = zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
         self._archive.writestr(_entry("config.npy"), _npy_bytes(np.array(config.to_json())))
         self._member = self._archive.open(_entry("iq.npy"), "w", force_zip64=True)
-        npy_format.write_array_header_1_0(self._member, {
-            "descr": npy_format.dtype_to_descr(IQ_DTYPE), "fortran_order": False,
-            "shape": self.shape})
+        npy_format.write_array_header_1_0(
+            self._member,
+            {"descr": npy_format.dtype_to_descr(IQ_DTYPE), "fortran_order": False, "shape": self.shape},
+        )
 
     def write(self, chunk: np.ndarray) -> None:
         """Append (frames, rx, range_bins) complex64 frames."""
         _check_iq(chunk, str(self.path))
         if chunk.shape[1:] != self.shape[1:]:
-            raise RadarError(f"{self.path}: chunk shape {chunk.shape} does not match "
-                             f"(frames, {self.shape[1]}, {self.shape[2]})")
+            raise RadarError(
+                f"{self.path}: chunk shape {chunk.shape} does not match "
+                f"(frames, {self.shape[1]}, {self.shape[2]})"
+            )
         if self.written + chunk.shape[0] > self.shape[0]:
             raise RadarError(f"{self.path}: more than the {self.shape[0]} frames announced")
         _check_finite(chunk, self.written, str(self.path))
@@ -163,7 +169,7 @@ class RecordingWriter:
     def __enter__(self) -> RecordingWriter:
         return self
 
-    def __exit__(self, exc_type, exc, traceback) -> None:
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         if exc_type is None:
             self.close()
         else:
@@ -186,13 +192,12 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 def write_recording(path: str | Path, iq: np.ndarray, config: RadarConfig) -> Path:
     """Write a whole recording held in memory; returns the path."""
     _check_iq(iq, str(path))
-    with RecordingWriter(path, config, n_frames=iq.shape[0], n_rx=iq.shape[1],
-                         n_bins=iq.shape[2]) as writer:
+    with RecordingWriter(path, config, n_frames=iq.shape[0], n_rx=iq.shape[1], n_bins=iq.shape[2]) as writer:
         writer.write(iq)
     return Path(path)
 
 
-def _member_data_start(file, info: zipfile.ZipInfo, source: str) -> int:
+def _member_data_start(file: BinaryIO, info: zipfile.ZipInfo, source: str) -> int:
     """Byte offset in the archive where an uncompressed member's contents begin.
 
     Read from the member's local header (signature, then at bytes 26-29 the
@@ -204,7 +209,7 @@ def _member_data_start(file, info: zipfile.ZipInfo, source: str) -> int:
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
         raise RadarError(f"{source}: corrupt archive (bad local header of {info.filename})")
     name_length, extra_length = struct.unpack("<HH", header[26:30])
-    return info.header_offset + 30 + name_length + extra_length
+    return int(info.header_offset + 30 + name_length + extra_length)
 
 
 class Recording:
@@ -227,22 +232,28 @@ class Recording:
         names = set(self._archive.namelist())
         for needed in ("iq.npy", "config.npy"):
             if needed not in names:
-                raise RadarError(f"{source}: no '{needed[:-4]}' array (has: "
-                                 f"{', '.join(sorted(n[:-4] for n in names)) or 'nothing'})")
+                raise RadarError(
+                    f"{source}: no '{needed[:-4]}' array (has: "
+                    f"{', '.join(sorted(n[:-4] for n in names)) or 'nothing'})"
+                )
         with self._archive.open("config.npy") as member:
             config = np.load(member, allow_pickle=False)
         if config.ndim != 0 or config.dtype.kind not in "US":
-            raise RadarError(f"{source}: config must be a 0-d string array, got "
-                             f"{config.dtype} of shape {config.shape}")
+            raise RadarError(
+                f"{source}: config must be a 0-d string array, got {config.dtype} of shape {config.shape}"
+            )
         self.config = RadarConfig.from_json(str(config), source=source)
         info = self._archive.getinfo("iq.npy")
         if info.compress_type != zipfile.ZIP_STORED:
-            raise RadarError(f"{source}: iq is compressed; write recordings with "
-                             f"sensing.radar.recording.write_recording (np.savez, not savez_compressed)")
+            raise RadarError(
+                f"{source}: iq is compressed; write recordings with "
+                f"sensing.radar.recording.write_recording (np.savez, not savez_compressed)"
+            )
         with self._archive.open(info) as member:
             version = npy_format.read_magic(member)
-            read_header = (npy_format.read_array_header_1_0 if version == (1, 0)
-                           else npy_format.read_array_header_2_0)
+            read_header = (
+                npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+            )
             try:
                 shape, fortran_order, dtype = read_header(member)
             except ValueError as error:
@@ -256,8 +267,10 @@ class Recording:
             raise RadarError(f"{source}: iq is stored in Fortran order; save a C-ordered array")
         self.n_frames, self.n_rx, self.n_bins = shape
         if info.file_size < self._data_offset + self.n_frames * self._frame_bytes:
-            raise RadarError(f"{source}: truncated: iq announces {self.n_frames} frames but holds "
-                             f"{(info.file_size - self._data_offset) // self._frame_bytes}")
+            raise RadarError(
+                f"{source}: truncated: iq announces {self.n_frames} frames but holds "
+                f"{(info.file_size - self._data_offset) // self._frame_bytes}"
+            )
         self._file = open(self.path, "rb")  # closed by close()
         self._iq_start = _member_data_start(self._file, info, source) + self._data_offset
 
@@ -292,7 +305,7 @@ class Recording:
     def __enter__(self) -> Recording:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -329,19 +342,23 @@ def read_epochs(path: str | Path) -> list[str]:
         reader = csv.DictReader(handle)
         missing = [column for column in ("start_s", "label") if column not in (reader.fieldnames or [])]
         if missing:
-            raise RadarError(f"{path}: missing column(s) {', '.join(missing)}; the header must be "
-                             f"start_s,label")
-        labels = []
+            raise RadarError(
+                f"{path}: missing column(s) {', '.join(missing)}; the header must be start_s,label"
+            )
+        labels: list[str] = []
         for line, row in enumerate(reader, start=2):
             if row["label"] not in EPOCH_LABELS:
-                raise RadarError(f"{path}, line {line}: label {row['label']!r} is not one of "
-                                 f"{', '.join(EPOCH_LABELS)}")
+                raise RadarError(
+                    f"{path}, line {line}: label {row['label']!r} is not one of {', '.join(EPOCH_LABELS)}"
+                )
             try:
                 start_s = float(row["start_s"])
             except (TypeError, ValueError):
                 raise RadarError(f"{path}, line {line}: start_s {row['start_s']!r} is not a number") from None
             if abs(start_s - len(labels) * EPOCH_S) > 1e-6:
-                raise RadarError(f"{path}, line {line}: start_s {start_s:g} should be "
-                                 f"{len(labels) * EPOCH_S:g} (one row per {EPOCH_S:g} s epoch, in order)")
+                raise RadarError(
+                    f"{path}, line {line}: start_s {start_s:g} should be "
+                    f"{len(labels) * EPOCH_S:g} (one row per {EPOCH_S:g} s epoch, in order)"
+                )
             labels.append(row["label"])
     return labels

@@ -39,7 +39,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -91,15 +91,20 @@ class RadarHardware:
 
     def __post_init__(self) -> None:
         if not 0 < self.start_frequency_hz < self.stop_frequency_hz:
-            raise RadarError(f"radar hardware: need 0 < start_frequency_hz < stop_frequency_hz, got "
-                             f"{self.start_frequency_hz:g} and {self.stop_frequency_hz:g}")
+            raise RadarError(
+                f"radar hardware: need 0 < start_frequency_hz < stop_frequency_hz, got "
+                f"{self.start_frequency_hz:g} and {self.stop_frequency_hz:g}"
+            )
         for name in ("n_rx", "n_bins"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise RadarError(f"radar hardware: {name} must be an integer >= 1, got "
-                                 f"{getattr(self, name)!r}")
+                raise RadarError(
+                    f"radar hardware: {name} must be an integer >= 1, got {getattr(self, name)!r}"
+                )
         if not self.frame_rate_hz > 0 or not self.range_offset_m >= 0:
-            raise RadarError(f"radar hardware: need frame_rate_hz > 0 and range_offset_m >= 0, got "
-                             f"{self.frame_rate_hz!r} and {self.range_offset_m!r}")
+            raise RadarError(
+                f"radar hardware: need frame_rate_hz > 0 and range_offset_m >= 0, got "
+                f"{self.frame_rate_hz!r} and {self.range_offset_m!r}"
+            )
 
     @classmethod
     def random(cls, seed: int) -> RadarHardware:
@@ -114,10 +119,15 @@ class RadarHardware:
         stop = start + rng.uniform(4.0e9, 7.0e9)
         offset = rng.uniform(0.05, 0.2)
         resolution = SPEED_OF_LIGHT_M_S / (2 * (stop - start))
-        return cls(start_frequency_hz=start, stop_frequency_hz=stop,
-                   frame_rate_hz=float(rng.choice([10.0, 12.0, 15.0, 20.0])),
-                   n_rx=int(rng.integers(1, 4)), n_bins=math.ceil((2.8 - offset) / resolution) + 1,
-                   range_offset_m=offset, device="simulated, randomised hardware")
+        return cls(
+            start_frequency_hz=start,
+            stop_frequency_hz=stop,
+            frame_rate_hz=float(rng.choice([10.0, 12.0, 15.0, 20.0])),
+            n_rx=int(rng.integers(1, 4)),
+            n_bins=math.ceil((2.8 - offset) / resolution) + 1,
+            range_offset_m=offset,
+            device="simulated, randomised hardware",
+        )
 
     @property
     def wavelength_m(self) -> float:
@@ -140,9 +150,14 @@ class RadarHardware:
 
     def config(self) -> RadarConfig:
         """The :class:`RadarConfig` its recordings carry."""
-        return RadarConfig(frame_rate_hz=self.frame_rate_hz, range_resolution_m=self.range_resolution_m,
-                           range_offset_m=self.range_offset_m, wavelength_m=self.wavelength_m,
-                           rx_spacing_m=self.rx_spacing_m, device=self.device)
+        return RadarConfig(
+            frame_rate_hz=self.frame_rate_hz,
+            range_resolution_m=self.range_resolution_m,
+            range_offset_m=self.range_offset_m,
+            wavelength_m=self.wavelength_m,
+            rx_spacing_m=self.rx_spacing_m,
+            device=self.device,
+        )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -204,16 +219,27 @@ class NightParameters:
 
     def __post_init__(self) -> None:
         if self.partner is not None and self.partner.range_m <= self.sleeper.range_m:
-            raise RadarError(f"night parameters: partner at {self.partner.range_m:.2f} m must be further "
-                             f"than the sleeper at {self.sleeper.range_m:.2f} m (the radar stands on the "
-                             f"sleeper's bedside)")
+            raise RadarError(
+                f"night parameters: partner at {self.partner.range_m:.2f} m must be further "
+                f"than the sleeper at {self.sleeper.range_m:.2f} m (the radar stands on the "
+                f"sleeper's bedside)"
+            )
         if not (self.fan_blades >= 1 and self.curtain_folds >= 1):
-            raise RadarError(f"night parameters: fan_blades and curtain_folds must be >= 1, got "
-                             f"{self.fan_blades} and {self.curtain_folds}")
+            raise RadarError(
+                f"night parameters: fan_blades and curtain_folds must be >= 1, got "
+                f"{self.fan_blades} and {self.curtain_folds}"
+            )
 
     @classmethod
-    def random(cls, seed: int, *, partner: bool | None = None, fan: bool | None = None,
-               curtain: bool | None = None, multipath: bool | None = None) -> NightParameters:
+    def random(
+        cls,
+        seed: int,
+        *,
+        partner: bool | None = None,
+        fan: bool | None = None,
+        curtain: bool | None = None,
+        multipath: bool | None = None,
+    ) -> NightParameters:
         """A night drawn from ``seed``; each interferer present if True, absent if False.
 
         None draws its presence: a partner with probability 0.3, a fan 0.2, a
@@ -223,30 +249,44 @@ class NightParameters:
         rng = np.random.default_rng([_check_seed(seed), 0])
         sleeper = Person.random(rng, range_m=rng.uniform(0.4, 1.5), bedside_range_m=rng.uniform(0.5, 0.9))
         partner_range = min(sleeper.range_m + rng.uniform(0.3, 0.6), 2.4)
-        partner_person = Person.random(rng, range_m=partner_range,
-                                       bedside_range_m=partner_range + rng.uniform(0.2, 0.5))
-        furniture = [(rng.uniform(0.2, 2.8), rng.uniform(-60, 60), 0.05 ** rng.uniform(0, 1))
-                     for _ in range(rng.integers(4, 13))]
+        partner_person = Person.random(
+            rng, range_m=partner_range, bedside_range_m=partner_range + rng.uniform(0.2, 0.5)
+        )
+        furniture = [
+            (rng.uniform(0.2, 2.8), rng.uniform(-60, 60), 0.05 ** rng.uniform(0, 1))
+            for _ in range(rng.integers(4, 13))
+        ]
         wall = (rng.uniform(1.8, 2.8), rng.uniform(-20, 20), rng.uniform(1, 4))
         fan_range = rng.uniform(sleeper.range_m + 0.4, 2.6)
         curtain_range = rng.uniform(max(sleeper.range_m + 0.4, 1.2), 2.7)
         multipath_extra = rng.uniform(0.3, 0.9)
         draws = rng.random(4)
-        present = [draw < probability if flag is None else flag
-                   for flag, draw, probability in zip((partner, fan, curtain, multipath), draws,
-                                                      (0.3, 0.2, 0.2, 0.5))]
+        present = [
+            draw < probability if flag is None else flag
+            for flag, draw, probability in zip(
+                (partner, fan, curtain, multipath), draws, (0.3, 0.2, 0.2, 0.5)
+            )
+        ]
         return cls(
-            sleeper=sleeper, partner=partner_person if present[0] else None,
-            snr_db=rng.uniform(25, 40), clutter=tuple(furniture + [wall]),
+            sleeper=sleeper,
+            partner=partner_person if present[0] else None,
+            snr_db=rng.uniform(25, 40),
+            clutter=tuple(furniture + [wall]),
             fan_range_m=fan_range if present[1] else None,
-            fan_angle_deg=rng.uniform(-30, 30), fan_rate_hz=rng.uniform(1, 3),
-            fan_blades=int(rng.integers(3, 6)), fan_radius_m=rng.uniform(0.05, 0.3),
+            fan_angle_deg=rng.uniform(-30, 30),
+            fan_rate_hz=rng.uniform(1, 3),
+            fan_blades=int(rng.integers(3, 6)),
+            fan_radius_m=rng.uniform(0.05, 0.3),
             fan_reflectivity=rng.uniform(0.2, 0.8),
             curtain_range_m=curtain_range if present[2] else None,
-            curtain_angle_deg=rng.uniform(-45, 45), curtain_folds=int(rng.integers(3, 7)),
-            curtain_sway_mm=rng.uniform(3, 15), curtain_reflectivity=rng.uniform(0.2, 0.6),
+            curtain_angle_deg=rng.uniform(-45, 45),
+            curtain_folds=int(rng.integers(3, 7)),
+            curtain_sway_mm=rng.uniform(3, 15),
+            curtain_reflectivity=rng.uniform(0.2, 0.6),
             multipath_extra_m=multipath_extra if present[3] else None,
-            multipath_gain=rng.uniform(0.1, 0.3), multipath_angle_deg=rng.uniform(-40, 40))
+            multipath_gain=rng.uniform(0.1, 0.3),
+            multipath_angle_deg=rng.uniform(-40, 40),
+        )
 
     def widened(self, seed: int) -> NightParameters:
         """This night with the sleeper's body and habits and the noise redrawn from wider brackets.
@@ -260,18 +300,24 @@ class NightParameters:
         """
         rng = np.random.default_rng([_check_seed(seed), _WIDE_STREAM])
         sleeper = dataclasses.replace(
-            self.sleeper, angle_deg=rng.uniform(-40, 40), reflectivity=float(np.exp(rng.uniform(
-                np.log(0.4), np.log(2.0)))),
+            self.sleeper,
+            angle_deg=rng.uniform(-40, 40),
+            reflectivity=float(np.exp(rng.uniform(np.log(0.4), np.log(2.0)))),
             breathing_rate_bpm=rng.uniform(8, 24),
             breathing_depth_mm=float(np.exp(rng.uniform(np.log(1.0), np.log(10.0)))),
-            heart_depth_mm=rng.uniform(0.05, 0.6), posture_shifts_per_h=rng.uniform(0.4, 4.0),
-            limb_movements_per_min=rng.uniform(0.5, 6.0), twitches_per_h=rng.uniform(0, 12),
-            sighs_per_min=rng.uniform(0.1, 2.0), awakenings_per_h=rng.uniform(0.3, 4.0))
+            heart_depth_mm=rng.uniform(0.05, 0.6),
+            posture_shifts_per_h=rng.uniform(0.4, 4.0),
+            limb_movements_per_min=rng.uniform(0.5, 6.0),
+            twitches_per_h=rng.uniform(0, 12),
+            sighs_per_min=rng.uniform(0.1, 2.0),
+            awakenings_per_h=rng.uniform(0.3, 4.0),
+        )
         return dataclasses.replace(self, sleeper=sleeper, snr_db=rng.uniform(15, 45))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict of every parameter."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        values: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(self)))
+        return values
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -309,8 +355,8 @@ class NightTruth:
     fan_range_m: float | None
     curtain_range_m: float | None
     multipath_range_m: float | None
-    parameters: dict
-    hardware: dict
+    parameters: dict[str, Any]
+    hardware: dict[str, Any]
 
     def write(self, path: str | Path) -> Path:
         Path(path).write_text(json.dumps(dataclasses.asdict(self)))
@@ -329,7 +375,7 @@ class NightTruth:
             raise RadarError(f"{path}: not a simulated night's truth ({error})") from None
 
 
-def _tuples(value):
+def _tuples(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
@@ -365,8 +411,9 @@ def range_response(position_bins: np.ndarray, bins: np.ndarray) -> np.ndarray:
     return response
 
 
-def range_profiles(range_m: np.ndarray, angle_rad: np.ndarray, amplitude: np.ndarray,
-                   hardware: RadarHardware) -> np.ndarray:
+def range_profiles(
+    range_m: np.ndarray, angle_rad: np.ndarray, amplitude: np.ndarray, hardware: RadarHardware
+) -> np.ndarray:
     """(frames, rx, bins) complex64 range profiles of point scatterers, without noise.
 
     Args:
@@ -379,10 +426,11 @@ def range_profiles(range_m: np.ndarray, angle_rad: np.ndarray, amplitude: np.nda
     profiles = np.zeros((n_frames, hardware.n_rx, hardware.n_bins), np.complex64)
     range_m = np.maximum(range_m, 0.05)
     position = (range_m - hardware.range_offset_m) / hardware.range_resolution_m
-    gain = amplitude * np.maximum(np.cos(angle_rad), 0.0) / range_m ** 2
+    gain = amplitude * np.maximum(np.cos(angle_rad), 0.0) / range_m**2
     carrier = (gain * np.exp(4j * np.pi / hardware.wavelength_m * range_m)).astype(np.complex64)
-    rx_step = np.exp(2j * np.pi * hardware.rx_spacing_m / hardware.wavelength_m
-                     * np.sin(angle_rad)).astype(np.complex64)
+    rx_step = np.exp(2j * np.pi * hardware.rx_spacing_m / hardware.wavelength_m * np.sin(angle_rad)).astype(
+        np.complex64
+    )
     weights = np.empty((n_frames, n_scatterers, hardware.n_rx), np.complex64)
     weights[..., 0] = carrier
     for rx in range(1, hardware.n_rx):
@@ -402,14 +450,23 @@ def range_profiles(range_m: np.ndarray, angle_rad: np.ndarray, amplitude: np.nda
 class _Scene:
     """A planned night: every scatterer's motion, and the frames they make."""
 
-    def __init__(self, parameters: NightParameters, hardware: RadarHardware, *, seed: int,
-                 n_seconds: int) -> None:
+    def __init__(
+        self, parameters: NightParameters, hardware: RadarHardware, *, seed: int, n_seconds: int
+    ) -> None:
         self.parameters, self.hardware, self.seed = parameters, hardware, seed
-        self.people: list[Script] = [plan_script(parameters.sleeper, n_seconds=n_seconds,
-                                                 rng=np.random.default_rng([seed, _SCRIPT_STREAM]))]
+        self.people: list[Script] = [
+            plan_script(
+                parameters.sleeper, n_seconds=n_seconds, rng=np.random.default_rng([seed, _SCRIPT_STREAM])
+            )
+        ]
         if parameters.partner is not None:
-            self.people.append(plan_script(parameters.partner, n_seconds=n_seconds,
-                                           rng=np.random.default_rng([seed, _PARTNER_STREAM])))
+            self.people.append(
+                plan_script(
+                    parameters.partner,
+                    n_seconds=n_seconds,
+                    rng=np.random.default_rng([seed, _PARTNER_STREAM]),
+                )
+            )
         rng = np.random.default_rng([seed, _ROOM_STREAM])
         p = parameters
         self.fan_phase = rng.uniform(0, 2 * np.pi)
@@ -419,12 +476,14 @@ class _Scene:
         self.fold_reflectivity = p.curtain_reflectivity * rng.uniform(0.5, 1.5, folds)
         self.fold_frequency_hz = np.exp(rng.uniform(np.log(0.02), np.log(0.3), (folds, _CURTAIN_WAVES)))
         weights = 1 / self.fold_frequency_hz
-        self.fold_amplitude_m = (p.curtain_sway_mm / 1000 * weights
-                                 / np.sqrt((weights ** 2).sum(axis=1, keepdims=True) / 2))
+        self.fold_amplitude_m = (
+            p.curtain_sway_mm / 1000 * weights / np.sqrt((weights**2).sum(axis=1, keepdims=True) / 2)
+        )
         self.fold_phase_rad = rng.uniform(0, 2 * np.pi, (folds, _CURTAIN_WAVES))
         clutter = np.array(p.clutter, dtype=np.float64).reshape(-1, 3)
-        self.clutter = range_profiles(clutter[None, :, 0], np.radians(clutter[None, :, 1]),
-                                      clutter[None, :, 2], hardware)
+        self.clutter = range_profiles(
+            clutter[None, :, 0], np.radians(clutter[None, :, 1]), clutter[None, :, 2], hardware
+        )
         self.noise_std = 10 ** (-p.snr_db / 20)
 
     def scatterers(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -445,19 +504,28 @@ class _Scene:
                 turn = 2 * np.pi * (p.fan_rate_hz * t_s + blade / p.fan_blades) + self.fan_phase
                 for span in (0.5, 1.0):
                     ranges.append((p.fan_range_m + span * p.fan_radius_m * np.cos(turn))[:, None])
-                    angles.append((np.radians(p.fan_angle_deg)
-                                   + span * p.fan_radius_m * np.sin(turn) / p.fan_range_m)[:, None])
+                    angles.append(
+                        (np.radians(p.fan_angle_deg) + span * p.fan_radius_m * np.sin(turn) / p.fan_range_m)[
+                            :, None
+                        ]
+                    )
                     flash = 0.3 + 0.7 * np.cos(turn) ** 2
                     amplitudes.append((p.fan_reflectivity * np.sqrt(span) * flash)[:, None])
         if p.curtain_range_m is not None:
-            sway = (self.fold_amplitude_m[None] * np.sin(
-                2 * np.pi * self.fold_frequency_hz[None] * t_s[:, None, None]
-                + self.fold_phase_rad[None])).sum(axis=2)
+            sway = (
+                self.fold_amplitude_m[None]
+                * np.sin(
+                    2 * np.pi * self.fold_frequency_hz[None] * t_s[:, None, None] + self.fold_phase_rad[None]
+                )
+            ).sum(axis=2)
             ranges.append(self.fold_range_m + sway)
             angles.append(np.broadcast_to(self.fold_angle_rad, sway.shape))
             amplitudes.append(np.broadcast_to(self.fold_reflectivity, sway.shape))
-        return (np.concatenate(ranges, axis=1), np.concatenate(angles, axis=1),
-                np.concatenate(amplitudes, axis=1))
+        return (
+            np.concatenate(ranges, axis=1),
+            np.concatenate(angles, axis=1),
+            np.concatenate(amplitudes, axis=1),
+        )
 
     def frames(self, start: int, stop: int) -> np.ndarray:
         """(stop - start, rx, bins) complex64 frames [start, stop) of the night."""
@@ -475,13 +543,20 @@ class _Scene:
             rng = np.random.default_rng([self.seed, _NOISE_STREAM, block])
             blocks.append(rng.standard_normal(shape, dtype=np.float32).view(np.complex64)[..., 0])
         first = start - start // NOISE_BLOCK_FRAMES * NOISE_BLOCK_FRAMES
-        noise = np.concatenate(blocks)[first:first + stop - start]
+        noise = np.concatenate(blocks)[first : first + stop - start]
         return noise * np.float32(self.noise_std / np.sqrt(2))
 
 
-def simulate_night(out_path: str | Path, *, seed: int, hours: float,
-                   parameters: NightParameters | None = None, hardware: RadarHardware | None = None,
-                   chunk_s: float = 60.0, progress: Progress | None = None) -> tuple[Path, Path]:
+def simulate_night(
+    out_path: str | Path,
+    *,
+    seed: int,
+    hours: float,
+    parameters: NightParameters | None = None,
+    hardware: RadarHardware | None = None,
+    chunk_s: float = 60.0,
+    progress: Progress | None = None,
+) -> tuple[Path, Path]:
     """Simulate one night; returns the paths of the recording and of its ``epochs.csv``.
 
     Writes ``out_path`` (``NAME.npz``), ``NAME.epochs.csv`` and
@@ -507,8 +582,9 @@ def simulate_night(out_path: str | Path, *, seed: int, hours: float,
     scene = _Scene(parameters, hardware, seed=seed, n_seconds=n_seconds)
     out_path = Path(out_path)
     chunk = max(1, round(chunk_s * hardware.frame_rate_hz))
-    with RecordingWriter(out_path, hardware.config(), n_frames=n_frames, n_rx=hardware.n_rx,
-                         n_bins=hardware.n_bins) as writer:
+    with RecordingWriter(
+        out_path, hardware.config(), n_frames=n_frames, n_rx=hardware.n_rx, n_bins=hardware.n_bins
+    ) as writer:
         for start in range(0, n_frames, chunk):
             writer.write(scene.frames(start, min(start + chunk, n_frames)))
             if progress is not None:
@@ -530,9 +606,14 @@ def night_seed(seed: int, night: int) -> int:
     return int(np.random.SeedSequence([seed, night]).generate_state(1)[0])
 
 
-def wide_night(seed: int, *, partner: bool | None = None, fan: bool | None = None,
-               curtain: bool | None = None,
-               multipath: bool | None = None) -> tuple[NightParameters, RadarHardware]:
+def wide_night(
+    seed: int,
+    *,
+    partner: bool | None = None,
+    fan: bool | None = None,
+    curtain: bool | None = None,
+    multipath: bool | None = None,
+) -> tuple[NightParameters, RadarHardware]:
     """A training night: :meth:`NightParameters.random` widened, on :meth:`RadarHardware.random`.
 
     Interferer flags as :meth:`NightParameters.random` (None: drawn at its odds).
@@ -541,10 +622,19 @@ def wide_night(seed: int, *, partner: bool | None = None, fan: bool | None = Non
     return parameters.widened(seed), RadarHardware.random(seed)
 
 
-def simulate_nights(out_dir: str | Path, *, nights: int, hours: float, seed: int,
-                    partner: bool | None = False, fan: bool | None = False, curtain: bool | None = False,
-                    multipath: bool | None = None, wide: bool = False,
-                    stream: TextIO | None = None) -> list[tuple[Path, NightTruth]]:
+def simulate_nights(
+    out_dir: str | Path,
+    *,
+    nights: int,
+    hours: float,
+    seed: int,
+    partner: bool | None = False,
+    fan: bool | None = False,
+    curtain: bool | None = False,
+    multipath: bool | None = None,
+    wide: bool = False,
+    stream: TextIO | None = None,
+) -> list[tuple[Path, NightTruth]]:
     """Simulate ``nights`` nights as ``out_dir/night_000.npz`` and so on, printing progress.
 
     Night i takes its own seed from (``seed``, i) (recorded in its truth) and
@@ -563,11 +653,18 @@ def simulate_nights(out_dir: str | Path, *, nights: int, hours: float, seed: int
     results = []
     for night in range(nights):
         this_seed = night_seed(seed, night)
-        flags = dict(partner=partner, fan=fan, curtain=curtain, multipath=multipath)
-        parameters, hardware = (wide_night(this_seed, **flags) if wide
-                                else (NightParameters.random(this_seed, **flags), None))
-        recording, _ = simulate_night(out_dir / f"night_{night:03d}.npz", seed=this_seed, hours=hours,
-                                      parameters=parameters, hardware=hardware, progress=progress)
+        flags = {"partner": partner, "fan": fan, "curtain": curtain, "multipath": multipath}
+        parameters, hardware = (
+            wide_night(this_seed, **flags) if wide else (NightParameters.random(this_seed, **flags), None)
+        )
+        recording, _ = simulate_night(
+            out_dir / f"night_{night:03d}.npz",
+            seed=this_seed,
+            hours=hours,
+            parameters=parameters,
+            hardware=hardware,
+            progress=progress,
+        )
         results.append((recording, NightTruth.read(truth_path(recording))))
     progress.finish(f"{nights} night(s) of {results[0][1].duration_s / 3600:g} h in {out_dir}")
     return results
@@ -588,16 +685,22 @@ def _truth(scene: _Scene, seed: int, n_epochs: int) -> NightTruth:
         epoch_rates.append(round(float(rate_bpm[span][asleep].mean()), 3) if label == "asleep" else None)
     chest = script.chest_range_m()
     return NightTruth(
-        seed=seed, duration_s=float(states.size), states=tuple(STATES[s] for s in states),
+        seed=seed,
+        duration_s=float(states.size),
+        states=tuple(STATES[s] for s in states),
         breathing_rate_bpm=tuple(np.round(rate_bpm, 3).tolist()),
         chest_range_m=tuple(None if np.isnan(r) else round(float(r), 4) for r in chest),
-        epoch_labels=tuple(epoch_labels), epoch_breathing_rate_bpm=tuple(epoch_rates),
-        sleeper_range_m=p.sleeper.range_m, sleeper_angle_deg=p.sleeper.angle_deg,
+        epoch_labels=tuple(epoch_labels),
+        epoch_breathing_rate_bpm=tuple(epoch_rates),
+        sleeper_range_m=p.sleeper.range_m,
+        sleeper_angle_deg=p.sleeper.angle_deg,
         partner_range_m=None if p.partner is None else p.partner.range_m,
-        fan_range_m=p.fan_range_m, curtain_range_m=p.curtain_range_m,
-        multipath_range_m=(None if p.multipath_extra_m is None
-                           else p.sleeper.range_m + p.multipath_extra_m),
-        parameters=p.to_dict(), hardware=dataclasses.asdict(scene.hardware))
+        fan_range_m=p.fan_range_m,
+        curtain_range_m=p.curtain_range_m,
+        multipath_range_m=(None if p.multipath_extra_m is None else p.sleeper.range_m + p.multipath_extra_m),
+        parameters=p.to_dict(),
+        hardware=dataclasses.asdict(scene.hardware),
+    )
 
 
 def _check_seed(seed: int) -> int:
@@ -609,9 +712,9 @@ def _check_seed(seed: int) -> int:
 def _check_length(hours: float, chunk_s: float) -> int:
     """Whole 30 s epochs in ``hours``; RadarError for a night under one epoch or a bad chunk."""
     if not (isinstance(hours, (int, float)) and np.isfinite(hours) and hours * 3600 >= EPOCH_S / 2):
-        raise RadarError(f"hours must be a number of at least {EPOCH_S / 3600:.4f} (one 30 s epoch), "
-                         f"got {hours!r}")
+        raise RadarError(
+            f"hours must be a number of at least {EPOCH_S / 3600:.4f} (one 30 s epoch), got {hours!r}"
+        )
     if not (isinstance(chunk_s, (int, float)) and np.isfinite(chunk_s) and chunk_s > 0):
         raise RadarError(f"chunk_s must be a positive number of seconds, got {chunk_s!r}")
     return max(1, round(hours * 3600 / EPOCH_S))
-

@@ -19,6 +19,7 @@ epoch labels. Needs matplotlib (``pip install 'sensing[plot]'``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,8 +47,13 @@ LABEL_COLOURS = {"absent": "lightgrey", "awake": "orange", "asleep": "royalblue"
 """Colour of each epoch label in the strip above a picture."""
 
 
-def write_views(recording_path: str | Path, out_dir: str | Path, *, centre_m: float | None = None,
-                settings: RadarFeatureSettings | None = None) -> list[Path]:
+def write_views(
+    recording_path: str | Path,
+    out_dir: str | Path,
+    *,
+    centre_m: float | None = None,
+    settings: RadarFeatureSettings | None = None,
+) -> list[Path]:
     """Write ``range_time.png`` and ``frequency_time.png`` into ``out_dir``.
 
     Args:
@@ -79,58 +85,110 @@ def write_views(recording_path: str | Path, out_dir: str | Path, *, centre_m: fl
         power, block_s = range_time_power(recording, settings)
         config, n_bins, title = recording.config, recording.n_bins, recording.path.name
     paths = [out_dir / "range_time.png", out_dir / "frequency_time.png"]
-    _plot_range_time(plt, paths[0], power, block_s, config.range_m(n_bins), config.range_resolution_m,
-                     centre_m=centre_m, labels=labels, title=f"{title} ({config.device})")
-    _plot_frequency_time(plt, paths[1], spectrogram, first_step, settings, centre_m=centre_m,
-                         labels=labels, title=title)
+    _plot_range_time(
+        plt,
+        paths[0],
+        power,
+        block_s,
+        config.range_m(n_bins),
+        config.range_resolution_m,
+        centre_m=centre_m,
+        labels=labels,
+        title=f"{title} ({config.device})",
+    )
+    _plot_frequency_time(
+        plt, paths[1], spectrogram, first_step, settings, centre_m=centre_m, labels=labels, title=title
+    )
     return paths
 
 
-def _plot_range_time(plt, path: Path, power: np.ndarray, block_s: float, ranges_m: np.ndarray,
-                     resolution_m: float, *, centre_m: float, labels: list[str] | None,
-                     title: str) -> None:
+def _plot_range_time(
+    plt: Any,
+    path: Path,
+    power: np.ndarray,
+    block_s: float,
+    ranges_m: np.ndarray,
+    resolution_m: float,
+    *,
+    centre_m: float,
+    labels: list[str] | None,
+    title: str,
+) -> None:
     """``power``: (columns, bins) from :func:`range_time_power`, ``block_s`` apart."""
     figure, axes = _figure(plt, labels)
     db = 10 * np.log10(power + 1e-30)
     low, high = np.percentile(db, [5, 99.9])
     minutes = len(db) * block_s / 60
-    image = axes[-1].imshow(db.T, origin="lower", aspect="auto", interpolation="nearest",
-                            cmap="viridis", vmin=low, vmax=high,
-                            extent=(0, minutes, ranges_m[0] - resolution_m / 2,
-                                    ranges_m[-1] + resolution_m / 2))
+    image = axes[-1].imshow(
+        db.T,
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
+        cmap="viridis",
+        vmin=low,
+        vmax=high,
+        extent=(0, minutes, ranges_m[0] - resolution_m / 2, ranges_m[-1] + resolution_m / 2),
+    )
     axes[-1].axhline(centre_m, color="white", ls="--", lw=0.8, label=f"sleeper's range {centre_m:.2f} m")
     axes[-1].legend(loc="upper right", fontsize=8)
-    axes[-1].set(xlim=(0, minutes), xlabel="minutes since start", ylabel="range (m)",
-                 title=f"{title}: clutter-removed power, receivers averaged")
+    axes[-1].set(
+        xlim=(0, minutes),
+        xlabel="minutes since start",
+        ylabel="range (m)",
+        title=f"{title}: clutter-removed power, receivers averaged",
+    )
     figure.colorbar(image, ax=axes, label="dB")
     _save(plt, figure, path)
 
 
-def _plot_frequency_time(plt, path: Path, spectrogram: np.ndarray, first_step: int,
-                         settings: RadarFeatureSettings, *, centre_m: float,
-                         labels: list[str] | None, title: str) -> None:
+def _plot_frequency_time(
+    plt: Any,
+    path: Path,
+    spectrogram: np.ndarray,
+    first_step: int,
+    settings: RadarFeatureSettings,
+    *,
+    centre_m: float,
+    labels: list[str] | None,
+    title: str,
+) -> None:
     """``spectrogram``: (steps, frequencies) from :func:`frequency_time`."""
     figure, axes = _figure(plt, labels)
     columns, column_s = _downsample(spectrogram, settings.stft_hop_s)
     start_min = first_step * settings.stft_hop_s / 60
     stop_min = start_min + len(columns) * column_s / 60
     half_bin = 0.5 / settings.stft_window_s
-    image = axes[-1].imshow(columns.T, origin="lower", aspect="auto", interpolation="nearest",
-                            cmap="magma", extent=(start_min, stop_min, -half_bin,
-                                                  settings.max_frequency_hz + half_bin))
+    image = axes[-1].imshow(
+        columns.T,
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
+        cmap="magma",
+        extent=(start_min, stop_min, -half_bin, settings.max_frequency_hz + half_bin),
+    )
     for edge in BREATHING_BAND_HZ:
         axes[-1].axhline(edge, color="cyan", ls="--", lw=0.8)
-    axes[-1].text(0.005, BREATHING_BAND_HZ[1], " breathing band", color="cyan", fontsize=8,
-                  va="bottom", transform=axes[-1].get_yaxis_transform())
-    axes[-1].set(xlim=(0, stop_min), xlabel="minutes since start", ylabel="Doppler frequency |f| (Hz)",
-                 title=f"{title}: Doppler power at {centre_m:.2f} m ({settings.stft_window_s:g} s "
-                       f"windows every {settings.stft_hop_s:g} s)")
+    axes[-1].text(
+        0.005,
+        BREATHING_BAND_HZ[1],
+        " breathing band",
+        color="cyan",
+        fontsize=8,
+        va="bottom",
+        transform=axes[-1].get_yaxis_transform(),
+    )
+    axes[-1].set(
+        xlim=(0, stop_min),
+        xlabel="minutes since start",
+        ylabel="Doppler frequency |f| (Hz)",
+        title=f"{title}: Doppler power at {centre_m:.2f} m ({settings.stft_window_s:g} s "
+        f"windows every {settings.stft_hop_s:g} s)",
+    )
     figure.colorbar(image, ax=axes, label=f"log1p(power / {settings.power_ref:g})")
     _save(plt, figure, path)
 
 
-def range_time_power(recording: Recording,
-                     settings: RadarFeatureSettings) -> tuple[np.ndarray, float]:
+def range_time_power(recording: Recording, settings: RadarFeatureSettings) -> tuple[np.ndarray, float]:
     """Clutter-removed power per range bin (``settings.clutter_time_constant_s``), in blocks of frames.
 
     Returns:
@@ -148,29 +206,40 @@ def range_time_power(recording: Recording,
         cleaned = clutter(combine_rx(frames))
         column = (first + np.arange(len(frames))) // block
         starts = np.flatnonzero(np.diff(column, prepend=-1))
-        total[column[starts]] += np.add.reduceat(cleaned.real ** 2 + cleaned.imag ** 2, starts, axis=0)
+        total[column[starts]] += np.add.reduceat(cleaned.real**2 + cleaned.imag**2, starts, axis=0)
         count[column[starts]] += np.diff(np.append(starts, len(frames)))
     return total / count[:, None], block / rate
 
 
-def frequency_time(recording: Recording, settings: RadarFeatureSettings, *,
-                   centre_m: float) -> tuple[np.ndarray, int]:
+def frequency_time(
+    recording: Recording, settings: RadarFeatureSettings, *, centre_m: float
+) -> tuple[np.ndarray, int]:
     """Tensor columns at one range: float32 (steps, frequencies) and the index of the first step.
 
     Raises:
         RadarError: the recording holds no whole STFT window.
     """
-    stream = SpectrogramStream(recording.config, settings, n_bins=recording.n_bins,
-                               rows_m=np.array([centre_m]), source=str(recording.path))
-    steps = [stream.feed(frames)[1][:, 0]
-             for _, frames in recording.chunks(round(CHUNK_S * recording.config.frame_rate_hz))]
+    stream = SpectrogramStream(
+        recording.config,
+        settings,
+        n_bins=recording.n_bins,
+        rows_m=np.array([centre_m]),
+        source=str(recording.path),
+    )
+    steps = [
+        stream.feed(frames)[1][:, 0]
+        for _, frames in recording.chunks(round(CHUNK_S * recording.config.frame_rate_hz))
+    ]
     spectrogram = np.concatenate(steps)
     if len(spectrogram) == 0:
-        first_s = (stream.first_valid_step * settings.stft_hop_s
-                   + (settings.stft_hop_s - settings.stft_window_s) / 2)
-        raise RadarError(f"{recording.path}: {recording.duration_s:.1f} s recorded, too short for one "
-                         f"whole {settings.stft_window_s:g} s STFT window (the first spans "
-                         f"{first_s:g} to {first_s + settings.stft_window_s:g} s)")
+        first_s = (
+            stream.first_valid_step * settings.stft_hop_s + (settings.stft_hop_s - settings.stft_window_s) / 2
+        )
+        raise RadarError(
+            f"{recording.path}: {recording.duration_s:.1f} s recorded, too short for one "
+            f"whole {settings.stft_window_s:g} s STFT window (the first spans "
+            f"{first_s:g} to {first_s + settings.stft_window_s:g} s)"
+        )
     return spectrogram, stream.first_valid_step
 
 
@@ -183,21 +252,23 @@ def _downsample(columns: np.ndarray, step_s: float) -> tuple[np.ndarray, float]:
     return means, step_s * block
 
 
-def _figure(plt, labels: list[str] | None):
+def _figure(plt: Any, labels: list[str] | None) -> tuple[Any, Any]:
     """A figure and its axes: the picture's last, above it a strip of epoch labels when there are any."""
     if labels is None:
         figure, axis = plt.subplots(figsize=(12, 5), layout="constrained")
         return figure, [axis]
-    figure, (strip, axis) = plt.subplots(2, 1, figsize=(12, 5.4), height_ratios=(1, 12), sharex=True,
-                                         layout="constrained")
+    figure, (strip, axis) = plt.subplots(
+        2, 1, figsize=(12, 5.4), height_ratios=(1, 12), sharex=True, layout="constrained"
+    )
     for index, label in enumerate(labels):
         strip.axvspan(index * EPOCH_S / 60, (index + 1) * EPOCH_S / 60, color=LABEL_COLOURS[label], lw=0)
     strip.set(yticks=[])
-    strip.set_title("epoch labels: " + ", ".join(f"{label} {LABEL_COLOURS[label]}"
-                                                 for label in EPOCH_LABELS), fontsize=8)
+    strip.set_title(
+        "epoch labels: " + ", ".join(f"{label} {LABEL_COLOURS[label]}" for label in EPOCH_LABELS), fontsize=8
+    )
     return figure, [strip, axis]
 
 
-def _save(plt, figure, path: Path) -> None:
+def _save(plt: Any, figure: Any, path: Path) -> None:
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -1,4 +1,5 @@
 """Write a labelled set of synthetic WAV clips (cough, snore, other) and its manifest CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -41,8 +42,9 @@ def _other_clip(rng: np.random.Generator, index: int, n_groups: int, sr: int) ->
     return synth.peak_normalise(audio, level_dbfs=rng.uniform(-20, -3)), group, kind
 
 
-def _clip(label: str, index: int, speakers: list[synth.Speaker], seed: int,
-          sr: int) -> tuple[np.ndarray, str, str]:
+def _clip(
+    label: str, index: int, speakers: list[synth.Speaker], seed: int, sr: int
+) -> tuple[np.ndarray, str, str]:
     """Clip ``index`` of ``label``; returns (audio, group, category). Speakers are used in turn."""
     rng = np.random.default_rng((seed, LABELS.index(label), index))
     if label == "other":
@@ -60,8 +62,9 @@ def _speakers(seed: int, n_speakers: int) -> list[synth.Speaker]:
     return [synth.random_speaker(speaker_rng) for _ in range(n_speakers)]
 
 
-def generate_clip(label: str, index: int, *, seed: int = 0, n_speakers: int = 6,
-                  sr: int = 16000) -> tuple[np.ndarray, str, str]:
+def generate_clip(
+    label: str, index: int, *, seed: int = 0, n_speakers: int = 6, sr: int = 16000
+) -> tuple[np.ndarray, str, str]:
     """Clip ``index`` of ``label`` as :func:`make_clip_set` writes it; (audio, group, category).
 
     Audio is float in [-1, 1] at ``sr``, before the file's 16-bit rounding.
@@ -71,8 +74,9 @@ def generate_clip(label: str, index: int, *, seed: int = 0, n_speakers: int = 6,
     return _clip(label, index, _speakers(seed, n_speakers), seed, sr)
 
 
-def make_clip_set(out_dir: str | Path, *, clips_per_label: int = 20, seed: int = 0,
-                  n_speakers: int = 6, sr: int = 16000) -> Path:
+def make_clip_set(
+    out_dir: str | Path, *, clips_per_label: int = 20, seed: int = 0, n_speakers: int = 6, sr: int = 16000
+) -> Path:
     """Write ``clips_per_label`` 16-bit WAV clips per label under ``out_dir/<label>/``.
 
     Also writes ``out_dir/manifest.csv`` with columns path,label,group,category
@@ -91,7 +95,9 @@ def make_clip_set(out_dir: str | Path, *, clips_per_label: int = 20, seed: int =
             rows.append({"path": relative_path, "label": label, "group": group, "category": category})
     manifest = out_dir / "manifest.csv"
     with manifest.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "label", "group", "category"], lineterminator="\n")
+        writer = csv.DictWriter(
+            handle, fieldnames=["path", "label", "group", "category"], lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows(rows)
     return manifest

@@ -2,12 +2,14 @@
 
 The WAV is written in BLOCK_S-second blocks, so memory stays small however long the night is.
 """
+
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -66,8 +68,14 @@ def _snore_episode(rng: np.random.Generator, *, length_s: float, floor_dbfs: flo
 def _distractor(rng: np.random.Generator, *, floor_dbfs: float) -> list[_Sound]:
     """A knock, beep or babble sound of 1-4 s peaking EVENT_ABOVE_FLOOR_DB above ``floor_dbfs``, starting at 0."""
     kind = str(rng.choice(list(DISTRACTOR_DURATIONS_S)))
-    return [_Sound(kind, 0.0, rng.uniform(*DISTRACTOR_DURATIONS_S[kind]),
-                   floor_dbfs + rng.uniform(*EVENT_ABOVE_FLOOR_DB))]
+    return [
+        _Sound(
+            kind,
+            0.0,
+            rng.uniform(*DISTRACTOR_DURATIONS_S[kind]),
+            floor_dbfs + rng.uniform(*EVENT_ABOVE_FLOOR_DB),
+        )
+    ]
 
 
 def _plan(rng: np.random.Generator, duration_s: float, floor_dbfs: float) -> list[_Sound]:
@@ -75,11 +83,17 @@ def _plan(rng: np.random.Generator, duration_s: float, floor_dbfs: float) -> lis
 
     Items are laid out in random order with random gaps of at least MIN_GAP_S between them.
     """
-    n_episodes, n_bouts, n_distractors = (max(1, round(rate * duration_s / 1800)) for rate in PER_30_MIN.values())
-    items = [_snore_episode(rng, length_s=min(rng.uniform(120, 300), 0.3 * duration_s), floor_dbfs=floor_dbfs)
-             for _ in range(n_episodes)]
-    items += [[_Sound("cough", 0.0, COUGH_BOUT_MAX_S, floor_dbfs + rng.uniform(*EVENT_ABOVE_FLOOR_DB))]
-              for _ in range(n_bouts)]
+    n_episodes, n_bouts, n_distractors = (
+        max(1, round(rate * duration_s / 1800)) for rate in PER_30_MIN.values()
+    )
+    items = [
+        _snore_episode(rng, length_s=min(rng.uniform(120, 300), 0.3 * duration_s), floor_dbfs=floor_dbfs)
+        for _ in range(n_episodes)
+    ]
+    items += [
+        [_Sound("cough", 0.0, COUGH_BOUT_MAX_S, floor_dbfs + rng.uniform(*EVENT_ABOVE_FLOOR_DB))]
+        for _ in range(n_bouts)
+    ]
     items += [_distractor(rng, floor_dbfs=floor_dbfs) for _ in range(n_distractors)]
     order = rng.permutation(len(items))
     lengths_s = [max(s.start_s + s.max_duration_s for s in items[i]) for i in order]
@@ -95,8 +109,9 @@ def _plan(rng: np.random.Generator, duration_s: float, floor_dbfs: float) -> lis
     return sounds
 
 
-def _cough_bout(rng: np.random.Generator, *, speaker: synth.Speaker, level_dbfs: float,
-                sr: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
+def _cough_bout(
+    rng: np.random.Generator, *, speaker: synth.Speaker, level_dbfs: float, sr: int
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """1-3 single coughs 0.3-0.6 s apart, each 1.5 dB below the one before.
 
     Returns the audio (n,) float32 and each cough's (start_s, end_s) from the bout's start.
@@ -113,8 +128,9 @@ def _cough_bout(rng: np.random.Generator, *, speaker: synth.Speaker, level_dbfs:
     return np.concatenate(parts), extents_s
 
 
-def _render(sound: _Sound, rng: np.random.Generator, speaker: synth.Speaker,
-            sr: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
+def _render(
+    sound: _Sound, rng: np.random.Generator, speaker: synth.Speaker, sr: int
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """Audio (n,) float32 of ``sound`` and the (start_s, end_s) of each truth event in it, from its start."""
     if sound.kind == "cough":
         return _cough_bout(rng, speaker=speaker, level_dbfs=sound.level_dbfs, sr=sr)
@@ -130,7 +146,9 @@ def _render(sound: _Sound, rng: np.random.Generator, speaker: synth.Speaker,
 
 def _at_rms(audio: np.ndarray, rms: float) -> np.ndarray:
     """``audio`` (n,) scaled to root-mean-square ``rms``, as float32."""
-    return (audio * (rms / np.sqrt(np.mean(np.square(audio, dtype=np.float64))))).astype(np.float32)
+    return np.asarray(
+        (audio * (rms / np.sqrt(np.mean(np.square(audio, dtype=np.float64))))).astype(np.float32)
+    )
 
 
 def _room_blocks(seed: int, n: int, sr: int, floor_dbfs: float) -> Iterator[tuple[int, np.ndarray]]:
@@ -158,8 +176,16 @@ def _room_blocks(seed: int, n: int, sr: int, floor_dbfs: float) -> Iterator[tupl
         yield start, fresh[:m] + hum[:m]
 
 
-def _write_wav(wav_path: Path, sounds: list[_Sound], *, speaker: synth.Speaker, n: int, seed: int,
-               sr: int, floor_dbfs: float) -> list[list[tuple[float, float]]]:
+def _write_wav(
+    wav_path: Path,
+    sounds: list[_Sound],
+    *,
+    speaker: synth.Speaker,
+    n: int,
+    seed: int,
+    sr: int,
+    floor_dbfs: float,
+) -> list[list[tuple[float, float]]]:
     """Write n samples of room background plus ``sounds`` as 16-bit PCM, block by block.
 
     Each sound is rendered once, when the first block it reaches is written.
@@ -169,7 +195,10 @@ def _write_wav(wav_path: Path, sounds: list[_Sound], *, speaker: synth.Speaker, 
     with sf.SoundFile(wav_path, "w", samplerate=sr, channels=1, format="WAV", subtype="PCM_16") as out:
         for block_start, block in _room_blocks(seed, n, sr, floor_dbfs):
             block_end = block_start + block.size
-            while next_sound < len(sounds) and (start := synth.n_samples(sounds[next_sound].start_s, sr)) < block_end:
+            while (
+                next_sound < len(sounds)
+                and (start := synth.n_samples(sounds[next_sound].start_s, sr)) < block_end
+            ):
                 rng = np.random.default_rng((seed, 3, next_sound))
                 audio, parts_s = _render(sounds[next_sound], rng, speaker, sr)
                 playing.append((start, audio))
@@ -177,7 +206,7 @@ def _write_wav(wav_path: Path, sounds: list[_Sound], *, speaker: synth.Speaker, 
                 next_sound += 1
             for start, audio in playing:
                 lo, hi = max(start, block_start), min(start + audio.size, block_end)
-                block[lo - block_start:hi - block_start] += audio[lo - start:hi - start]
+                block[lo - block_start : hi - block_start] += audio[lo - start : hi - start]
             playing = [(start, audio) for start, audio in playing if start + audio.size > block_end]
             out.write(block)
     return extents_s
@@ -185,7 +214,8 @@ def _write_wav(wav_path: Path, sounds: list[_Sound], *, speaker: synth.Speaker, 
 
 def _truth(sounds: list[_Sound], extents_s: list[list[tuple[float, float]]]) -> list[tuple[NightEvent, str]]:
     """(event, kind) rows sorted by start: one per cough, per snore episode and per distractor."""
-    rows, episodes = [], {}
+    rows: list[tuple[NightEvent, str]] = []
+    episodes: dict[int, list[float]] = {}
     for sound, parts_s in zip(sounds, extents_s):
         if sound.kind == "snore":
             episodes.setdefault(sound.item, [parts_s[0][0], 0.0])[1] = parts_s[0][1]
@@ -196,8 +226,9 @@ def _truth(sounds: list[_Sound], extents_s: list[list[tuple[float, float]]]) -> 
     return sorted(rows, key=lambda row: row[0].start_s)
 
 
-def make_night(out_path: str | Path, *, duration_s: float = 1800.0, seed: int = 0,
-               sr: int = 16000) -> tuple[Path, Path]:
+def make_night(
+    out_path: str | Path, *, duration_s: float = 1800.0, seed: int = 0, sr: int = 16000
+) -> tuple[Path, Path]:
     """Write a mono 16-bit WAV night of ``duration_s`` seconds at ``out_path`` and its truth CSV beside it.
 
     One sleeper; per 30 minutes about 3 snore episodes of 2-5 min (at most 30% of the night each),
@@ -215,8 +246,15 @@ def make_night(out_path: str | Path, *, duration_s: float = 1800.0, seed: int = 
     speaker = synth.random_speaker(rng)
     floor_dbfs = float(rng.uniform(*NOISE_FLOOR_DBFS))
     sounds = _plan(rng, duration_s, floor_dbfs)
-    extents_s = _write_wav(wav_path, sounds, speaker=speaker, n=synth.n_samples(duration_s, sr), seed=seed,
-                           sr=sr, floor_dbfs=floor_dbfs)
+    extents_s = _write_wav(
+        wav_path,
+        sounds,
+        speaker=speaker,
+        n=synth.n_samples(duration_s, sr),
+        seed=seed,
+        sr=sr,
+        floor_dbfs=floor_dbfs,
+    )
     with truth_path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["label", "start_s", "end_s", "kind"])
@@ -228,11 +266,15 @@ def make_night(out_path: str | Path, *, duration_s: float = 1800.0, seed: int = 
 def read_truth(truth_path: str | Path) -> list[NightEvent]:
     """The events of a truth CSV written by make_night, in file order."""
     with Path(truth_path).open(newline="") as handle:
-        return [NightEvent(row["label"], float(row["start_s"]), float(row["end_s"])) for row in csv.DictReader(handle)]
+        return [
+            NightEvent(row["label"], float(row["start_s"]), float(row["end_s"]))
+            for row in csv.DictReader(handle)
+        ]
 
 
-def compare_with_truth(events: list[dict], truth: list[NightEvent], *,
-                       tolerance_s: float = 0.5) -> dict:
+def compare_with_truth(
+    events: list[dict[str, Any]], truth: list[NightEvent], *, tolerance_s: float = 0.5
+) -> dict[str, Any]:
     """How detected events (``report.json``'s ``events``) match a night's truth.
 
     A true cough is found when a detected cough starts within ``tolerance_s``
@@ -245,20 +287,24 @@ def compare_with_truth(events: list[dict], truth: list[NightEvent], *,
     return {
         "true_coughs": len(true_coughs),
         "detected_coughs": len(coughs),
-        "found_coughs": sum(any(abs(d["start_s"] - c.start_s) < tolerance_s for d in coughs)
-                            for c in true_coughs),
+        "found_coughs": sum(
+            any(abs(d["start_s"] - c.start_s) < tolerance_s for d in coughs) for c in true_coughs
+        ),
         "true_snore_minutes": round(sum(e.end_s - e.start_s for e in true_episodes) / 60, 1),
         "detected_snore_minutes": round(sum(e["end_s"] - e["start_s"] for e in episodes) / 60, 1),
         "true_snore_episodes": len(true_episodes),
         "detected_snore_episodes": len(episodes),
-        "found_snore_episodes": sum(any(d["start_s"] < t.end_s and d["end_s"] > t.start_s
-                                        for d in episodes) for t in true_episodes),
+        "found_snore_episodes": sum(
+            any(d["start_s"] < t.end_s and d["end_s"] > t.start_s for d in episodes) for t in true_episodes
+        ),
     }
 
 
-def describe_comparison(match: dict) -> str:
+def describe_comparison(match: dict[str, Any]) -> str:
     """One line for people: what :func:`compare_with_truth` found."""
-    return (f"{match['found_coughs']} of {match['true_coughs']} inserted coughs found within 0.5 s "
-            f"({match['detected_coughs']} counted); {match['detected_snore_minutes']} snore minutes "
-            f"in {match['detected_snore_episodes']} episodes against {match['true_snore_minutes']} "
-            f"in {match['true_snore_episodes']} ({match['found_snore_episodes']} of them overlapped)")
+    return (
+        f"{match['found_coughs']} of {match['true_coughs']} inserted coughs found within 0.5 s "
+        f"({match['detected_coughs']} counted); {match['detected_snore_minutes']} snore minutes "
+        f"in {match['detected_snore_episodes']} episodes against {match['true_snore_minutes']} "
+        f"in {match['true_snore_episodes']} ({match['found_snore_episodes']} of them overlapped)"
+    )

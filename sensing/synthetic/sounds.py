@@ -3,10 +3,11 @@
 All audio is 1-D float32 of shape (n_samples,) at ``sr`` Hz (16000 by default)
 with samples in [-1, 1]; the generators peak-normalise their output to 1.0.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -14,8 +15,13 @@ SR = 16000
 NEGATIVE_KINDS = ("noise", "hum", "knock", "beep", "babble", "breathing")
 NOISE_COLORS = ("white", "pink", "brown")
 _NOISE_SLOPES = {"white": 0.0, "pink": 0.5, "brown": 1.0}  # amplitude ~ f ** -slope
-_VOWEL_FORMANTS_HZ = ((730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480),
-                      (570, 840, 2410), (300, 870, 2240))
+_VOWEL_FORMANTS_HZ = (
+    (730, 1090, 2440),
+    (270, 2290, 3010),
+    (530, 1840, 2480),
+    (570, 840, 2410),
+    (300, 870, 2240),
+)
 
 
 @dataclass(frozen=True)
@@ -37,10 +43,12 @@ class Speaker:
 def random_speaker(rng: np.random.Generator) -> Speaker:
     """Draw a speaker: pitch 90-260 Hz, three formants, snore fundamental 30-90 Hz."""
     formants = (rng.uniform(400, 900), rng.uniform(1100, 2200), rng.uniform(2400, 3600))
-    return Speaker(voice_pitch_hz=float(rng.uniform(90, 260)),
-                   formants_hz=tuple(float(f) for f in formants),
-                   snore_f0_hz=float(rng.uniform(30, 90)),
-                   loudness_db=float(rng.uniform(-8, 0)))
+    return Speaker(
+        voice_pitch_hz=float(rng.uniform(90, 260)),
+        formants_hz=tuple(float(f) for f in formants),
+        snore_f0_hz=float(rng.uniform(30, 90)),
+        loudness_db=float(rng.uniform(-8, 0)),
+    )
 
 
 def n_samples(duration_s: float, sr: int = SR) -> int:
@@ -59,8 +67,8 @@ def place(event: np.ndarray, *, duration_s: float, start_s: float, sr: int = SR)
     """Put ``event`` (m,) into silence of ``duration_s`` seconds at ``start_s`` seconds; overflow is cut."""
     out = np.zeros(n_samples(duration_s, sr), dtype=np.float32)
     start = min(n_samples(start_s, sr), out.size)
-    segment = out[start:start + event.size]
-    segment += event[:segment.size]
+    segment = out[start : start + event.size]
+    segment += event[: segment.size]
     return out
 
 
@@ -79,12 +87,12 @@ def _filter(audio: np.ndarray, gain_of_hz: Callable[[np.ndarray], np.ndarray], s
     """
     n_fft = 1 << max(audio.size - 1, 1).bit_length()
     freqs_hz = np.fft.rfftfreq(n_fft, 1 / sr)
-    return np.fft.irfft(np.fft.rfft(audio, n=n_fft) * gain_of_hz(freqs_hz), n=n_fft)[:audio.size]
+    return np.fft.irfft(np.fft.rfft(audio, n=n_fft) * gain_of_hz(freqs_hz), n=n_fft)[: audio.size]
 
 
-def _resonances(freqs_hz: np.ndarray, centres_hz, bandwidth_hz: float) -> np.ndarray:
+def _resonances(freqs_hz: np.ndarray, centres_hz: Iterable[float], bandwidth_hz: float) -> np.ndarray:
     """Sum of resonance peaks (Lorentzian magnitude, half-width ``bandwidth_hz``) at ``centres_hz``."""
-    return sum(1 / (1 + ((freqs_hz - c) / bandwidth_hz) ** 2) for c in centres_hz)
+    return np.asarray(sum(1 / (1 + ((freqs_hz - c) / bandwidth_hz) ** 2) for c in centres_hz))
 
 
 def _lowpass(freqs_hz: np.ndarray, cutoff_hz: float) -> np.ndarray:
@@ -94,7 +102,7 @@ def _lowpass(freqs_hz: np.ndarray, cutoff_hz: float) -> np.ndarray:
 
 def _bandpass(freqs_hz: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
     """Fourth-order band-pass magnitude response between ``low_hz`` and ``high_hz``."""
-    return (1 - _lowpass(freqs_hz, low_hz)) * _lowpass(freqs_hz, high_hz)
+    return np.asarray((1 - _lowpass(freqs_hz, low_hz)) * _lowpass(freqs_hz, high_hz))
 
 
 def _pulse_train(f0_hz: np.ndarray, sr: int) -> np.ndarray:
@@ -119,14 +127,25 @@ def _single_cough(rng: np.random.Generator, speaker: Speaker, sr: int) -> np.nda
     n = n_samples(rng.uniform(0.25, 0.6), sr)
     t = np.arange(n) / sr
     attack_s = rng.uniform(0.005, 0.015)
-    burst_envelope = np.minimum(t / attack_s, 1) * np.exp(-np.maximum(t - attack_s, 0) / rng.uniform(0.025, 0.06))
-    burst = _filter(rng.standard_normal(n), lambda f: (0.3 + _resonances(f, speaker.formants_hz, 300))
-                    * (1 - _lowpass(f, 150)), sr) * burst_envelope
+    burst_envelope = np.minimum(t / attack_s, 1) * np.exp(
+        -np.maximum(t - attack_s, 0) / rng.uniform(0.025, 0.06)
+    )
+    burst = (
+        _filter(
+            rng.standard_normal(n),
+            lambda f: (0.3 + _resonances(f, speaker.formants_hz, 300)) * (1 - _lowpass(f, 150)),
+            sr,
+        )
+        * burst_envelope
+    )
     tail_start = n_samples(attack_s + rng.uniform(0.04, 0.1), sr)
     m = n - tail_start
     pitch_hz = speaker.voice_pitch_hz * np.linspace(1.1, 0.9, m)
-    voiced = _filter(_pulse_train(pitch_hz, sr) + 0.05 * rng.standard_normal(m),
-                     lambda f: _resonances(f, speaker.formants_hz, 120), sr)
+    voiced = _filter(
+        _pulse_train(pitch_hz, sr) + 0.05 * rng.standard_normal(m),
+        lambda f: _resonances(f, speaker.formants_hz, 120),
+        sr,
+    )
     tail_t = np.arange(m) / sr
     tail = voiced * np.minimum(tail_t / 0.01, 1) * np.exp(-tail_t / (0.25 * m / sr))
     out = peak_normalise(burst)
@@ -134,8 +153,9 @@ def _single_cough(rng: np.random.Generator, speaker: Speaker, sr: int) -> np.nda
     return out
 
 
-def cough(rng: np.random.Generator, *, speaker: Speaker, n_coughs: int | None = None,
-          sr: int = SR) -> np.ndarray:
+def cough(
+    rng: np.random.Generator, *, speaker: Speaker, n_coughs: int | None = None, sr: int = SR
+) -> np.ndarray:
     """A bout of ``n_coughs`` coughs (random 1-3 if None), 0.15-0.4 s apart; (n,) float32."""
     if n_coughs is None:
         n_coughs = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))
@@ -143,7 +163,7 @@ def cough(rng: np.random.Generator, *, speaker: Speaker, n_coughs: int | None = 
     for i in range(n_coughs):
         if i:
             parts.append(np.zeros(n_samples(rng.uniform(0.15, 0.4), sr)))
-        parts.append(_single_cough(rng, speaker, sr) * 0.8 ** i)
+        parts.append(_single_cough(rng, speaker, sr) * 0.8**i)
     return peak_normalise(np.concatenate(parts))
 
 
@@ -151,7 +171,11 @@ def snore(rng: np.random.Generator, *, speaker: Speaker, sr: int = SR) -> np.nda
     """One snore, 0.8-1.6 s: jittered low-passed pulse train at the snore fundamental plus breath noise."""
     n = n_samples(rng.uniform(0.8, 1.6), sr)
     periods = int(n / sr * speaker.snore_f0_hz)
-    f0_hz = speaker.snore_f0_hz * _wobble(rng, n, spread=0.1, n_knots=5) * _wobble(rng, n, spread=0.03, n_knots=periods)
+    f0_hz = (
+        speaker.snore_f0_hz
+        * _wobble(rng, n, spread=0.1, n_knots=5)
+        * _wobble(rng, n, spread=0.03, n_knots=periods)
+    )
     cutoff_hz = rng.uniform(300, 600)
     voiced = _filter(_pulse_train(f0_hz, sr), lambda f: _lowpass(f, cutoff_hz) * (1 - _lowpass(f, 25)), sr)
     breath = _filter(rng.standard_normal(n), lambda f: _bandpass(f, 200, 1200), sr)
@@ -173,8 +197,9 @@ def hum(rng: np.random.Generator, *, duration_s: float, sr: int = SR) -> np.ndar
     harmonics = np.arange(1, 7)
     amplitudes = rng.uniform(0.2, 1.0, harmonics.size) / harmonics
     phases = rng.uniform(0, 2 * np.pi, harmonics.size)
-    return peak_normalise(sum(a * np.sin(2 * np.pi * k * mains_hz * t + p)
-                              for k, a, p in zip(harmonics, amplitudes, phases)))
+    return peak_normalise(
+        sum(a * np.sin(2 * np.pi * k * mains_hz * t + p) for k, a, p in zip(harmonics, amplitudes, phases))
+    )
 
 
 def _scatter(rng: np.random.Generator, n: int, events: list[np.ndarray]) -> np.ndarray:
@@ -182,8 +207,8 @@ def _scatter(rng: np.random.Generator, n: int, events: list[np.ndarray]) -> np.n
     out = np.zeros(n)
     for event in events:
         start = int(rng.integers(0, max(1, n - event.size)))
-        segment = out[start:start + event.size]
-        segment += rng.uniform(0.4, 1.0) * event[:segment.size]
+        segment = out[start : start + event.size]
+        segment += rng.uniform(0.4, 1.0) * event[: segment.size]
     return out
 
 
@@ -191,8 +216,10 @@ def _hit(rng: np.random.Generator, sr: int) -> np.ndarray:
     """A 0.15 s damped impact: a 1-3 ms click plus 2-4 decaying modes at 150-2500 Hz."""
     t = np.arange(n_samples(0.15, sr)) / sr
     click = rng.standard_normal(t.size) * np.exp(-t / rng.uniform(0.001, 0.003))
-    modes = sum(np.sin(2 * np.pi * rng.uniform(150, 2500) * t) * np.exp(-t / rng.uniform(0.008, 0.04))
-                for _ in range(rng.integers(2, 5)))
+    modes = sum(
+        np.sin(2 * np.pi * rng.uniform(150, 2500) * t) * np.exp(-t / rng.uniform(0.008, 0.04))
+        for _ in range(rng.integers(2, 5))
+    )
     return click + modes
 
 
@@ -213,8 +240,13 @@ def beep(rng: np.random.Generator, *, duration_s: float, sr: int = SR) -> np.nda
     return peak_normalise(_scatter(rng, n_samples(duration_s, sr), tones))
 
 
-def _sequence(rng: np.random.Generator, n: int, make_segment: Callable[[], np.ndarray],
-              gap_s: tuple[float, float], sr: int) -> np.ndarray:
+def _sequence(
+    rng: np.random.Generator,
+    n: int,
+    make_segment: Callable[[], np.ndarray],
+    gap_s: tuple[float, float],
+    sr: int,
+) -> np.ndarray:
     """Fill n samples with segments from ``make_segment`` separated by random gaps (seconds)."""
     parts, filled = [np.zeros(n_samples(rng.uniform(0, gap_s[1]), sr))], 0
     while filled < n:
@@ -232,18 +264,19 @@ def babble(rng: np.random.Generator, *, duration_s: float, sr: int = SR) -> np.n
         pitch_hz = np.clip(base_pitch_hz * rng.uniform(0.8, 1.25), 100, 250) * np.linspace(1.05, 0.95, m)
         formants_hz = _VOWEL_FORMANTS_HZ[rng.integers(len(_VOWEL_FORMANTS_HZ))]
         source = _pulse_train(pitch_hz, sr) + 0.03 * rng.standard_normal(m)
-        return _filter(source, lambda f: _resonances(f, formants_hz, 80), sr) * _hann_envelope(m)
+        return np.asarray(_filter(source, lambda f: _resonances(f, formants_hz, 80), sr) * _hann_envelope(m))
 
     return peak_normalise(_sequence(rng, n_samples(duration_s, sr), syllable, (0.02, 0.35), sr))
 
 
 def breathing(rng: np.random.Generator, *, duration_s: float, sr: int = SR) -> np.ndarray:
     """``duration_s`` seconds of breaths: band-passed noise under slow 0.5-1.2 s envelopes."""
+
     def breath() -> np.ndarray:
         m = n_samples(rng.uniform(0.5, 1.2), sr)
         low_hz, high_hz = rng.uniform(200, 600), rng.uniform(1500, 4000)
         hiss = _filter(rng.standard_normal(m), lambda f: _bandpass(f, low_hz, high_hz), sr)
-        return hiss * _hann_envelope(m, skew=rng.uniform(0.7, 1.3)) * rng.uniform(0.5, 1.0)
+        return np.asarray(hiss * _hann_envelope(m, skew=rng.uniform(0.7, 1.3)) * rng.uniform(0.5, 1.0))
 
     return peak_normalise(_sequence(rng, n_samples(duration_s, sr), breath, (0.2, 0.8), sr))
 

@@ -21,26 +21,67 @@ import functools
 import math
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sensing.errors import ModelError
 
 BUILTIN_OPERATORS = {
-    0: "ADD", 1: "AVERAGE_POOL_2D", 2: "CONCATENATION", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D",
-    6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 14: "LOGISTIC", 18: "MUL", 19: "RELU",
-    20: "RELU_N1_TO_1", 21: "RELU6", 22: "RESHAPE", 25: "SOFTMAX", 28: "TANH", 32: "CUSTOM",
-    34: "PAD", 40: "MEAN", 41: "SUB", 43: "SQUEEZE", 98: "LEAKY_RELU", 111: "ELU",
-    114: "QUANTIZE", 117: "HARD_SWISH", 124: "DENSIFY",
+    0: "ADD",
+    1: "AVERAGE_POOL_2D",
+    2: "CONCATENATION",
+    3: "CONV_2D",
+    4: "DEPTHWISE_CONV_2D",
+    6: "DEQUANTIZE",
+    9: "FULLY_CONNECTED",
+    14: "LOGISTIC",
+    18: "MUL",
+    19: "RELU",
+    20: "RELU_N1_TO_1",
+    21: "RELU6",
+    22: "RESHAPE",
+    25: "SOFTMAX",
+    28: "TANH",
+    32: "CUSTOM",
+    34: "PAD",
+    40: "MEAN",
+    41: "SUB",
+    43: "SQUEEZE",
+    98: "LEAKY_RELU",
+    111: "ELU",
+    114: "QUANTIZE",
+    117: "HARD_SWISH",
+    124: "DENSIFY",
 }
 """Names of the builtin operator codes the toolkit looks at; others read as ``BUILTIN_<code>``."""
 
-TENSOR_TYPES = ("float32", "float16", "int32", "uint8", "int64", "string", "bool", "int16",
-                "complex64", "int8", "float64")
+TENSOR_TYPES = (
+    "float32",
+    "float16",
+    "int32",
+    "uint8",
+    "int64",
+    "string",
+    "bool",
+    "int16",
+    "complex64",
+    "int8",
+    "float64",
+)
 """``TensorType`` names by code; unknown codes read as ``type_<code>``."""
 
-_NUMPY_TYPES = {"float32": "<f4", "float16": "<f2", "int32": "<i4", "uint8": "u1",
-                "int64": "<i8", "bool": "?", "int16": "<i2", "int8": "i1", "float64": "<f8"}
+_NUMPY_TYPES = {
+    "float32": "<f4",
+    "float16": "<f2",
+    "int32": "<i4",
+    "uint8": "u1",
+    "int64": "<i8",
+    "bool": "?",
+    "int16": "<i2",
+    "int8": "i1",
+    "float64": "<f8",
+}
 
 
 class FlatBufferReader:
@@ -55,10 +96,9 @@ class FlatBufferReader:
         self.source = source
 
     def _corrupt(self) -> ModelError:
-        return ModelError(f"{self.source}: truncated or corrupt model file "
-                          f"({len(self.data)} bytes)")
+        return ModelError(f"{self.source}: truncated or corrupt model file ({len(self.data)} bytes)")
 
-    def _unpack(self, fmt: str, position: int):
+    def _unpack(self, fmt: str, position: int) -> Any:
         if position < 0:
             raise self._corrupt()
         try:
@@ -67,7 +107,7 @@ class FlatBufferReader:
             raise self._corrupt() from None
 
     def root(self) -> int:
-        return self._unpack("<I", 0)
+        return int(self._unpack("<I", 0))
 
     def field_position(self, table: int, field_index: int) -> int | None:
         vtable = table - self._unpack("<i", table)
@@ -79,7 +119,7 @@ class FlatBufferReader:
         return table + offset if offset else None
 
     def _indirect(self, position: int) -> int:
-        return position + self._unpack("<I", position)
+        return int(position + self._unpack("<I", position))
 
     def vector(self, table: int, field_index: int, item_size: int = 1) -> tuple[int, int]:
         """(start of elements, length) of a vector field; (0, 0) when absent.
@@ -108,7 +148,7 @@ class FlatBufferReader:
         start, length = self.vector(table, field_index, item_size=4)
         return [self.table_at(start + 4 * i) for i in range(length)]
 
-    def numbers(self, table: int, field_index: int, fmt: str = "<i") -> tuple:
+    def numbers(self, table: int, field_index: int, fmt: str = "<i") -> tuple[Any, ...]:
         """The elements of a vector of scalars (``fmt`` is one struct code, e.g. ``<i``)."""
         size = struct.calcsize(fmt)
         start, length = self.vector(table, field_index, item_size=size)
@@ -117,13 +157,13 @@ class FlatBufferReader:
     def string(self, table: int, field_index: int) -> str:
         return self.bytes_of_vector(table, field_index).decode("utf-8", errors="replace")
 
-    def scalar(self, table: int, field_index: int, fmt: str, default=0):
+    def scalar(self, table: int, field_index: int, fmt: str, default: Any = 0) -> Any:
         position = self.field_position(table, field_index)
         return default if position is None else self._unpack(fmt, position)
 
     def bytes_of_vector(self, table: int, field_index: int) -> bytes:
         start, length = self.vector(table, field_index)
-        return self.data[start:start + length]
+        return self.data[start : start + length]
 
 
 def read_model_bytes(path: str | Path) -> bytes:
@@ -133,8 +173,7 @@ def read_model_bytes(path: str | Path) -> bytes:
         raise ModelError(f"{path}: model file not found")
     data = path.read_bytes()
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ModelError(f"{path}: not a TensorFlow Lite model (no 'TFL3' identifier; "
-                         f"{len(data)} bytes)")
+        raise ModelError(f"{path}: not a TensorFlow Lite model (no 'TFL3' identifier; {len(data)} bytes)")
     return data
 
 
@@ -145,15 +184,14 @@ def read_buffer(reader: FlatBufferReader, buffers: list[int], index: int) -> byt
         buffers: positions of the ``Buffer`` tables (``reader.tables(model, 4)``).
     """
     if index >= len(buffers):
-        raise ModelError(f"{reader.source}: buffer {index} is past the buffer table "
-                         f"({len(buffers)} buffers)")
+        raise ModelError(f"{reader.source}: buffer {index} is past the buffer table ({len(buffers)} buffers)")
     buffer = buffers[index]
     content = reader.bytes_of_vector(buffer, 0)
     if not content:
         offset = reader.scalar(buffer, 1, "<Q")
         size = reader.scalar(buffer, 2, "<Q")
         if offset > 1 and offset + size <= len(reader.data):
-            content = reader.data[offset:offset + size]
+            content = reader.data[offset : offset + size]
     return content
 
 
@@ -198,8 +236,10 @@ class Tensor:
             raise ModelError(f"tensor {self.index} '{self.name}': cannot read {self.dtype} values")
         dtype = np.dtype(_NUMPY_TYPES[self.dtype])
         if len(self.data) % dtype.itemsize:
-            raise ModelError(f"tensor {self.index} '{self.name}': {len(self.data)} bytes is not "
-                             f"a whole number of {self.dtype} values")
+            raise ModelError(
+                f"tensor {self.index} '{self.name}': {len(self.data)} bytes is not "
+                f"a whole number of {self.dtype} values"
+            )
         return np.frombuffer(self.data, dtype=dtype)
 
 
@@ -222,7 +262,7 @@ class Operator:
     name: str
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
-    options: dict
+    options: dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -268,28 +308,35 @@ def _read_tensor(reader: FlatBufferReader, table: int, index: int, buffers: list
     type_code = reader.scalar(table, 1, "<b")
     data = read_buffer(reader, buffers, reader.scalar(table, 2, "<I"))
     quantization = reader.table(table, 4)
-    return Tensor(index=index, name=reader.string(table, 3), shape=reader.numbers(table, 0),
-                  dtype=TENSOR_TYPES[type_code] if 0 <= type_code < len(TENSOR_TYPES)
-                  else f"type_{type_code}",
-                  data=data or None, is_sparse=reader.table(table, 6) is not None,
-                  is_quantized=quantization is not None and reader.vector(quantization, 2)[1] > 0)
+    return Tensor(
+        index=index,
+        name=reader.string(table, 3),
+        shape=reader.numbers(table, 0),
+        dtype=TENSOR_TYPES[type_code] if 0 <= type_code < len(TENSOR_TYPES) else f"type_{type_code}",
+        data=data or None,
+        is_sparse=reader.table(table, 6) is not None,
+        is_quantized=quantization is not None and reader.vector(quantization, 2)[1] > 0,
+    )
 
 
-def _convolution_options(reader: FlatBufferReader, table: int | None, *, depthwise: bool) -> dict:
+def _convolution_options(reader: FlatBufferReader, table: int | None, *, depthwise: bool) -> dict[str, Any]:
     def field(index: int, fmt: str, default: int) -> int:
         return default if table is None else reader.scalar(table, index, fmt, default)
 
     first_dilation = 5 if depthwise else 4
-    options = {"padding": "VALID" if field(0, "<b", 0) == 1 else "SAME",
-               "stride_w": field(1, "<i", 1), "stride_h": field(2, "<i", 1),
-               "dilation_w": field(first_dilation, "<i", 1),
-               "dilation_h": field(first_dilation + 1, "<i", 1)}
+    options = {
+        "padding": "VALID" if field(0, "<b", 0) == 1 else "SAME",
+        "stride_w": field(1, "<i", 1),
+        "stride_h": field(2, "<i", 1),
+        "dilation_w": field(first_dilation, "<i", 1),
+        "dilation_h": field(first_dilation + 1, "<i", 1),
+    }
     if depthwise:
         options["depth_multiplier"] = field(3, "<i", 1)
     return options
 
 
-def _options(reader: FlatBufferReader, name: str, table: int | None) -> dict:
+def _options(reader: FlatBufferReader, name: str, table: int | None) -> dict[str, Any]:
     if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         return _convolution_options(reader, table, depthwise=name == "DEPTHWISE_CONV_2D")
     if name == "MEAN":
@@ -297,13 +344,16 @@ def _options(reader: FlatBufferReader, name: str, table: int | None) -> dict:
     return {}
 
 
-def _check_indices(source: str, what: str, indices: tuple[int, ...], n_tensors: int, *,
-                   absent_allowed: bool = False) -> None:
+def _check_indices(
+    source: str, what: str, indices: tuple[int, ...], n_tensors: int, *, absent_allowed: bool = False
+) -> None:
     lowest = -1 if absent_allowed else 0
     bad = [i for i in indices if i < lowest or i >= n_tensors]
     if bad:
-        raise ModelError(f"{source}: {what} refers to tensor {bad[0]}; the graph has "
-                         f"{n_tensors} tensors (corrupt model file)")
+        raise ModelError(
+            f"{source}: {what} refers to tensor {bad[0]}; the graph has "
+            f"{n_tensors} tensors (corrupt model file)"
+        )
 
 
 def parse_graph(data: bytes, *, source: str) -> Graph:
@@ -324,26 +374,33 @@ def parse_graph(data: bytes, *, source: str) -> Graph:
     subgraph = subgraphs[0]
     buffers = reader.tables(model, 4)
     op_names = _operator_names(reader, model)
-    tensors = [_read_tensor(reader, table, i, buffers)
-               for i, table in enumerate(reader.tables(subgraph, 0))]
+    tensors = [_read_tensor(reader, table, i, buffers) for i, table in enumerate(reader.tables(subgraph, 0))]
     operators = []
     for i, table in enumerate(reader.tables(subgraph, 3)):
         code_index = reader.scalar(table, 0, "<I")
         if code_index >= len(op_names):
-            raise ModelError(f"{source}: operator {i} uses operator code {code_index}; the model "
-                             f"has {len(op_names)} (corrupt model file)")
+            raise ModelError(
+                f"{source}: operator {i} uses operator code {code_index}; the model "
+                f"has {len(op_names)} (corrupt model file)"
+            )
         name = op_names[code_index]
-        op = Operator(index=i, name=name, inputs=reader.numbers(table, 1),
-                      outputs=reader.numbers(table, 2),
-                      options=_options(reader, name, reader.table(table, 4)))
-        _check_indices(source, f"operator {i} ({name})", op.inputs, len(tensors),
-                       absent_allowed=True)
+        op = Operator(
+            index=i,
+            name=name,
+            inputs=reader.numbers(table, 1),
+            outputs=reader.numbers(table, 2),
+            options=_options(reader, name, reader.table(table, 4)),
+        )
+        _check_indices(source, f"operator {i} ({name})", op.inputs, len(tensors), absent_allowed=True)
         _check_indices(source, f"operator {i} ({name})", op.outputs, len(tensors))
         operators.append(op)
-    graph = Graph(tensors=tensors, operators=operators, inputs=reader.numbers(subgraph, 1),
-                  outputs=reader.numbers(subgraph, 2))
-    _check_indices(source, "the graph's input or output list", graph.inputs + graph.outputs,
-                   len(tensors))
+    graph = Graph(
+        tensors=tensors,
+        operators=operators,
+        inputs=reader.numbers(subgraph, 1),
+        outputs=reader.numbers(subgraph, 2),
+    )
+    _check_indices(source, "the graph's input or output list", graph.inputs + graph.outputs, len(tensors))
     return graph
 
 

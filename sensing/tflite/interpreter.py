@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
+from typing import Any
 
 from sensing.errors import ModelError
 
@@ -25,7 +26,7 @@ _INTERPRETER_MODULES = {
 }
 
 
-def _interpreter_class(backend: str):
+def _interpreter_class(backend: str) -> Any:
     module_name, attribute_path = _INTERPRETER_MODULES[backend]
     found = importlib.import_module(module_name)
     for attribute in attribute_path.split("."):
@@ -33,8 +34,9 @@ def _interpreter_class(backend: str):
     return found
 
 
-def load_interpreter(model_path: str | Path, *, num_threads: int | None = None,
-                     backend: str | None = None):
+def load_interpreter(
+    model_path: str | Path, *, num_threads: int | None = None, backend: str | None = None
+) -> tuple[Any, str]:
     """An allocated interpreter for ``model_path`` and the backend's name.
 
     Args:
@@ -63,6 +65,8 @@ def load_interpreter(model_path: str | Path, *, num_threads: int | None = None,
             failures.append(f"{name}: {str(error).strip().splitlines()[0] if str(error) else error!r}")
             continue
         return interpreter, name
-    raise ModelError(f"{model_path}: no TensorFlow Lite interpreter could run it ("
-                     + "; ".join(failures)
-                     + "). Install one with: pip install ai-edge-litert")
+    raise ModelError(
+        f"{model_path}: no TensorFlow Lite interpreter could run it ("
+        + "; ".join(failures)
+        + "). Install one with: pip install ai-edge-litert"
+    )

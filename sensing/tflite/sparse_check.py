@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,28 +44,41 @@ from sensing.tflite.graph import Graph, Operator, Tensor, read_graph
 ZERO_FRACTION_NEEDED = 2 / 3
 """XNNPACK runs sparsely only when strictly more than this share of the 1x1 weights is zero."""
 
-UNARY_OPS = frozenset({"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "ELU", "LEAKY_RELU",
-                       "HARD_SWISH"})
+UNARY_OPS = frozenset(
+    {"RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "ELU", "LEAKY_RELU", "HARD_SWISH"}
+)
 """Element-wise activations XNNPACK runs inside the sparse part (on 4-D tensors)."""
 
 _UNPACKED_OPS = ("DENSIFY", "DEQUANTIZE")
 _WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 _QUANTIZED_TYPES = ("int8", "uint8", "int16")
-_INSIDE_OPS = frozenset({"PAD", "CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MUL",
-                         "FULLY_CONNECTED"}) | UNARY_OPS
+_INSIDE_OPS = frozenset({"PAD", "CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MUL", "FULLY_CONNECTED"}) | UNARY_OPS
 
-_REQUIRED_INPUTS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "PAD": 2,
-                    "MEAN": 2, "ADD": 2, "MUL": 2, "DENSIFY": 1, "DEQUANTIZE": 1,
-                    **dict.fromkeys(UNARY_OPS, 1)}
+_REQUIRED_INPUTS = {
+    "CONV_2D": 2,
+    "DEPTHWISE_CONV_2D": 2,
+    "FULLY_CONNECTED": 2,
+    "PAD": 2,
+    "MEAN": 2,
+    "ADD": 2,
+    "MUL": 2,
+    "DENSIFY": 1,
+    "DEQUANTIZE": 1,
+    **dict.fromkeys(UNARY_OPS, 1),
+}
 """Inputs an op of each kind the check reads must have (in the first positions)."""
 
-_NO_DENSIFY = ("the weights are stored dense (no DENSIFY op), so the XNNPACK delegate does not ask "
-               "for sparse inference; convert with converter.optimizations = "
-               "[tf.lite.Optimize.EXPERIMENTAL_SPARSITY] (`sensing prune` writes "
-               "model_sparse.tflite)")
+_NO_DENSIFY = (
+    "the weights are stored dense (no DENSIFY op), so the XNNPACK delegate does not ask "
+    "for sparse inference; convert with converter.optimizations = "
+    "[tf.lite.Optimize.EXPERIMENTAL_SPARSITY] (`sensing prune` writes "
+    "model_sparse.tflite)"
+)
 _NO_MEAN = "the graph never reaches a spatial MEAN (use GlobalAveragePooling2D)"
-_NO_CONVOLUTION = ("no CONV_2D follows the model input; the sparse part must start with a 3x3 "
-                   "stride-2 convolution on 3 channels")
+_NO_CONVOLUTION = (
+    "no CONV_2D follows the model input; the sparse part must start with a 3x3 "
+    "stride-2 convolution on 3 channels"
+)
 
 
 def _short(name: str) -> str:
@@ -163,7 +177,7 @@ class SparseReport:
         """Share of zero weights over :attr:`convs` (0.0 when there are none)."""
         return self.zeros / self.params if self.params else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         values["zero_fraction"] = self.zero_fraction
         values["zero_fraction_needed"] = ZERO_FRACTION_NEEDED
@@ -199,14 +213,16 @@ def _model_dtype(graph: Graph) -> tuple[str, str | None]:
             return activation.dtype, (
                 f"the model is {activation.dtype}-quantized (op {op.index} {op.name} computes in "
                 f"{activation.dtype}); XNNPACK's sparse kernels are float-only: export float32 or "
-                f"float16 weights with EXPERIMENTAL_SPARSITY instead")
+                f"float16 weights with EXPERIMENTAL_SPARSITY instead"
+            )
     weights = [(op, _constant_source(graph, op.inputs[1])) for op in weighted]
     for op, weight in weights:
         if weight is not None and weight.dtype in _QUANTIZED_TYPES:
             return f"float32 with {weight.dtype} weights", (
                 f"the weights are {weight.dtype} (dynamic-range quantization; op {op.index} "
                 f"{op.name}); XNNPACK's sparse kernels are float-only: export float32 or float16 "
-                f"weights with EXPERIMENTAL_SPARSITY instead")
+                f"weights with EXPERIMENTAL_SPARSITY instead"
+            )
     if any(weight is not None and weight.dtype == "float16" for _, weight in weights):
         return "float16", None
     return "float32", None
@@ -214,9 +230,13 @@ def _model_dtype(graph: Graph) -> tuple[str, str | None]:
 
 def _count_densify(graph: Graph) -> int:
     """DENSIFY ops whose input is a constant stored in sparse form."""
-    return sum(1 for op in graph.operators
-               if op.name == "DENSIFY" and graph.tensors[op.inputs[0]].is_sparse
-               and graph.tensors[op.inputs[0]].data is not None)
+    return sum(
+        1
+        for op in graph.operators
+        if op.name == "DENSIFY"
+        and graph.tensors[op.inputs[0]].is_sparse
+        and graph.tensors[op.inputs[0]].data is not None
+    )
 
 
 def _first_convolution(graph: Graph) -> Operator | None:
@@ -239,7 +259,8 @@ def _spatial_paddings(graph: Graph, pad: Operator) -> tuple[int, int, int, int] 
     if values.size != 8:
         return None
     (batch_before, batch_after), (top, bottom), (left, right), (channel_before, channel_after) = (
-        values.reshape(4, 2).tolist())
+        values.reshape(4, 2).tolist()
+    )
     if batch_before or batch_after or channel_before or channel_after:
         return None
     return top, bottom, left, right
@@ -248,8 +269,13 @@ def _spatial_paddings(graph: Graph, pad: Operator) -> tuple[int, int, int, int] 
 def _merged_pad(graph: Graph, conv: Operator) -> tuple[int, int, int, int] | None:
     """Padding of a PAD that XNNPACK merges into ``conv`` (a VALID convolution); else None."""
     pad = graph.producer(conv.inputs[0])
-    if (pad is None or pad.name != "PAD" or conv.options["padding"] != "VALID"
-            or len(graph.consumers(pad.outputs[0])) != 1 or pad.outputs[0] in graph.outputs):
+    if (
+        pad is None
+        or pad.name != "PAD"
+        or conv.options["padding"] != "VALID"
+        or len(graph.consumers(pad.outputs[0])) != 1
+        or pad.outputs[0] in graph.outputs
+    ):
         return None
     return _spatial_paddings(graph, pad)
 
@@ -265,8 +291,10 @@ def _filter(graph: Graph, op: Operator) -> Tensor:
     """The weights tensor (input 1) of a convolution, checked to be 4-D."""
     weights = graph.tensors[op.inputs[1]]
     if len(weights.shape) != 4:
-        raise ModelError(f"op {op.index} {op.name}: filter '{weights.name}' has shape "
-                         f"{weights.shape}, expected 4 dimensions")
+        raise ModelError(
+            f"op {op.index} {op.name}: filter '{weights.name}' has shape "
+            f"{weights.shape}, expected 4 dimensions"
+        )
     return weights
 
 
@@ -283,8 +311,7 @@ def _convolution_problems(graph: Graph, op: Operator) -> list[str]:
         filter_channels = _filter(graph, op).shape[3]
         channels = input_shape[-1] if input_shape else 0
         if channels > 0 and filter_channels and channels != filter_channels:
-            problems.append(f"grouped convolution ({channels // filter_channels} groups), "
-                            f"needs 1 group")
+            problems.append(f"grouped convolution ({channels // filter_channels} groups), needs 1 group")
     return problems
 
 
@@ -301,14 +328,13 @@ def _stem_problem(graph: Graph, conv: Operator) -> OpProblem | None:
     if channels != 3:
         problems.append(f"input has {channels} channel{'' if channels == 1 else 's'}, needs 3")
     padding = _padding(graph, conv)
-    fix = "use ZeroPadding2D(1) + padding=\"valid\""
+    fix = 'use ZeroPadding2D(1) + padding="valid"'
     if padding == "SAME" and stride == (2, 2):
         problems.append(f"SAME padding with stride 2 pads asymmetrically; {fix}")
     elif padding == "SAME":
         problems.append(f"SAME padding is not the explicit padding of 1 XNNPACK needs; {fix}")
     elif padding != (1, 1, 1, 1):
-        problems.append(f"padding (top, bottom, left, right) {padding}, needs 1 on every side; "
-                        f"{fix}")
+        problems.append(f"padding (top, bottom, left, right) {padding}, needs 1 on every side; {fix}")
     return _problem(graph, conv, "; ".join(problems)) if problems else None
 
 
@@ -316,8 +342,12 @@ def _pointwise_problems(graph: Graph, conv: Operator) -> list[str]:
     """Problems of a CONV_2D inside the sparse part, which must be 1x1 with stride 1."""
     _, kernel_h, kernel_w, _ = _filter(graph, conv).shape
     if (kernel_h, kernel_w) != (1, 1):
-        return [(f"{kernel_h}x{kernel_w} convolution; inside the sparse part only 1x1 "
-                 f"convolutions run (a 3x3 stride-2 one only as the first layer)")]
+        return [
+            (
+                f"{kernel_h}x{kernel_w} convolution; inside the sparse part only 1x1 "
+                f"convolutions run (a 3x3 stride-2 one only as the first layer)"
+            )
+        ]
     problems = _convolution_problems(graph, conv)
     stride = (conv.options["stride_h"], conv.options["stride_w"])
     if stride != (1, 1):
@@ -343,12 +373,16 @@ def _depthwise_problems(graph: Graph, conv: Operator) -> list[str]:
     needed = kernel_h // 2
     padding = _padding(graph, conv)
     if padding == "SAME" and stride_h != 1:
-        problems.append(f"SAME padding with stride {stride_h} pads asymmetrically; use "
-                        f"ZeroPadding2D({needed}) + padding=\"valid\"")
+        problems.append(
+            f"SAME padding with stride {stride_h} pads asymmetrically; use "
+            f'ZeroPadding2D({needed}) + padding="valid"'
+        )
     elif padding != "SAME" and padding != (needed,) * 4:
-        problems.append(f"padding (top, bottom, left, right) {padding}, needs {needed} on every "
-                        f"side; use ZeroPadding2D({needed}) + padding=\"valid\", or "
-                        f"padding=\"same\" with stride 1")
+        problems.append(
+            f"padding (top, bottom, left, right) {padding}, needs {needed} on every "
+            f'side; use ZeroPadding2D({needed}) + padding="valid", or '
+            f'padding="same" with stride 1'
+        )
     return problems
 
 
@@ -356,15 +390,24 @@ def _pad_problems(graph: Graph, pad: Operator) -> list[str]:
     """Why XNNPACK cannot merge a PAD into the convolution after it (a lone PAD runs dense)."""
     consumers = graph.consumers(pad.outputs[0])
     if len(consumers) != 1 or pad.outputs[0] in graph.outputs:
-        return [(f"its output is read by {len(consumers)} ops; XNNPACK merges a PAD only into "
-                 f"the one convolution reading it")]
+        return [
+            (
+                f"its output is read by {len(consumers)} ops; XNNPACK merges a PAD only into "
+                f"the one convolution reading it"
+            )
+        ]
     after = consumers[0]
     if after.name not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        return [(f"it is followed by {after.name}; XNNPACK merges a PAD only into a following "
-                 f"VALID convolution")]
+        return [
+            (f"it is followed by {after.name}; XNNPACK merges a PAD only into a following VALID convolution")
+        ]
     if after.options["padding"] != "VALID":
-        return [(f"the {after.name} after it (op {after.index}) uses SAME padding; XNNPACK "
-                 f"merges a PAD only into a VALID convolution")]
+        return [
+            (
+                f"the {after.name} after it (op {after.index}) uses SAME padding; XNNPACK "
+                f"merges a PAD only into a VALID convolution"
+            )
+        ]
     if _spatial_paddings(graph, pad) is None:
         return ["its paddings are not a constant on the height and width axes only"]
     return []
@@ -379,10 +422,14 @@ def _elementwise_problems(graph: Graph, op: Operator) -> list[str]:
         tensor = graph.tensors[tensor_index]
         if len(tensor.shape) != 4:
             problems.append(f"input '{_short(tensor.name)}' is {len(tensor.shape)}-D, needs 4-D")
-        elif (_constant_source(graph, tensor_index) is not None
-              and sum(1 for size in tensor.shape if size != 1) > 1):
-            problems.append(f"constant input '{_short(tensor.name)}' of shape {tensor.shape} is "
-                            f"neither a scalar nor a per-channel vector")
+        elif (
+            _constant_source(graph, tensor_index) is not None
+            and sum(1 for size in tensor.shape if size != 1) > 1
+        ):
+            problems.append(
+                f"constant input '{_short(tensor.name)}' of shape {tensor.shape} is "
+                f"neither a scalar nor a per-channel vector"
+            )
     return problems
 
 
@@ -396,8 +443,10 @@ def _mean_problems(graph: Graph, mean: Operator) -> list[str]:
     if axes is None or axes.dtype not in ("int32", "int64"):
         problems.append("MEAN axes are not a constant")
     elif sorted(int(axis) % 4 for axis in axes.stored_values()) != [1, 2]:
-        problems.append(f"MEAN over axes {axes.stored_values().tolist()}, needs the spatial "
-                        f"axes [1, 2] (GlobalAveragePooling2D)")
+        problems.append(
+            f"MEAN over axes {axes.stored_values().tolist()}, needs the spatial "
+            f"axes [1, 2] (GlobalAveragePooling2D)"
+        )
     return problems
 
 
@@ -423,8 +472,7 @@ def _output_name(graph: Graph, op: Operator) -> str:
 
 
 def _problem(graph: Graph, op: Operator, problem: str) -> OpProblem:
-    return OpProblem(op_index=op.index, op=op.name, output=_output_name(graph, op),
-                     problem=problem)
+    return OpProblem(op_index=op.index, op=op.name, output=_output_name(graph, op), problem=problem)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -445,9 +493,8 @@ def _walk(graph: Graph, stem: Operator) -> _Walk:
     culprit = None
     reached_mean = False
     members = []
-    for op in graph.operators[stem.index + 1:]:
-        computed = [tensor for tensor in op.inputs if tensor >= 0
-                    and _constant_source(graph, tensor) is None]
+    for op in graph.operators[stem.index + 1 :]:
+        computed = [tensor for tensor in op.inputs if tensor >= 0 and _constant_source(graph, tensor) is None]
         if not any(tensor in inside for tensor in computed):
             continue
         if op.name == "MEAN":
@@ -457,8 +504,10 @@ def _walk(graph: Graph, stem: Operator) -> _Walk:
             problems = _op_problems(graph, op)
             problems += _outside_inputs(graph, computed, inside)
             if any(tensor in graph.outputs for tensor in op.outputs):
-                problems.append("its output is also a model output, which XNNPACK must hand back "
-                                "in its dense (NHWC) layout")
+                problems.append(
+                    "its output is also a model output, which XNNPACK must hand back "
+                    "in its dense (NHWC) layout"
+                )
         if problems and culprit is None:
             culprit = _problem(graph, op, "; ".join(problems))
         if op.name in _INSIDE_OPS:
@@ -475,8 +524,9 @@ def _outside_inputs(graph: Graph, computed: list[int], inside: set[int]) -> list
             continue
         producer = graph.producer(tensor_index)
         where = f"op {producer.index} {producer.name}" if producer else "the model input"
-        problems.append(f"input '{_short(graph.tensors[tensor_index].name)}' comes from {where}, "
-                        f"outside the sparse part")
+        problems.append(
+            f"input '{_short(graph.tensors[tensor_index].name)}' comes from {where}, outside the sparse part"
+        )
     return problems
 
 
@@ -484,14 +534,24 @@ def _sparsity(graph: Graph, op: Operator) -> ConvSparsity:
     """Zero weights of a 1x1 convolution's or fully connected layer's (constant) filter."""
     weights = graph.tensors[op.inputs[1]]
     stored = _constant_source(graph, op.inputs[1])
+    if stored is None:
+        raise ModelError(f"op {op.index} {op.name}: its filter is computed at run time, not stored")
     values = stored.stored_values()
     params = weights.size
     if values.size > params or (not stored.is_sparse and values.size != params):
-        raise ModelError(f"op {op.index} {op.name}: filter '{stored.name}' stores {values.size} "
-                         f"values for shape {weights.shape}")
-    return ConvSparsity(op_index=op.index, op=op.name, output=_output_name(graph, op),
-                        shape=weights.shape, zeros=params - int(np.count_nonzero(values)),
-                        params=params, stored_sparse=stored.is_sparse)
+        raise ModelError(
+            f"op {op.index} {op.name}: filter '{stored.name}' stores {values.size} "
+            f"values for shape {weights.shape}"
+        )
+    return ConvSparsity(
+        op_index=op.index,
+        op=op.name,
+        output=_output_name(graph, op),
+        shape=weights.shape,
+        zeros=params - int(np.count_nonzero(values)),
+        params=params,
+        stored_sparse=stored.is_sparse,
+    )
 
 
 def _counts_for_sparsity(graph: Graph, op: Operator) -> bool:
@@ -509,12 +569,12 @@ def cpu_has_avx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool | None:
         text = cpuinfo.read_text()
     except OSError:
         return None
-    return any(line.startswith("flags") and "avx" in line.partition(":")[2].split()
-               for line in text.splitlines())
+    return any(
+        line.startswith("flags") and "avx" in line.partition(":")[2].split() for line in text.splitlines()
+    )
 
 
-def platform_notes(*, machine: str | None = None,
-                   cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, ...]:
+def platform_notes(*, machine: str | None = None, cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, ...]:
     """Notes about sparse inference on this machine.
 
     Args:
@@ -525,18 +585,26 @@ def platform_notes(*, machine: str | None = None,
     machine = machine or platform.machine()
     if machine not in ("x86_64", "AMD64") or cpu_has_avx(cpuinfo) is False:
         return ()
-    return (("this machine is x86-64 with AVX, where XNNPACK turns its sparse kernels off: even "
-             "a sparse-ready model runs no faster here; ARM CPUs (Raspberry Pi) run them"),)
+    return (
+        (
+            "this machine is x86-64 with AVX, where XNNPACK turns its sparse kernels off: even "
+            "a sparse-ready model runs no faster here; ARM CPUs (Raspberry Pi) run them"
+        ),
+    )
 
 
 def _sparsity_reason(zeros: int, params: int) -> str | None:
     if params == 0:
-        return ("no 1x1 convolutions between the first convolution and the MEAN; XNNPACK's "
-                "sparse kernels speed up only those")
+        return (
+            "no 1x1 convolutions between the first convolution and the MEAN; XNNPACK's "
+            "sparse kernels speed up only those"
+        )
     if zeros * 3 > params * 2:
         return None
-    return (f"the 1x1 convolutions are {zeros / params:.1%} zeros ({zeros} of {params} weights); "
-            f"XNNPACK needs more than 2/3 (66.7%): prune them (`sensing prune`)")
+    return (
+        f"the 1x1 convolutions are {zeros / params:.1%} zeros ({zeros} of {params} weights); "
+        f"XNNPACK needs more than 2/3 (66.7%): prune them (`sensing prune`)"
+    )
 
 
 def _check_operands(graph: Graph) -> None:
@@ -544,8 +612,9 @@ def _check_operands(graph: Graph) -> None:
     for op in graph.operators:
         needed = _REQUIRED_INPUTS.get(op.name, 0)
         if len(op.inputs) < needed or any(tensor < 0 for tensor in op.inputs[:needed]):
-            raise ModelError(f"op {op.index} {op.name} has inputs {list(op.inputs)}, needs "
-                             f"{needed} (corrupt model file)")
+            raise ModelError(
+                f"op {op.index} {op.name} has inputs {list(op.inputs)}, needs {needed} (corrupt model file)"
+            )
         if not op.outputs:
             raise ModelError(f"op {op.index} {op.name} has no output (corrupt model file)")
 
@@ -574,18 +643,26 @@ def _check_graph(graph: Graph, model: str) -> SparseReport:
             reasons.append(f"the sparse part breaks at {culprit}")
         elif not walk.reached_mean:
             reasons.append(_NO_MEAN)
-        convs = tuple(_sparsity(graph, op) for op in walk.members
-                      if _counts_for_sparsity(graph, op))
+        convs = tuple(_sparsity(graph, op) for op in walk.members if _counts_for_sparsity(graph, op))
     zeros = sum(conv.zeros for conv in convs)
     params = sum(conv.params for conv in convs)
     sparsity_reason = _sparsity_reason(zeros, params) if stem is not None else None
     if sparsity_reason:
         reasons.append(sparsity_reason)
     return SparseReport(
-        model=model, sparse_ready=not reasons, reasons=tuple(reasons), notes=platform_notes(),
-        dtype=dtype, densify_ops=densify_ops,
+        model=model,
+        sparse_ready=not reasons,
+        reasons=tuple(reasons),
+        notes=platform_notes(),
+        dtype=dtype,
+        densify_ops=densify_ops,
         stem=_label(stem.index, stem.name, _output_name(graph, stem)) if stem else None,
-        stem_problem=stem_problem, culprit=culprit, convs=convs, zeros=zeros, params=params)
+        stem_problem=stem_problem,
+        culprit=culprit,
+        convs=convs,
+        zeros=zeros,
+        params=params,
+    )
 
 
 def check_sparse(path: str | Path) -> SparseReport:
@@ -607,16 +684,21 @@ def format_report(report: SparseReport) -> str:
     lines = [f"XNNPACK {verdict} run {report.model} sparsely"]
     lines += [f"  - {reason}" for reason in report.reasons]
     lines += [f"note: {note}" for note in report.notes]
-    lines.append(f"model: {report.dtype}, {report.densify_ops} DENSIFY ops, first convolution: "
-                 f"{report.stem or 'none'}")
+    lines.append(
+        f"model: {report.dtype}, {report.densify_ops} DENSIFY ops, first convolution: {report.stem or 'none'}"
+    )
     if report.convs:
-        lines.append(f"1x1 convolutions between the first convolution and the MEAN: "
-                     f"{report.zero_fraction:.1%} zeros ({report.zeros} of {report.params} "
-                     f"weights; needs more than {ZERO_FRACTION_NEEDED:.1%})")
+        lines.append(
+            f"1x1 convolutions between the first convolution and the MEAN: "
+            f"{report.zero_fraction:.1%} zeros ({report.zeros} of {report.params} "
+            f"weights; needs more than {ZERO_FRACTION_NEEDED:.1%})"
+        )
         lines.append(f"{'op':>4}  {'layer':<40} {'filter':>14} {'zeros':>7}  stored")
         for conv in report.convs:
             shape = "x".join(str(size) for size in conv.shape)
             stored = "sparse" if conv.stored_sparse else "dense"
-            lines.append(f"{conv.op_index:>4}  {_short(conv.output)[:40]:<40} {shape:>14} "
-                         f"{conv.zero_fraction:>7.1%}  {stored}")
+            lines.append(
+                f"{conv.op_index:>4}  {_short(conv.output)[:40]:<40} {shape:>14} "
+                f"{conv.zero_fraction:>7.1%}  {stored}"
+            )
     return "\n".join(lines)

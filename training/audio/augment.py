@@ -58,14 +58,21 @@ class BedsideBanks:
     @classmethod
     def build(cls, settings: FeatureSettings, augment: AugmentSettings, *, seed: int) -> BedsideBanks:
         """The banks of a run (the rooms take seconds to simulate; they are kept on disk)."""
-        return cls(rooms=room_kernels(settings, count=augment.rooms, seed=seed, taps=augment.room_taps),
-                   floors=noise_floors(settings, count=augment.noise_floors, seed=seed,
-                                       frames=max(NOISE_FLOOR_FRAMES, settings.window_frames)),
-                   octaves=octaves_from_1khz(mel_band_centres_hz(settings)))
+        return cls(
+            rooms=room_kernels(settings, count=augment.rooms, seed=seed, taps=augment.room_taps),
+            floors=noise_floors(
+                settings,
+                count=augment.noise_floors,
+                seed=seed,
+                frames=max(NOISE_FLOOR_FRAMES, settings.window_frames),
+            ),
+            octaves=octaves_from_1khz(mel_band_centres_hz(settings)),
+        )
 
 
-def draw_window(values: tf.Tensor, starts: tf.Tensor, seed: tf.Tensor, *, stored: str,
-                settings: FeatureSettings) -> tf.Tensor:
+def draw_window(
+    values: tf.Tensor, starts: tf.Tensor, seed: tf.Tensor, *, stored: str, settings: FeatureSettings
+) -> tf.Tensor:
     """A window of a stored clip at one of ``starts`` (first frames), chosen by ``seed``.
 
     Returns (window_frames, n_mels) log-mel rows, or (window_samples,) audio.
@@ -73,10 +80,11 @@ def draw_window(values: tf.Tensor, starts: tf.Tensor, seed: tf.Tensor, *, stored
     index = tf.random.stateless_uniform([], seed, 0, tf.size(starts, out_type=tf.int64), dtype=tf.int64)
     start = starts[index]
     if stored == "log_mel":
-        return tf.reshape(values[start:start + settings.window_frames],
-                          [settings.window_frames, settings.n_mels])
+        return tf.reshape(
+            values[start : start + settings.window_frames], [settings.window_frames, settings.n_mels]
+        )
     first = start * settings.hop_length
-    return tf.reshape(values[first:first + settings.window_samples], [settings.window_samples])
+    return tf.reshape(values[first : first + settings.window_samples], [settings.window_samples])
 
 
 def to_power(log_mel: tf.Tensor, settings: FeatureSettings) -> tf.Tensor:
@@ -89,8 +97,9 @@ def from_power(power: tf.Tensor, settings: FeatureSettings) -> tf.Tensor:
     return (tf.math.log(power + settings.log_floor) - settings.log_offset) / settings.log_scale
 
 
-def mix_and_scale(window: tf.Tensor, mix: tf.Tensor | None, seed: tf.Tensor, *, exponent: float,
-                  augment: AugmentSettings) -> tf.Tensor:
+def mix_and_scale(
+    window: tf.Tensor, mix: tf.Tensor | None, seed: tf.Tensor, *, exponent: float, augment: AugmentSettings
+) -> tf.Tensor:
     """Maybe add ``mix`` at a random window-to-mix energy ratio, then apply a random gain.
 
     Args:
@@ -138,15 +147,16 @@ def reverberated(power: tf.Tensor, rooms: tf.Tensor, seed: tf.Tensor) -> tf.Tens
     return tf.nn.depthwise_conv2d(padded, filters, strides=[1, 1, 1, 1], padding="VALID")[0, :, 0, :]
 
 
-def over_noise_floor(power: tf.Tensor, floors: tf.Tensor, seed: tf.Tensor, *,
-                     augment: AugmentSettings) -> tf.Tensor:
+def over_noise_floor(
+    power: tf.Tensor, floors: tf.Tensor, seed: tf.Tensor, *, augment: AugmentSettings
+) -> tf.Tensor:
     """(frames, bands) mel power plus a random stretch of a random noise floor, at a random
     window-to-floor energy ratio in ``augment.noise_floor_snr_db``."""
     floor_seed, start_seed, snr_seed = seeds(seed, 3)
     floor = _pick(floors, floor_seed)
     frames = power.shape[0]
     start = tf.random.stateless_uniform([], start_seed, 0, tf.shape(floor)[0] - frames + 1, dtype=tf.int32)
-    stretch = floor[start:start + frames]
+    stretch = floor[start : start + frames]
     snr_db = tf.random.stateless_uniform([], snr_seed, *augment.noise_floor_snr_db)
     factor = (tf.reduce_mean(power) + 1e-30) / (tf.reduce_mean(stretch) + 1e-30) * 10.0 ** (-snr_db / 10.0)
     return power + stretch * factor
@@ -161,26 +171,52 @@ def through_mic(power: tf.Tensor, octaves: tf.Tensor, seed: tf.Tensor) -> tf.Ten
     return power * 10.0 ** (mic_gain_db(octaves, low, high, tilt) / 10.0)
 
 
-def bedside_power(power: tf.Tensor, mix: tf.Tensor | None, seed: tf.Tensor, *, negative: tf.Tensor,
-                  banks: BedsideBanks, augment: AugmentSettings) -> tf.Tensor:
+def bedside_power(
+    power: tf.Tensor,
+    mix: tf.Tensor | None,
+    seed: tf.Tensor,
+    *,
+    negative: tf.Tensor,
+    banks: BedsideBanks,
+    augment: AugmentSettings,
+) -> tf.Tensor:
     """A (frames, bands) mel-power window as a bedside microphone would hear it: maybe
     shifted in time, maybe reverberated, maybe mixed with ``mix`` (a negative window's power), scaled, maybe over a
     noise floor, maybe through a microphone response (probabilities in ``augment``). A
     ``negative`` window (a scalar bool tensor) is, with ``augment.floor_alone_probability``,
     replaced by the noise floor alone: most of a night is nothing else."""
-    (reverb_seed, reverb_chosen, mix_seed, floor_seed, floor_chosen,
-     mic_seed, mic_chosen, alone_chosen, shift_seed, shift_chosen) = seeds(seed, 10)
-    power = tf.where(_chosen(shift_chosen, augment.shift_probability),
-                     shifted(power, shift_seed, augment.max_shift_frames), power)
-    power = tf.where(_chosen(reverb_chosen, augment.reverb_probability),
-                     reverberated(power, tf.constant(banks.rooms), reverb_seed), power)
+    (
+        reverb_seed,
+        reverb_chosen,
+        mix_seed,
+        floor_seed,
+        floor_chosen,
+        mic_seed,
+        mic_chosen,
+        alone_chosen,
+        shift_seed,
+        shift_chosen,
+    ) = seeds(seed, 10)
+    power = tf.where(
+        _chosen(shift_chosen, augment.shift_probability),
+        shifted(power, shift_seed, augment.max_shift_frames),
+        power,
+    )
+    power = tf.where(
+        _chosen(reverb_chosen, augment.reverb_probability),
+        reverberated(power, tf.constant(banks.rooms), reverb_seed),
+        power,
+    )
     power = mix_and_scale(power, mix, mix_seed, exponent=2.0, augment=augment)
     floored = over_noise_floor(power, tf.constant(banks.floors), floor_seed, augment=augment)
     floor_only = floored - power
     power = tf.where(_chosen(floor_chosen, augment.noise_floor_probability), floored, power)
     power = tf.where(negative & _chosen(alone_chosen, augment.floor_alone_probability), floor_only, power)
-    return tf.where(_chosen(mic_chosen, augment.mic_probability),
-                    through_mic(power, tf.constant(banks.octaves), mic_seed), power)
+    return tf.where(
+        _chosen(mic_chosen, augment.mic_probability),
+        through_mic(power, tf.constant(banks.octaves), mic_seed),
+        power,
+    )
 
 
 def level_normalised(log_mel: tf.Tensor, settings: FeatureSettings) -> tf.Tensor:
@@ -211,22 +247,40 @@ def masked(log_mel: tf.Tensor, seed: tf.Tensor, *, augment: AugmentSettings) -> 
     (frames, bands) window replaced by the window's mean (SpecAugment)."""
     chosen_seed, time_seed, band_seed = seeds(seed, 3)
     frames, bands = log_mel.shape
-    mask = (_span(time_seed, frames, augment.max_masked_frames)[:, None]
-            | _span(band_seed, bands, augment.max_masked_bands)[None, :])
+    mask = (
+        _span(time_seed, frames, augment.max_masked_frames)[:, None]
+        | _span(band_seed, bands, augment.max_masked_bands)[None, :]
+    )
     chosen = tf.random.stateless_uniform([], chosen_seed) < augment.mask_probability
     return tf.where(mask & chosen, tf.reduce_mean(log_mel), log_mel)
 
 
-def augmented_input(window: tf.Tensor, mix: tf.Tensor | None, seed: tf.Tensor, *, negative: tf.Tensor,
-                    stored: str, settings: FeatureSettings, augment: AugmentSettings,
-                    banks: BedsideBanks | None) -> tf.Tensor:
+def augmented_input(
+    window: tf.Tensor,
+    mix: tf.Tensor | None,
+    seed: tf.Tensor,
+    *,
+    negative: tf.Tensor,
+    stored: str,
+    settings: FeatureSettings,
+    augment: AugmentSettings,
+    banks: BedsideBanks | None,
+) -> tf.Tensor:
     """The model input for one training window: (window_frames, n_mels, 3) log-mel with
     deltas for stored log-mel (``banks`` needed), (window_samples,) audio for stored audio.
     ``negative``: scalar bool tensor, whether the window is of the negative label."""
     mix_seed, mask_seed = seeds(seed, 2)
     if stored == "audio":
         return under_full_scale(mix_and_scale(window, mix, mix_seed, exponent=1.0, augment=augment))
-    power = bedside_power(to_power(window, settings), None if mix is None else to_power(mix, settings),
-                          mix_seed, negative=negative, banks=banks, augment=augment)
+    if banks is None:
+        raise ValueError("stored log-mel windows need the bedside banks (rooms, noise floors)")
+    power = bedside_power(
+        to_power(window, settings),
+        None if mix is None else to_power(mix, settings),
+        mix_seed,
+        negative=negative,
+        banks=banks,
+        augment=augment,
+    )
     log_mel = masked(level_normalised(from_power(power, settings), settings), mask_seed, augment=augment)
     return with_deltas(log_mel[None], settings.delta_width)[0]

@@ -102,14 +102,16 @@ def cough_onsets(audio: np.ndarray, settings: FeatureSettings) -> list[tuple[flo
         return [(0.0, audio.size / settings.sr)]
     hop_s = settings.hop_length / settings.sr
     loud = frame_db >= frame_db.max() - COUGH_BURST_DB
-    bursts, start, last = [], None, None
-    for i in np.flatnonzero(loud):
-        if start is None or (i - last) * hop_s >= COUGH_GAP_S:
-            if start is not None:
-                bursts.append((start * hop_s, last * hop_s + settings.n_fft / settings.sr))
+    frames = [int(i) for i in np.flatnonzero(loud)]
+    window_s = settings.n_fft / settings.sr
+    bursts: list[tuple[float, float]] = []
+    start = last = frames[0]
+    for i in frames[1:]:
+        if (i - last) * hop_s >= COUGH_GAP_S:
+            bursts.append((start * hop_s, last * hop_s + window_s))
             start = i
         last = i
-    bursts.append((start * hop_s, last * hop_s + settings.n_fft / settings.sr))
+    bursts.append((start * hop_s, last * hop_s + window_s))
     return bursts
 
 
@@ -130,7 +132,8 @@ class _Pool:
     """Clips of one kind, handed out in a random order, each once per night, again when used up."""
 
     def __init__(self, clips: list[LoadedClip], rng: np.random.Generator) -> None:
-        self.clips, self.rng, self.order = clips, rng, []
+        self.clips, self.rng = clips, rng
+        self.order: list[int] = []
 
     def take(self) -> LoadedClip:
         if not self.order:
@@ -142,14 +145,17 @@ def _plan_items(rng: np.random.Generator, duration_s: float) -> list[tuple[str, 
     """(kind, length_s) of each item of a night, in a random order."""
     scale = duration_s / 1800.0
     items = [("cough_bout", 0.0)] * max(1, round(PER_30_MIN["cough_bout"] * scale))
-    items += [("snore_episode", float(rng.uniform(*SNORE_EPISODE_S)))
-              for _ in range(max(1, round(PER_30_MIN["snore_episode"] * scale)))]
+    items += [
+        ("snore_episode", float(rng.uniform(*SNORE_EPISODE_S)))
+        for _ in range(max(1, round(PER_30_MIN["snore_episode"] * scale)))
+    ]
     items += [("other", 0.0)] * max(1, round(PER_30_MIN["other"] * scale))
     return [items[i] for i in rng.permutation(len(items))]
 
 
-def build_night(clips: dict[str, list[LoadedClip]], *, duration_s: float, seed: int,
-                settings: FeatureSettings) -> Night:
+def build_night(
+    clips: dict[str, list[LoadedClip]], *, duration_s: float, seed: int, settings: FeatureSettings
+) -> Night:
     """One bedroom night of ``duration_s`` seconds from ``clips`` (by label: cough, snore, other).
 
     Raises:
@@ -172,21 +178,23 @@ def build_night(clips: dict[str, list[LoadedClip]], *, duration_s: float, seed: 
     def placed(clip: np.ndarray, at_s: float, snr_db: float) -> None:
         """Reverberate ``clip``, pass it through the microphone, set it ``snr_db`` above the
         floor and add it at ``at_s``."""
-        wet = mic.apply(fftconvolve(clip, rir)[:clip.size + int(REVERB_TAIL_S * sr)], sr=sr)
+        wet = mic.apply(fftconvolve(clip, rir)[: clip.size + int(REVERB_TAIL_S * sr)], sr=sr)
         wet *= 10 ** ((floor_db + snr_db - _active_rms_db(wet, settings)) / 20)
         start = int(round(at_s * sr))
         end = min(n, start + wet.size)
-        audio[start:end] += wet[:end - start]
+        audio[start:end] += wet[: end - start]
 
     def take(label: str, longest_s: float) -> np.ndarray:
-        return pools[label].take().samples[:int(longest_s * sr)]
+        return pools[label].take().samples[: int(longest_s * sr)]
 
     items = _plan_items(rng, duration_s)
     truth: list[TrueEvent] = []
     t = GAP_S
     # an episode's last snore starts at most 1 s before its length is up, and lasts LONGEST_SNORE_S
-    reserved = [length + LONGEST_SNORE_S + REVERB_TAIL_S if item == "snore_episode" else ITEM_S
-                for item, length in items]
+    reserved = [
+        length + LONGEST_SNORE_S + REVERB_TAIL_S if item == "snore_episode" else ITEM_S
+        for item, length in items
+    ]
     slack = duration_s - GAP_S - sum(r + GAP_S for r in reserved)
     if slack < 0:
         raise SensingError(f"a {duration_s:.0f} s night is too short for its {len(items)} sounds")
@@ -220,8 +228,12 @@ def build_night(clips: dict[str, list[LoadedClip]], *, duration_s: float, seed: 
         audio /= peak
         floor_db -= 20 * np.log10(peak)
     truth.sort(key=lambda e: e.start_s)
-    return Night(audio=audio, sr=sr, truth=truth,
-                 conditions={"noise_floor": kind, "noise_floor_dbfs": round(floor_db, 1), "room": room})
+    return Night(
+        audio=audio,
+        sr=sr,
+        truth=truth,
+        conditions={"noise_floor": kind, "noise_floor_dbfs": round(floor_db, 1), "room": room},
+    )
 
 
 def write_truth(truth: list[TrueEvent], path: Path) -> None:
@@ -230,7 +242,9 @@ def write_truth(truth: list[TrueEvent], path: Path) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["label", "start_s", "end_s", "snr_db"])
         for event in truth:
-            writer.writerow([event.label, f"{event.start_s:.3f}", f"{event.end_s:.3f}", f"{event.snr_db:.1f}"])
+            writer.writerow(
+                [event.label, f"{event.start_s:.3f}", f"{event.end_s:.3f}", f"{event.snr_db:.1f}"]
+            )
 
 
 def score_night(events: list[dict], truth: list[TrueEvent], *, duration_s: float) -> dict:
@@ -245,8 +259,12 @@ def score_night(events: list[dict], truth: list[TrueEvent], *, duration_s: float
     """
     true_coughs = [e for e in truth if e.label == "cough"]
     detected = [e["start_s"] for e in events if e["label"] == "cough"]
-    pairs = sorted((abs(d - c.start_s), i, j) for i, c in enumerate(true_coughs)
-                   for j, d in enumerate(detected) if abs(d - c.start_s) < MATCH_S)
+    pairs = sorted(
+        (abs(d - c.start_s), i, j)
+        for i, c in enumerate(true_coughs)
+        for j, d in enumerate(detected)
+        if abs(d - c.start_s) < MATCH_S
+    )
     found, used = set(), set()
     for _, i, j in pairs:
         if i not in found and j not in used:
@@ -265,16 +283,19 @@ def score_night(events: list[dict], truth: list[TrueEvent], *, duration_s: float
         "false_coughs": len(detected) - len(near_a_cough),
         "duplicate_coughs": len(near_a_cough) - len(used),
         "true_snore_minutes": round(sum(e.end_s - e.start_s for e in truth if e.label == "snore") / 60, 2),
-        "detected_snore_minutes": round(sum(e["end_s"] - e["start_s"] for e in events
-                                            if e["label"] == "snore") / 60, 2),
+        "detected_snore_minutes": round(
+            sum(e["end_s"] - e["start_s"] for e in events if e["label"] == "snore") / 60, 2
+        ),
         "coughs_by_level": by_level,
     }
 
 
 def night_totals(scores: list[dict]) -> dict:
     """Cough recall and precision, false coughs per hour and snore-minute error over nights."""
+
     def total(key):
         return sum(s[key] for s in scores)
+
     hours = total("duration_s") / 3600
     true_minutes = total("true_snore_minutes")
     by_level = {}
@@ -294,7 +315,10 @@ def night_totals(scores: list[dict]) -> dict:
         "false_coughs_per_hour": round(total("false_coughs") / hours, 2) if hours else None,
         "true_snore_minutes": round(true_minutes, 1),
         "detected_snore_minutes": round(total("detected_snore_minutes"), 1),
-        "snore_minutes_error": (round((total("detected_snore_minutes") - true_minutes) / true_minutes, 3)
-                                if true_minutes else None),
+        "snore_minutes_error": (
+            round((total("detected_snore_minutes") - true_minutes) / true_minutes, 3)
+            if true_minutes
+            else None
+        ),
         "cough_recall_by_level": by_level,
     }

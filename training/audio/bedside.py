@@ -80,7 +80,10 @@ def room_impulse_response(rng: np.random.Generator, *, sr: int) -> tuple[np.ndar
     direct = max(0, int(np.argmax(np.abs(rir))) - 8)  # keep the direct sound's fractional-delay lead-in
     rir = rir[direct:]
     return (rir / np.max(np.abs(rir))).astype(np.float32), {
-        "rt60_s": round(rt60, 3), "distance_m": round(distance, 3), "dims_m": [round(float(d), 2) for d in dims]}
+        "rt60_s": round(rt60, 3),
+        "distance_m": round(distance, 3),
+        "dims_m": [round(float(d), 2) for d in dims],
+    }
 
 
 def room_kernels(settings: FeatureSettings, *, count: int, seed: int, taps: int) -> np.ndarray:
@@ -95,8 +98,18 @@ def room_kernels(settings: FeatureSettings, *, count: int, seed: int, taps: int)
     Returns:
         float32 array of shape (count, taps, n_mels).
     """
-    description = json.dumps({"features": settings.to_dict(), "count": count, "seed": seed, "taps": taps,
-                              "rt60_s": RT60_S, "distance_m": DISTANCE_M, "format": 1}, sort_keys=True)
+    description = json.dumps(
+        {
+            "features": settings.to_dict(),
+            "count": count,
+            "seed": seed,
+            "taps": taps,
+            "rt60_s": RT60_S,
+            "distance_m": DISTANCE_M,
+            "format": 1,
+        },
+        sort_keys=True,
+    )
     path = cache_folder() / "rooms" / f"{hashlib.sha256(description.encode()).hexdigest()[:24]}.npy"
     try:
         kernels = np.load(path)
@@ -130,8 +143,8 @@ def _simulated_room_kernels(settings: FeatureSettings, *, count: int, seed: int,
         rir, _ = room_impulse_response(rng, sr=settings.sr)
         needed = settings.n_fft + (taps - 1) * settings.hop_length
         padded = np.zeros(needed, dtype=np.float32)
-        body = rir[:needed - settings.n_fft // 2]
-        padded[settings.n_fft // 2:settings.n_fft // 2 + body.size] = body
+        body = rir[: needed - settings.n_fft // 2]
+        padded[settings.n_fft // 2 : settings.n_fft // 2 + body.size] = body
         energy = power_spectrum(padded, settings) @ mel_filterbank(settings).T
         kernels[i] = energy / np.mean(np.sum(energy, axis=0))
     return kernels
@@ -168,8 +181,9 @@ def noise_floors(settings: FeatureSettings, *, count: int, seed: int, frames: in
     samples = settings.n_fft + (frames - 1) * settings.hop_length
     floors = []
     for i in range(count):
-        audio = noise_floor_audio(rng, kind=NOISE_KINDS[i % len(NOISE_KINDS)],
-                                  duration_s=samples / settings.sr, sr=settings.sr)[:samples]
+        audio = noise_floor_audio(
+            rng, kind=NOISE_KINDS[i % len(NOISE_KINDS)], duration_s=samples / settings.sr, sr=settings.sr
+        )[:samples]
         floors.append(power_spectrum(audio, settings) @ mel_filterbank(settings).T)
     return np.stack(floors).astype(np.float32)
 
@@ -199,10 +213,15 @@ def mic_gain_db(octaves, low_octave, high_octave, tilt_db_per_octave):
     12 dB/octave below ``low_octave``, 24 dB/octave above ``high_octave``, and
     ``tilt_db_per_octave`` around 1 kHz. Written with arithmetic and ``abs`` only, so
     numpy arrays and TensorFlow tensors both work."""
+
     def above_zero(values):
         return (values + abs(values)) / 2
-    return (tilt_db_per_octave * octaves - 12.0 * above_zero(low_octave - octaves)
-            - 24.0 * above_zero(octaves - high_octave))
+
+    return (
+        tilt_db_per_octave * octaves
+        - 12.0 * above_zero(low_octave - octaves)
+        - 24.0 * above_zero(octaves - high_octave)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,6 +244,8 @@ class MicResponse:
         """``audio`` (1-D, at ``sr`` Hz) through this response, in the frequency domain; float32."""
         spectrum = np.fft.rfft(audio.astype(np.float64))
         freqs = np.maximum(np.fft.rfftfreq(audio.size, 1 / sr), 1.0)
-        gain = 10 ** (mic_gain_db(np.log2(freqs / 1000.0), self.low_octave, self.high_octave,
-                                  self.tilt_db_per_octave) / 20)
+        gain = 10 ** (
+            mic_gain_db(np.log2(freqs / 1000.0), self.low_octave, self.high_octave, self.tilt_db_per_octave)
+            / 20
+        )
         return np.fft.irfft(spectrum * gain, n=audio.size).astype(np.float32)

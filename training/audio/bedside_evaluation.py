@@ -25,6 +25,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,7 @@ def on_floor(clip: np.ndarray, *, peak_dbfs: float, rng: np.random.Generator, sr
     bed = synth.noise(rng, duration_s=clip.size / sr + 1.0, color="pink", sr=sr)
     bed = bed / np.sqrt(np.mean(np.square(bed, dtype=np.float64))) * 10 ** (SWEEP_FLOOR_DBFS / 20)
     start = sr // 2
-    bed[start:start + clip.size] += synth.peak_normalise(clip, level_dbfs=peak_dbfs)
+    bed[start : start + clip.size] += synth.peak_normalise(clip, level_dbfs=peak_dbfs)
     return bed.astype(np.float32)
 
 
@@ -83,13 +84,15 @@ def level_sweep(classifier: AudioClassifier, clips: list[LoadedClip], *, seed: i
         rng = np.random.default_rng([seed, 0x1E7])
         decided = []
         for clip in clips:
-            decided.append(classifier.classify_audio(on_floor(clip.samples, peak_dbfs=level, rng=rng, sr=sr)).label)
+            decided.append(
+                classifier.classify_audio(on_floor(clip.samples, peak_dbfs=level, rng=rng, sr=sr)).label
+            )
             progress.advance()
         true = np.array([c.record.label for c in clips])
-        decided = np.array(decided)
-        row = {f"{label}_recall": _share(decided[true == label] == label) for label in targets}
+        decisions = np.array(decided)
+        row = {f"{label}_recall": _share(decisions[true == label] == label) for label in targets}
         if negative is not None:
-            row["false_positive_rate"] = _share(decided[true == negative] != negative)
+            row["false_positive_rate"] = _share(decisions[true == negative] != negative)
             row["negative_clips"] = int(np.sum(true == negative))
         row.update({f"{label}_clips": int(np.sum(true == label)) for label in targets})
         figures[f"{level:g} dBFS"] = row
@@ -101,8 +104,9 @@ def _share(hits: np.ndarray) -> float | None:
     return round(float(np.mean(hits)), 3) if hits.size else None
 
 
-def night_figures(classifier: AudioClassifier, clips: list[LoadedClip], *, nights: int, minutes: float,
-                  seed: int, out: Path) -> dict:
+def night_figures(
+    classifier: AudioClassifier, clips: list[LoadedClip], *, nights: int, minutes: float, seed: int, out: Path
+) -> dict:
     """Build ``nights`` bedroom nights from ``clips``, detect events in each as ``sensing detect``
     does, and score them (per night and in total). Each night's folder ``OUT/nights/night_K`` holds
     its ``truth.csv`` and the detector's outputs."""
@@ -118,26 +122,45 @@ def night_figures(classifier: AudioClassifier, clips: list[LoadedClip], *, night
         night = build_night(by_label, duration_s=minutes * 60, seed=seed * 1000 + index, settings=settings)
         write_truth(night.truth, folder / "truth.csv")
         block = int(BLOCK_S * night.sr)
-        report = run_detection((night.audio[i:i + block] for i in range(0, night.audio.size, block)),
-                               classifier=classifier, out_dir=folder, event_settings=event_settings,
-                               source={"bedroom_night": index, **night.conditions})
+        report = run_detection(
+            (night.audio[i : i + block] for i in range(0, night.audio.size, block)),
+            classifier=classifier,
+            out_dir=folder,
+            event_settings=event_settings,
+            source={"bedroom_night": index, **night.conditions},
+        )
         score = score_night(report["events"], night.truth, duration_s=night.audio.size / night.sr)
         score["conditions"] = night.conditions
         scores.append(score)
-        print(f"night {index + 1}/{nights}: {score['found_coughs']} of {score['true_coughs']} coughs found, "
-              f"{score['false_coughs']} false; snore minutes {score['detected_snore_minutes']} against "
-              f"{score['true_snore_minutes']} ({night.conditions['noise_floor']} floor at "
-              f"{night.conditions['noise_floor_dbfs']} dBFS, RT60 {night.conditions['room']['rt60_s']} s, "
-              f"{night.conditions['room']['distance_m']} m)", file=sys.stderr)
+        print(
+            f"night {index + 1}/{nights}: {score['found_coughs']} of {score['true_coughs']} coughs found, "
+            f"{score['false_coughs']} false; snore minutes {score['detected_snore_minutes']} against "
+            f"{score['true_snore_minutes']} ({night.conditions['noise_floor']} floor at "
+            f"{night.conditions['noise_floor_dbfs']} dBFS, RT60 {night.conditions['room']['rt60_s']} s, "
+            f"{night.conditions['room']['distance_m']} m)",
+            file=sys.stderr,
+        )
     return {"minutes": minutes, "totals": night_totals(scores), "per_night": scores}
 
 
-def recall_at_fpr(classifier: AudioClassifier, positives: list[LoadedClip], negatives: list[LoadedClip],
-                  *, fpr: float) -> dict:
+def _has_value(values: dict[Path, str], value: str, path: Path) -> bool:
+    """Whether the manifest row of ``path`` holds ``value`` in the held-out column."""
+    return values.get(path) == value
+
+
+def recall_at_fpr(
+    classifier: AudioClassifier, positives: list[LoadedClip], negatives: list[LoadedClip], *, fpr: float
+) -> dict:
     """Per target label: recall of ``positives`` at the threshold that lets ``fpr`` of ``negatives`` through."""
+
     def scores(clips):
-        return np.array([[classifier.classify_audio(c.samples).scores[label] for label in classifier.labels]
-                         for c in clips]).reshape(len(clips), len(classifier.labels))
+        return np.array(
+            [
+                [classifier.classify_audio(c.samples).scores[label] for label in classifier.labels]
+                for c in clips
+            ]
+        ).reshape(len(clips), len(classifier.labels))
+
     negative_scores, positive_scores = scores(negatives), scores(positives)
     true = np.array([c.record.label for c in positives])
     figures = {}
@@ -145,8 +168,11 @@ def recall_at_fpr(classifier: AudioClassifier, positives: list[LoadedClip], nega
         if label == classifier.metadata.negative_label or not np.any(true == label):
             continue
         threshold = threshold_for_fpr(negative_scores[:, index], fpr)
-        figures[label] = {"clips": int(np.sum(true == label)), "threshold": round(threshold, 4),
-                          "recall": _share(positive_scores[true == label, index] >= threshold)}
+        figures[label] = {
+            "clips": int(np.sum(true == label)),
+            "threshold": round(threshold, 4),
+            "recall": _share(positive_scores[true == label, index] >= threshold),
+        }
     return figures
 
 
@@ -155,13 +181,22 @@ def manifest_column(manifest: Path, column: str) -> dict[Path, str]:
     with open(manifest, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if column not in (reader.fieldnames or []):
-            raise SensingError(f"{manifest}: no column '{column}' to hold out "
-                               f"(columns: {', '.join(reader.fieldnames or [])})")
+            raise SensingError(
+                f"{manifest}: no column '{column}' to hold out "
+                f"(columns: {', '.join(reader.fieldnames or [])})"
+            )
         return {(manifest.parent / row["path"]).resolve(): row[column].strip() for row in reader}
 
 
-def holdout_figures(run: Path, *, column: str, out: Path, epochs: int | None, cache: str | None,
-                    skip_groups: tuple[str, ...] = ()) -> dict:
+def holdout_figures(
+    run: Path,
+    *,
+    column: str,
+    out: Path,
+    epochs: int | None,
+    cache: str | None,
+    skip_groups: tuple[str, ...] = (),
+) -> dict:
     """Leave-one-out over ``column`` of the run's manifest: for each value with target clips, train
     the run's settings without that value's clips (``OUT/holdout/VALUE``) and score them, with the
     new run's test negatives and the value's own negatives, at :data:`HOLDOUT_FPR`. A value whose
@@ -175,8 +210,10 @@ def holdout_figures(run: Path, *, column: str, out: Path, epochs: int | None, ca
     if not manifest.exists():
         raise SensingError(f"{run}: its training data {manifest} is gone; --holdout trains on it again")
     if manifest.is_dir():
-        raise SensingError(f"--holdout needs a manifest CSV with a '{column}' column; {run} was trained "
-                           f"on the folder {manifest}")
+        raise SensingError(
+            f"--holdout needs a manifest CSV with a '{column}' column; {run} was trained "
+            f"on the folder {manifest}"
+        )
     values = manifest_column(manifest, column)
     with open(manifest, newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
@@ -200,21 +237,25 @@ def holdout_figures(run: Path, *, column: str, out: Path, epochs: int | None, ca
                     writer.writerow({**row, "path": str((manifest.parent / row["path"]).resolve())})
         if not _finished(folder / "run"):
             print(f"holdout: training without {column}={value}", file=sys.stderr)
-            overrides = {"data": str(kept), "out": str(folder / "run")}
+            overrides: dict[str, object] = {"data": str(kept), "out": str(folder / "run")}
             if epochs:
                 overrides["epochs"] = epochs
             train_audio(AudioTrainConfig.read(run / "config.json", **overrides), ScaleSettings(cache=cache))
         classifier = AudioClassifier(folder / "run" / "model.tflite")
         sr = classifier.metadata.features.sr
-        test_negatives = split_clips(folder / "run", split="test", sr=sr,
-                                     keep=lambda r: r.label == config.negative_label)
-        own = split_clips_of(manifest, lambda path: values.get(path) == value, sr=sr)
+        test_negatives = split_clips(
+            folder / "run", split="test", sr=sr, keep=lambda r: r.label == config.negative_label
+        )
+        own = split_clips_of(manifest, partial(_has_value, values, value), sr=sr)
         negatives = test_negatives + [c for c in own if c.record.label == config.negative_label]
         positives = [c for c in own if c.record.label != config.negative_label]
-        held[value] = {"clips": len(own), "negatives": len(negatives),
-                       "labels": recall_at_fpr(classifier, positives, negatives, fpr=HOLDOUT_FPR)}
-        print(f"holdout {column}={value}: " + ", ".join(
-            f"{label} recall {row['recall']}" for label, row in held[value]["labels"].items()), file=sys.stderr)
+        recalls = recall_at_fpr(classifier, positives, negatives, fpr=HOLDOUT_FPR)
+        held[value] = {"clips": len(own), "negatives": len(negatives), "labels": recalls}
+        print(
+            f"holdout {column}={value}: "
+            + ", ".join(f"{label} recall {row['recall']}" for label, row in recalls.items()),
+            file=sys.stderr,
+        )
     return {"column": column, "fpr": HOLDOUT_FPR, "held_out": held}
 
 
@@ -241,9 +282,20 @@ def _safe(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in value) or "_"
 
 
-def evaluate(run: Path, *, out: Path, model: Path | None = None, nights: int = 0, minutes: float = 30.0,
-             levels: bool = True, holdout: str | None = None, holdout_epochs: int | None = None,
-             skip_groups: tuple[str, ...] = (), seed: int = 0, cache: str | None = None) -> dict:
+def evaluate(
+    run: Path,
+    *,
+    out: Path,
+    model: Path | None = None,
+    nights: int = 0,
+    minutes: float = 30.0,
+    levels: bool = True,
+    holdout: str | None = None,
+    holdout_epochs: int | None = None,
+    skip_groups: tuple[str, ...] = (),
+    seed: int = 0,
+    cache: str | None = None,
+) -> dict:
     """Run the chosen measurements and write ``evaluation.json``, ``evaluation.md`` and ``evaluation.png``."""
     run, out = Path(run), Path(out)
     if not (run / "config.json").exists():
@@ -265,10 +317,13 @@ def evaluate(run: Path, *, out: Path, model: Path | None = None, nights: int = 0
         if levels:
             results["level_sweep"] = level_sweep(classifier, clips, seed=seed)
         if nights:
-            results["nights"] = night_figures(classifier, clips, nights=nights, minutes=minutes, seed=seed, out=out)
+            results["nights"] = night_figures(
+                classifier, clips, nights=nights, minutes=minutes, seed=seed, out=out
+            )
     if holdout:
-        results["holdout"] = holdout_figures(run, column=holdout, out=out, epochs=holdout_epochs, cache=cache,
-                                             skip_groups=skip_groups)
+        results["holdout"] = holdout_figures(
+            run, column=holdout, out=out, epochs=holdout_epochs, cache=cache, skip_groups=skip_groups
+        )
     (out / "evaluation.json").write_text(json.dumps(results, indent=2) + "\n")
     from training.audio.evaluation_report import plot_evaluation, tables_markdown
 

@@ -15,8 +15,9 @@ from sensing.errors import DataError
 from training.audio.metrics import threshold_for_fpr
 
 
-def calibrate_thresholds(*, labels: tuple[str, ...], true: list[str], scores: np.ndarray,
-                         negative_label: str, target_fpr: float) -> dict[str, float]:
+def calibrate_thresholds(
+    *, labels: tuple[str, ...], true: list[str], scores: np.ndarray, negative_label: str, target_fpr: float
+) -> dict[str, float]:
     """Per target label, the clip-score threshold (see the module docstring).
 
     Args:
@@ -33,5 +34,6 @@ def calibrate_thresholds(*, labels: tuple[str, ...], true: list[str], scores: np
         raise DataError(f"no validation clips labeled '{negative_label}' to calibrate thresholds on")
     targets = [label for label in labels if label != negative_label]
     per_target = target_fpr / len(targets)
-    return {label: threshold_for_fpr(scores[is_negative, labels.index(label)], per_target)
-            for label in targets}
+    return {
+        label: threshold_for_fpr(scores[is_negative, labels.index(label)], per_target) for label in targets
+    }

@@ -55,8 +55,12 @@ def stored_values(padded: np.ndarray, frontend: str, settings: FeatureSettings) 
 
 def cache_description(frontend: str, settings: FeatureSettings, augment: AugmentSettings) -> dict:
     """Everything a cached clip depends on: the cache key is made from it."""
-    return {"stored": STORED_FORMS[frontend], "features": settings.to_dict(),
-            "event_margin_db": augment.event_margin_db, "edge_frames": augment.edge_frames}
+    return {
+        "stored": STORED_FORMS[frontend],
+        "features": settings.to_dict(),
+        "event_margin_db": augment.event_margin_db,
+        "edge_frames": augment.edge_frames,
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,36 +93,76 @@ def _read(path: str, frontend: str, settings: FeatureSettings) -> tuple[np.ndarr
     return samples, padded, stored_values(padded, frontend, settings)
 
 
-def _decode(path: str, frontend: str, settings: FeatureSettings,
-            augment: AugmentSettings) -> tuple[np.ndarray, CachedClip]:
+def _decode(
+    path: str, frontend: str, settings: FeatureSettings, augment: AugmentSettings
+) -> tuple[np.ndarray, CachedClip]:
     """Stored values and description of one file (raises AudioError for unusable files)."""
     samples, padded, values = _read(path, frontend, settings)
-    return values, CachedClip(hash="", shard="", rows=int(values.shape[0]), samples=int(padded.size),
-                              event_starts=tuple(int(s) for s in event_starts(padded, settings, augment)),
-                              duration_s=samples.size / settings.sr)
+    return values, CachedClip(
+        hash="",
+        shard="",
+        rows=int(values.shape[0]),
+        samples=int(padded.size),
+        event_starts=tuple(int(s) for s in event_starts(padded, settings, augment)),
+        duration_s=samples.size / settings.sr,
+    )
 
 
-def _decoded_in_parallel(records: list[ClipRecord], indices: list[int], frontend: str,
-                         settings: FeatureSettings, augment: AugmentSettings):
+def _decoded_in_parallel(
+    records: list[ClipRecord],
+    indices: list[int],
+    frontend: str,
+    settings: FeatureSettings,
+    augment: AugmentSettings,
+):
     """Yield ``(index, values, description, error)`` for ``indices`` in order, decoded in
     parallel; ``error`` is the reader's message for an unusable file ("" otherwise)."""
+
     def decode(index):
         try:
             values, clip = _decode(records[int(index)].path, frontend, settings, augment)
         except AudioError as error:
-            return (np.zeros(0, np.float32), np.int64(0), np.int64(0),
-                    np.zeros(0, np.int64), np.float64(0), str(error).encode())
-        return (values.ravel(), np.int64(clip.rows), np.int64(clip.samples),
-                np.array(clip.event_starts, np.int64), np.float64(clip.duration_s), b"")
+            return (
+                np.zeros(0, np.float32),
+                np.int64(0),
+                np.int64(0),
+                np.zeros(0, np.int64),
+                np.float64(0),
+                str(error).encode(),
+            )
+        return (
+            values.ravel(),
+            np.int64(clip.rows),
+            np.int64(clip.samples),
+            np.array(clip.event_starts, np.int64),
+            np.float64(clip.duration_s),
+            b"",
+        )
 
-    dataset = tf.data.Dataset.from_tensor_slices(np.array(indices, dtype=np.int64)).map(
-        lambda i: (i, *tf.numpy_function(decode, [i], [tf.float32, tf.int64, tf.int64, tf.int64,
-                                                       tf.float64, tf.string])),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(np.array(indices, dtype=np.int64))
+        .map(
+            lambda i: (
+                i,
+                *tf.numpy_function(
+                    decode, [i], [tf.float32, tf.int64, tf.int64, tf.int64, tf.float64, tf.string]
+                ),
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        .prefetch(tf.data.AUTOTUNE)
+    )
     width = stored_width(frontend, settings)
     for index, flat, rows, samples, starts, duration, error in dataset.as_numpy_iterator():
-        clip = CachedClip(hash="", shard="", rows=int(rows), samples=int(samples),
-                          event_starts=tuple(int(s) for s in starts), duration_s=float(duration))
+        clip = CachedClip(
+            hash="",
+            shard="",
+            rows=int(rows),
+            samples=int(samples),
+            event_starts=tuple(int(s) for s in starts),
+            duration_s=float(duration),
+        )
         yield int(index), (flat.reshape(-1, width) if width else flat), clip, error.decode()
 
 
@@ -136,9 +180,15 @@ def _hashes(records: list[ClipRecord]) -> list[str]:
     return hashes
 
 
-def scan_clips(records: list[ClipRecord], *, frontend: str, settings: FeatureSettings,
-               augment: AugmentSettings, cache: FeatureCache | None, strict: bool
-               ) -> tuple[list[ClipEntry], list[SkippedClip]]:
+def scan_clips(
+    records: list[ClipRecord],
+    *,
+    frontend: str,
+    settings: FeatureSettings,
+    augment: AugmentSettings,
+    cache: FeatureCache | None,
+    strict: bool,
+) -> tuple[list[ClipEntry], list[SkippedClip]]:
     """Decode every clip once, in parallel (a clip already in the cache is only hashed, and
     a file whose content appeared earlier in the list is decoded once).
 
@@ -163,8 +213,12 @@ def scan_clips(records: list[ClipRecord], *, frontend: str, settings: FeatureSet
         todo = list({key: i for i, key in reversed(list(enumerate(keys))) if key not in found}.values())
         todo.sort(key=lambda i: (hashes[i], i))  # hash order: every shard a random mix of clips
         if cache is not None:
-            print(f"feature cache {cache.folder}: {len(records) - len(todo)} of {len(records)} clips "
-                  f"cached, computing {len(todo)}", file=sys.stderr, flush=True)
+            print(
+                f"feature cache {cache.folder}: {len(records) - len(todo)} of {len(records)} clips "
+                f"cached, computing {len(todo)}",
+                file=sys.stderr,
+                flush=True,
+            )
         progress = Progress("decoding clips", len(todo))
         pending, pending_bytes = [], 0
         for index, values, clip, error in _decoded_in_parallel(records, todo, frontend, settings, augment):
@@ -181,7 +235,7 @@ def scan_clips(records: list[ClipRecord], *, frontend: str, settings: FeatureSet
                 if pending_bytes >= SHARD_BYTES:
                     found.update((clip.hash, clip) for clip in cache.write_shard(pending))
                     pending, pending_bytes = [], 0
-        if pending:
+        if cache is not None and pending:
             found.update((clip.hash, clip) for clip in cache.write_shard(pending))
         progress.finish()
     entries, skipped = [], []
@@ -190,10 +244,17 @@ def scan_clips(records: list[ClipRecord], *, frontend: str, settings: FeatureSet
         if isinstance(clip, str):
             skipped.append(SkippedClip(record, f"{record.path}: {clip.split(': ', 1)[-1]}"))
             continue
-        entries.append(ClipEntry(record=record, hash=hash_hex, shard=clip.shard, rows=clip.rows,
-                                 samples=clip.samples,
-                                 event_starts=np.array(clip.event_starts, dtype=np.int64),
-                                 duration_s=clip.duration_s))
+        entries.append(
+            ClipEntry(
+                record=record,
+                hash=hash_hex,
+                shard=clip.shard,
+                rows=clip.rows,
+                samples=clip.samples,
+                event_starts=np.array(clip.event_starts, dtype=np.int64),
+                duration_s=clip.duration_s,
+            )
+        )
     return entries, skipped
 
 
@@ -206,8 +267,15 @@ class ClipSource:
         cache: the cache the scan filled, or None to decode files again.
     """
 
-    def __init__(self, entries: list[ClipEntry], *, frontend: str, settings: FeatureSettings,
-                 augment: AugmentSettings, cache: FeatureCache | None) -> None:
+    def __init__(
+        self,
+        entries: list[ClipEntry],
+        *,
+        frontend: str,
+        settings: FeatureSettings,
+        augment: AugmentSettings,
+        cache: FeatureCache | None,
+    ) -> None:
         self.entries = entries
         self.frontend = frontend
         self.settings = settings
@@ -229,7 +297,7 @@ class ClipSource:
         """
         if self.cache is None:
             return self._decoded(slots, order_seed)
-        return self._cached(slots, order_seed)
+        return self._cached(self.cache, slots, order_seed)
 
     def _decoded(self, slots: list[int], order_seed) -> tf.data.Dataset:
         order = np.array(slots, dtype=np.int64)
@@ -245,9 +313,10 @@ class ClipSource:
             return slot, values
 
         return tf.data.Dataset.from_tensor_slices(order).map(
-            load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
 
-    def _cached(self, slots: list[int], order_seed) -> tf.data.Dataset:
+    def _cached(self, cache: FeatureCache, slots: list[int], order_seed) -> tf.data.Dataset:
         slot_of_hash: dict[str, int] = {}
         for slot in slots:
             slot_of_hash.setdefault(self.entries[slot].hash, slot)
@@ -255,16 +324,23 @@ class ClipSource:
         if order_seed is not None:
             shards = list(np.random.default_rng(order_seed).permutation(shards))
         table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(list(slot_of_hash), list(slot_of_hash.values()),
-                                                key_dtype=tf.string, value_dtype=tf.int64), default_value=-1)
-        paths = [str(self.cache.shard_path(name)) for name in shards]
+            tf.lookup.KeyValueTensorInitializer(
+                list(slot_of_hash), list(slot_of_hash.values()), key_dtype=tf.string, value_dtype=tf.int64
+            ),
+            default_value=-1,
+        )
+        paths = [str(cache.shard_path(name)) for name in shards]
         records = tf.data.Dataset.from_tensor_slices(paths).interleave(
-            tf.data.TFRecordDataset, cycle_length=INTERLEAVED_SHARDS if order_seed is not None else 1,
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            tf.data.TFRecordDataset,
+            cycle_length=INTERLEAVED_SHARDS if order_seed is not None else 1,
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
 
         def parse(serialized):
             hash_hex, values = parse_record(serialized, self.width)
             return table.lookup(hash_hex), values
 
-        return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE,
-                           deterministic=True).filter(lambda slot, values: slot >= 0)
+        return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).filter(
+            lambda slot, values: slot >= 0
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 from sensing.audio.features import FRONTENDS, FeatureSettings
 from sensing.errors import SensingError
@@ -61,8 +62,7 @@ class AudioTrainConfig:
 
     def __post_init__(self) -> None:
         if self.frontend not in FRONTENDS:
-            raise SensingError(f"unknown frontend {self.frontend!r}; available: "
-                               f"{', '.join(FRONTENDS)}")
+            raise SensingError(f"unknown frontend {self.frontend!r}; available: {', '.join(FRONTENDS)}")
         if not 0 < self.target_fpr < 1:
             raise SensingError(f"target false-positive rate must be in (0, 1), got {self.target_fpr}")
         if self.epochs < 1 or self.batch_size < 1 or self.windows_per_clip < 1:
@@ -89,12 +89,15 @@ class AudioTrainConfig:
             raise SensingError(f"{path}: missing {', '.join(missing)}; not a training run config")
         settings = {key: value for key, value in values.items() if key in known}
         settings["features"] = FeatureSettings.from_dict(settings["features"])
-        settings["cnn"] = CnnSettings(**{**settings["cnn"],
-                                         "blocks": tuple(map(tuple, settings["cnn"]["blocks"]))})
+        settings["cnn"] = CnnSettings(
+            **{**settings["cnn"], "blocks": tuple(map(tuple, settings["cnn"]["blocks"]))}
+        )
         if "augment" in settings:
-            settings["augment"] = AugmentSettings(**{
+            augment: dict[str, Any] = {
                 key: tuple(value) if isinstance(value, list) else value
-                for key, value in settings["augment"].items()})
+                for key, value in settings["augment"].items()
+            }
+            settings["augment"] = AugmentSettings(**augment)
         if "leaf" in settings:
             settings["leaf"] = LeafSettings(**settings["leaf"])
         if "split_fractions" in settings:

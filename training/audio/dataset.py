@@ -35,8 +35,9 @@ class SkippedClip:
     reason: str
 
 
-def load_clips(records: list[ClipRecord], *, sr: int, strict: bool
-               ) -> tuple[list[LoadedClip], list[SkippedClip]]:
+def load_clips(
+    records: list[ClipRecord], *, sr: int, strict: bool
+) -> tuple[list[LoadedClip], list[SkippedClip]]:
     """Read every clip, resampled to ``sr`` Hz mono.
 
     Args:
@@ -71,8 +72,10 @@ def skipped_summary(skipped: list[SkippedClip], *, show: int = 10) -> str:
     if not skipped:
         return "no files skipped"
     reasons = collections.Counter(item.reason.split(": ", 1)[-1].split(" (")[0] for item in skipped)
-    lines = [f"{len(skipped)} unusable files skipped (pass --strict to stop at the first): "
-             + ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())]
+    lines = [
+        f"{len(skipped)} unusable files skipped (pass --strict to stop at the first): "
+        + ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    ]
     lines += [f"  {item.reason}" for item in skipped[:show]]
     if len(skipped) > show:
         lines.append(f"  ... and {len(skipped) - show} more (all listed in the run's skipped.csv)")

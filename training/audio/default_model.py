@@ -36,6 +36,7 @@ from sensing.audio.clips import read_manifest
 from sensing.audio.decision import decide
 from sensing.audio.features import clip_features
 from sensing.audio.night import DEFAULT_MODEL
+from sensing.errors import SensingError
 from sensing.synthetic.clips import make_clip_set
 from training.audio.bedside_evaluation import evaluate
 from training.audio.config import AudioTrainConfig
@@ -56,20 +57,21 @@ BEDROOM_NIGHTS = 8
 def bedside_figures(run: Path, model: Path, out: Path) -> str:
     """``sensing evaluate``'s level sweep and bedroom nights of ``model`` on the run's real test
     clips, as Markdown (also written to ``out``)."""
-    results = evaluate(run, out=out, model=model, nights=BEDROOM_NIGHTS, levels=True,
-                       skip_groups=(SYNTHETIC_GROUP_PREFIX,))
+    results = evaluate(
+        run, out=out, model=model, nights=BEDROOM_NIGHTS, levels=True, skip_groups=(SYNTHETIC_GROUP_PREFIX,)
+    )
     return tables_markdown(results)
 
 
-def combined_manifest(real_manifest: Path, out: Path, *, seed: int,
-                      clips_per_label: int = SYNTHETIC_CLIPS_PER_LABEL) -> Path:
+def combined_manifest(
+    real_manifest: Path, out: Path, *, seed: int, clips_per_label: int = SYNTHETIC_CLIPS_PER_LABEL
+) -> Path:
     """A manifest of the real clips plus a generated clip set (groups prefixed ``synthetic:``).
 
     Real clips keep their absolute paths and their ``source`` column (empty when the real
     manifest has none); the generated ones are written to ``out/synthetic``, source ``synthetic``.
     """
-    synthetic = make_clip_set(out / "synthetic", clips_per_label=clips_per_label,
-                              seed=seed, n_speakers=12)
+    synthetic = make_clip_set(out / "synthetic", clips_per_label=clips_per_label, seed=seed, n_speakers=12)
     with open(real_manifest, newline="", encoding="utf-8-sig") as handle:
         sources = [row.get("source", "") for row in csv.DictReader(handle)]
     combined = out / "combined_manifest.csv"
@@ -79,8 +81,15 @@ def combined_manifest(real_manifest: Path, out: Path, *, seed: int,
         for record, source in zip(read_manifest(real_manifest), sources, strict=True):
             writer.writerow([record.path, record.label, record.group, record.category, source])
         for record in read_manifest(synthetic):
-            writer.writerow([record.path, record.label, SYNTHETIC_GROUP_PREFIX + record.group,
-                             f"synthetic {record.category}", "synthetic"])
+            writer.writerow(
+                [
+                    record.path,
+                    record.label,
+                    SYNTHETIC_GROUP_PREFIX + record.group,
+                    f"synthetic {record.category}",
+                    "synthetic",
+                ]
+            )
     return combined
 
 
@@ -89,17 +98,17 @@ def model_card(figures: dict, bedside: str, config: dict, metrics: dict) -> str:
     return f"""# Bundled cough and snore model
 
 `cough_snore.tflite`: float32 TensorFlow Lite, {DEFAULT_MODEL.stat().st_size // 1024} KB, labels
-{', '.join(metrics['labels'])}; input: 0.98 s windows of 16 kHz audio as (96, 40, 3) log-mel
+{", ".join(metrics["labels"])}; input: 0.98 s windows of 16 kHz audio as (96, 40, 3) log-mel
 features measured from each window's loudest bin, so they do not depend on the input gain (see
 `sensing/audio/features.py`); thresholds calibrated on validation groups for
-{config['target_fpr']:.0%} of negative clips: {', '.join(f'{k} {v:.3f}' for k, v in metrics['thresholds'].items())}.
+{config["target_fpr"]:.0%} of negative clips: {", ".join(f"{k} {v:.3f}" for k, v in metrics["thresholds"].items())}.
 
 ## How it was made
 
     python -m training.audio.default_model --data ../shared/data/audio/manifest.csv --out runs/default
 
-which runs the same training as `sensing train audio` ({config['epochs']} epochs, seed
-{config['seed']}, best epoch {metrics['best_epoch']}) on the manifest below plus
+which runs the same training as `sensing train audio` ({config["epochs"]} epochs, seed
+{config["seed"]}, best epoch {metrics["best_epoch"]}) on the manifest below plus
 {3 * SYNTHETIC_CLIPS_PER_LABEL} generated clips (`sensing/synthetic/`), split 70/15/15 by group,
 with every training window made to sound as a bedside microphone hears it (simulated bedrooms,
 noise floors 0-30 dB below the sound, microphone responses), then measures it with
@@ -162,6 +171,8 @@ def micro_agreement(run: Path, *, split: str = "validation") -> dict:
     """
     float_figures = evaluate_run(run, split=split, keep=_is_real)
     int8 = AudioClassifier(run / "model_int8.tflite")
+    if int8.input_quantization is None or int8.output_quantization is None:
+        raise SensingError(f"{run / 'model_int8.tflite'}: not an integer model")
     scale, zero_point = int8.input_quantization
     out_scale, out_zero_point = int8.output_quantization
     arena = minimum_arena(run / "model_int8.tflite")
@@ -170,12 +181,20 @@ def micro_agreement(run: Path, *, split: str = "validation") -> dict:
         features, _ = clip_features(clip.samples, int8.metadata.features)
         raw = micro_outputs(run / "model_int8.tflite", quantize(features, scale, zero_point), arena)
         scores = ((raw.astype(np.float32) - out_zero_point) * out_scale).max(axis=0)
-        decisions.append(decide(dict(zip(int8.labels, scores.tolist())),
-                                thresholds=int8.metadata.thresholds,
-                                negative_label=int8.metadata.negative_label))
+        decisions.append(
+            decide(
+                dict(zip(int8.labels, scores.tolist())),
+                thresholds=int8.metadata.thresholds,
+                negative_label=int8.metadata.negative_label,
+            )
+        )
     equal = np.array(decisions) == np.array(float_figures["decisions"])
-    return {"split": split, "clips": int(equal.size), "equal": int(equal.sum()),
-            "share": round(float(equal.mean()), 4)}
+    return {
+        "split": split,
+        "clips": int(equal.size),
+        "equal": int(equal.sum()),
+        "share": round(float(equal.mean()), 4),
+    }
 
 
 def micro_card(figures: dict, bedside: str, agreement: dict, config: dict, metrics: dict) -> str:
@@ -184,7 +203,7 @@ def micro_card(figures: dict, bedside: str, agreement: dict, config: dict, metri
 
 `cough_snore_micro.tflite`: full-integer int8 TensorFlow Lite,
 {DEFAULT_MICRO_MODEL.stat().st_size // 1024} KB, the default model of `sensing export firmware`;
-labels {', '.join(metrics['labels'])}; same input as `cough_snore.tflite` (0.98 s windows of
+labels {", ".join(metrics["labels"])}; same input as `cough_snore.tflite` (0.98 s windows of
 16 kHz audio as (96, 40, 3) level-normalised log-mel features). A smaller network than `cough_snore.tflite`
 (`training/model.py`, `MICRO_CNN`: about 26,000 parameters) so that it fits 64 KB of flash and a
 64 KB tensor arena; thresholds calibrated on the int8 model's own validation scores.
@@ -193,15 +212,15 @@ labels {', '.join(metrics['labels'])}; same input as `cough_snore.tflite` (0.98 
 
     python -m training.audio.default_model --data ../shared/data/audio/manifest.csv --out runs/default_micro --micro
 
-The same data, split and training as `cough_snore.tflite` ({config['epochs']} epochs, seed
-{config['seed']}, best epoch {metrics['best_epoch']}), then int8 quantization calibrated on
+The same data, split and training as `cough_snore.tflite` ({config["epochs"]} epochs, seed
+{config["seed"]}, best epoch {metrics["best_epoch"]}), then int8 quantization calibrated on
 200 training windows. The data and its licences are listed in `MODEL_CARD.md`: research use only.
 
 ## TFLite Micro against the float model
 
-On the {agreement['clips']} real clips of the validation groups, the int8 model run in TFLite
-Micro's interpreter gives the float model's decision on {agreement['equal']}
-({agreement['share']:.1%}).
+On the {agreement["clips"]} real clips of the validation groups, the int8 model run in TFLite
+Micro's interpreter gives the float model's decision on {agreement["equal"]}
+({agreement["share"]:.1%}).
 
 ## Figures of the int8 model on real recordings from held-out groups
 
@@ -227,13 +246,20 @@ def _train_micro(args: argparse.Namespace) -> None:
     run = args.out / "run"
     if not args.card_only:
         manifest = combined_manifest(args.data, args.out, seed=args.seed)
-        config = AudioTrainConfig(data=str(manifest), out=str(run), epochs=args.epochs,
-                                  seed=args.seed, cnn=MICRO_CNN)
+        config = AudioTrainConfig(
+            data=str(manifest), out=str(run), epochs=args.epochs, seed=args.seed, cnn=MICRO_CNN
+        )
         train_audio(config, ScaleSettings(cache=args.cache))
         data = load_run_data(config, run, cache=args.cache)
         model = keras.models.load_model(run / "model.keras", compile=False)
-        export_int8(model, run / "model_int8.tflite", AudioClassifier(run / "model.tflite").metadata,
-                    data, target_fpr=config.target_fpr, seed=config.seed)
+        export_int8(
+            model,
+            run / "model_int8.tflite",
+            AudioClassifier(run / "model.tflite").metadata,
+            data,
+            target_fpr=config.target_fpr,
+            seed=config.seed,
+        )
         shutil.copyfile(run / "model_int8.tflite", DEFAULT_MICRO_MODEL)
     metrics = json.loads((run / "metrics.json").read_text())
     config = json.loads((run / "config.json").read_text())
@@ -252,12 +278,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/default"), help="run folder")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache", default=None,
-                        help="feature cache folder (as sensing train audio --cache)")
-    parser.add_argument("--card-only", action="store_true",
-                        help="rewrite the model card from the finished run in --out, without training")
-    parser.add_argument("--micro", action="store_true",
-                        help="the microcontroller model (int8, for sensing export firmware)")
+    parser.add_argument("--cache", default=None, help="feature cache folder (as sensing train audio --cache)")
+    parser.add_argument(
+        "--card-only",
+        action="store_true",
+        help="rewrite the model card from the finished run in --out, without training",
+    )
+    parser.add_argument(
+        "--micro", action="store_true", help="the microcontroller model (int8, for sensing export firmware)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.micro:
@@ -267,9 +296,12 @@ def main() -> None:
         metrics = json.loads((args.out / "run" / "metrics.json").read_text())
     else:
         manifest = combined_manifest(args.data, args.out, seed=args.seed)
-        metrics = train_audio(AudioTrainConfig(data=str(manifest), out=str(args.out / "run"),
-                                               epochs=args.epochs, seed=args.seed),
-                              ScaleSettings(cache=args.cache))
+        metrics = train_audio(
+            AudioTrainConfig(
+                data=str(manifest), out=str(args.out / "run"), epochs=args.epochs, seed=args.seed
+            ),
+            ScaleSettings(cache=args.cache),
+        )
         DEFAULT_MODEL.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.out / "run" / "model.tflite", DEFAULT_MODEL)
     figures = evaluate_run(args.out / "run", split="test", keep=_is_real)

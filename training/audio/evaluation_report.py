@@ -29,39 +29,72 @@ def _recall_keys(rows: dict) -> list[str]:
 
 def tables_markdown(results: dict) -> str:
     """The results as Markdown: one table per measurement that was run."""
-    lines = [f"Model `{_shown(results['model'])}`, test groups of `{_shown(results['run'])}`"
-             + (f" ({results['test_clips']} clips from {results['test_groups']} groups)"
-                if "test_clips" in results else "") + "."]
+    lines = [
+        f"Model `{_shown(results['model'])}`, test groups of `{_shown(results['run'])}`"
+        + (
+            f" ({results['test_clips']} clips from {results['test_groups']} groups)"
+            if "test_clips" in results
+            else ""
+        )
+        + "."
+    ]
     sweep = results.get("level_sweep")
     if sweep:
         keys = _recall_keys(sweep["levels"])
-        lines += ["", f"Level sweep: each clip peak-normalised, over pink noise at {sweep['floor_dbfs']:g} dBFS RMS.",
-                  "", "| clip peak | " + " | ".join(k.replace("_", " ") for k in keys)
-                  + " | false positives on negatives |",
-                  "|---" * (len(keys) + 2) + "|"]
+        lines += [
+            "",
+            f"Level sweep: each clip peak-normalised, over pink noise at {sweep['floor_dbfs']:g} dBFS RMS.",
+            "",
+            "| clip peak | "
+            + " | ".join(k.replace("_", " ") for k in keys)
+            + " | false positives on negatives |",
+            "|---" * (len(keys) + 2) + "|",
+        ]
         for level, row in sweep["levels"].items():
-            lines.append(f"| {level} | " + " | ".join(_cell(row[k]) for k in keys)
-                         + f" | {_cell(row.get('false_positive_rate'))} |")
+            lines.append(
+                f"| {level} | "
+                + " | ".join(_cell(row[k]) for k in keys)
+                + f" | {_cell(row.get('false_positive_rate'))} |"
+            )
     nights = results.get("nights")
     if nights:
         totals = nights["totals"]
-        lines += ["", f"Bedroom nights: {totals['nights']} nights of {nights['minutes']:g} minutes "
-                      f"({totals['hours']} h), {totals['true_coughs']} true coughs.",
-                  "", "| cough recall | cough precision | false coughs per hour | coughs counted (true) "
-                      "| snore minutes (true) | snore minutes (detected) | snore minutes error |",
-                  "|---|---|---|---|---|---|---|",
-                  f"| {_cell(totals['cough_recall'])} | {_cell(totals['cough_precision'])} | "
-                  f"{_cell(totals['false_coughs_per_hour'])} | {totals['detected_coughs']} "
-                  f"({totals['true_coughs']}) | {_cell(totals['true_snore_minutes'])} | "
-                  f"{_cell(totals['detected_snore_minutes'])} | {_cell(totals['snore_minutes_error'])} |",
-                  "", "| cough level above the noise floor | true coughs | found | recall |", "|---|---|---|---|"]
+        lines += [
+            "",
+            (
+                f"Bedroom nights: {totals['nights']} nights of {nights['minutes']:g} minutes "
+                f"({totals['hours']} h), {totals['true_coughs']} true coughs."
+            ),
+            "",
+            (
+                "| cough recall | cough precision | false coughs per hour | coughs counted (true) "
+                "| snore minutes (true) | snore minutes (detected) | snore minutes error |"
+            ),
+            "|---|---|---|---|---|---|---|",
+            (
+                f"| {_cell(totals['cough_recall'])} | {_cell(totals['cough_precision'])} | "
+                f"{_cell(totals['false_coughs_per_hour'])} | {totals['detected_coughs']} "
+                f"({totals['true_coughs']}) | {_cell(totals['true_snore_minutes'])} | "
+                f"{_cell(totals['detected_snore_minutes'])} | {_cell(totals['snore_minutes_error'])} |"
+            ),
+            "",
+            "| cough level above the noise floor | true coughs | found | recall |",
+            "|---|---|---|---|",
+        ]
         for name, row in totals["cough_recall_by_level"].items():
             lines.append(f"| {name} | {row['true']} | {row['found']} | {_cell(row['recall'])} |")
     holdout = results.get("holdout")
     if holdout and holdout["held_out"]:
-        lines += ["", f"Leave one {holdout['column']} out: recall at {holdout['fpr']:.0%} false positives "
-                      f"(a model trained without that {holdout['column']}).",
-                  "", f"| held-out {holdout['column']} | label | clips | recall |", "|---|---|---|---|"]
+        lines += [
+            "",
+            (
+                f"Leave one {holdout['column']} out: recall at {holdout['fpr']:.0%} false positives "
+                f"(a model trained without that {holdout['column']})."
+            ),
+            "",
+            f"| held-out {holdout['column']} | label | clips | recall |",
+            "|---|---|---|---|",
+        ]
         for value, row in holdout["held_out"].items():
             for label, figures in row["labels"].items():
                 lines.append(f"| {value} | {label} | {figures['clips']} | {_cell(figures['recall'])} |")
@@ -82,24 +115,33 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
             width = 0.8 / len(keys)
             for i, key in enumerate(keys):
                 values = [rows[level].get(key) or 0.0 for level in rows]
-                axis.bar([x + i * width for x in range(len(rows))], values, width,
-                         label=key.replace("_", " "))
+                axis.bar(
+                    [x + i * width for x in range(len(rows))], values, width, label=key.replace("_", " ")
+                )
             axis.set_xticks([x + width * (len(keys) - 1) / 2 for x in range(len(rows))], list(rows))
             axis.set_title("clips at each peak level")
         elif name == "nights":
             rows = results[name]["totals"]["cough_recall_by_level"]
             axis.bar(list(rows), [row["recall"] or 0.0 for row in rows.values()], color="tab:red")
             totals = results[name]["totals"]
-            axis.set_title(f"nights: cough recall by level\n(precision {_cell(totals['cough_precision'])}, "
-                           f"snore minutes error {_cell(totals['snore_minutes_error'])})", fontsize=9)
+            axis.set_title(
+                f"nights: cough recall by level\n(precision {_cell(totals['cough_precision'])}, "
+                f"snore minutes error {_cell(totals['snore_minutes_error'])})",
+                fontsize=9,
+            )
             axis.set_xlabel("dB above the noise floor")
         else:
             held = results[name]["held_out"]
-            bars = [(f"{value}\n{label}", figures["recall"] or 0.0)
-                    for value, row in held.items() for label, figures in row["labels"].items()]
+            bars = [
+                (f"{value}\n{label}", figures["recall"] or 0.0)
+                for value, row in held.items()
+                for label, figures in row["labels"].items()
+            ]
             axis.bar([b[0] for b in bars], [b[1] for b in bars], color="tab:green")
-            axis.set_title(f"leave one {results[name]['column']} out: recall at "
-                           f"{results[name]['fpr']:.0%} FPR", fontsize=9)
+            axis.set_title(
+                f"leave one {results[name]['column']} out: recall at {results[name]['fpr']:.0%} FPR",
+                fontsize=9,
+            )
         axis.set_ylim(0, 1.05)
         axis.grid(axis="y", alpha=0.3)
     if panels[0] == "level_sweep":

@@ -29,8 +29,9 @@ FLOOR_SECONDS = 10.0
 @lru_cache(maxsize=4)
 def _pink_floor_power(settings: FeatureSettings) -> np.ndarray:
     """(frames, n_mels) mel power of :data:`FLOOR_SECONDS` of pink noise at unit RMS (fixed seed)."""
-    audio = noise_floor_audio(np.random.default_rng(0x9F1), kind="pink", duration_s=FLOOR_SECONDS,
-                              sr=settings.sr)
+    audio = noise_floor_audio(
+        np.random.default_rng(0x9F1), kind="pink", duration_s=FLOOR_SECONDS, sr=settings.sr
+    )
     return power_spectrum(audio, settings) @ mel_filterbank(settings).T
 
 
@@ -40,18 +41,31 @@ def over_floor(log_mel_rows: np.ndarray, settings: FeatureSettings, below_db: fl
     heard quieter over a faint noise floor. A loudest frame's mean mel power lies some 10 dB under
     a clip's sample peak, so ``below_db`` 24 is milder than ``sensing evaluate``'s clip at
     -46 dBFS peak over -70 dBFS noise (24 dB from peak to noise RMS)."""
-    power = np.maximum(np.exp(log_mel_rows.astype(np.float64) * settings.log_scale + settings.log_offset)
-                       - settings.log_floor, 0.0)
+    power = np.maximum(
+        np.exp(log_mel_rows.astype(np.float64) * settings.log_scale + settings.log_offset)
+        - settings.log_floor,
+        0.0,
+    )
     floor = _pink_floor_power(settings)
-    floor = np.resize(floor, (power.shape[0], floor.shape[1])) if power.shape[0] > floor.shape[0] \
-        else floor[:power.shape[0]]
+    floor = (
+        np.resize(floor, (power.shape[0], floor.shape[1]))
+        if power.shape[0] > floor.shape[0]
+        else floor[: power.shape[0]]
+    )
     floor = floor * (np.max(np.mean(power, axis=1)) * 10 ** (-below_db / 10) / np.mean(floor))
-    return ((np.log(power + floor + settings.log_floor) - settings.log_offset)
-            / settings.log_scale).astype(np.float32)
+    return ((np.log(power + floor + settings.log_floor) - settings.log_offset) / settings.log_scale).astype(
+        np.float32
+    )
 
 
-def inputs_from_stored(values: np.ndarray, *, stored: str, frontend: str,
-                       settings: FeatureSettings, floor_below_db: float | None = None) -> np.ndarray:
+def inputs_from_stored(
+    values: np.ndarray,
+    *,
+    stored: str,
+    frontend: str,
+    settings: FeatureSettings,
+    floor_below_db: float | None = None,
+) -> np.ndarray:
     """Every runtime window of a clip, as :func:`sensing.audio.model_input.clip_inputs` gives them,
     from its stored values: (windows, *model input shape) float32; with ``floor_below_db`` (stored
     log-mel only), over a noise floor (:func:`over_floor`)."""
@@ -59,8 +73,12 @@ def inputs_from_stored(values: np.ndarray, *, stored: str, frontend: str,
         return clip_inputs(values, frontend, settings)[0]
     if floor_below_db is not None:
         values = over_floor(values, settings, floor_below_db)
-    return np.stack([window_features(values[s:s + settings.window_frames], settings)
-                     for s in window_starts(len(values), settings)])
+    return np.stack(
+        [
+            window_features(values[s : s + settings.window_frames], settings)
+            for s in window_starts(len(values), settings)
+        ]
+    )
 
 
 class EvaluationSet:
@@ -82,8 +100,14 @@ class EvaluationSet:
         durations_s: (clips,) length of each clip in seconds.
     """
 
-    def __init__(self, source: ClipSource, slots: list[int], name: str, frontend: str | None = None,
-                 floor_below_db: float | None = None) -> None:
+    def __init__(
+        self,
+        source: ClipSource,
+        slots: list[int],
+        name: str,
+        frontend: str | None = None,
+        floor_below_db: float | None = None,
+    ) -> None:
         self.source = source
         self.slots = list(slots)
         self.name = name
@@ -102,14 +126,26 @@ class EvaluationSet:
             positions.setdefault(self._key(slot), []).append(position)
         stored = STORED_FORMS[self.source.frontend]
         for slot, values in self.source.dataset(self.slots).as_numpy_iterator():
-            yield positions[self._key(int(slot))], inputs_from_stored(
-                values, stored=stored, frontend=self.frontend, settings=self.source.settings,
-                floor_below_db=self.floor_below_db)
+            yield (
+                positions[self._key(int(slot))],
+                inputs_from_stored(
+                    values,
+                    stored=stored,
+                    frontend=self.frontend,
+                    settings=self.source.settings,
+                    floor_below_db=self.floor_below_db,
+                ),
+            )
 
     def with_floor(self, below_db: float) -> EvaluationSet:
         """The same clips scored over a noise floor ``below_db`` dB under their loudest frame."""
-        return EvaluationSet(self.source, self.slots, f"{self.name} over a floor {below_db:g} dB down",
-                             self.frontend, floor_below_db=below_db)
+        return EvaluationSet(
+            self.source,
+            self.slots,
+            f"{self.name} over a floor {below_db:g} dB down",
+            self.frontend,
+            floor_below_db=below_db,
+        )
 
     def _key(self, slot: int):
         return self.source.entries[slot].hash if self.source.cache is not None else slot
@@ -127,7 +163,7 @@ class EvaluationSet:
                 scores = np.full((len(self.slots), outputs.shape[1]), -np.inf, dtype=np.float32)
             row = 0
             for positions, inputs in pending:
-                best = outputs[row:row + len(inputs)].max(axis=0)
+                best = outputs[row : row + len(inputs)].max(axis=0)
                 row += len(inputs)
                 for position in positions:
                     scores[position] = best
@@ -139,6 +175,8 @@ class EvaluationSet:
                 flush()
         if pending:
             flush()
+        if scores is None:
+            raise ValueError(f"no {self.name} clips to score")
         return scores
 
     def first_inputs(self, windows: int) -> np.ndarray:

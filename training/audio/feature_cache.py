@@ -42,7 +42,7 @@ from training.files import write_atomically
 from training.tf_setup import tf
 
 FORMAT_VERSION = 1
-SHARD_BYTES = 64 * 2 ** 20
+SHARD_BYTES = 64 * 2**20
 """A shard file is closed once its values reach this size (about an hour of audio as
 log-mel, a quarter of an hour as 16 kHz samples)."""
 
@@ -96,8 +96,10 @@ class FeatureCache:
             if not settings.exists():
                 write_atomically(settings, json.dumps(self.describe, indent=2, sort_keys=True) + "\n")
         except OSError as error:
-            raise SensingError(f"feature cache {self.folder}: cannot write there ({error.strerror}); "
-                               "give --cache a folder you can write to") from None
+            raise SensingError(
+                f"feature cache {self.folder}: cannot write there ({error.strerror}); "
+                "give --cache a folder you can write to"
+            ) from None
 
     @contextlib.contextmanager
     def filling(self) -> Iterator[None]:
@@ -105,8 +107,10 @@ class FeatureCache:
         try:
             lock = open(self.folder / ".lock", "a")
         except OSError as error:
-            raise SensingError(f"feature cache {self.folder}: cannot write there ({error.strerror}); "
-                               "give --cache a folder you can write to") from None
+            raise SensingError(
+                f"feature cache {self.folder}: cannot write there ({error.strerror}); "
+                "give --cache a folder you can write to"
+            ) from None
         with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
@@ -137,8 +141,10 @@ class FeatureCache:
                 writer.write(_record(clip.hash, values))
                 stored.append(dataclasses.replace(clip, shard=name))
         os.replace(partial, self.folder / name)
-        write_atomically(self.folder / f"part-{shard_id}.json",
-                         json.dumps([dataclasses.asdict(clip) for clip in stored]) + "\n")
+        write_atomically(
+            self.folder / f"part-{shard_id}.json",
+            json.dumps([dataclasses.asdict(clip) for clip in stored]) + "\n",
+        )
         return stored
 
 

@@ -63,9 +63,16 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-def clip_metrics(*, labels: tuple[str, ...], true: list[str], predicted: list[str],
-                 scores: np.ndarray, negative_label: str | None, categories: list[str],
-                 durations_s: np.ndarray) -> dict:
+def clip_metrics(
+    *,
+    labels: tuple[str, ...],
+    true: list[str],
+    predicted: list[str],
+    scores: np.ndarray,
+    negative_label: str | None,
+    categories: list[str],
+    durations_s: np.ndarray,
+) -> dict:
     """Every clip-level figure that goes into ``metrics.json``.
 
     Args:
@@ -83,29 +90,52 @@ def clip_metrics(*, labels: tuple[str, ...], true: list[str], predicted: list[st
         hits = int(np.sum(is_true & is_predicted))
         precision = hits / is_predicted.sum() if is_predicted.any() else None
         recall = hits / is_true.sum() if is_true.any() else None
-        f1 = (2 * precision * recall / (precision + recall) if precision and recall
-              else 0.0 if recall is not None else None)  # never predicted: F1 0, as recall is 0
-        per_class[label] = {"clips": int(is_true.sum()), "precision": _rounded(precision),
-                            "recall": _rounded(recall), "f1": _rounded(f1),
-                            "roc_auc": _rounded(roc_auc(scores[:, column], is_true))}
+        f1 = (
+            2 * precision * recall / (precision + recall)
+            if precision and recall
+            else 0.0
+            if recall is not None
+            else None
+        )  # never predicted: F1 0, as recall is 0
+        per_class[label] = {
+            "clips": int(is_true.sum()),
+            "precision": _rounded(precision),
+            "recall": _rounded(recall),
+            "f1": _rounded(f1),
+            "roc_auc": _rounded(roc_auc(scores[:, column], is_true)),
+        }
     result = {
         "clips": len(true),
         "accuracy": _rounded(float(np.mean(true_array == predicted_array))),
         "per_class": per_class,
-        "confusion_matrix": {"labels": list(labels),
-                             "rows_true_columns_predicted": confusion_matrix(true, predicted, labels)},
+        "confusion_matrix": {
+            "labels": list(labels),
+            "rows_true_columns_predicted": confusion_matrix(true, predicted, labels),
+        },
     }
     if negative_label is not None:
         result["negatives"] = negative_figures(
-            labels=labels, true=true_array, predicted=predicted_array, scores=scores,
-            negative_label=negative_label, categories=np.array(categories),
-            durations_s=np.asarray(durations_s, dtype=np.float64))
+            labels=labels,
+            true=true_array,
+            predicted=predicted_array,
+            scores=scores,
+            negative_label=negative_label,
+            categories=np.array(categories),
+            durations_s=np.asarray(durations_s, dtype=np.float64),
+        )
     return result
 
 
-def negative_figures(*, labels: tuple[str, ...], true: np.ndarray, predicted: np.ndarray,
-                     scores: np.ndarray, negative_label: str, categories: np.ndarray,
-                     durations_s: np.ndarray) -> dict:
+def negative_figures(
+    *,
+    labels: tuple[str, ...],
+    true: np.ndarray,
+    predicted: np.ndarray,
+    scores: np.ndarray,
+    negative_label: str,
+    categories: np.ndarray,
+    durations_s: np.ndarray,
+) -> dict:
     """False alarms on negative clips: overall, per category, per hour, and recall at 1% FPR."""
     is_negative = true == negative_label
     false_alarm = is_negative & (predicted != negative_label)
@@ -113,19 +143,25 @@ def negative_figures(*, labels: tuple[str, ...], true: np.ndarray, predicted: np
     per_category = {}
     for category in sorted(set(categories[is_negative])):
         members = is_negative & (categories == category)
-        per_category[category] = {"clips": int(members.sum()),
-                                  "false_positives": int(false_alarm[members].sum()),
-                                  "rate": _rounded(false_alarm[members].mean())}
+        per_category[category] = {
+            "clips": int(members.sum()),
+            "false_positives": int(false_alarm[members].sum()),
+            "rate": _rounded(false_alarm[members].mean()),
+        }
     recall_at_fpr = {}
     for column, label in enumerate(labels):
         if label == negative_label or not is_negative.any() or not (true == label).any():
             continue
         threshold = threshold_for_fpr(scores[is_negative, column], FIXED_FPR)
-        recall_at_fpr[label] = {"threshold": _rounded(threshold),
-                                "recall": _rounded(np.mean(scores[true == label, column] >= threshold))}
+        recall_at_fpr[label] = {
+            "threshold": _rounded(threshold),
+            "recall": _rounded(np.mean(scores[true == label, column] >= threshold)),
+        }
     return {
-        "definition": ("a negative clip is a false positive when the clip decision names a target "
-                       "label; per hour counts those clips per hour of negative audio"),
+        "definition": (
+            "a negative clip is a false positive when the clip decision names a target "
+            "label; per hour counts those clips per hour of negative audio"
+        ),
         "clips": int(is_negative.sum()),
         "hours": round(float(hours), 3),
         "false_positives": int(false_alarm.sum()),

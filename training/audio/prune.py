@@ -45,8 +45,12 @@ from training.model import build_audio_cnn
 from training.plots import plot_layer_sparsity
 from training.tf_setup import keras
 
-EXPORT_FILES = {"float32": "model.tflite", "sparse": "model_sparse.tflite",
-                "sparse_fp16": "model_sparse_fp16.tflite", "int8": "model_int8.tflite"}
+EXPORT_FILES = {
+    "float32": "model.tflite",
+    "sparse": "model_sparse.tflite",
+    "sparse_fp16": "model_sparse_fp16.tflite",
+    "int8": "model_int8.tflite",
+}
 """File name of each exported form in a pruned run folder."""
 
 
@@ -82,8 +86,7 @@ class PruneSettings:
         if not 0 < self.ramp_fraction < 1:
             raise SensingError(f"ramp_fraction must be between 0 and 1, got {self.ramp_fraction:g}")
         if self.epochs < 2:
-            raise SensingError(f"pruning needs at least 2 epochs (ramp, then recovery), "
-                               f"got {self.epochs}")
+            raise SensingError(f"pruning needs at least 2 epochs (ramp, then recovery), got {self.epochs}")
 
     def schedule_steps(self, steps_per_epoch: int) -> dict:
         """Steps of the polynomial schedule: mask update frequency, ramp end, first keepable epoch."""
@@ -91,8 +94,12 @@ class PruneSettings:
         ramp_steps = max(1, round(self.ramp_fraction * self.epochs * steps_per_epoch))
         end_step = frequency * math.ceil(ramp_steps / frequency)
         first_eligible_epoch = min(self.epochs, end_step // steps_per_epoch + 1)
-        return {"begin_step": 0, "end_step": end_step, "frequency": frequency,
-                "first_eligible_epoch": first_eligible_epoch}
+        return {
+            "begin_step": 0,
+            "end_step": end_step,
+            "frequency": frequency,
+            "first_eligible_epoch": first_eligible_epoch,
+        }
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -100,8 +107,11 @@ class PruneSettings:
 
 def _pointwise_kernels(model: keras.Model) -> dict[str, np.ndarray]:
     """Each 1x1 convolution's kernel, by layer name."""
-    return {layer.name: layer.get_weights()[0] for layer in model.layers
-            if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)}
+    return {
+        layer.name: layer.get_weights()[0]
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)
+    }
 
 
 def one_by_one_sparsity(model: keras.Model) -> dict[str, float]:
@@ -113,16 +123,18 @@ def _load_trained_model(base_run: Path, config: AudioTrainConfig, n_classes: int
     """The run's best Keras model, rebuilt from the current architecture code with its weights."""
     checkpoint = base_run / "model.keras"
     if not checkpoint.is_file():
-        raise SensingError(f"{checkpoint}: not found; prune needs the Keras model a training "
-                           f"run saves beside model.tflite")
+        raise SensingError(
+            f"{checkpoint}: not found; prune needs the Keras model a training run saves beside model.tflite"
+        )
     trained = keras.models.load_model(checkpoint, compile=False)
-    model = build_audio_cnn(input_shape=config.features.input_shape, n_classes=n_classes,
-                            settings=config.cnn)
+    model = build_audio_cnn(input_shape=config.features.input_shape, n_classes=n_classes, settings=config.cnn)
     try:
         model.set_weights(trained.get_weights())
     except ValueError as error:
-        raise SensingError(f"{checkpoint}: its weights do not fit the architecture recorded in "
-                           f"{base_run / 'config.json'} ({error})") from None
+        raise SensingError(
+            f"{checkpoint}: its weights do not fit the architecture recorded in "
+            f"{base_run / 'config.json'} ({error})"
+        ) from None
     return model
 
 
@@ -130,12 +142,17 @@ def _wrap_for_pruning(model: keras.Model, settings: PruneSettings, steps: dict) 
     import tensorflow_model_optimization as tfmot
 
     schedule = tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=0.0, final_sparsity=settings.sparsity, power=settings.ramp_power,
-        begin_step=steps["begin_step"], end_step=steps["end_step"], frequency=steps["frequency"])
+        initial_sparsity=0.0,
+        final_sparsity=settings.sparsity,
+        power=settings.ramp_power,
+        begin_step=steps["begin_step"],
+        end_step=steps["end_step"],
+        frequency=steps["frequency"],
+    )
     try:
         return tfmot.sparsity.keras.prune_low_magnitude(
-            model, pruning_schedule=schedule,
-            pruning_policy=tfmot.sparsity.keras.PruneForLatencyOnXNNPack())
+            model, pruning_schedule=schedule, pruning_policy=tfmot.sparsity.keras.PruneForLatencyOnXNNPack()
+        )
     except ValueError as error:
         raise SensingError(f"this architecture cannot run sparsely in XNNPACK: {error}") from None
 
@@ -162,29 +179,51 @@ def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
         for name, evaluation in (("validation", data.validation), ("test", data.test)):
             scores = tflite_clip_scores(classifier, evaluation)
             decisions[form][name] = [
-                decide(dict(zip(data.labels, row)), thresholds=metadata.thresholds,
-                       negative_label=data.negative_label) for row in scores]
+                decide(
+                    dict(zip(data.labels, row)),
+                    thresholds=metadata.thresholds,
+                    negative_label=data.negative_label,
+                )
+                for row in scores
+            ]
             if name == "test":
-                figures = clip_metrics(labels=data.labels, true=evaluation.true,
-                                       predicted=decisions[form][name], scores=scores,
-                                       negative_label=data.negative_label,
-                                       categories=evaluation.categories,
-                                       durations_s=evaluation.durations_s)
+                figures = clip_metrics(
+                    labels=data.labels,
+                    true=evaluation.true,
+                    predicted=decisions[form][name],
+                    scores=scores,
+                    negative_label=data.negative_label,
+                    categories=evaluation.categories,
+                    durations_s=evaluation.durations_s,
+                )
         content = path.read_bytes()
         results[form] = {
-            "file": path.name, "bytes": len(content),
+            "file": path.name,
+            "bytes": len(content),
             "gzip_bytes": len(gzip.compress(content, compresslevel=9)),
-            "backend": classifier.backend, "thresholds": metadata.thresholds,
-            "test": {"per_class": figures["per_class"],
-                     **({"negatives": {key: figures["negatives"][key] for key in
-                                       ("clips", "false_positives", "false_positive_rate")}}
-                        if "negatives" in figures else {})},
+            "backend": classifier.backend,
+            "thresholds": metadata.thresholds,
+            "test": {
+                "per_class": figures["per_class"],
+                **(
+                    {
+                        "negatives": {
+                            key: figures["negatives"][key]
+                            for key in ("clips", "false_positives", "false_positive_rate")
+                        }
+                    }
+                    if "negatives" in figures
+                    else {}
+                ),
+            },
         }
     for form in paths:
         results[form]["decisions_equal_to_float32"] = {
-            name: round(float(np.mean(np.array(decisions[form][name])
-                                      == np.array(decisions["float32"][name]))), 4)
-            for name in ("validation", "test")}
+            name: round(
+                float(np.mean(np.array(decisions[form][name]) == np.array(decisions["float32"][name]))), 4
+            )
+            for name in ("validation", "test")
+        }
     return results
 
 
@@ -193,8 +232,10 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     base_run, out = Path(base_run), Path(out)
     config = AudioTrainConfig.read(base_run / "config.json", out=str(out))
     if config.frontend != "mel":
-        raise SensingError(f"{base_run}: a {config.frontend} run; pruning for XNNPACK's sparse "
-                           f"inference takes runs trained with --frontend mel")
+        raise SensingError(
+            f"{base_run}: a {config.frontend} run; pruning for XNNPACK's sparse "
+            f"inference takes runs trained with --frontend mel"
+        )
     out.mkdir(parents=True, exist_ok=True)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}
@@ -203,48 +244,84 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     model = _load_trained_model(base_run, config, len(data.labels))
 
     steps = settings.schedule_steps(data.windows.steps_per_epoch)
-    record["pruning"]["schedule"] = {"kind": "tfmot PolynomialDecay", **steps,
-                                     "steps_per_epoch": data.windows.steps_per_epoch,
-                                     "layers": "1x1 Conv2D (PruneForLatencyOnXNNPack)"}
+    record["pruning"]["schedule"] = {
+        "kind": "tfmot PolynomialDecay",
+        **steps,
+        "steps_per_epoch": data.windows.steps_per_epoch,
+        "layers": "1x1 Conv2D (PruneForLatencyOnXNNPack)",
+    }
     config.write(out / "config.json", status="running", **record)
     keras.utils.set_random_seed(config.seed)
     pruned = _wrap_for_pruning(model, settings, steps)
-    compile_for_training(pruned, learning_rate=settings.learning_rate,
-                         steps=settings.epochs * data.windows.steps_per_epoch,
-                         label_smoothing=config.label_smoothing)
+    compile_for_training(
+        pruned,
+        learning_rate=settings.learning_rate,
+        steps=settings.epochs * data.windows.steps_per_epoch,
+        label_smoothing=config.label_smoothing,
+    )
     checkpoint = out / "model.keras"
-    report = EpochReport(validation=data.validation, labels=data.labels,
-                         negative_label=data.negative_label, epochs=settings.epochs,
-                         target_fpr=config.target_fpr,
-                         save_best=lambda m: _strip(m).save(checkpoint),
-                         first_eligible_epoch=steps["first_eligible_epoch"])
-    print(f"pruning 1x1 convolutions to {settings.sparsity:.0%} over "
-          f"{steps['end_step']} steps, then recovering; {settings.epochs} epochs of "
-          f"{data.windows.steps_per_epoch} steps (epochs from {steps['first_eligible_epoch']} can be kept)",
-          file=sys.stderr)
+    report = EpochReport(
+        validation=data.validation,
+        labels=data.labels,
+        negative_label=data.negative_label,
+        epochs=settings.epochs,
+        target_fpr=config.target_fpr,
+        save_best=lambda m: _strip(m).save(checkpoint),
+        first_eligible_epoch=steps["first_eligible_epoch"],
+    )
+    print(
+        f"pruning 1x1 convolutions to {settings.sparsity:.0%} over "
+        f"{steps['end_step']} steps, then recovering; {settings.epochs} epochs of "
+        f"{data.windows.steps_per_epoch} steps (epochs from {steps['first_eligible_epoch']} can be kept)",
+        file=sys.stderr,
+    )
     import tensorflow_model_optimization as tfmot
 
-    pruned, interrupted = train_epochs(pruned, data.windows, epochs=settings.epochs, report=report,
-                                       extra_callbacks=(tfmot.sparsity.keras.UpdatePruningStep(),))
+    pruned, interrupted = train_epochs(
+        pruned,
+        data.windows,
+        epochs=settings.epochs,
+        report=report,
+        extra_callbacks=(tfmot.sparsity.keras.UpdatePruningStep(),),
+    )
     model = _strip(pruned)
     sparsity = one_by_one_sparsity(model)
-    metrics, metadata = finish_run(model, data, config, report=report, interrupted=interrupted,
-                                   metadata_extra={"training_command": info["command"],
-                                                   "sparsity_1x1": settings.sparsity})
+    metrics, metadata = finish_run(
+        model,
+        data,
+        config,
+        report=report,
+        interrupted=interrupted,
+        metadata_extra={"training_command": info["command"], "sparsity_1x1": settings.sparsity},
+    )
 
     paths = {"float32": out / EXPORT_FILES["float32"]}
     for form in ("sparse", "sparse_fp16"):
         paths[form] = export_tflite(model, out / EXPORT_FILES[form], metadata, form=form)
-    paths["int8"] = export_int8(model, out / EXPORT_FILES["int8"], metadata, data,
-                                target_fpr=config.target_fpr, seed=config.seed,
-                                windows=settings.int8_windows)
-    metrics["sparsity_1x1"] = {"target": settings.sparsity, "per_layer": sparsity,
-                               "overall": _overall_sparsity(model)}
+    paths["int8"] = export_int8(
+        model,
+        out / EXPORT_FILES["int8"],
+        metadata,
+        data,
+        target_fpr=config.target_fpr,
+        seed=config.seed,
+        windows=settings.int8_windows,
+    )
+    metrics["sparsity_1x1"] = {
+        "target": settings.sparsity,
+        "per_layer": sparsity,
+        "overall": _overall_sparsity(model),
+    }
     metrics["exports"] = measure_exports(paths, data)
     write_metrics(metrics, out)
     plot_layer_sparsity(sparsity, settings.sparsity, out / "sparsity.png")
-    config.write(out / "config.json", status="interrupted" if interrupted else "finished",
-                 labels=list(data.labels), negative_label=data.negative_label, **record)
+    config.write(
+        out / "config.json",
+        status="interrupted" if interrupted else "finished",
+        labels=list(data.labels),
+        negative_label=data.negative_label,
+        **record,
+    )
     return metrics
 
 

@@ -30,17 +30,31 @@ def tflite_clip_scores(classifier: AudioClassifier, evaluation: EvaluationSet) -
     return evaluation.clip_scores(classifier.predict_windows)
 
 
-def export_int8(model: keras.Model, path: str | Path, metadata: ModelMetadata, data: RunData, *,
-                target_fpr: float, seed: int, windows: int = REPRESENTATIVE_WINDOWS) -> Path:
+def export_int8(
+    model: keras.Model,
+    path: str | Path,
+    metadata: ModelMetadata,
+    data: RunData,
+    *,
+    target_fpr: float,
+    seed: int,
+    windows: int = REPRESENTATIVE_WINDOWS,
+) -> Path:
     """Write ``model`` as a full-integer int8 ``.tflite`` with recalibrated thresholds."""
     path = Path(path)
-    export_tflite(model, path, metadata, form="int8",
-                  representative_windows=data.representative_windows(windows, seed))
+    export_tflite(
+        model, path, metadata, form="int8", representative_windows=data.representative_windows(windows, seed)
+    )
     if data.negative_label is None:
         return path
     scores, true = calibration_scores(data.validation, AudioClassifier(path).predict_windows)
-    thresholds = calibrate_thresholds(labels=data.labels, true=true, scores=scores,
-                                      negative_label=data.negative_label, target_fpr=target_fpr)
+    thresholds = calibrate_thresholds(
+        labels=data.labels,
+        true=true,
+        scores=scores,
+        negative_label=data.negative_label,
+        target_fpr=target_fpr,
+    )
     updated = dataclasses.replace(metadata, thresholds=thresholds)
     path.write_bytes(embed_metadata(read_model_bytes(path), updated))
     return path
@@ -57,5 +71,6 @@ def quantize_run(run: Path, out: Path) -> Path:
     data = load_run_data(config, out)
     model = keras.models.load_model(run / "model.keras", compile=False)
     metadata = read_metadata(run / "model.tflite")
-    return export_int8(model, out / "model_int8.tflite", metadata, data,
-                       target_fpr=config.target_fpr, seed=config.seed)
+    return export_int8(
+        model, out / "model_int8.tflite", metadata, data, target_fpr=config.target_fpr, seed=config.seed
+    )

@@ -36,10 +36,12 @@ from training.audio.window_stream import TrainingWindows
 from training.tf_setup import keras
 
 
-def decisions(scores: np.ndarray, labels: tuple[str, ...], thresholds: dict[str, float],
-               negative_label: str | None) -> list[str]:
-    return [decide(dict(zip(labels, row)), thresholds=thresholds, negative_label=negative_label)
-            for row in scores]
+def decisions(
+    scores: np.ndarray, labels: tuple[str, ...], thresholds: dict[str, float], negative_label: str | None
+) -> list[str]:
+    return [
+        decide(dict(zip(labels, row)), thresholds=thresholds, negative_label=negative_label) for row in scores
+    ]
 
 
 CALIBRATION_FLOORS_DB = (44.0, 24.0)
@@ -49,8 +51,9 @@ the mean mel power of their loudest frame (:func:`training.audio.evaluation_set.
 calibrated on all of them together: a bedside hears quiet sounds over room noise."""
 
 
-def calibration_scores(validation: EvaluationSet, predict: Callable[[np.ndarray], np.ndarray],
-                       scores: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+def calibration_scores(
+    validation: EvaluationSet, predict: Callable[[np.ndarray], np.ndarray], scores: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str]]:
     """``(scores, true)`` of the validation clips as recorded (``scores``, when already computed)
     and, for runs that store log-mel, over each of :data:`CALIBRATION_FLOORS_DB`, stacked."""
     pooled = [validation.clip_scores(predict) if scores is None else scores]
@@ -59,12 +62,18 @@ def calibration_scores(validation: EvaluationSet, predict: Callable[[np.ndarray]
     return np.concatenate(pooled), validation.true * len(pooled)
 
 
-def calibrated_thresholds(scores: np.ndarray, true: list[str], labels: tuple[str, ...],
-                negative_label: str | None, target_fpr: float) -> dict[str, float]:
+def calibrated_thresholds(
+    scores: np.ndarray,
+    true: list[str],
+    labels: tuple[str, ...],
+    negative_label: str | None,
+    target_fpr: float,
+) -> dict[str, float]:
     if negative_label is None:
         return {}
-    return calibrate_thresholds(labels=labels, true=true, scores=scores,
-                                negative_label=negative_label, target_fpr=target_fpr)
+    return calibrate_thresholds(
+        labels=labels, true=true, scores=scores, negative_label=negative_label, target_fpr=target_fpr
+    )
 
 
 def write_skipped(skipped: list[SkippedClip], path: Path) -> None:
@@ -100,29 +109,33 @@ class RunData:
 
     def split_summary(self) -> dict[str, dict[str, int]]:
         """Clips and groups per split."""
-        return {name: {"clips": len(slots),
-                       "groups": len({self.source.entries[s].record.group for s in slots})}
-                for name, slots in self.splits.items()}
+        return {
+            name: {"clips": len(slots), "groups": len({self.source.entries[s].record.group for s in slots})}
+            for name, slots in self.splits.items()
+        }
 
     def representative_windows(self, count: int, seed: int) -> np.ndarray:
         """(up to count, frames, mels, 3): one unaugmented window from each of up to ``count``
         random training clips, for int8 calibration."""
         if self.source.frontend != "mel":
-            raise DataError("int8 calibration takes log-mel windows; this run trains a "
-                            f"{self.source.frontend} frontend")
+            raise DataError(
+                f"int8 calibration takes log-mel windows; this run trains a {self.source.frontend} frontend"
+            )
         rng = np.random.default_rng(seed)
         train = self.splits["train"]
         chosen = sorted(rng.choice(len(train), size=min(count, len(train)), replace=False))
         windows = {}
-        for positions, inputs in EvaluationSet(self.source, [train[i] for i in chosen],
-                                               "calibration").clip_inputs():
+        for positions, inputs in EvaluationSet(
+            self.source, [train[i] for i in chosen], "calibration"
+        ).clip_inputs():
             for position in positions:
                 windows[position] = inputs[np.random.default_rng((seed, position)).integers(len(inputs))]
         return np.stack([windows[p] for p in sorted(windows)]).astype(np.float32)
 
 
-def load_run_data(config: AudioTrainConfig, out: Path, *, cache: str | None = None,
-                  replicas: int = 1) -> RunData:
+def load_run_data(
+    config: AudioTrainConfig, out: Path, *, cache: str | None = None, replicas: int = 1
+) -> RunData:
     """Read, scan and split the clips of ``config.data`` (writes ``out/skipped.csv``).
 
     Args:
@@ -133,10 +146,19 @@ def load_run_data(config: AudioTrainConfig, out: Path, *, cache: str | None = No
     """
     records = read_clip_list(config.data)
     check_label_counts(records, min_clips=config.min_clips_per_label, min_groups=3)
-    feature_cache = (FeatureCache(cache, cache_description(config.frontend, config.features, config.augment))
-                     if cache else None)
-    entries, skipped = scan_clips(records, frontend=config.frontend, settings=config.features,
-                                  augment=config.augment, cache=feature_cache, strict=config.strict)
+    feature_cache = (
+        FeatureCache(cache, cache_description(config.frontend, config.features, config.augment))
+        if cache
+        else None
+    )
+    entries, skipped = scan_clips(
+        records,
+        frontend=config.frontend,
+        settings=config.features,
+        augment=config.augment,
+        cache=feature_cache,
+        strict=config.strict,
+    )
     write_skipped(skipped, out / "skipped.csv")
     if skipped:
         print(skipped_summary(skipped), file=sys.stderr)
@@ -145,30 +167,56 @@ def load_run_data(config: AudioTrainConfig, out: Path, *, cache: str | None = No
     labels = tuple(sorted({e.record.label for e in entries}))
     negative_label = config.negative_label if config.negative_label in labels else None
     if negative_label is None:
-        print(f"note: no '{config.negative_label}' label in the data; every label is a target "
-              f"and no false-positive calibration is done", file=sys.stderr)
-    splits = grouped_split([e.record for e in entries], fractions=config.split_fractions,
-                           seed=config.seed)
-    source = ClipSource(entries, frontend=config.frontend, settings=config.features,
-                        augment=config.augment, cache=feature_cache)
+        print(
+            f"note: no '{config.negative_label}' label in the data; every label is a target "
+            f"and no false-positive calibration is done",
+            file=sys.stderr,
+        )
+    splits = grouped_split([e.record for e in entries], fractions=config.split_fractions, seed=config.seed)
+    source = ClipSource(
+        entries,
+        frontend=config.frontend,
+        settings=config.features,
+        augment=config.augment,
+        cache=feature_cache,
+    )
     for name, slots in splits.items():
         groups = len({entries[s].record.group for s in slots})
         print(f"{name}: {len(slots)} clips from {groups} groups", file=sys.stderr)
 
     class_index = np.array([labels.index(e.record.label) for e in entries])
-    windows = TrainingWindows(source, splits["train"], class_index=class_index,
-                              negative_index=labels.index(negative_label) if negative_label else None,
-                              n_classes=len(labels), windows_per_clip=config.windows_per_clip,
-                              global_batch=config.batch_size * replicas, seed=config.seed,
-                              augment=config.augment)
-    return RunData(labels=labels, negative_label=negative_label, source=source, splits=splits,
-                   windows=windows, validation=EvaluationSet(source, splits["validation"], "validation"),
-                   test=EvaluationSet(source, splits["test"], "test"), skipped=skipped)
+    windows = TrainingWindows(
+        source,
+        splits["train"],
+        class_index=class_index,
+        negative_index=labels.index(negative_label) if negative_label else None,
+        n_classes=len(labels),
+        windows_per_clip=config.windows_per_clip,
+        global_batch=config.batch_size * replicas,
+        seed=config.seed,
+        augment=config.augment,
+    )
+    return RunData(
+        labels=labels,
+        negative_label=negative_label,
+        source=source,
+        splits=splits,
+        windows=windows,
+        validation=EvaluationSet(source, splits["validation"], "validation"),
+        test=EvaluationSet(source, splits["test"], "test"),
+        skipped=skipped,
+    )
 
 
-def evaluate_model(model: keras.Model, validation: EvaluationSet, test: EvaluationSet, *,
-                   labels: tuple[str, ...], negative_label: str | None,
-                   target_fpr: float) -> tuple[dict[str, float], dict[str, dict]]:
+def evaluate_model(
+    model: keras.Model,
+    validation: EvaluationSet,
+    test: EvaluationSet,
+    *,
+    labels: tuple[str, ...],
+    negative_label: str | None,
+    target_fpr: float,
+) -> tuple[dict[str, float], dict[str, dict]]:
     """Calibrate thresholds on ``validation``; clip metrics of both sets at those thresholds.
 
     Returns ``(thresholds, {"validation": metrics, "test": metrics})``.
@@ -177,11 +225,18 @@ def evaluate_model(model: keras.Model, validation: EvaluationSet, test: Evaluati
     pooled, pooled_true = calibration_scores(validation, keras_predict(model), validation_scores)
     thresholds = calibrated_thresholds(pooled, pooled_true, labels, negative_label, target_fpr)
     results = {}
-    for name, evaluation, scores in (("validation", validation, validation_scores),
-                                     ("test", test, test.clip_scores(keras_predict(model)))):
+    for name, evaluation, scores in (
+        ("validation", validation, validation_scores),
+        ("test", test, test.clip_scores(keras_predict(model))),
+    ):
         predicted = decisions(scores, labels, thresholds, negative_label)
-        results[name] = clip_metrics(labels=labels, true=evaluation.true, predicted=predicted,
-                                     scores=scores, negative_label=negative_label,
-                                     categories=evaluation.categories,
-                                     durations_s=evaluation.durations_s)
+        results[name] = clip_metrics(
+            labels=labels,
+            true=evaluation.true,
+            predicted=predicted,
+            scores=scores,
+            negative_label=negative_label,
+            categories=evaluation.categories,
+            durations_s=evaluation.durations_s,
+        )
     return thresholds, results

@@ -45,13 +45,13 @@ from training.scale import ScaleSettings
 from training.tf_setup import keras
 
 
-def _selection_score(true: list[str], predicted: list[str], labels: tuple[str, ...],
-                     negative_label: str | None) -> float:
+def _selection_score(
+    true: list[str], predicted: list[str], labels: tuple[str, ...], negative_label: str | None
+) -> float:
     """Mean recall of the target labels (every label when there is no negative label)."""
     targets = [label for label in labels if label != negative_label]
     true_array, predicted_array = np.array(true), np.array(predicted)
-    return float(np.mean([np.mean(predicted_array[true_array == label] == label)
-                          for label in targets]))
+    return float(np.mean([np.mean(predicted_array[true_array == label] == label) for label in targets]))
 
 
 class EpochReport(BestEpochReport):
@@ -64,8 +64,15 @@ class EpochReport(BestEpochReport):
         target_fpr: the false-positive rate thresholds are calibrated for.
     """
 
-    def __init__(self, *, validation: EvaluationSet, labels: tuple[str, ...],
-                 negative_label: str | None, target_fpr: float, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        validation: EvaluationSet,
+        labels: tuple[str, ...],
+        negative_label: str | None,
+        target_fpr: float,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.validation = validation
         self.labels = labels
@@ -79,55 +86,69 @@ class EpochReport(BestEpochReport):
         return _selection_score(true, predicted, self.labels, self.negative_label), {}
 
     def describe(self, entry: dict, improved: bool) -> None:
-        print(f"epoch {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
-              f"accuracy {entry['accuracy']:.3f}  validation recall at "
-              f"{self.target_fpr:.0%} FPR {entry['validation_score']:.3f}"
-              f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]", flush=True)
+        print(
+            f"epoch {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
+            f"accuracy {entry['accuracy']:.3f}  validation recall at "
+            f"{self.target_fpr:.0%} FPR {entry['validation_score']:.3f}"
+            f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]",
+            flush=True,
+        )
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-def compile_for_training(model: keras.Model, *, learning_rate: float, steps: int,
-                         label_smoothing: float) -> None:
+def compile_for_training(
+    model: keras.Model, *, learning_rate: float, steps: int, label_smoothing: float
+) -> None:
     """Adam with a cosine decay from ``learning_rate`` to zero over ``steps``, smoothed cross-entropy."""
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps))
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+        metrics=["accuracy"],
+    )
 
 
-def finish_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
-               report: EpochReport, interrupted: bool, metadata_extra: dict,
-               metrics_extra: dict | None = None) -> tuple[dict, ModelMetadata]:
+def finish_run(
+    model: keras.Model,
+    data: RunData,
+    config: AudioTrainConfig,
+    *,
+    report: EpochReport,
+    interrupted: bool,
+    metadata_extra: dict,
+    metrics_extra: dict | None = None,
+) -> tuple[dict, ModelMetadata]:
     """Calibrate, measure, export ``model.tflite``, write ``metrics.json`` and the plots.
 
     Returns the metrics written and the metadata embedded in the model.
     """
     out = Path(config.out)
     labels, negative_label = data.labels, data.negative_label
-    thresholds, results = evaluate_model(model, data.validation, data.test, labels=labels,
-                                         negative_label=negative_label, target_fpr=config.target_fpr)
-    metadata = ModelMetadata(labels=labels, negative_label=negative_label, thresholds=thresholds,
-                             features=config.features, frontend=config.frontend,
-                             extra={"target_fpr": config.target_fpr, **metadata_extra})
+    thresholds, results = evaluate_model(
+        model,
+        data.validation,
+        data.test,
+        labels=labels,
+        negative_label=negative_label,
+        target_fpr=config.target_fpr,
+    )
+    metadata = ModelMetadata(
+        labels=labels,
+        negative_label=negative_label,
+        thresholds=thresholds,
+        features=config.features,
+        frontend=config.frontend,
+        extra={"target_fpr": config.target_fpr, **metadata_extra},
+    )
     export_tflite(model, out / "model.tflite", metadata)
     if config.frontend == "leaf":
         from training.leaf.run_outputs import (
             finish_leaf_run,  # LEAF runs only: it imports the LEAF layers
         )
-        metrics_extra = {**(metrics_extra or {}),
-                         "leaf": finish_leaf_run(model, data, config, exact_results=results,
-                                                 metadata=metadata)}
+
+        metrics_extra = {
+            **(metrics_extra or {}),
+            "leaf": finish_leaf_run(model, data, config, exact_results=results, metadata=metadata),
+        }
     metrics = {
         "labels": list(labels),
         "negative_label": negative_label,
@@ -144,21 +165,26 @@ def finish_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
     plot_training_curves(report.history, out / "training_curves.png")
     for name in ("validation", "test"):
         matrix = results[name]["confusion_matrix"]
-        plot_confusion_matrix(matrix["rows_true_columns_predicted"], matrix["labels"],
-                              out / f"confusion_{name}.png",
-                              title=f"{name} clips ({results[name]['clips']})")
+        plot_confusion_matrix(
+            matrix["rows_true_columns_predicted"],
+            matrix["labels"],
+            out / f"confusion_{name}.png",
+            title=f"{name} clips ({results[name]['clips']})",
+        )
     return metrics, metadata
-
-
 
 
 def build_model(config: AudioTrainConfig, n_classes: int) -> keras.Model:
     """The untrained classifier of a run: the CNN on log-mel features, or LEAF and the CNN on audio."""
     if config.frontend == "leaf":
-        return build_leaf_classifier(settings=config.features, leaf=config.leaf, n_classes=n_classes,
-                                     cnn=config.cnn, augment=config.augment)
-    return build_audio_cnn(input_shape=config.features.input_shape, n_classes=n_classes,
-                           settings=config.cnn)
+        return build_leaf_classifier(
+            settings=config.features,
+            leaf=config.leaf,
+            n_classes=n_classes,
+            cnn=config.cnn,
+            augment=config.augment,
+        )
+    return build_audio_cnn(input_shape=config.features.input_shape, n_classes=n_classes, settings=config.cnn)
 
 
 def write_metrics(metrics: dict, out: Path) -> None:
@@ -177,25 +203,58 @@ def train_audio(config: AudioTrainConfig, scale: ScaleSettings | None = None) ->
     keras.utils.set_random_seed(config.seed)
     with place.strategy.scope():
         model = build_model(config, len(data.labels))
-        compile_for_training(model, learning_rate=config.learning_rate * replicas,
-                             steps=config.epochs * data.windows.steps_per_epoch,
-                             label_smoothing=config.label_smoothing)
-    report = EpochReport(validation=data.validation, labels=data.labels,
-                         negative_label=data.negative_label, epochs=config.epochs,
-                         target_fpr=config.target_fpr, save_best=lambda m: save_best_model(m, out),
-                         scoring_model=build_model(config, len(data.labels)) if replicas > 1 else None)
-    print(f"training on {len(data.windows.slots)} clips, {data.windows.steps_per_epoch} steps of "
-          f"{config.batch_size * replicas} windows per epoch ({replicas} replica"
-          f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters", file=sys.stderr)
-    identity = {"replicas": replicas, "steps_per_epoch": data.windows.steps_per_epoch,
-                "feature_cache": data.source.cache.key if data.source.cache else None}
-    model, interrupted = train_checkpointed(model, data.windows, place=place, out=out, resume=scale.resume,
-                                            report=report, identity=identity, epochs=config.epochs,
-                                            seed=config.seed)
+        compile_for_training(
+            model,
+            learning_rate=config.learning_rate * replicas,
+            steps=config.epochs * data.windows.steps_per_epoch,
+            label_smoothing=config.label_smoothing,
+        )
+    report = EpochReport(
+        validation=data.validation,
+        labels=data.labels,
+        negative_label=data.negative_label,
+        epochs=config.epochs,
+        target_fpr=config.target_fpr,
+        save_best=lambda m: save_best_model(m, out),
+        scoring_model=build_model(config, len(data.labels)) if replicas > 1 else None,
+    )
+    print(
+        f"training on {len(data.windows.slots)} clips, {data.windows.steps_per_epoch} steps of "
+        f"{config.batch_size * replicas} windows per epoch ({replicas} replica"
+        f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters",
+        file=sys.stderr,
+    )
+    identity = {
+        "replicas": replicas,
+        "steps_per_epoch": data.windows.steps_per_epoch,
+        "feature_cache": data.source.cache.key if data.source.cache else None,
+    }
+    model, interrupted = train_checkpointed(
+        model,
+        data.windows,
+        place=place,
+        out=out,
+        resume=scale.resume,
+        report=report,
+        identity=identity,
+        epochs=config.epochs,
+        seed=config.seed,
+    )
     if model is None:
         return None
-    metrics, _ = finish_run(model, data, config, report=report, interrupted=interrupted,
-                            metadata_extra={"training_command": place.info["command"]})
-    config.write(out / "config.json", status="interrupted" if interrupted else "finished",
-                 labels=list(data.labels), negative_label=data.negative_label, **place.info)
+    metrics, _ = finish_run(
+        model,
+        data,
+        config,
+        report=report,
+        interrupted=interrupted,
+        metadata_extra={"training_command": place.info["command"]},
+    )
+    config.write(
+        out / "config.json",
+        status="interrupted" if interrupted else "finished",
+        labels=list(data.labels),
+        negative_label=data.negative_label,
+        **place.info,
+    )
     return metrics

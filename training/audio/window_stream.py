@@ -43,8 +43,7 @@ def window_starts_table(source: ClipSource, negative_slots: set[int]) -> tf.Ragg
             rows.append(candidate_starts(frame_count(entry.samples, source.settings), source.settings))
         else:
             rows.append(entry.event_starts)
-    return tf.RaggedTensor.from_row_lengths(np.concatenate(rows).astype(np.int64),
-                                            [len(r) for r in rows])
+    return tf.RaggedTensor.from_row_lengths(np.concatenate(rows).astype(np.int64), [len(r) for r in rows])
 
 
 class TrainingWindows:
@@ -67,9 +66,19 @@ class TrainingWindows:
             carried by every window as its sample weight.
     """
 
-    def __init__(self, source: ClipSource, slots: list[int], *, class_index: np.ndarray,
-                 negative_index: int | None, n_classes: int, windows_per_clip: int, global_batch: int,
-                 seed: int, augment: AugmentSettings) -> None:
+    def __init__(
+        self,
+        source: ClipSource,
+        slots: list[int],
+        *,
+        class_index: np.ndarray,
+        negative_index: int | None,
+        n_classes: int,
+        windows_per_clip: int,
+        global_batch: int,
+        seed: int,
+        augment: AugmentSettings,
+    ) -> None:
         if source.cache is not None:  # the cache holds a file's content once
             slots = list({source.entries[s].hash: s for s in reversed(slots)}.values())[::-1]
         self.source = source
@@ -85,8 +94,9 @@ class TrainingWindows:
         self.stored = STORED_FORMS[source.frontend]
         self.settings: FeatureSettings = source.settings
         self.starts = window_starts_table(source, set(self.negative_slots))
-        self.banks = (BedsideBanks.build(self.settings, augment, seed=seed)
-                      if self.stored == "log_mel" else None)
+        self.banks = (
+            BedsideBanks.build(self.settings, augment, seed=seed) if self.stored == "log_mel" else None
+        )
         windows = len(slots) * windows_per_clip
         self.steps_per_epoch = max(1, math.ceil(windows / global_batch))
         counts = np.bincount(self.class_index[slots], minlength=n_classes)
@@ -101,26 +111,37 @@ class TrainingWindows:
         def draws(number, clip):
             slot, values = clip
             clip_seed = tf.random.experimental.stateless_fold_in(base, number)
-            windows = [draw_window(values, starts[slot], s, stored=stored, settings=settings)
-                       for s in seeds(clip_seed, per_clip)]
+            windows = [
+                draw_window(values, starts[slot], s, stored=stored, settings=settings)
+                for s in seeds(clip_seed, per_clip)
+            ]
             return tf.fill([per_clip], slot), tf.stack(windows)
 
         clips = self.source.dataset(slots, order_seed=(self.seed, epoch, salt))
-        return ((clips.repeat() if repeat else clips).enumerate()
-                .map(draws, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch())
+        return (
+            (clips.repeat() if repeat else clips)
+            .enumerate()
+            .map(draws, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .unbatch()
+        )
 
     def _shuffle_seed(self, epoch: int, salt: int) -> int:
-        return int(np.random.default_rng((self.seed, epoch, salt)).integers(2 ** 31))
+        return int(np.random.default_rng((self.seed, epoch, salt)).integers(2**31))
 
     def dataset(self, epoch: int, context: tf.distribute.InputContext) -> tf.data.Dataset:
         """Epoch ``epoch`` (0-based) for one input pipeline, batched per replica."""
         total = self.steps_per_epoch * self.global_batch
-        windows = self._windows(self.slots, epoch, 0).shuffle(
-            SHUFFLE_WINDOWS, seed=self._shuffle_seed(epoch, 0)).repeat().take(total)
+        windows = (
+            self._windows(self.slots, epoch, 0)
+            .shuffle(SHUFFLE_WINDOWS, seed=self._shuffle_seed(epoch, 0))
+            .repeat()
+            .take(total)
+        )
         mixing = bool(self.negative_slots)
         if mixing:
             mixes = self._windows(self.negative_slots, epoch, 1, repeat=True).shuffle(
-                SHUFFLE_WINDOWS, seed=self._shuffle_seed(epoch, 1))
+                SHUFFLE_WINDOWS, seed=self._shuffle_seed(epoch, 1)
+            )
             elements = tf.data.Dataset.zip(windows, mixes)
         else:
             elements = windows
@@ -135,11 +156,21 @@ class TrainingWindows:
         def augmented(number, element):
             (slot, window), mix = element if mixing else (element, (None, None))
             label = tf.gather(class_index, slot)
-            inputs = augmented_input(window, mix[1], tf.random.experimental.stateless_fold_in(base, number),
-                                     negative=tf.equal(label, negative_index), stored=stored,
-                                     settings=settings, augment=augment, banks=banks)
+            inputs = augmented_input(
+                window,
+                mix[1],
+                tf.random.experimental.stateless_fold_in(base, number),
+                negative=tf.equal(label, negative_index),
+                stored=stored,
+                settings=settings,
+                augment=augment,
+                banks=banks,
+            )
             return inputs, tf.one_hot(label, n_classes), tf.gather(weights, label)
 
         per_replica = context.get_per_replica_batch_size(self.global_batch)
-        return (elements.map(augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-                .batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+        return (
+            elements.map(augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .batch(per_replica, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE)
+        )

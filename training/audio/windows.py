@@ -102,7 +102,7 @@ def event_starts(padded: np.ndarray, settings: FeatureSettings, augment: Augment
         return starts
     frame_db = frame_energy_db(padded, settings)
     inner = slice(augment.edge_frames, settings.window_frames - augment.edge_frames)
-    window_peak = np.array([frame_db[s:s + settings.window_frames][inner].max() for s in starts])
+    window_peak = np.array([frame_db[s : s + settings.window_frames][inner].max() for s in starts])
     keep = window_peak >= frame_db.max() - augment.event_margin_db
     loudest_frame = int(np.argmax(frame_db))
     keep[np.argmin(np.abs(starts + settings.window_frames // 2 - loudest_frame))] = True

@@ -39,8 +39,9 @@ def fast_filterbank(classifier: keras.Model, settings: FeatureSettings) -> np.nd
     # a real sinusoid at bin f also drives the filter at -f; bins 0 and n_fft / 2 are their own mirror
     power[1:-1] += power_responses(centres, widths, gabor.taps, -omega[1:-1])
     times = np.arange(gabor.taps) - gabor.taps // 2
-    envelope_energy = np.sum(np.exp(-(times[:, None] / widths[None, :]) ** 2)
-                             / (2 * np.pi * widths[None, :] ** 2), axis=0)  # sum of |phi_n|**2
+    envelope_energy = np.sum(
+        np.exp(-((times[:, None] / widths[None, :]) ** 2)) / (2 * np.pi * widths[None, :] ** 2), axis=0
+    )  # sum of |phi_n|**2
     exact_white = windows.sum(axis=0) * envelope_energy
     fast_white = np.sum(hann_window(settings.n_fft) ** 2) * power.sum(axis=0)
     matrix = power * (exact_white / fast_white)
@@ -54,8 +55,9 @@ def _fast_features(classifier: keras.Model, settings: FeatureSettings):
     """``(power input, features)``: the fast frontend's graph, sharing the classifier's sPCEN."""
     power = keras.Input(shape=(settings.window_frames, settings.n_fft // 2 + 1), name="power")
     matrix = fast_filterbank(classifier, settings)
-    filterbank = keras.layers.Dense(matrix.shape[1], use_bias=False, trainable=False,
-                                    name="leaf_fast_filterbank")
+    filterbank = keras.layers.Dense(
+        matrix.shape[1], use_bias=False, trainable=False, name="leaf_fast_filterbank"
+    )
     energies = filterbank(power)
     filterbank.set_weights([matrix])
     x = classifier.get_layer("leaf_pcen")(energies)

@@ -41,16 +41,19 @@ def learned_filters(classifier: keras.Model, settings: FeatureSettings) -> dict:
     def rounded(values, digits: int = 2) -> list[float]:
         return [round(float(value), digits) for value in np.asarray(values)]
 
-    summary = {
+    summary: dict[str, object] = {
         "centre_hz": rounded(gabor.centres.numpy() * to_hz),
         "start_centre_hz": rounded(start_centres * to_hz),
         "bandwidth_hz": rounded(half_power_bandwidth_hz(gabor.widths.numpy(), settings.sr)),
         "start_bandwidth_hz": rounded(half_power_bandwidth_hz(start_widths, settings.sr)),
         "pooling_ms": rounded(pooling.widths.numpy() * half_pooling / settings.sr * 1000, 3),
-        "start_pooling_ms": rounded(np.full(pooling.n_channels, pooling.initial_width)
-                                    * half_pooling / settings.sr * 1000, 3),
-        **{f"pcen_{name}": rounded(getattr(pcen, name).numpy(), 4)
-           for name in ("alpha", "delta", "root", "smoothing")},
+        "start_pooling_ms": rounded(
+            np.full(pooling.n_channels, pooling.initial_width) * half_pooling / settings.sr * 1000, 3
+        ),
+        **{
+            f"pcen_{name}": rounded(getattr(pcen, name).numpy(), 4)
+            for name in ("alpha", "delta", "root", "smoothing")
+        },
     }
     coefficient = preemphasis_coefficient(classifier)
     if coefficient is not None:
@@ -79,10 +82,15 @@ def plot_filters(summary: dict, frequencies_hz: np.ndarray, power: np.ndarray, p
     colours = plt.cm.viridis(np.linspace(0, 1, power.shape[0]))
     for row, colour in zip(power, colours):
         response_axis.plot(frequencies_hz, row / row.max(), color=colour, linewidth=0.8)
-    response_axis.set(title="learned filterbank (power, each filter's peak = 1)",
-                      xlabel="frequency (Hz)", ylabel="relative power", xlim=(0, frequencies_hz[-1]))
-    centre_axis.set_yticks([50, 100, 200, 500, 1000, 2000, 5000], ["50", "100", "200", "500", "1000",
-                                                                     "2000", "5000"])
+    response_axis.set(
+        title="learned filterbank (power, each filter's peak = 1)",
+        xlabel="frequency (Hz)",
+        ylabel="relative power",
+        xlim=(0, frequencies_hz[-1]),
+    )
+    centre_axis.set_yticks(
+        [50, 100, 200, 500, 1000, 2000, 5000], ["50", "100", "200", "500", "1000", "2000", "5000"]
+    )
     centre_axis.yaxis.set_minor_formatter(plt.matplotlib.ticker.NullFormatter())
     for axis in (centre_axis, band_axis):
         axis.legend(fontsize=8)

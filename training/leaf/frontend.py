@@ -36,8 +36,10 @@ def frontend_padding(settings: FeatureSettings, leaf: LeafSettings) -> tuple[int
     needed = (settings.window_frames - 1) * settings.hop_length + leaf.support_samples
     after = needed - settings.window_samples - before
     if before < 0 or after < 0:
-        raise SensingError(f"the LEAF filters ({leaf.gabor_taps} + {leaf.pooling_taps} taps) must "
-                           f"span at least one FFT frame ({settings.n_fft} samples)")
+        raise SensingError(
+            f"the LEAF filters ({leaf.gabor_taps} + {leaf.pooling_taps} taps) must "
+            f"span at least one FFT frame ({settings.n_fft} samples)"
+        )
     return before, after
 
 
@@ -50,25 +52,35 @@ def leaf_frontend(audio, settings: FeatureSettings, leaf: LeafSettings):
     x = GaborFilterbank.from_mel(settings, leaf, name="leaf_gabor")(x)
     x = GaussianLowpass.from_mel(settings, leaf, name="leaf_pooling")(x)
     x = SPcen.from_mel(settings, leaf, name="leaf_pcen")(x)
-    return keras.layers.Rescaling(1.0 / leaf.output_scale, offset=-leaf.output_offset / leaf.output_scale,
-                                  name=FEATURES_LAYER)(x)
+    return keras.layers.Rescaling(
+        1.0 / leaf.output_scale, offset=-leaf.output_offset / leaf.output_scale, name=FEATURES_LAYER
+    )(x)
 
 
-def build_leaf_classifier(*, settings: FeatureSettings, leaf: LeafSettings, n_classes: int,
-                          cnn: CnnSettings, augment: AugmentSettings) -> keras.Model:
+def build_leaf_classifier(
+    *,
+    settings: FeatureSettings,
+    leaf: LeafSettings,
+    n_classes: int,
+    cnn: CnnSettings,
+    augment: AugmentSettings,
+) -> keras.Model:
     """Raw audio window -> LEAF features -> (training-only SpecAugment) -> deltas -> CNN -> softmax."""
     audio = keras.Input(shape=(settings.window_samples,), name="audio")
     features = leaf_frontend(audio, settings, leaf)
-    masked = FeatureMask(augment.mask_probability, augment.max_masked_bands, augment.max_masked_frames,
-                         name="leaf_mask")(features)
+    masked = FeatureMask(
+        augment.mask_probability, augment.max_masked_bands, augment.max_masked_frames, name="leaf_mask"
+    )(features)
     stacked = FeatureDeltas(settings.delta_width, name="leaf_deltas")(masked)
-    network = build_audio_cnn(input_shape=settings.input_shape, n_classes=n_classes, settings=cnn,
-                              name=CNN_LAYER)
+    network = build_audio_cnn(
+        input_shape=settings.input_shape, n_classes=n_classes, settings=cnn, name=CNN_LAYER
+    )
     return keras.Model(audio, network(stacked), name="leaf_classifier")
 
 
 def features_model(classifier: keras.Model) -> keras.Model:
     """The frontend alone: the classifier's input to its (batch, frames, bands) features."""
     # node 0 is the classifier's own call (a fast classifier adds more, sharing the layer)
-    return keras.Model(classifier.input, classifier.get_layer(FEATURES_LAYER).get_output_at(0),
-                       name="leaf_frontend")
+    return keras.Model(
+        classifier.input, classifier.get_layer(FEATURES_LAYER).get_output_at(0), name="leaf_frontend"
+    )

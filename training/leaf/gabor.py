@@ -52,13 +52,15 @@ def gabor_parameters_from_mel(settings: FeatureSettings) -> tuple[np.ndarray, np
     return centres.astype(np.float32), widths.astype(np.float32)
 
 
-def power_responses(centres: np.ndarray, widths: np.ndarray, taps: int,
-                    omegas: np.ndarray) -> np.ndarray:
+def power_responses(centres: np.ndarray, widths: np.ndarray, taps: int, omegas: np.ndarray) -> np.ndarray:
     """(len(omegas), n_filters) float64 ``|Phi_n(omega)|**2``, the filters' power responses
     at ``omegas`` radians per sample (negative values give the negative-frequency side)."""
-    real, imaginary = (part.numpy().astype(np.float64) for part in
-                       gabor_impulse_responses(np.asarray(centres, np.float32),
-                                               np.asarray(widths, np.float32), taps))
+    real, imaginary = (
+        part.numpy().astype(np.float64)
+        for part in gabor_impulse_responses(
+            np.asarray(centres, np.float32), np.asarray(widths, np.float32), taps
+        )
+    )
     times = np.arange(taps) - taps // 2
     return np.abs(np.exp(-1j * np.outer(omegas, times)) @ (real + 1j * imaginary)) ** 2
 
@@ -98,7 +100,7 @@ class GaborFilterbank(keras.layers.Layer):
         self.taps = int(taps)
 
     @classmethod
-    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> "GaborFilterbank":
+    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> GaborFilterbank:
         """One filter per mel band, mimicking it (:func:`gabor_parameters_from_mel`)."""
         return cls(*gabor_parameters_from_mel(settings), leaf.gabor_taps, **kwargs)
 
@@ -108,13 +110,17 @@ class GaborFilterbank(keras.layers.Layer):
 
     def build(self, input_shape) -> None:
         self.centres = self.add_weight(
-            name="centres", shape=(self.n_filters,),
+            name="centres",
+            shape=(self.n_filters,),
             initializer=keras.initializers.Constant(self.initial_centres),
-            constraint=Between(0.0, math.pi))
+            constraint=Between(0.0, math.pi),
+        )
         self.widths = self.add_weight(
-            name="widths", shape=(self.n_filters,),
+            name="widths",
+            shape=(self.n_filters,),
             initializer=keras.initializers.Constant(self.initial_widths),
-            constraint=Between(*width_limits(self.taps)))
+            constraint=Between(*width_limits(self.taps)),
+        )
         super().build(input_shape)
 
     def kernel(self):
@@ -125,9 +131,13 @@ class GaborFilterbank(keras.layers.Layer):
 
     def call(self, inputs):
         filtered = tf.nn.conv1d(inputs, self.kernel(), stride=1, padding="VALID")
-        real, imaginary = filtered[..., :self.n_filters], filtered[..., self.n_filters:]
+        real, imaginary = filtered[..., : self.n_filters], filtered[..., self.n_filters :]
         return tf.square(real) + tf.square(imaginary)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "centres": self.initial_centres,
-                "widths": self.initial_widths, "taps": self.taps}
+        return {
+            **super().get_config(),
+            "centres": self.initial_centres,
+            "widths": self.initial_widths,
+            "taps": self.taps,
+        }

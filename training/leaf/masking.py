@@ -20,8 +20,7 @@ class FeatureMask(keras.__internal__.layers.BaseRandomLayer):
         max_frames: longest time mask, in frames.
     """
 
-    def __init__(self, probability: float = 0.5, max_bands: int = 6, max_frames: int = 12,
-                 **kwargs) -> None:
+    def __init__(self, probability: float = 0.5, max_bands: int = 6, max_frames: int = 12, **kwargs) -> None:
         super().__init__(**kwargs)
         self.probability = float(probability)
         self.max_bands = int(max_bands)
@@ -41,11 +40,17 @@ class FeatureMask(keras.__internal__.layers.BaseRandomLayer):
         batch = tf.shape(inputs)[0]
         frames, bands = inputs.shape[1], inputs.shape[2]
         chosen = self._random_generator.random_uniform((batch, 1, 1)) < self.probability
-        masked = (self._span(batch, frames, self.max_frames)[:, :, None]
-                  | self._span(batch, bands, self.max_bands)[:, None, :]) & chosen
+        masked = (
+            self._span(batch, frames, self.max_frames)[:, :, None]
+            | self._span(batch, bands, self.max_bands)[:, None, :]
+        ) & chosen
         mean = tf.reduce_mean(inputs, axis=[1, 2], keepdims=True)
         return tf.where(masked, mean, inputs)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "probability": self.probability,
-                "max_bands": self.max_bands, "max_frames": self.max_frames}
+        return {
+            **super().get_config(),
+            "probability": self.probability,
+            "max_bands": self.max_bands,
+            "max_frames": self.max_frames,
+        }

@@ -30,8 +30,9 @@ def smooth(energies, smoothing):
     restarted = energies * (1.0 + first * (1.0 / smoothing - 1.0))
     padded = tf.pad(restarted, [[0, 0], [frames - 1, 0], [0, 0]])
     # the height axis has size 1, so its stride is moot
-    return tf.nn.depthwise_conv2d(padded[:, None], kernel[None, :, :, None], strides=(1, 1, 1, 1),
-                                  padding="VALID")[:, 0]
+    return tf.nn.depthwise_conv2d(
+        padded[:, None], kernel[None, :, :, None], strides=(1, 1, 1, 1), padding="VALID"
+    )[:, 0]
 
 
 @keras.saving.register_keras_serializable(package="sensing_leaf")
@@ -44,27 +45,52 @@ class SPcen(keras.layers.Layer):
         floor: fixed, keeps the division finite in silence.
     """
 
-    def __init__(self, n_channels: int, alpha: float = 0.96, delta: float = 2.0, root: float = 2.0,
-                 smoothing: float = 0.04, floor: float = 1e-12, **kwargs) -> None:
+    def __init__(
+        self,
+        n_channels: int,
+        alpha: float = 0.96,
+        delta: float = 2.0,
+        root: float = 2.0,
+        smoothing: float = 0.04,
+        floor: float = 1e-12,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.n_channels = int(n_channels)
-        self.initial = {"alpha": float(alpha), "delta": float(delta), "root": float(root),
-                        "smoothing": float(smoothing)}
+        self.initial = {
+            "alpha": float(alpha),
+            "delta": float(delta),
+            "root": float(root),
+            "smoothing": float(smoothing),
+        }
         self.floor = float(floor)
 
     def build(self, input_shape) -> None:
         for name, (lower, upper) in PCEN_LIMITS.items():
-            setattr(self, name, self.add_weight(
-                name=name, shape=(self.n_channels,),
-                initializer=keras.initializers.Constant(self.initial[name]),
-                constraint=Between(lower, upper)))
+            setattr(
+                self,
+                name,
+                self.add_weight(
+                    name=name,
+                    shape=(self.n_channels,),
+                    initializer=keras.initializers.Constant(self.initial[name]),
+                    constraint=Between(lower, upper),
+                ),
+            )
         super().build(input_shape)
 
     @classmethod
-    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> "SPcen":
+    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> SPcen:
         """One channel per mel band, with the initial values of ``leaf``."""
-        return cls(settings.n_mels, alpha=leaf.pcen_alpha, delta=leaf.pcen_delta, root=leaf.pcen_root,
-                   smoothing=leaf.pcen_smoothing, floor=leaf.pcen_floor, **kwargs)
+        return cls(
+            settings.n_mels,
+            alpha=leaf.pcen_alpha,
+            delta=leaf.pcen_delta,
+            root=leaf.pcen_root,
+            smoothing=leaf.pcen_smoothing,
+            floor=leaf.pcen_floor,
+            **kwargs,
+        )
 
     def call(self, inputs):
         smoothed = smooth(inputs, self.smoothing)
@@ -73,5 +99,4 @@ class SPcen(keras.layers.Layer):
         return tf.pow(gained + self.delta, inverse_root) - tf.pow(self.delta, inverse_root)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "n_channels": self.n_channels, **self.initial,
-                "floor": self.floor}
+        return {**super().get_config(), "n_channels": self.n_channels, **self.initial, "floor": self.floor}

@@ -36,8 +36,9 @@ class GaussianLowpass(keras.layers.Layer):
         width: initial width of every window.
     """
 
-    def __init__(self, n_channels: int, taps: int = 401, stride: int = 160, width: float = 0.4,
-                 **kwargs) -> None:
+    def __init__(
+        self, n_channels: int, taps: int = 401, stride: int = 160, width: float = 0.4, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.n_channels = int(n_channels)
         self.taps = int(taps)
@@ -46,13 +47,15 @@ class GaussianLowpass(keras.layers.Layer):
 
     def build(self, input_shape) -> None:
         self.widths = self.add_weight(
-            name="widths", shape=(self.n_channels,),
+            name="widths",
+            shape=(self.n_channels,),
             initializer=keras.initializers.Constant(self.initial_width),
-            constraint=Between(*pooling_width_limits(self.taps)))
+            constraint=Between(*pooling_width_limits(self.taps)),
+        )
         super().build(input_shape)
 
     @classmethod
-    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> "GaussianLowpass":
+    def from_mel(cls, settings: FeatureSettings, leaf: LeafSettings, **kwargs) -> GaussianLowpass:
         """One window per mel band, at the mel frontend's hop, with the taps and width of ``leaf``."""
         return cls(settings.n_mels, leaf.pooling_taps, settings.hop_length, leaf.pooling_width, **kwargs)
 
@@ -63,10 +66,16 @@ class GaussianLowpass(keras.layers.Layer):
     def call(self, inputs):
         kernel = self.windows()[None, :, :, None]  # (1, taps, channels, 1)
         # the height axis has size 1, so its stride (equal to the width stride, as the op requires) is moot
-        pooled = tf.nn.depthwise_conv2d(inputs[:, None], kernel, strides=(1, self.stride, self.stride, 1),
-                                        padding="VALID")
+        pooled = tf.nn.depthwise_conv2d(
+            inputs[:, None], kernel, strides=(1, self.stride, self.stride, 1), padding="VALID"
+        )
         return pooled[:, 0]
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "n_channels": self.n_channels, "taps": self.taps,
-                "stride": self.stride, "width": self.initial_width}
+        return {
+            **super().get_config(),
+            "n_channels": self.n_channels,
+            "taps": self.taps,
+            "stride": self.stride,
+            "width": self.initial_width,
+        }

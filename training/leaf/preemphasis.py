@@ -20,8 +20,11 @@ class PreEmphasis(keras.layers.Layer):
 
     def build(self, input_shape) -> None:
         self.coefficient = self.add_weight(
-            name="coefficient", shape=(), initializer=keras.initializers.Constant(self.initial_coefficient),
-            constraint=Between(0.0, 1.0))
+            name="coefficient",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_coefficient),
+            constraint=Between(0.0, 1.0),
+        )
         super().build(input_shape)
 
     def call(self, inputs):

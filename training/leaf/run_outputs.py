@@ -30,8 +30,9 @@ CORRELATION_WINDOWS = 4096
 """Validation windows (the first clips') on which exact and fast features are compared."""
 
 
-def feature_correlation(classifier: keras.Model, settings: FeatureSettings, audio: np.ndarray,
-                        power: np.ndarray) -> float:
+def feature_correlation(
+    classifier: keras.Model, settings: FeatureSettings, audio: np.ndarray, power: np.ndarray
+) -> float:
     """Pearson correlation of all exact and fast frontend feature values over the same windows.
 
     Args:
@@ -46,12 +47,19 @@ def feature_correlation(classifier: keras.Model, settings: FeatureSettings, audi
 
 def target_f1(results: dict, negative_label: str | None) -> dict[str, float]:
     """F1 per target label from one split's clip metrics."""
-    return {label: figures["f1"] for label, figures in results["per_class"].items()
-            if label != negative_label}
+    return {
+        label: figures["f1"] for label, figures in results["per_class"].items() if label != negative_label
+    }
 
 
-def finish_leaf_run(model: keras.Model, data: RunData, config: AudioTrainConfig, *,
-                    exact_results: dict, metadata: ModelMetadata) -> dict:
+def finish_leaf_run(
+    model: keras.Model,
+    data: RunData,
+    config: AudioTrainConfig,
+    *,
+    exact_results: dict,
+    metadata: ModelMetadata,
+) -> dict:
     """Export the fast model, measure it against the exact one, save the learned filters.
 
     Args:
@@ -64,30 +72,49 @@ def finish_leaf_run(model: keras.Model, data: RunData, config: AudioTrainConfig,
     """
     out = Path(config.out)
     fast = build_fast_classifier(model, config.features)
-    validation = EvaluationSet(data.source, data.splits["validation"], "validation (fast frontend)",
-                               frontend="leaf-fast")
+    validation = EvaluationSet(
+        data.source, data.splits["validation"], "validation (fast frontend)", frontend="leaf-fast"
+    )
     test = EvaluationSet(data.source, data.splits["test"], "test (fast frontend)", frontend="leaf-fast")
-    thresholds, fast_results = evaluate_model(fast, validation, test, labels=data.labels,
-                                              negative_label=data.negative_label,
-                                              target_fpr=config.target_fpr)
-    fast_metadata = ModelMetadata(labels=metadata.labels, negative_label=metadata.negative_label,
-                                  thresholds=thresholds, features=metadata.features,
-                                  frontend="leaf-fast", extra=metadata.extra)
+    thresholds, fast_results = evaluate_model(
+        fast,
+        validation,
+        test,
+        labels=data.labels,
+        negative_label=data.negative_label,
+        target_fpr=config.target_fpr,
+    )
+    fast_metadata = ModelMetadata(
+        labels=metadata.labels,
+        negative_label=metadata.negative_label,
+        thresholds=thresholds,
+        features=metadata.features,
+        frontend="leaf-fast",
+        extra=metadata.extra,
+    )
     export_tflite(fast, out / "model_fast.tflite", fast_metadata)
 
     summary = learned_filters(model, config.features)
     (out / "leaf_filters.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot_filters(summary, *filter_responses(model, config.features), out / "leaf_filters.png")
     exact_inputs = data.validation.first_inputs(CORRELATION_WINDOWS)
-    correlation = feature_correlation(model, config.features, exact_inputs,
-                                      validation.first_inputs(CORRELATION_WINDOWS))
-    print(f"fast frontend: feature correlation with the exact one {correlation:.4f} on "
-          f"{len(exact_inputs)} validation windows", flush=True)
+    correlation = feature_correlation(
+        model, config.features, exact_inputs, validation.first_inputs(CORRELATION_WINDOWS)
+    )
+    print(
+        f"fast frontend: feature correlation with the exact one {correlation:.4f} on "
+        f"{len(exact_inputs)} validation windows",
+        flush=True,
+    )
     return {
         "fast_model": "model_fast.tflite",
         "feature_correlation": round(correlation, 5),
-        "f1": {name: {"exact": target_f1(exact_results[name], data.negative_label),
-                      "fast": target_f1(fast_results[name], data.negative_label)}
-               for name in ("validation", "test")},
+        "f1": {
+            name: {
+                "exact": target_f1(exact_results[name], data.negative_label),
+                "fast": target_f1(fast_results[name], data.negative_label),
+            }
+            for name in ("validation", "test")
+        },
         "fast_thresholds": thresholds,
     }

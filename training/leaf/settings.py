@@ -63,8 +63,10 @@ class LeafSettings:
             (lower <= self.pooling_width <= upper, f"pooling_width must be in [{lower:g}, {upper:g}]"),
             (0 <= self.preemphasis_coefficient <= 1, "preemphasis_coefficient must be in [0, 1]"),
             (self.pcen_floor > 0 and self.output_scale > 0, "pcen_floor and output_scale must be positive"),
-        ] + [(low <= getattr(self, f"pcen_{name}") <= high, f"pcen_{name} must be in [{low:g}, {high:g}]")
-             for name, (low, high) in PCEN_LIMITS.items()]
+        ] + [
+            (low <= getattr(self, f"pcen_{name}") <= high, f"pcen_{name} must be in [{low:g}, {high:g}]")
+            for name, (low, high) in PCEN_LIMITS.items()
+        ]
         for ok, message in checks:
             if not ok:
                 raise SensingError(f"invalid LEAF settings: {message} (got {self})")

@@ -44,9 +44,18 @@ class EpochBatches:
         edge_probability: chance per side of cutting an input's context.
     """
 
-    def __init__(self, inputs: np.ndarray, labels: np.ndarray, *, n_classes: int, global_batch: int,
-                 seed: int, settings: RadarFeatureSettings, class_weight: dict[int, float],
-                 edge_probability: float = EDGE_PROBABILITY) -> None:
+    def __init__(
+        self,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        *,
+        n_classes: int,
+        global_batch: int,
+        seed: int,
+        settings: RadarFeatureSettings,
+        class_weight: dict[int, float],
+        edge_probability: float = EDGE_PROBABILITY,
+    ) -> None:
         self.inputs, self.labels = inputs, labels
         self.n_classes, self.global_batch, self.seed = n_classes, global_batch, seed
         self.class_weight = class_weight
@@ -65,8 +74,9 @@ class EpochBatches:
         steps = tf.range(tf.shape(inputs)[0])
         start_cut = tf.random.stateless_uniform([], start_seed) < self.edge_probability
         end_cut = tf.random.stateless_uniform([], end_seed) < self.edge_probability
-        emptied = ((start_cut & (steps < cuts[0]))
-                   | (end_cut & (steps >= self.data_steps - cuts[1]) & (steps < self.data_steps)))
+        emptied = (start_cut & (steps < cuts[0])) | (
+            end_cut & (steps >= self.data_steps - cuts[1]) & (steps < self.data_steps)
+        )
         return tf.where(emptied[:, None, None], 0.0, inputs)
 
     def dataset(self, epoch: int, context: tf.distribute.InputContext) -> tf.data.Dataset:
@@ -80,11 +90,18 @@ class EpochBatches:
             inputs.set_shape(shape)
             label = tf.numpy_function(lambda i: self.labels[i].astype(np.int64), [index], tf.int64)
             label.set_shape([])
-            return (self._cut(number, inputs, base), tf.one_hot(label, self.n_classes),
-                    tf.gather(weights, label))
+            return (
+                self._cut(number, inputs, base),
+                tf.one_hot(label, self.n_classes),
+                tf.gather(weights, label),
+            )
 
         per_replica = context.get_per_replica_batch_size(self.global_batch)
-        return (tf.data.Dataset.from_tensor_slices(self._order(epoch)).enumerate()
-                .shard(context.num_input_pipelines, context.input_pipeline_id)
-                .map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-                .batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+        return (
+            tf.data.Dataset.from_tensor_slices(self._order(epoch))
+            .enumerate()
+            .shard(context.num_input_pipelines, context.input_pipeline_id)
+            .map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .batch(per_replica, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE)
+        )

@@ -11,9 +11,12 @@ from sensing.radar.processing import RadarFeatureSettings
 from training.files import read_run_json, write_atomically
 from training.model import CnnSettings
 
-RADAR_CNN = CnnSettings(stem_channels=16,
-                        blocks=((4, 24, 2), (4, 24, 1), (4, 32, 2), (4, 32, 1), (4, 40, 2)),
-                        head_channels=96, dropout=0.2)
+RADAR_CNN = CnnSettings(
+    stem_channels=16,
+    blocks=((4, 24, 2), (4, 24, 1), (4, 32, 2), (4, 32, 1), (4, 40, 2)),
+    head_channels=96,
+    dropout=0.2,
+)
 """The sleep classifier's network: the audio CNN's sparse-friendly pieces, sized for the
 (80, 26, 3) input (44,275 parameters, 171 KB as float32 TFLite)."""
 
@@ -60,8 +63,10 @@ class RadarTrainConfig:
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.simulate is None):
-            raise SensingError("give either a folder of labelled recordings (--data) or a number of "
-                               "nights to simulate (--simulate)")
+            raise SensingError(
+                "give either a folder of labelled recordings (--data) or a number of "
+                "nights to simulate (--simulate)"
+            )
         if self.simulate is not None and self.simulate < 2:
             raise SensingError(f"--simulate needs at least 2 nights, got {self.simulate}")
         if not self.hours * 3600 >= 2 * 150:
@@ -75,10 +80,16 @@ class RadarTrainConfig:
         if not self.learning_rate > 0:
             raise SensingError(f"learning_rate must be positive, got {self.learning_rate!r}")
         fractions = self.split_fractions
-        if not (len(fractions) == 3 and min(fractions) >= 0 and fractions[1] > 0
-                and abs(sum(fractions) - 1) < 1e-9):
-            raise SensingError(f"split_fractions (train, validation, test) must be >= 0, validation > 0, "
-                               f"summing to 1; got {fractions}")
+        if not (
+            len(fractions) == 3
+            and min(fractions) >= 0
+            and fractions[1] > 0
+            and abs(sum(fractions) - 1) < 1e-9
+        ):
+            raise SensingError(
+                f"split_fractions (train, validation, test) must be >= 0, validation > 0, "
+                f"summing to 1; got {fractions}"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -98,7 +109,8 @@ class RadarTrainConfig:
         known = {field.name for field in dataclasses.fields(cls)}
         settings = {key: value for key, value in values.items() if key in known}
         settings["features"] = RadarFeatureSettings.from_dict(settings["features"])
-        settings["cnn"] = CnnSettings(**{**settings["cnn"],
-                                         "blocks": tuple(map(tuple, settings["cnn"]["blocks"]))})
+        settings["cnn"] = CnnSettings(
+            **{**settings["cnn"], "blocks": tuple(map(tuple, settings["cnn"]["blocks"]))}
+        )
         settings["split_fractions"] = tuple(settings["split_fractions"])
         return cls(**{**settings, **overrides})

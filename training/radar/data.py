@@ -81,12 +81,18 @@ def find_recordings(data_dir: str | Path) -> list[Path]:
     unlabelled = [path.name for path in recordings if not epochs_path(path).is_file()]
     labelled = [path for path in recordings if epochs_path(path).is_file()]
     if not labelled:
-        hint = (f"; these lack NAME.epochs.csv: {', '.join(unlabelled[:5])}" if unlabelled
-                else "; expected NAME.npz recordings with NAME.epochs.csv labels")
+        hint = (
+            f"; these lack NAME.epochs.csv: {', '.join(unlabelled[:5])}"
+            if unlabelled
+            else "; expected NAME.npz recordings with NAME.epochs.csv labels"
+        )
         raise DataError(f"{data_dir}: no labelled radar recordings{hint}")
     if unlabelled:
-        print(f"note: {len(unlabelled)} recording(s) without NAME.epochs.csv left out: "
-              f"{', '.join(unlabelled[:5])}", file=sys.stderr)
+        print(
+            f"note: {len(unlabelled)} recording(s) without NAME.epochs.csv left out: "
+            f"{', '.join(unlabelled[:5])}",
+            file=sys.stderr,
+        )
     return labelled
 
 
@@ -104,13 +110,13 @@ def _interferers(recording: Path) -> tuple[str, ...]:
     if not path.is_file():
         return ()
     truth = NightTruth.read(path)
-    present = {"partner": truth.partner_range_m, "fan": truth.fan_range_m,
-               "curtain": truth.curtain_range_m}
+    present = {"partner": truth.partner_range_m, "fan": truth.fan_range_m, "curtain": truth.curtain_range_m}
     return tuple(name for name, value in present.items() if value is not None)
 
 
-def load_night(recording: str | Path, settings: RadarFeatureSettings, cache_dir: str | Path,
-               name: str | None = None) -> LabelledNight:
+def load_night(
+    recording: str | Path, settings: RadarFeatureSettings, cache_dir: str | Path, name: str | None = None
+) -> LabelledNight:
     """A recording's inputs and labels, from the cache (``cache_dir/NAME.inputs.npz``) when it holds them.
 
     ``name`` (default: the file's stem) names the night and its cache file.
@@ -137,10 +143,18 @@ def load_night(recording: str | Path, settings: RadarFeatureSettings, cache_dir:
         raise DataError(str(error)) from None
     inputs, centre_m, how = cached
     if len(labels) != len(inputs):
-        raise DataError(f"{epochs_path(recording)}: {len(labels)} labelled epochs, but the recording "
-                        f"holds {len(inputs)} whole 30 s epochs; label every epoch")
-    return LabelledNight(name=name, inputs=inputs, labels=label_indices(labels), centre_m=centre_m,
-                         centre_how=how, interferers=_interferers(recording))
+        raise DataError(
+            f"{epochs_path(recording)}: {len(labels)} labelled epochs, but the recording "
+            f"holds {len(inputs)} whole 30 s epochs; label every epoch"
+        )
+    return LabelledNight(
+        name=name,
+        inputs=inputs,
+        labels=label_indices(labels),
+        centre_m=centre_m,
+        centre_how=how,
+        interferers=_interferers(recording),
+    )
 
 
 def _read_cache(cache: Path, key: str) -> tuple[np.ndarray, float, str] | None:
@@ -160,8 +174,14 @@ def night_names(recordings: list[Path], root: str | Path) -> list[str]:
     return ["__".join(path.relative_to(root).with_suffix("").parts) for path in recordings]
 
 
-def load_nights(recordings: list[Path], settings: RadarFeatureSettings, cache_dir: str | Path,
-                *, root: str | Path | None = None, workers: int = 1) -> list[LabelledNight]:
+def load_nights(
+    recordings: list[Path],
+    settings: RadarFeatureSettings,
+    cache_dir: str | Path,
+    *,
+    root: str | Path | None = None,
+    workers: int = 1,
+) -> list[LabelledNight]:
     """:func:`load_night` for each recording, ``workers`` at a time, with progress on stderr.
 
     Nights are named by :func:`night_names` below ``root`` (default: by their stems).
@@ -170,8 +190,9 @@ def load_nights(recordings: list[Path], settings: RadarFeatureSettings, cache_di
     progress = Progress("radar inputs", len(recordings))
     nights = []
     with _pool(workers) as pool:
-        for night in pool.map(load_night, recordings, [settings] * len(recordings),
-                              [cache_dir] * len(recordings), names):
+        for night in pool.map(
+            load_night, recordings, [settings] * len(recordings), [cache_dir] * len(recordings), names
+        ):
             nights.append(night)
             progress.advance()
     progress.finish(f"{sum(len(n.labels) for n in nights)} epochs from {len(nights)} nights")
@@ -182,8 +203,9 @@ def _pool(workers: int):
     """Worker processes (spawned: the parent may hold TensorFlow, which must not be forked)."""
     if workers <= 1:
         return _SerialPool()
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers,
-                                                  mp_context=multiprocessing.get_context("spawn"))
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+    )
 
 
 class _SerialPool:
@@ -200,8 +222,9 @@ class _SerialPool:
         return map(function, *iterables)
 
 
-def _simulate_one(out_dir: Path, index: int, seed: int, hours: float, settings: RadarFeatureSettings,
-                  keep_recordings: bool) -> LabelledNight:
+def _simulate_one(
+    out_dir: Path, index: int, seed: int, hours: float, settings: RadarFeatureSettings, keep_recordings: bool
+) -> LabelledNight:
     this_seed = night_seed(seed, index)
     recording = out_dir / f"night_{index:03d}.npz"
     cache = out_dir / f"night_{index:03d}.inputs.npz"
@@ -220,13 +243,26 @@ def _simulate_one(out_dir: Path, index: int, seed: int, hours: float, settings: 
         if not keep_recordings:
             recording.unlink()
     labels = read_epochs(epochs_path(recording))
-    return LabelledNight(name=recording.stem, inputs=inputs, labels=label_indices(labels),
-                         centre_m=centre_m, centre_how=how, interferers=_interferers(recording))
+    return LabelledNight(
+        name=recording.stem,
+        inputs=inputs,
+        labels=label_indices(labels),
+        centre_m=centre_m,
+        centre_how=how,
+        interferers=_interferers(recording),
+    )
 
 
-def simulate_training_nights(out_dir: str | Path, *, nights: int, hours: float, seed: int,
-                             settings: RadarFeatureSettings, workers: int = 1,
-                             keep_recordings: bool = False) -> list[LabelledNight]:
+def simulate_training_nights(
+    out_dir: str | Path,
+    *,
+    nights: int,
+    hours: float,
+    seed: int,
+    settings: RadarFeatureSettings,
+    workers: int = 1,
+    keep_recordings: bool = False,
+) -> list[LabelledNight]:
     """Simulate and process ``nights`` wide-randomised nights into ``out_dir``.
 
     Night i is ``night_{i:03d}`` with seed :func:`night_seed` (``seed``, i).
@@ -241,16 +277,24 @@ def simulate_training_nights(out_dir: str | Path, *, nights: int, hours: float, 
     progress = Progress("simulate and process nights", nights)
     done = []
     with _pool(workers) as pool:
-        for night in pool.map(_simulate_one, [out_dir] * nights, range(nights), [seed] * nights,
-                              [hours] * nights, [settings] * nights, [keep_recordings] * nights):
+        for night in pool.map(
+            _simulate_one,
+            [out_dir] * nights,
+            range(nights),
+            [seed] * nights,
+            [hours] * nights,
+            [settings] * nights,
+            [keep_recordings] * nights,
+        ):
             done.append(night)
             progress.advance()
     progress.finish(f"{sum(len(n.labels) for n in done)} epochs of {hours:g} h nights in {out_dir}")
     return done
 
 
-def split_nights(nights: list[LabelledNight], *, fractions: tuple[float, float, float],
-                 seed: int) -> dict[str, list[LabelledNight]]:
+def split_nights(
+    nights: list[LabelledNight], *, fractions: tuple[float, float, float], seed: int
+) -> dict[str, list[LabelledNight]]:
     """Nights dealt to train, validation and test in a seeded order; a night stays whole.
 
     Validation gets at least one night and train at least one; test gets its
@@ -264,6 +308,9 @@ def split_nights(nights: list[LabelledNight], *, fractions: tuple[float, float, 
     order = np.random.default_rng(seed).permutation(len(nights))
     n_validation = max(1, round(fractions[1] * len(nights)))
     n_test = min(round(fractions[2] * len(nights)), len(nights) - n_validation - 1)
-    chosen = {"validation": order[:n_validation], "test": order[n_validation:n_validation + n_test],
-              "train": order[n_validation + n_test:]}
+    chosen = {
+        "validation": order[:n_validation],
+        "test": order[n_validation : n_validation + n_test],
+        "train": order[n_validation + n_test :],
+    }
     return {name: [nights[i] for i in sorted(chosen[name])] for name in ("train", "validation", "test")}

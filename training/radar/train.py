@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sensing.errors import SensingError
 from sensing.radar.recording import EPOCH_LABELS
 from sensing.radar.sleep.epoch_metrics import compare_nights
 from sensing.radar.sleep.hypnogram import plot_hypnogram
@@ -66,34 +67,56 @@ def prepare_nights(config: RadarTrainConfig) -> list[LabelledNight]:
     """The run's labelled nights: simulated into ``out/nights`` or read from ``config.data``."""
     out = Path(config.out)
     if config.simulate is not None:
-        return simulate_training_nights(out / "nights", nights=config.simulate, hours=config.hours,
-                                        seed=config.seed, settings=config.features,
-                                        workers=config.workers, keep_recordings=config.keep_recordings)
-    return load_nights(find_recordings(config.data), config.features, out / "cache", root=config.data,
-                       workers=config.workers)
+        return simulate_training_nights(
+            out / "nights",
+            nights=config.simulate,
+            hours=config.hours,
+            seed=config.seed,
+            settings=config.features,
+            workers=config.workers,
+            keep_recordings=config.keep_recordings,
+        )
+    if config.data is None:
+        raise SensingError("give a folder of labelled recordings, or nights to simulate")
+    return load_nights(
+        find_recordings(config.data), config.features, out / "cache", root=config.data, workers=config.workers
+    )
 
 
-def score_nights(nights: list[LabelledNight], probabilities: list[np.ndarray],
-                 smoothing: SmoothingSettings) -> dict:
+def score_nights(
+    nights: list[LabelledNight], probabilities: list[np.ndarray], smoothing: SmoothingSettings
+) -> dict:
     """Pooled agreement of each night's raw (argmax) and smoothed labels with its truth."""
     truths = [[EPOCH_LABELS[i] for i in night.labels] for night in nights]
     raw = [[EPOCH_LABELS[i] for i in p.argmax(axis=1)] for p in probabilities]
     smoothed = [smooth_epochs(p, smoothing) for p in probabilities]
-    return {"raw": compare_nights(list(zip(truths, raw))),
-            "smoothed": compare_nights(list(zip(truths, smoothed))),
-            "per_night": {night.name: {"interferers": list(night.interferers),
-                                       "centre_m": round(night.centre_m, 3), "centre": night.centre_how,
-                                       **{key: value for key, value in compare_nights(
-                                           [(truth, labels)]).items()
-                                          if key in ("accuracy", "sleep_sensitivity", "wake_specificity",
-                                                     "absent_recall", "tst_bias_min")}}
-                          for night, truth, labels in zip(nights, truths, smoothed)}}
+    return {
+        "raw": compare_nights(list(zip(truths, raw))),
+        "smoothed": compare_nights(list(zip(truths, smoothed))),
+        "per_night": {
+            night.name: {
+                "interferers": list(night.interferers),
+                "centre_m": round(night.centre_m, 3),
+                "centre": night.centre_how,
+                **{
+                    key: value
+                    for key, value in compare_nights([(truth, labels)]).items()
+                    if key
+                    in ("accuracy", "sleep_sensitivity", "wake_specificity", "absent_recall", "tst_bias_min")
+                },
+            }
+            for night, truth, labels in zip(nights, truths, smoothed)
+        },
+    }
 
 
 def balanced_accuracy(figures: dict) -> float:
     """Mean of the three recalls, a missing one (no such epochs) left out."""
-    recalls = [figures[key] for key in ("sleep_sensitivity", "wake_specificity", "absent_recall")
-               if figures[key] is not None]
+    recalls = [
+        figures[key]
+        for key in ("sleep_sensitivity", "wake_specificity", "absent_recall")
+        if figures[key] is not None
+    ]
     return float(np.mean(recalls))
 
 
@@ -112,11 +135,14 @@ class NightReport(BestEpochReport):
         return balanced_accuracy(figures), {"validation_accuracy": figures["accuracy"]}
 
     def describe(self, entry: dict, improved: bool) -> None:
-        print(f"epoch {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
-              f"accuracy {entry['accuracy']:.3f}  validation: balanced accuracy "
-              f"{entry['validation_score']:.3f}, accuracy {entry['validation_accuracy']:.3f} (smoothed)"
-              f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]", file=sys.stderr,
-              flush=True)
+        print(
+            f"epoch {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
+            f"accuracy {entry['accuracy']:.3f}  validation: balanced accuracy "
+            f"{entry['validation_score']:.3f}, accuracy {entry['validation_accuracy']:.3f} (smoothed)"
+            f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _class_weight(nights: list[LabelledNight]) -> dict[int, float]:
@@ -125,15 +151,25 @@ def _class_weight(nights: list[LabelledNight]) -> dict[int, float]:
 
 
 def _split_summary(splits: dict[str, list[LabelledNight]]) -> dict:
-    return {name: {"nights": len(nights), "epochs": int(sum(len(n.labels) for n in nights)),
-                   "labels": {label: int(sum((n.labels == i).sum() for n in nights))
-                              for i, label in enumerate(EPOCH_LABELS)}}
-            for name, nights in splits.items()}
+    return {
+        name: {
+            "nights": len(nights),
+            "epochs": int(sum(len(n.labels) for n in nights)),
+            "labels": {
+                label: int(sum((n.labels == i).sum() for n in nights)) for i, label in enumerate(EPOCH_LABELS)
+            },
+        }
+        for name, nights in splits.items()
+    }
 
 
 def _build(config: RadarTrainConfig) -> keras.Model:
-    return build_audio_cnn(input_shape=input_shape(config.features), n_classes=len(EPOCH_LABELS),
-                           settings=config.cnn, name="radar_cnn")
+    return build_audio_cnn(
+        input_shape=input_shape(config.features),
+        n_classes=len(EPOCH_LABELS),
+        settings=config.cnn,
+        name="radar_cnn",
+    )
 
 
 def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) -> dict | None:
@@ -146,45 +182,73 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
     splits = split_nights(nights, fractions=config.split_fractions, seed=config.seed)
     summary = _split_summary(splits)
     for name, figures in summary.items():
-        print(f"{name}: {figures['nights']} nights, {figures['epochs']} epochs {figures['labels']}",
-              file=sys.stderr)
+        print(
+            f"{name}: {figures['nights']} nights, {figures['epochs']} epochs {figures['labels']}",
+            file=sys.stderr,
+        )
     replicas = place.replicas
-    batches = EpochBatches(np.concatenate([night.inputs for night in splits["train"]]),
-                           np.concatenate([night.labels for night in splits["train"]]),
-                           n_classes=len(EPOCH_LABELS), global_batch=config.batch_size * replicas,
-                           seed=config.seed, settings=config.features,
-                           class_weight=_class_weight(splits["train"]))
+    batches = EpochBatches(
+        np.concatenate([night.inputs for night in splits["train"]]),
+        np.concatenate([night.labels for night in splits["train"]]),
+        n_classes=len(EPOCH_LABELS),
+        global_batch=config.batch_size * replicas,
+        seed=config.seed,
+        settings=config.features,
+        class_weight=_class_weight(splits["train"]),
+    )
     train_labels = [[EPOCH_LABELS[i] for i in night.labels] for night in splits["train"]]
     # Balanced class weights make the network's outputs posteriors under a uniform prior,
     # which is the prior the HMM divides by.
-    smoothing = SmoothingSettings(transitions=estimate_transitions(train_labels),
-                                  min_awakening_epochs=config.min_awakening_epochs)
+    smoothing = SmoothingSettings(
+        transitions=estimate_transitions(train_labels), min_awakening_epochs=config.min_awakening_epochs
+    )
 
     deterministic_ops()
     keras.utils.set_random_seed(config.seed)
     with place.strategy.scope():
         model = _build(config)
         schedule = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate * replicas, decay_steps=max(1, config.epochs * batches.steps_per_epoch))
-        model.compile(optimizer=keras.optimizers.Adam(schedule),
-                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-                      metrics=["accuracy"])
-    report = NightReport(validation=splits["validation"], smoothing=smoothing, epochs=config.epochs,
-                         save_best=lambda m: save_best_model(m, out),
-                         scoring_model=_build(config) if replicas > 1 else None)
-    print(f"training on {len(batches.inputs)} epochs of {len(splits['train'])} nights, "
-          f"{batches.steps_per_epoch} steps of {batches.global_batch} per pass ({replicas} replica"
-          f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters", file=sys.stderr)
+            config.learning_rate * replicas, decay_steps=max(1, config.epochs * batches.steps_per_epoch)
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(schedule),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+            metrics=["accuracy"],
+        )
+    report = NightReport(
+        validation=splits["validation"],
+        smoothing=smoothing,
+        epochs=config.epochs,
+        save_best=lambda m: save_best_model(m, out),
+        scoring_model=_build(config) if replicas > 1 else None,
+    )
+    print(
+        f"training on {len(batches.inputs)} epochs of {len(splits['train'])} nights, "
+        f"{batches.steps_per_epoch} steps of {batches.global_batch} per pass ({replicas} replica"
+        f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters",
+        file=sys.stderr,
+    )
     model, interrupted = train_checkpointed(
-        model, batches, place=place, out=out, resume=scale.resume, report=report,
-        identity={"replicas": replicas, "steps_per_epoch": batches.steps_per_epoch}, epochs=config.epochs,
-        seed=config.seed, epoch_name="pass")
+        model,
+        batches,
+        place=place,
+        out=out,
+        resume=scale.resume,
+        report=report,
+        identity={"replicas": replicas, "steps_per_epoch": batches.steps_per_epoch},
+        epochs=config.epochs,
+        seed=config.seed,
+        epoch_name="pass",
+    )
     if model is None:
         return None
 
-    metadata = SleepModelMetadata(labels=EPOCH_LABELS, features=config.features, smoothing=smoothing,
-                                  extra={"training_command": place.info["command"],
-                                         "training_nights": len(splits["train"])})
+    metadata = SleepModelMetadata(
+        labels=EPOCH_LABELS,
+        features=config.features,
+        smoothing=smoothing,
+        extra={"training_command": place.info["command"], "training_nights": len(splits["train"])},
+    )
     model_path = export_tflite(model, out / "model.tflite", metadata)
     classifier = SleepClassifier(model_path)
     results = {}
@@ -192,10 +256,18 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
         if splits[name]:
             probabilities = [classifier.predict_epochs(night.inputs) for night in splits[name]]
             results[name] = score_nights(splits[name], probabilities, smoothing)
-    metrics = {"labels": list(EPOCH_LABELS), "selection": SELECTION, "best_epoch": report.best_epoch,
-               "interrupted": interrupted, "parameters": int(model.count_params()),
-               "model_bytes": model_path.stat().st_size, "transitions": smoothing.transitions,
-               "splits": summary, "history": report.history, **results}
+    metrics = {
+        "labels": list(EPOCH_LABELS),
+        "selection": SELECTION,
+        "best_epoch": report.best_epoch,
+        "interrupted": interrupted,
+        "parameters": int(model.count_params()),
+        "model_bytes": model_path.stat().st_size,
+        "transitions": smoothing.transitions,
+        "splits": summary,
+        "history": report.history,
+        **results,
+    }
     if "test" not in results:
         metrics["note"] = "no test nights: too few nights for a test split"
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -204,18 +276,35 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
     return metrics
 
 
-def _plots(out: Path, history: list[dict], results: dict, splits: dict[str, list[LabelledNight]],
-           classifier: SleepClassifier, smoothing: SmoothingSettings) -> None:
-    plot_training_curves(history, out / "training_curves.png",
-                         score_label="validation: balanced accuracy after smoothing",
-                         accuracy_label="training epoch accuracy")
+def _plots(
+    out: Path,
+    history: list[dict],
+    results: dict,
+    splits: dict[str, list[LabelledNight]],
+    classifier: SleepClassifier,
+    smoothing: SmoothingSettings,
+) -> None:
+    plot_training_curves(
+        history,
+        out / "training_curves.png",
+        score_label="validation: balanced accuracy after smoothing",
+        accuracy_label="training epoch accuracy",
+    )
     for name, figures in results.items():
         smoothed = figures["smoothed"]
-        plot_confusion_matrix(smoothed["confusion"], list(EPOCH_LABELS), out / f"confusion_{name}.png",
-                              title=f"{name}: {smoothed['epochs']} epochs of {smoothed['nights']} nights")
+        plot_confusion_matrix(
+            smoothed["confusion"],
+            list(EPOCH_LABELS),
+            out / f"confusion_{name}.png",
+            title=f"{name}: {smoothed['epochs']} epochs of {smoothed['nights']} nights",
+        )
     name = "test" if splits["test"] else "validation"
     night = splits[name][0]
     probabilities = classifier.predict_epochs(night.inputs)
-    plot_hypnogram(smooth_epochs(probabilities, smoothing), out / f"hypnogram_{name}.png",
-                   probabilities=probabilities, truth=[EPOCH_LABELS[i] for i in night.labels],
-                   title=f"{name} night {night.name}: smoothed prediction against the truth")
+    plot_hypnogram(
+        smooth_epochs(probabilities, smoothing),
+        out / f"hypnogram_{name}.png",
+        probabilities=probabilities,
+        truth=[EPOCH_LABELS[i] for i in night.labels],
+        title=f"{name} night {night.name}: smoothed prediction against the truth",
+    )

@@ -28,6 +28,7 @@ the WASO bias when either sequence has no sleep onset. Numpy only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ def _recall(confusion: np.ndarray, state: int) -> float | None:
     return float(confusion[state, state] / count) if count else None
 
 
-def _agreement(confusion: np.ndarray) -> dict:
+def _agreement(confusion: np.ndarray) -> dict[str, Any]:
     """Epochs, labels, accuracy, kappa, confusion and the three recalls of a confusion matrix."""
     return {
         "epochs": int(confusion.sum()),
@@ -78,7 +79,9 @@ def _agreement(confusion: np.ndarray) -> dict:
     }
 
 
-def compare_epochs(truth: Sequence[str], predicted: Sequence[str], *, epoch_s: float = EPOCH_S) -> dict:
+def compare_epochs(
+    truth: Sequence[str], predicted: Sequence[str], *, epoch_s: float = EPOCH_S
+) -> dict[str, Any]:
     """Agreement of predicted labels with the truth, epoch by epoch (fields in the module docstring).
 
     Args:
@@ -92,8 +95,10 @@ def compare_epochs(truth: Sequence[str], predicted: Sequence[str], *, epoch_s: f
     true_states = label_indices(truth, name="truth")
     predicted_states = label_indices(predicted, name="predicted")
     if len(true_states) != len(predicted_states):
-        raise RadarError(f"truth has {len(true_states)} epochs but predicted has {len(predicted_states)}: "
-                         f"compare the labels of the same epochs")
+        raise RadarError(
+            f"truth has {len(true_states)} epochs but predicted has {len(predicted_states)}: "
+            f"compare the labels of the same epochs"
+        )
     confusion = confusion_matrix(true_states, predicted_states)
     true_summary = summarise_night(truth, epoch_s=epoch_s)
     predicted_summary = summarise_night(predicted, epoch_s=epoch_s)
@@ -102,15 +107,17 @@ def compare_epochs(truth: Sequence[str], predicted: Sequence[str], *, epoch_s: f
     return {
         **_agreement(confusion),
         "tst_bias_min": predicted_summary.total_sleep_min - true_summary.total_sleep_min,
-        "waso_bias_min": (None if true_waso is None or predicted_waso is None
-                          else predicted_waso - true_waso),
+        "waso_bias_min": (
+            None if true_waso is None or predicted_waso is None else predicted_waso - true_waso
+        ),
         "truth": true_summary.to_dict(),
         "predicted": predicted_summary.to_dict(),
     }
 
 
-def compare_nights(nights: Sequence[tuple[Sequence[str], Sequence[str]]], *,
-                   epoch_s: float = EPOCH_S) -> dict:
+def compare_nights(
+    nights: Sequence[tuple[Sequence[str], Sequence[str]]], *, epoch_s: float = EPOCH_S
+) -> dict[str, Any]:
     """Agreement pooled over several nights of (truth, predicted) labels.
 
     Accuracy, kappa, the confusion matrix and the three recalls come from the

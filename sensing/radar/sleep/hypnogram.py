@@ -16,6 +16,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,9 +31,15 @@ LEVELS = {"asleep": 0, "awake": 1, "absent": 2}
 """Height of each label in a hypnogram: asleep lowest."""
 
 
-def plot_hypnogram(labels: Sequence[str], out_path: str | Path, *, probabilities=None,
-                   truth: Sequence[str] | None = None, title: str = "hypnogram",
-                   epoch_s: float = EPOCH_S) -> Path:
+def plot_hypnogram(
+    labels: Sequence[str],
+    out_path: str | Path,
+    *,
+    probabilities: np.ndarray | None = None,
+    truth: Sequence[str] | None = None,
+    title: str = "hypnogram",
+    epoch_s: float = EPOCH_S,
+) -> Path:
     """Draw a hypnogram into a PNG; returns its path.
 
     Args:
@@ -62,17 +69,30 @@ def plot_hypnogram(labels: Sequence[str], out_path: str | Path, *, probabilities
     if shares is None:
         figure, line_axis = plt.subplots(figsize=(12, 3), layout="constrained")
     else:
-        figure, (line_axis, area_axis) = plt.subplots(2, 1, figsize=(12, 5), height_ratios=(3, 2),
-                                                      sharex=True, layout="constrained")
+        figure, (line_axis, area_axis) = plt.subplots(
+            2, 1, figsize=(12, 5), height_ratios=(3, 2), sharex=True, layout="constrained"
+        )
         _draw_probabilities(area_axis, shares, edges_h)
     if truth_states is not None:
-        line_axis.stairs(heights[truth_states], edges_h, baseline=None, color="grey", alpha=0.5, lw=5,
-                         label="truth")
-    line_axis.stairs(heights[states], edges_h, baseline=None, color="black", lw=1.2,
-                     label="predicted" if truth_states is not None else None)
+        line_axis.stairs(
+            heights[truth_states], edges_h, baseline=None, color="grey", alpha=0.5, lw=5, label="truth"
+        )
+    line_axis.stairs(
+        heights[states],
+        edges_h,
+        baseline=None,
+        color="black",
+        lw=1.2,
+        label="predicted" if truth_states is not None else None,
+    )
     order = sorted(LEVELS, key=LEVELS.get)
-    line_axis.set(yticks=[LEVELS[label] for label in order], yticklabels=order, ylim=(-0.4, 2.4),
-                  xlim=(0, edges_h[-1]), title=title)
+    line_axis.set(
+        yticks=[LEVELS[label] for label in order],
+        yticklabels=order,
+        ylim=(-0.4, 2.4),
+        xlim=(0, edges_h[-1]),
+        title=title,
+    )
     if truth_states is not None:
         line_axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     figure.axes[-1].set_xlabel("hours from the start")
@@ -83,10 +103,15 @@ def plot_hypnogram(labels: Sequence[str], out_path: str | Path, *, probabilities
     return out_path
 
 
-def _draw_probabilities(axis, shares: np.ndarray, edges_h: np.ndarray) -> None:
+def _draw_probabilities(axis: Any, shares: np.ndarray, edges_h: np.ndarray) -> None:
     """Stacked areas of (epochs, 3) probabilities, each epoch a flat step."""
     steps = np.vstack([shares, shares[-1:]]).T  # the last epoch held to its end
-    axis.stackplot(edges_h, steps, step="post", labels=EPOCH_LABELS,
-                   colors=[LABEL_COLOURS[label] for label in EPOCH_LABELS])
+    axis.stackplot(
+        edges_h,
+        steps,
+        step="post",
+        labels=EPOCH_LABELS,
+        colors=[LABEL_COLOURS[label] for label in EPOCH_LABELS],
+    )
     axis.set(ylim=(0, 1), ylabel="probability")
     axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)

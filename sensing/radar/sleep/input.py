@@ -66,9 +66,11 @@ def band_rows(settings: RadarFeatureSettings) -> list[np.ndarray]:
     """Row indices of each band of :data:`BANDS`, for a tensor made with ``settings``."""
     offsets_m = settings.rows_m(0.0)
     tolerance = 1e-9
-    return [np.flatnonzero(offsets_m < -SLEEPER_HALF_WIDTH_M - tolerance),
-            np.flatnonzero(np.abs(offsets_m) <= SLEEPER_HALF_WIDTH_M + tolerance),
-            np.flatnonzero(offsets_m > SLEEPER_HALF_WIDTH_M + tolerance)]
+    return [
+        np.flatnonzero(offsets_m < -SLEEPER_HALF_WIDTH_M - tolerance),
+        np.flatnonzero(np.abs(offsets_m) <= SLEEPER_HALF_WIDTH_M + tolerance),
+        np.flatnonzero(offsets_m > SLEEPER_HALF_WIDTH_M + tolerance),
+    ]
 
 
 def input_shape(settings: RadarFeatureSettings) -> tuple[int, int, int]:
@@ -131,15 +133,16 @@ def sleeper_centre(recording: Recording, settings: RadarFeatureSettings) -> Slee
     recording's range bins.
     """
     calibration = calibrate(recording, seconds=min(CALIBRATION_S, recording.duration_s))
-    if calibration.found:
-        centre, how = (calibration.range_min_m + calibration.range_max_m) / 2, "calibrated"
+    if calibration.centre_m is not None:
+        centre, how = calibration.centre_m, "calibrated"
     else:
         centre, how = strongest_breathing_range(recording), "strongest breathing"
     ranges = recording.config.range_m(recording.n_bins)
     half = settings.range_window_m / 2
     low, high = float(ranges[0]) + half, float(ranges[-1]) - half
-    return SleeperRange(centre_m=float(np.clip(centre, low, max(low, high))), calibration=calibration,
-                        how=how)
+    return SleeperRange(
+        centre_m=float(np.clip(centre, low, max(low, high))), calibration=calibration, how=how
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +166,8 @@ def night_inputs(path: str | Path, settings: RadarFeatureSettings) -> NightInput
     """
     with Recording(path) as recording:
         sleeper = sleeper_centre(recording, settings)
-        inputs = [model_input(tensor, settings)
-                  for _, tensor in range_doppler_time(recording, settings, centre_m=sleeper.centre_m)]
+        inputs = [
+            model_input(tensor, settings)
+            for _, tensor in range_doppler_time(recording, settings, centre_m=sleeper.centre_m)
+        ]
     return NightInputs(inputs=np.stack(inputs), sleeper=sleeper)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,16 +47,19 @@ class SleepModelMetadata:
     labels: tuple[str, ...]
     features: RadarFeatureSettings
     smoothing: SmoothingSettings
-    extra: dict = dataclasses.field(default_factory=dict)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict[str, Any])
 
     def to_json(self) -> str:
-        return json.dumps({
-            "format": METADATA_FORMAT,
-            "labels": list(self.labels),
-            "features": self.features.to_dict(),
-            "smoothing": dataclasses.asdict(self.smoothing),
-            "extra": self.extra,
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "format": METADATA_FORMAT,
+                "labels": list(self.labels),
+                "features": self.features.to_dict(),
+                "smoothing": dataclasses.asdict(self.smoothing),
+                "extra": self.extra,
+            },
+            sort_keys=True,
+        )
 
     @classmethod
     def from_json(cls, text: str, *, source: str) -> SleepModelMetadata:
@@ -65,17 +69,22 @@ class SleepModelMetadata:
             raise ModelError(f"{source}: malformed toolkit metadata ({error})") from None
         if not isinstance(values, dict) or values.get("format") != METADATA_FORMAT:
             found = values.get("format") if isinstance(values, dict) else None
-            raise ModelError(f"{source}: not a sleep model (metadata format {found!r}, expected "
-                             f"{METADATA_FORMAT!r}); audio models go to 'sensing detect'")
+            raise ModelError(
+                f"{source}: not a sleep model (metadata format {found!r}, expected "
+                f"{METADATA_FORMAT!r}); audio models go to 'sensing detect'"
+            )
         try:
             smoothing = values["smoothing"]
-            return cls(labels=tuple(values["labels"]),
-                       features=RadarFeatureSettings.from_dict(values["features"]),
-                       smoothing=SmoothingSettings(
-                           transitions=tuple(map(tuple, smoothing["transitions"])),
-                           prior=tuple(smoothing["prior"]),
-                           min_awakening_epochs=smoothing["min_awakening_epochs"]),
-                       extra=values.get("extra", {}))
+            return cls(
+                labels=tuple(values["labels"]),
+                features=RadarFeatureSettings.from_dict(values["features"]),
+                smoothing=SmoothingSettings(
+                    transitions=tuple(map(tuple, smoothing["transitions"])),
+                    prior=tuple(smoothing["prior"]),
+                    min_awakening_epochs=smoothing["min_awakening_epochs"],
+                ),
+                extra=values.get("extra", {}),
+            )
         except (KeyError, TypeError, RadarError) as error:
             raise ModelError(f"{source}: malformed sleep model metadata ({error})") from None
 
@@ -117,21 +126,29 @@ class SleepClassifier:
         if tuple(self.metadata.labels) != EPOCH_LABELS:
             raise ModelError(f"{self.model_path}: labels {self.metadata.labels}, expected {EPOCH_LABELS}")
         if abs(self.metadata.features.epoch_s - EPOCH_S) > 1e-9:
-            raise ModelError(f"{self.model_path}: {self.metadata.features.epoch_s:g} s epochs; epoch labels, "
-                             f"summaries and gating here are in {EPOCH_S:g} s epochs")
+            raise ModelError(
+                f"{self.model_path}: {self.metadata.features.epoch_s:g} s epochs; epoch labels, "
+                f"summaries and gating here are in {EPOCH_S:g} s epochs"
+            )
         self.interpreter, self.backend = load_interpreter(self.model_path, num_threads=num_threads)
         input_detail = self.interpreter.get_input_details()[0]
         output_detail = self.interpreter.get_output_details()[0]
         expected = (1, *input_shape(self.metadata.features))
         if tuple(input_detail["shape"]) != expected:
-            raise ModelError(f"{self.model_path}: input shape {tuple(input_detail['shape'])} does not "
-                             f"match its radar settings {expected}")
+            raise ModelError(
+                f"{self.model_path}: input shape {tuple(input_detail['shape'])} does not "
+                f"match its radar settings {expected}"
+            )
         if tuple(output_detail["shape"]) != (1, len(EPOCH_LABELS)):
-            raise ModelError(f"{self.model_path}: output shape {tuple(output_detail['shape'])}, expected "
-                             f"(1, {len(EPOCH_LABELS)}): one probability per label")
+            raise ModelError(
+                f"{self.model_path}: output shape {tuple(output_detail['shape'])}, expected "
+                f"(1, {len(EPOCH_LABELS)}): one probability per label"
+            )
         if np.dtype(input_detail["dtype"]) != np.float32:
-            raise ModelError(f"{self.model_path}: takes {np.dtype(input_detail['dtype'])} input; the "
-                             f"sleep runtime runs float models")
+            raise ModelError(
+                f"{self.model_path}: takes {np.dtype(input_detail['dtype'])} input; the "
+                f"sleep runtime runs float models"
+            )
         self._input_index = input_detail["index"]
         self._output_index = output_detail["index"]
 
@@ -143,9 +160,10 @@ class SleepClassifier:
         """(3,) float32 probabilities for one (time steps, frequencies, 3) input."""
         self.interpreter.set_tensor(self._input_index, model_input[None].astype(np.float32, copy=False))
         self.interpreter.invoke()
-        return self.interpreter.get_tensor(self._output_index)[0].copy()
+        return np.asarray(self.interpreter.get_tensor(self._output_index)[0].copy())
 
     def predict_epochs(self, inputs: np.ndarray) -> np.ndarray:
         """(epochs, 3) float32 probabilities for (epochs, time steps, frequencies, 3) inputs."""
-        return np.stack([self.predict(item) for item in inputs]) if len(inputs) else np.zeros((0, 3),
-                                                                                              np.float32)
+        return (
+            np.stack([self.predict(item) for item in inputs]) if len(inputs) else np.zeros((0, 3), np.float32)
+        )

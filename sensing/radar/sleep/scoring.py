@@ -28,6 +28,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,11 +62,19 @@ class SleepStream:
     context); :attr:`probabilities` holds those known so far.
     """
 
-    def __init__(self, classifier: SleepClassifier, config: RadarConfig, *, n_bins: int, centre_m: float,
-                 source: str = "radar") -> None:
+    def __init__(
+        self,
+        classifier: SleepClassifier,
+        config: RadarConfig,
+        *,
+        n_bins: int,
+        centre_m: float,
+        source: str = "radar",
+    ) -> None:
         self.classifier = classifier
-        self._tensors = TensorStream(config, classifier.features, n_bins=n_bins, centre_m=centre_m,
-                                     source=source)
+        self._tensors = TensorStream(
+            config, classifier.features, n_bins=n_bins, centre_m=centre_m, source=source
+        )
         self.probabilities: list[np.ndarray] = []
         self.frames_fed = 0
 
@@ -108,8 +117,9 @@ class NightScore:
     processing_s: float
 
 
-def summarise_scores(probabilities: np.ndarray, classifier: SleepClassifier,
-                     breathing_rate_bpm: list[float | None] | None) -> tuple[list[str], SleepSummary]:
+def summarise_scores(
+    probabilities: np.ndarray, classifier: SleepClassifier, breathing_rate_bpm: list[float | None] | None
+) -> tuple[list[str], SleepSummary]:
     """Smoothed labels and the sleep summary of a night's probabilities."""
     if len(probabilities) == 0:
         raise SensingError("no whole 30 s epoch to score")
@@ -130,8 +140,9 @@ def breathing_bins(recording: Recording, sleeper: SleeperRange | None, centre_m:
     return inside.tolist() if inside.size else [int(np.argmin(np.abs(ranges - centre_m)))]
 
 
-def score_recording(path: str | Path, classifier: SleepClassifier, *, centre_m: float | None = None,
-                    progress: bool = True) -> NightScore:
+def score_recording(
+    path: str | Path, classifier: SleepClassifier, *, centre_m: float | None = None, progress: bool = True
+) -> NightScore:
     """Score a whole recording (see the module docstring), reading it in chunks.
 
     Args:
@@ -149,12 +160,16 @@ def score_recording(path: str | Path, classifier: SleepClassifier, *, centre_m: 
     with Recording(path) as recording:
         check_duration(recording, settings)
         sleeper = None if centre_m is not None else sleeper_centre(recording, settings)
-        centre = centre_m if centre_m is not None else sleeper.centre_m
+        centre = centre_m if sleeper is None else sleeper.centre_m
+        assert centre is not None  # given, or found by sleeper_centre
         if sleeper is not None and progress:
-            print(f"sleeper's range: {centre:.2f} m ({sleeper.how}: {sleeper.calibration.reason})",
-                  file=sys.stderr)
-        stream = SleepStream(classifier, recording.config, n_bins=recording.n_bins, centre_m=centre,
-                             source=str(recording.path))
+            print(
+                f"sleeper's range: {centre:.2f} m ({sleeper.how}: {sleeper.calibration.reason})",
+                file=sys.stderr,
+            )
+        stream = SleepStream(
+            classifier, recording.config, n_bins=recording.n_bins, centre_m=centre, source=str(recording.path)
+        )
         n_epochs = math.floor(recording.duration_s / EPOCH_S + 1e-9)
         meter = Progress("sleep epochs", n_epochs) if progress else None
         for _, frames in recording.chunks(max(1, round(CHUNK_S * recording.config.frame_rate_hz))):
@@ -169,9 +184,15 @@ def score_recording(path: str | Path, classifier: SleepClassifier, *, centre_m: 
         meter.finish()
     rates = [float(e.rate_per_min) if e.confident else None for e in estimates]
     labels, summary = summarise_scores(probabilities, classifier, rates)
-    return NightScore(probabilities=probabilities, labels=labels, breathing_rate_bpm=rates,
-                      summary=summary, sleeper=sleeper, centre_m=float(centre),
-                      processing_s=time.monotonic() - started)
+    return NightScore(
+        probabilities=probabilities,
+        labels=labels,
+        breathing_rate_bpm=rates,
+        summary=summary,
+        sleeper=sleeper,
+        centre_m=float(centre),
+        processing_s=time.monotonic() - started,
+    )
 
 
 def write_epochs_csv(path: Path, labels: list[str], probabilities: np.ndarray) -> Path:
@@ -184,7 +205,7 @@ def write_epochs_csv(path: Path, labels: list[str], probabilities: np.ndarray) -
     return path
 
 
-def sleep_report(score: NightScore, classifier: SleepClassifier, *, source: str) -> dict:
+def sleep_report(score: NightScore, classifier: SleepClassifier, *, source: str) -> dict[str, Any]:
     """The JSON-ready report of a scored night."""
     sleeper = score.sleeper
     return {
@@ -199,8 +220,9 @@ def sleep_report(score: NightScore, classifier: SleepClassifier, *, source: str)
     }
 
 
-def write_sleep_outputs(score: NightScore, classifier: SleepClassifier, out_dir: str | Path, *,
-                        source: str) -> dict:
+def write_sleep_outputs(
+    score: NightScore, classifier: SleepClassifier, out_dir: str | Path, *, source: str
+) -> dict[str, Any]:
     """Write ``epochs.csv``, ``report.json`` and ``hypnogram.png``; returns the report."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -209,8 +231,12 @@ def write_sleep_outputs(score: NightScore, classifier: SleepClassifier, out_dir:
     try:
         from sensing.radar.sleep.hypnogram import plot_hypnogram
 
-        plot_hypnogram(score.labels, out_dir / "hypnogram.png", probabilities=score.probabilities,
-                       title=f"sleep: {Path(source).name}")
+        plot_hypnogram(
+            score.labels,
+            out_dir / "hypnogram.png",
+            probabilities=score.probabilities,
+            title=f"sleep: {Path(source).name}",
+        )
         report["plot"] = str(out_dir / "hypnogram.png")
     except SensingError as error:
         report["plot"] = None

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from sensing.errors import RadarError
 from sensing.radar.recording import EPOCH_LABELS
@@ -84,11 +86,12 @@ class SmoothingSettings:
         check_prior(self.prior)
         value = self.min_awakening_epochs
         if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1):
-            raise RadarError(f"smoothing settings: min_awakening_epochs must be an integer >= 1, "
-                             f"got {value!r}")
+            raise RadarError(
+                f"smoothing settings: min_awakening_epochs must be an integer >= 1, got {value!r}"
+            )
 
 
-def check_probabilities(probabilities, *, n_epochs: int | None = None) -> np.ndarray:
+def check_probabilities(probabilities: ArrayLike, *, n_epochs: int | None = None) -> np.ndarray:
     """(epochs, 3) float64 probabilities with each row scaled to sum to 1.
 
     Args:
@@ -103,52 +106,57 @@ def check_probabilities(probabilities, *, n_epochs: int | None = None) -> np.nda
     array = np.asarray(probabilities, dtype=np.float64)
     expected = f"({'epochs' if n_epochs is None else n_epochs}, {len(EPOCH_LABELS)})"
     if array.ndim != 2 or array.shape[1] != len(EPOCH_LABELS) or len(array) == 0:
-        raise RadarError(f"probabilities must have shape {expected} (columns "
-                         f"{', '.join(EPOCH_LABELS)}), got {array.shape}")
+        raise RadarError(
+            f"probabilities must have shape {expected} (columns {', '.join(EPOCH_LABELS)}), got {array.shape}"
+        )
     if n_epochs is not None and len(array) != n_epochs:
         raise RadarError(f"probabilities have {len(array)} epochs, expected {n_epochs}")
     bad = ~(np.isfinite(array) & (array >= 0)).all(axis=1) | (array.sum(axis=1) <= 0)
     if bad.any():
         epoch = int(np.argmax(bad))
-        raise RadarError(f"probabilities: epoch {epoch} has {array[epoch].tolist()}, expected finite "
-                         f"values >= 0 with a positive sum")
-    return array / array.sum(axis=1, keepdims=True)
+        raise RadarError(
+            f"probabilities: epoch {epoch} has {array[epoch].tolist()}, expected finite "
+            f"values >= 0 with a positive sum"
+        )
+    return np.asarray(array / array.sum(axis=1, keepdims=True))
 
 
-def check_transitions(transitions) -> np.ndarray:
+def check_transitions(transitions: ArrayLike) -> np.ndarray:
     """(3, 3) float64 transition matrix; raises RadarError unless entries are in (0, 1] and rows sum to 1."""
     array = np.asarray(transitions, dtype=np.float64)
     size = len(EPOCH_LABELS)
     if array.shape != (size, size):
         raise RadarError(f"transitions must have shape ({size}, {size}), got {array.shape}")
     if not (np.isfinite(array).all() and (array > 0).all() and (array <= 1).all()):
-        raise RadarError(f"transitions must lie in (0, 1] (use a small number for 'almost never'), "
-                         f"got {array.tolist()}")
+        raise RadarError(
+            f"transitions must lie in (0, 1] (use a small number for 'almost never'), got {array.tolist()}"
+        )
     sums = array.sum(axis=1)
     if not np.allclose(sums, 1.0, atol=1e-6):
         raise RadarError(f"each row of transitions must sum to 1, got sums {sums.tolist()}")
     return array
 
 
-def check_prior(prior) -> np.ndarray:
+def check_prior(prior: ArrayLike) -> np.ndarray:
     """(3,) float64 class prior; raises RadarError unless entries are > 0 and sum to 1."""
     array = np.asarray(prior, dtype=np.float64)
     if array.shape != (len(EPOCH_LABELS),):
-        raise RadarError(f"prior must have {len(EPOCH_LABELS)} values ({', '.join(EPOCH_LABELS)}), "
-                         f"got shape {array.shape}")
+        raise RadarError(
+            f"prior must have {len(EPOCH_LABELS)} values ({', '.join(EPOCH_LABELS)}), got shape {array.shape}"
+        )
     if not (np.isfinite(array).all() and (array > 0).all() and abs(array.sum() - 1.0) <= 1e-6):
         raise RadarError(f"prior must be positive and sum to 1, got {array.tolist()}")
     return array
 
 
-def _log_emissions(probabilities, prior) -> tuple[np.ndarray, np.ndarray]:
+def _log_emissions(probabilities: ArrayLike, prior: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(epochs, 3) log emissions, log p(state | epoch) - log p(state), and the (3,) log prior."""
     probabilities = check_probabilities(probabilities)
     log_prior = np.log(check_prior(prior))
     return np.log(np.maximum(probabilities, MIN_PROBABILITY)) - log_prior, log_prior
 
 
-def viterbi(probabilities, transitions, prior) -> list[str]:
+def viterbi(probabilities: ArrayLike, transitions: ArrayLike, prior: ArrayLike) -> list[str]:
     """The most likely labels given per-epoch classifier probabilities.
 
     Args:
@@ -178,7 +186,7 @@ def viterbi(probabilities, transitions, prior) -> list[str]:
     return [EPOCH_LABELS[state] for state in path]
 
 
-def smoothed_posteriors(probabilities, transitions, prior) -> np.ndarray:
+def smoothed_posteriors(probabilities: ArrayLike, transitions: ArrayLike, prior: ArrayLike) -> np.ndarray:
     """(epochs, 3) probability of each state at each epoch given the whole night.
 
     Forward-backward with each epoch's forward and backward vectors rescaled to
@@ -201,10 +209,10 @@ def smoothed_posteriors(probabilities, transitions, prior) -> np.ndarray:
         backward[epoch] = matrix @ (emissions[epoch + 1] * backward[epoch + 1])
         backward[epoch] /= backward[epoch].sum()
     posterior = forward * backward
-    return posterior / posterior.sum(axis=1, keepdims=True)
+    return np.asarray(posterior / posterior.sum(axis=1, keepdims=True))
 
 
-def smooth_epochs(probabilities, settings: SmoothingSettings | None = None) -> list[str]:
+def smooth_epochs(probabilities: ArrayLike, settings: SmoothingSettings | None = None) -> list[str]:
     """Labels for a night of classifier probabilities: Viterbi, then short awakenings removed.
 
     Args:
@@ -224,13 +232,21 @@ def _fill_short_awakenings(labels: list[str], min_epochs: int) -> list[str]:
     states = np.array([EPOCH_LABELS.index(label) for label in labels])
     filled = list(labels)
     for value, start, stop in runs(states):
-        if (value == AWAKE and stop - start < min_epochs and start > 0 and stop < len(states)
-                and states[start - 1] == ASLEEP and states[stop] == ASLEEP):
+        if (
+            value == AWAKE
+            and stop - start < min_epochs
+            and start > 0
+            and stop < len(states)
+            and states[start - 1] == ASLEEP
+            and states[stop] == ASLEEP
+        ):
             filled[start:stop] = [EPOCH_LABELS[ASLEEP]] * (stop - start)
     return filled
 
 
-def estimate_transitions(nights, *, pseudo_count: float = 1.0) -> tuple[tuple[float, float, float], ...]:
+def estimate_transitions(
+    nights: Iterable[Sequence[str]], *, pseudo_count: float = 1.0
+) -> tuple[tuple[float, float, float], ...]:
     """Transition probabilities counted from labelled nights.
 
     Args:

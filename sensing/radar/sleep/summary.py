@@ -48,6 +48,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,8 +74,9 @@ def label_indices(labels: Sequence[str], *, name: str = "labels") -> np.ndarray:
     indices = np.empty(len(labels), dtype=np.int64)
     for epoch, label in enumerate(labels):
         if label not in lookup:
-            raise RadarError(f"{name}: epoch {epoch} has label {label!r}, expected one of "
-                             f"{', '.join(EPOCH_LABELS)}")
+            raise RadarError(
+                f"{name}: epoch {epoch} has label {label!r}, expected one of {', '.join(EPOCH_LABELS)}"
+            )
         indices[epoch] = lookup[label]
     return indices
 
@@ -128,14 +130,19 @@ class SleepSummary:
     breathing_rate_bpm: float | None
     note: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Every field by name: numbers, None or the note (JSON-ready)."""
         return dataclasses.asdict(self)
 
 
-def summarise_night(labels: Sequence[str], *, epoch_s: float = EPOCH_S,
-                    breathing_rate_per_epoch: Sequence[float | None] | None = None,
-                    onset_epochs: int = 1, min_awakening_epochs: int = 1) -> SleepSummary:
+def summarise_night(
+    labels: Sequence[str],
+    *,
+    epoch_s: float = EPOCH_S,
+    breathing_rate_per_epoch: Sequence[float | None] | None = None,
+    onset_epochs: int = 1,
+    min_awakening_epochs: int = 1,
+) -> SleepSummary:
     """The sleep summary of a night of epoch labels.
 
     Args:
@@ -159,38 +166,69 @@ def summarise_night(labels: Sequence[str], *, epoch_s: float = EPOCH_S,
     rates = _rates(breathing_rate_per_epoch, len(states))
     epoch_min = epoch_s / 60.0
     asleep = states == ASLEEP
-    common = {"epochs": len(states), "epoch_s": float(epoch_s), "recording_min": len(states) * epoch_min,
-              "total_sleep_min": int(asleep.sum()) * epoch_min}
+    common = {
+        "epochs": len(states),
+        "epoch_s": float(epoch_s),
+        "recording_min": len(states) * epoch_min,
+        "total_sleep_min": int(asleep.sum()) * epoch_min,
+    }
     present = np.flatnonzero(states != ABSENT)
     if present.size == 0:
-        return SleepSummary(**common, bedtime_min=None, rise_time_min=None, sleep_onset_min=None,
-                            wake_time_min=None, time_in_bed_min=0.0, absent_in_bed_min=0.0,
-                            sleep_onset_latency_min=None, wake_after_sleep_onset_min=None,
-                            sleep_efficiency=None, awakenings=0, breathing_rate_bpm=None,
-                            note="never in bed: every epoch is absent")
+        return SleepSummary(
+            **common,
+            bedtime_min=None,
+            rise_time_min=None,
+            sleep_onset_min=None,
+            wake_time_min=None,
+            time_in_bed_min=0.0,
+            absent_in_bed_min=0.0,
+            sleep_onset_latency_min=None,
+            wake_after_sleep_onset_min=None,
+            sleep_efficiency=None,
+            awakenings=0,
+            breathing_rate_bpm=None,
+            note="never in bed: every epoch is absent",
+        )
     bed_start, bed_stop = int(present[0]), int(present[-1]) + 1
     time_in_bed_min = (bed_stop - bed_start) * epoch_min
-    common.update(bedtime_min=bed_start * epoch_min, rise_time_min=bed_stop * epoch_min,
-                  time_in_bed_min=time_in_bed_min,
-                  absent_in_bed_min=int((states[bed_start:bed_stop] == ABSENT).sum()) * epoch_min,
-                  sleep_efficiency=common["total_sleep_min"] / time_in_bed_min,
-                  breathing_rate_bpm=_median_rate(rates, asleep))
+    common.update(
+        bedtime_min=bed_start * epoch_min,
+        rise_time_min=bed_stop * epoch_min,
+        time_in_bed_min=time_in_bed_min,
+        absent_in_bed_min=int((states[bed_start:bed_stop] == ABSENT).sum()) * epoch_min,
+        sleep_efficiency=common["total_sleep_min"] / time_in_bed_min,
+        breathing_rate_bpm=_median_rate(rates, asleep),
+    )
     onset = _sleep_onset(asleep, onset_epochs)
     if onset is None:
-        return SleepSummary(**common, sleep_onset_min=None, wake_time_min=None,
-                            sleep_onset_latency_min=None, wake_after_sleep_onset_min=None,
-                            awakenings=0, note=f"no sleep onset: no run of {onset_epochs} asleep epoch(s)")
+        return SleepSummary(
+            **common,
+            sleep_onset_min=None,
+            wake_time_min=None,
+            sleep_onset_latency_min=None,
+            wake_after_sleep_onset_min=None,
+            awakenings=0,
+            note=f"no sleep onset: no run of {onset_epochs} asleep epoch(s)",
+        )
     final = int(np.flatnonzero(asleep)[-1]) + 1
-    wake_runs = [(start, stop) for value, start, stop in runs(asleep[onset:final])
-                 if not value and stop - start >= min_awakening_epochs]
-    return SleepSummary(**common, sleep_onset_min=onset * epoch_min, wake_time_min=final * epoch_min,
-                        sleep_onset_latency_min=(onset - bed_start) * epoch_min,
-                        wake_after_sleep_onset_min=int((~asleep[onset:final]).sum()) * epoch_min,
-                        awakenings=len(wake_runs), note="")
+    wake_runs = [
+        (start, stop)
+        for value, start, stop in runs(asleep[onset:final])
+        if not value and stop - start >= min_awakening_epochs
+    ]
+    return SleepSummary(
+        **common,
+        sleep_onset_min=onset * epoch_min,
+        wake_time_min=final * epoch_min,
+        sleep_onset_latency_min=(onset - bed_start) * epoch_min,
+        wake_after_sleep_onset_min=int((~asleep[onset:final]).sum()) * epoch_min,
+        awakenings=len(wake_runs),
+        note="",
+    )
 
 
-def _check_count(name: str, value) -> None:
-    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1):
+def _check_count(name: str, value: object) -> None:
+    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1):
         raise RadarError(f"{name} must be an integer >= 1 (epochs), got {value!r}")
 
 
@@ -199,15 +237,18 @@ def _rates(rates: Sequence[float | None] | None, n_epochs: int) -> np.ndarray | 
     if rates is None:
         return None
     if len(rates) != n_epochs:
-        raise RadarError(f"breathing_rate_per_epoch has {len(rates)} values for {n_epochs} epochs "
-                         f"(one per epoch, None where unknown)")
+        raise RadarError(
+            f"breathing_rate_per_epoch has {len(rates)} values for {n_epochs} epochs "
+            f"(one per epoch, None where unknown)"
+        )
     values = np.full(n_epochs, np.nan)
     for epoch, rate in enumerate(rates):
         if rate is None:
             continue
         if not isinstance(rate, numbers.Real) or isinstance(rate, (bool, np.bool_)):
-            raise RadarError(f"breathing_rate_per_epoch: epoch {epoch} has {rate!r}, expected breaths "
-                             f"per minute or None")
+            raise RadarError(
+                f"breathing_rate_per_epoch: epoch {epoch} has {rate!r}, expected breaths per minute or None"
+            )
         values[epoch] = rate
     return values
 
