@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.audio.streaming import StreamingWindows
+from sensing.run_folder import CONFIG, KERAS_MODEL, METRICS, MODEL, RunFolder
 from sensing.tflite.interpreter import load_interpreter
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluate import evaluate_run
@@ -54,9 +55,9 @@ def run_folder(out: Path, frontend: str, seed: int) -> Path:
 def train_or_reuse(config: AudioTrainConfig) -> dict:
     """The run's metrics, training it unless a finished run is already in its folder."""
     folder = Path(config.out)
-    if (folder / "config.json").is_file():
-        recorded = json.loads((folder / "config.json").read_text())
-        if recorded.get("status") == "finished" and (folder / "metrics.json").is_file():
+    if (folder / CONFIG).is_file():
+        recorded = RunFolder(folder).config()
+        if recorded.get("status") == "finished" and (folder / METRICS).is_file():
             different = [
                 key
                 for key in ("data", "frontend", "epochs", "seed", "windows_per_clip")
@@ -68,7 +69,7 @@ def train_or_reuse(config: AudioTrainConfig) -> dict:
                     f"choose another --out or delete it"
                 )
             print(f"reusing {folder}", flush=True)
-            return json.loads((folder / "metrics.json").read_text())
+            return RunFolder(folder).metrics()
     print(f"training {folder}", flush=True)
     keras.backend.clear_session()
     metrics = train_audio(config)
@@ -118,8 +119,8 @@ class FrontendTimer:
 
 def frontend_costs(leaf_run: Path, out: Path, *, seconds: float, rounds: int) -> dict[str, float]:
     """Median milliseconds per second of audio of each frontend (see the module docstring)."""
-    config = AudioTrainConfig.read(leaf_run / "config.json")
-    model = keras.models.load_model(leaf_run / "model.keras", compile=False)
+    config = AudioTrainConfig.read(leaf_run / CONFIG)
+    model = keras.models.load_model(leaf_run / KERAS_MODEL, compile=False)
     paths = {"exact": out / "frontend_leaf_exact.tflite", "fast": out / "frontend_leaf_fast.tflite"}
     deltas = model.get_layer("leaf_deltas")
     for name, frontend in (
@@ -198,8 +199,8 @@ def main() -> None:
     )
     first = args.seeds[0]
     sizes = {
-        "mel": run_folder(args.out, "mel", first) / "model.tflite",
-        "LEAF, exact": run_folder(args.out, "leaf", first) / "model.tflite",
+        "mel": run_folder(args.out, "mel", first) / MODEL,
+        "LEAF, exact": run_folder(args.out, "leaf", first) / MODEL,
         "LEAF, fast": run_folder(args.out, "leaf", first) / "model_fast.tflite",
     }
     labels = sorted(rows["mel"]["f1"][0])

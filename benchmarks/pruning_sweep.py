@@ -37,13 +37,15 @@ from pathlib import Path
 
 import numpy as np
 
+from sensing.run_folder import CONFIG, INT8_MODEL, MODEL, SPARSE_MODEL, RunFolder
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EMULATED_CPU = "Nehalem"
 
 
 def _finished(run: Path, **pruning) -> bool:
     """Whether ``run`` finished, with the given pruning settings when any are given."""
-    config = run / "config.json"
+    config = run / CONFIG
     if not config.is_file():
         return False
     values = json.loads(config.read_text())
@@ -83,7 +85,7 @@ def _sizes(path: Path) -> dict:
 def _row(sparsity: float, run: Path, shipped: Path) -> dict:
     from sensing.tflite.sparse_check import check_sparse
 
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics = RunFolder(run).metrics()
     targets = [label for label in metrics["labels"] if label != metrics["negative_label"]]
     row = {
         "sparsity": sparsity,
@@ -96,7 +98,7 @@ def _row(sparsity: float, run: Path, shipped: Path) -> dict:
         "size": _sizes(shipped),
         "xnnpack_sparse": check_sparse(shipped).sparse_ready,
     }
-    for form, name in (("sparse_fp16", "model_sparse_fp16.tflite"), ("int8", "model_int8.tflite")):
+    for form, name in (("sparse_fp16", "model_sparse_fp16.tflite"), ("int8", INT8_MODEL)):
         if (run / name).is_file():
             row[f"size_{form}"] = _sizes(run / name)
     return row
@@ -310,15 +312,15 @@ def main() -> None:
         _ensure_pruned(args.base, run, sparsity, args.epochs)
         runs[sparsity] = run
 
-    rows = [_row(0.0, args.base, args.base / "model.tflite")]
+    rows = [_row(0.0, args.base, args.base / MODEL)]
     runs = dict(sorted(runs.items()))
-    rows += [_row(s, run, run / "model_sparse.tflite") for s, run in runs.items()]
+    rows += [_row(s, run, run / SPARSE_MODEL) for s, run in runs.items()]
     native = time_models(
         [row["shipped_model"] for row in rows], rounds=args.rounds, invocations=args.invocations
     )
     for row, ms in zip(rows, native):
         row["native_ms"] = ms
-    pairs = [str(run / name) for run in runs.values() for name in ("model.tflite", "model_sparse.tflite")]
+    pairs = [str(run / name) for run in runs.values() for name in (MODEL, SPARSE_MODEL)]
     emulated = _emulated_times(pairs, rounds=args.rounds, invocations=args.emulated_invocations)
     rows[0]["emulated_ratio"] = None
     for index, row in enumerate(rows[1:]):

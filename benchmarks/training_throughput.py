@@ -38,6 +38,7 @@ import sys
 import time
 from pathlib import Path
 
+from sensing.run_folder import RunFolder
 from sensing.synthetic.clips import make_clip_set
 from training.distribute import loopback_tf_configs
 
@@ -79,8 +80,8 @@ def train(
     for process, log in zip(processes, logs):
         if process.returncode != 0:
             raise SystemExit(f"training failed:\n{log[-3000:]}")
-    metrics = json.loads((out / "metrics.json").read_text())
-    config = json.loads((out / "config.json").read_text())
+    metrics = RunFolder(out).metrics()
+    config = RunFolder(out).config()
     return {"metrics": metrics, "config": config, "log": logs[0], "wall_seconds": time.monotonic() - started}
 
 

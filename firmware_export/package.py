@@ -39,6 +39,7 @@ from firmware_export.size_report import SizeReport, multiply_adds
 from sensing.audio.model_file import read_metadata
 from sensing.bundled import COUGH_SNORE_MICRO
 from sensing.errors import SensingError
+from sensing.run_folder import RunFolder
 from sensing.tflite.graph import read_graph
 from sensing.tflite.interpreter import load_interpreter
 
@@ -61,10 +62,11 @@ def needs_quantizing(model: Path) -> bool:
     """True for a run folder that has no ``model_int8.tflite`` but a ``model.keras`` with
     ``config.json``: it must be quantized first (``training.audio.quantize.quantize_run``, which
     needs the ``train`` extra)."""
-    if not model.is_dir() or (model / "model_int8.tflite").is_file():
+    run = RunFolder(model)
+    if not model.is_dir() or run.int8_model.is_file():
         return False
-    if (model / "model.keras").is_file() and (model / "config.json").is_file():
-        _require_log_mel(json.loads((model / "config.json").read_text()).get("frontend", "mel"), model)
+    if run.keras_model.is_file() and run.is_run():
+        _require_log_mel(run.frontend(), model)
         return True
     return False
 
@@ -74,8 +76,8 @@ def resolve_model(model: Path | None) -> Path:
     if model is None:
         return DEFAULT_MODEL
     if model.is_dir():
-        if (model / "model_int8.tflite").is_file():
-            return model / "model_int8.tflite"
+        if RunFolder(model).int8_model.is_file():
+            return RunFolder(model).int8_model
         raise SensingError(
             f"{model}: no model_int8.tflite and no model.keras with config.json; "
             f"give a run folder from `sensing train audio` or `sensing prune`"

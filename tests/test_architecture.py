@@ -18,6 +18,7 @@ LAYERS = {
     "sensing.plotting": 0,
     "sensing.bundled": 0,
     "sensing.synthetic": 0,
+    "sensing.run_folder": 0,
     "sensing.tflite": 1,
     "sensing.audio": 2,
     "sensing.radar": 2,

@@ -17,8 +17,8 @@ from sensing.night.gating import (
     GATES,
     combined_summary,
     gate_events,
-    plot_combined_night,
 )
+from sensing.night.plot import plot_combined_night
 
 # Epochs 0-1 absent (0-60 s), 2 awake (60-90 s), 3-6 asleep (90-210 s), 7 awake (210-240 s),
 # 8 absent (240-270 s): 9 epochs, 2 min asleep.

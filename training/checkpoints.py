@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import SensingError
+from sensing.run_folder import KERAS_MODEL
 from training.files import write_atomically
 from training.tf_setup import keras, tf
 
@@ -36,7 +37,7 @@ BEST_WEIGHTS = "best_weights.npz"
 def save_best_model(model: keras.Model, run_folder: str | Path) -> None:
     """Keep the best epoch on disk: ``model.keras``, and its weights for ``--resume``."""
     run_folder = Path(run_folder)
-    model.save(run_folder / "model.keras")
+    model.save(run_folder / KERAS_MODEL)
     (run_folder / FOLDER).mkdir(exist_ok=True)
     partial = run_folder / FOLDER / (BEST_WEIGHTS + ".partial.npz")
     np.savez(partial, *model.get_weights())

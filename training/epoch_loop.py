@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import DataError
+from sensing.run_folder import CONFIG
 from training.checkpoints import (
     EpochCheckpoint,
     load_best_weights,
@@ -84,7 +85,7 @@ def open_run(config, scale: ScaleSettings):
     if not place.chief:
         config = dataclasses.replace(config, out=tempfile.mkdtemp(prefix="sensing-worker-"))
     Path(config.out).mkdir(parents=True, exist_ok=True)
-    config.write(Path(config.out) / "config.json", status="running", **place.info)
+    config.write(Path(config.out) / CONFIG, status="running", **place.info)
     return config, place
 
 

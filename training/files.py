@@ -1,14 +1,11 @@
-"""A run's JSON files: written so that a crash or a concurrent reader never sees half of
-one, read with messages that say what is wrong."""
+"""A run's files, written so that a crash or a concurrent reader never sees half of one
+(:mod:`sensing.run_folder` reads them)."""
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
-
-from sensing.errors import SensingError
 
 
 def write_atomically(path: str | Path, text: str) -> None:
@@ -19,18 +16,3 @@ def write_atomically(path: str | Path, text: str) -> None:
     ) as handle:
         handle.write(text)
     os.replace(handle.name, path)
-
-
-def read_run_json(path: str | Path) -> dict:
-    """The JSON object a training run wrote (its ``config.json``).
-
-    Raises:
-        SensingError: the file is missing or not valid JSON.
-    """
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SensingError(f"{path}: not found; is {path.parent} a training run folder?") from None
-    except json.JSONDecodeError as error:
-        raise SensingError(f"{path}: not valid JSON ({error})") from None

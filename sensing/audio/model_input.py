@@ -20,6 +20,8 @@ input, so streaming keeps only the rows of an unfinished window.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from sensing.audio.features import (
@@ -34,42 +36,116 @@ from sensing.audio.features import (
 )
 from sensing.errors import SensingError
 
-MODEL_FRONTENDS = ("mel", "leaf", "leaf-fast")
+
+class ModelInput(Protocol):
+    """How one kind of model input is made from audio, frame by frame (see the module docstring)."""
+
+    def input_shape(self, settings: FeatureSettings) -> tuple[int, ...]: ...
+
+    def row_width(self, settings: FeatureSettings) -> int: ...
+
+    def frame_rows(self, audio: np.ndarray, settings: FeatureSettings) -> np.ndarray: ...
+
+    def window_input(self, rows: np.ndarray, settings: FeatureSettings) -> np.ndarray: ...
+
+    def clip_inputs(self, audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class _MelInput:
+    """``mel``: (window_frames, n_mels, 3) log-mel features with deltas; one log-mel row per frame."""
+
+    def input_shape(self, settings: FeatureSettings) -> tuple[int, ...]:
+        return settings.input_shape
+
+    def row_width(self, settings: FeatureSettings) -> int:
+        return settings.n_mels
+
+    def frame_rows(self, audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        return log_mel(audio, settings)
+
+    def window_input(self, rows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        return window_features(rows, settings)
+
+    def clip_inputs(self, audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+        return clip_features(audio, settings)
+
+
+class _LeafInput:
+    """``leaf``: (window_samples,) raw audio; one row of ``n_fft`` samples per frame."""
+
+    def input_shape(self, settings: FeatureSettings) -> tuple[int, ...]:
+        return (settings.window_samples,)
+
+    def row_width(self, settings: FeatureSettings) -> int:
+        return settings.n_fft
+
+    def frame_rows(self, audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim != 1:
+            raise SensingError(f"expected 1-D audio, got shape {audio.shape}")
+        return np.array(frame_view(audio, frame_count(audio.size, settings), settings))
+
+    def window_input(self, rows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        # frame i starts hop_length samples after frame i - 1: its first hop_length
+        # samples, then the whole last frame, are the window's samples in order
+        return np.concatenate([rows[:-1, : settings.hop_length].ravel(), rows[-1]])
+
+    def clip_inputs(self, audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+        padded, starts, start_s = clip_windows(np.asarray(audio, dtype=np.float32), settings)
+        windows = [padded[s * settings.hop_length :][: settings.window_samples] for s in starts]
+        return np.stack(windows), start_s
+
+
+class _LeafFastInput:
+    """``leaf-fast``: (window_frames, n_fft // 2 + 1) power spectrum; one power row per frame."""
+
+    def input_shape(self, settings: FeatureSettings) -> tuple[int, ...]:
+        return (settings.window_frames, settings.n_fft // 2 + 1)
+
+    def row_width(self, settings: FeatureSettings) -> int:
+        return settings.n_fft // 2 + 1
+
+    def frame_rows(self, audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        return power_spectrum(audio, settings)
+
+    def window_input(self, rows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        return rows.astype(np.float32, copy=True)
+
+    def clip_inputs(self, audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+        padded, starts, start_s = clip_windows(np.asarray(audio, dtype=np.float32), settings)
+        rows = self.frame_rows(padded, settings)
+        return np.stack([rows[s : s + settings.window_frames] for s in starts]), start_s
+
+
+MODEL_INPUTS: dict[str, ModelInput] = {
+    "mel": _MelInput(),
+    "leaf": _LeafInput(),
+    "leaf-fast": _LeafFastInput(),
+}
+"""The inputs an exported audio model can take, by the ``frontend`` name its metadata records."""
+MODEL_FRONTENDS = tuple(MODEL_INPUTS)
 """Frontends an exported audio model can hold, by the input it takes."""
 
 
-def _check(frontend: str) -> None:
-    if frontend not in MODEL_FRONTENDS:
+def _model_input(frontend: str) -> ModelInput:
+    if frontend not in MODEL_INPUTS:
         raise SensingError(f"unknown model frontend {frontend!r}; known: {', '.join(MODEL_FRONTENDS)}")
+    return MODEL_INPUTS[frontend]
 
 
 def input_shape(frontend: str, settings: FeatureSettings) -> tuple[int, ...]:
     """The model's input shape without the batch axis."""
-    _check(frontend)
-    if frontend == "mel":
-        return settings.input_shape
-    if frontend == "leaf":
-        return (settings.window_samples,)
-    return (settings.window_frames, settings.n_fft // 2 + 1)
+    return _model_input(frontend).input_shape(settings)
 
 
 def row_width(frontend: str, settings: FeatureSettings) -> int:
     """Values per frame in :func:`frame_rows`."""
-    _check(frontend)
-    return {"mel": settings.n_mels, "leaf": settings.n_fft, "leaf-fast": settings.n_fft // 2 + 1}[frontend]
+    return _model_input(frontend).row_width(settings)
 
 
 def frame_rows(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:
     """(frames, :func:`row_width`) float32, one row per frame of ``audio`` as in :func:`log_mel`."""
-    _check(frontend)
-    if frontend == "mel":
-        return log_mel(audio, settings)
-    if frontend == "leaf-fast":
-        return power_spectrum(audio, settings)
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim != 1:
-        raise SensingError(f"expected 1-D audio, got shape {audio.shape}")
-    return np.array(frame_view(audio, frame_count(audio.size, settings), settings))
+    return _model_input(frontend).frame_rows(audio, settings)
 
 
 def window_input(rows: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:
@@ -79,13 +155,7 @@ def window_input(rows: np.ndarray, frontend: str, settings: FeatureSettings) -> 
             f"window rows have shape {rows.shape}, expected "
             f"({settings.window_frames}, {row_width(frontend, settings)})"
         )
-    if frontend == "mel":
-        return window_features(rows, settings)
-    if frontend == "leaf":
-        # frame i starts hop_length samples after frame i - 1: its first hop_length
-        # samples, then the whole last frame, are the window's samples in order
-        return np.concatenate([rows[:-1, : settings.hop_length].ravel(), rows[-1]])
-    return rows.astype(np.float32, copy=True)
+    return _model_input(frontend).window_input(rows, settings)
 
 
 def clip_inputs(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -95,13 +165,4 @@ def clip_inputs(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> 
         ``(inputs, start_s)``: inputs of shape (windows, *:func:`input_shape`) and
         each window's start time in seconds (negative for a clip padded to one window).
     """
-    _check(frontend)
-    if frontend == "mel":
-        return clip_features(audio, settings)
-    padded, starts, start_s = clip_windows(np.asarray(audio, dtype=np.float32), settings)
-    if frontend == "leaf":
-        return np.stack(
-            [padded[s * settings.hop_length :][: settings.window_samples] for s in starts]
-        ), start_s
-    rows = frame_rows(padded, frontend, settings)
-    return np.stack([rows[s : s + settings.window_frames] for s in starts]), start_s
+    return _model_input(frontend).clip_inputs(audio, settings)

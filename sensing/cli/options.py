@@ -8,10 +8,12 @@ without TensorFlow and is told which extra to install for the rest.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from sensing.errors import SensingError
 
@@ -96,6 +98,18 @@ def between(low: float, high: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def field_default(settings: type, name: str) -> Any:
+    """The default of field ``name`` of the settings dataclass ``settings``, so that an option's
+    default is written once, where the setting is defined."""
+    for field in dataclasses.fields(settings):
+        if field.name == name:
+            if field.default is not dataclasses.MISSING:
+                return field.default
+            if field.default_factory is not dataclasses.MISSING:
+                return field.default_factory()
+    raise KeyError(f"{settings.__name__} has no field {name!r} with a default")
 
 
 def format_score(value: float | None) -> str:

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from sensing.audio.features import FRONTENDS
 from sensing.cli.options import (
     between,
+    field_default,
     format_score,
     fraction,
     import_extra,
@@ -19,6 +19,7 @@ from sensing.cli.options import (
 )
 from sensing.errors import SensingError
 from sensing.folders import output_folder
+from sensing.run_folder import MODEL, RunFolder
 
 SCALING_HELP = (
     "training at scale: --cache keeps features between runs; --distribute runs on several "
@@ -30,6 +31,8 @@ SCALING_HELP = (
 
 def add_scale_arguments(parser: argparse.ArgumentParser, *, cache: bool) -> None:
     """The options of :class:`training.scale.ScaleSettings` (``--cache`` only where features are cached)."""
+    from training.scale import ScaleSettings
+
     group = parser.add_argument_group("scaling up", SCALING_HELP)
     if cache:
         group.add_argument(
@@ -41,7 +44,7 @@ def add_scale_arguments(parser: argparse.ArgumentParser, *, cache: bool) -> None
         )
     group.add_argument(
         "--distribute",
-        default="none",
+        default=field_default(ScaleSettings, "distribute"),
         choices=("none", "mirrored", "multiworker"),
         help="none (default); mirrored: all local GPUs, or --cpu-devices logical CPU "
         "devices; multiworker: one process per worker, described by TF_CONFIG",
@@ -49,8 +52,8 @@ def add_scale_arguments(parser: argparse.ArgumentParser, *, cache: bool) -> None
     group.add_argument(
         "--cpu-devices",
         type=positive_int,
-        default=2,
-        help="logical CPU devices for --distribute mirrored without GPUs (default 2)",
+        default=field_default(ScaleSettings, "cpu_devices"),
+        help="logical CPU devices for --distribute mirrored without GPUs (default %(default)s)",
     )
     group.add_argument(
         "--resume",
@@ -74,9 +77,9 @@ def scale_settings(args: argparse.Namespace) -> Any:
 
 def resumable_config(config_class: Any, out: Path) -> Any:
     """The settings recorded in the run folder ``out``, for ``--resume``."""
-    config = config_class.read(out / "config.json", out=str(out))
-    status = json.loads((out / "config.json").read_text()).get("status")
-    if status == "finished":
+    run = RunFolder(out)
+    config = config_class.read(run.config_path, out=str(out))
+    if run.finished():
         raise SensingError(f"{out}: this run already finished; nothing to resume")
     return config
 
@@ -107,7 +110,7 @@ def _command_train_audio(args: argparse.Namespace) -> int:
         return 0
     test = metrics["test"]
     print(f"\nrun folder: {args.out}")
-    print(f"model: {Path(args.out) / 'model.tflite'}")
+    print(f"model: {Path(args.out) / MODEL}")
     if "leaf" in metrics:
         print(
             f"fast LEAF model: {Path(args.out) / metrics['leaf']['fast_model']} (features correlate "
@@ -161,7 +164,7 @@ def _command_train_radar(args: argparse.Namespace) -> int:
         return 0
     print(f"\nrun folder: {args.out}")
     print(
-        f"model: {Path(args.out) / 'model.tflite'} ({metrics['model_bytes'] / 1024:.0f} KB, "
+        f"model: {Path(args.out) / MODEL} ({metrics['model_bytes'] / 1024:.0f} KB, "
         f"{metrics['parameters']:,} parameters)"
     )
     for name in ("validation", "test"):
@@ -278,6 +281,9 @@ def add_train_commands(commands: Any) -> None:
     """Add ``train audio`` and ``train radar``."""
     train = commands.add_parser("train", help="train a model")
     train_kinds = train.add_subparsers(dest="kind", required=True)
+    from training.audio.config import AudioTrainConfig
+    from training.radar.config import RadarTrainConfig
+
     audio = train_kinds.add_parser(
         "audio",
         help="train a cough/snore classifier on labeled clips",
@@ -289,26 +295,41 @@ def add_train_commands(commands: Any) -> None:
     audio.add_argument("--out", required=True, type=Path, help="run folder to write")
     audio.add_argument(
         "--frontend",
-        default="mel",
+        default=field_default(AudioTrainConfig, "frontend"),
         choices=FRONTENDS,
         help="mel: fixed log-mel features (default); leaf: a frontend learned with the "
         "CNN from raw audio (much slower to train), also exported in a fast form "
         "as model_fast.tflite",
     )
-    audio.add_argument("--epochs", type=positive_int, default=20, help="training epochs (default 20)")
-    audio.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     audio.add_argument(
-        "--batch-size", type=positive_int, default=64, help="windows per replica per step (default 64)"
+        "--epochs",
+        type=positive_int,
+        default=field_default(AudioTrainConfig, "epochs"),
+        help="training epochs (default %(default)s)",
     )
     audio.add_argument(
-        "--negative-label", default="other", help="label meaning 'neither target sound' (default: other)"
+        "--seed",
+        type=non_negative_int,
+        default=field_default(AudioTrainConfig, "seed"),
+        help="random seed (default %(default)s)",
+    )
+    audio.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=field_default(AudioTrainConfig, "batch_size"),
+        help="windows per replica per step (default %(default)s)",
+    )
+    audio.add_argument(
+        "--negative-label",
+        default=field_default(AudioTrainConfig, "negative_label"),
+        help="label meaning 'neither target sound' (default: %(default)s)",
     )
     audio.add_argument(
         "--target-fpr",
         type=fraction,
-        default=0.01,
+        default=field_default(AudioTrainConfig, "target_fpr"),
         help="share of negative clips allowed to be called a target when "
-        "calibrating thresholds on validation groups (default 0.01)",
+        "calibrating thresholds on validation groups (default %(default)s)",
     )
     audio.add_argument(
         "--strict", action="store_true", help="stop at the first unusable audio file instead of skipping it"
@@ -327,19 +348,35 @@ def add_train_commands(commands: Any) -> None:
     source.add_argument("--data", type=Path, help="folder of labelled recordings")
     source.add_argument("--simulate", type=int, metavar="N", help="simulate N nights first (at least 2)")
     radar.add_argument("--out", required=True, type=Path, help="run folder to write")
-    radar.add_argument("--hours", type=float, default=2.0, help="hours per simulated night (default 2)")
     radar.add_argument(
-        "--epochs", type=positive_int, default=12, help="passes over the training epochs (default 12)"
+        "--hours",
+        type=float,
+        default=field_default(RadarTrainConfig, "hours"),
+        help="hours per simulated night (default %(default)s)",
     )
-    radar.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     radar.add_argument(
-        "--batch-size", type=positive_int, default=64, help="epochs per replica per step (default 64)"
+        "--epochs",
+        type=positive_int,
+        default=field_default(RadarTrainConfig, "epochs"),
+        help="passes over the training epochs (default %(default)s)",
+    )
+    radar.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=field_default(RadarTrainConfig, "seed"),
+        help="random seed (default %(default)s)",
+    )
+    radar.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=field_default(RadarTrainConfig, "batch_size"),
+        help="epochs per replica per step (default %(default)s)",
     )
     radar.add_argument(
         "--workers",
         type=positive_int,
-        default=1,
-        help="processes simulating and processing nights (default 1)",
+        default=field_default(RadarTrainConfig, "workers"),
+        help="processes simulating and processing nights (default %(default)s)",
     )
     radar.add_argument(
         "--keep-recordings",
@@ -418,19 +455,27 @@ def add_prune_command(commands: Any) -> None:
         "model_sparse_fp16.tflite and model_int8.tflite into OUT, each measured on "
         "the run's validation and test groups.",
     )
+    from training.audio.config import PruneSettings
+
     prune.add_argument("--run", required=True, type=Path, help="a finished training run folder")
     prune.add_argument("--out", required=True, type=Path, help="new run folder to write")
     prune.add_argument(
         "--sparsity",
         type=fraction,
-        default=0.8,
-        help="share of 1x1 convolution weights set to zero (default 0.8)",
+        default=field_default(PruneSettings, "sparsity"),
+        help="share of 1x1 convolution weights set to zero (default %(default)s)",
     )
     prune.add_argument(
-        "--epochs", type=positive_int, default=12, help="fine-tuning epochs, at least 2 (default 12)"
+        "--epochs",
+        type=positive_int,
+        default=field_default(PruneSettings, "epochs"),
+        help="fine-tuning epochs, at least 2 (default %(default)s)",
     )
     prune.add_argument(
-        "--learning-rate", type=float, default=1e-3, help="peak fine-tuning learning rate (default 0.001)"
+        "--learning-rate",
+        type=float,
+        default=field_default(PruneSettings, "learning_rate"),
+        help="peak fine-tuning learning rate (default %(default)s)",
     )
     prune.set_defaults(handler=_command_prune)
 

@@ -41,8 +41,8 @@ from sensing.night.gating import (
     GATES,
     combined_summary,
     gate_events,
-    plot_combined_night,
 )
+from sensing.night.plot import plot_combined_night
 from sensing.radar.recording import EPOCH_S, RadarConfig, Recording
 from sensing.radar.sleep.model import SleepClassifier
 from sensing.radar.sleep.scoring import (

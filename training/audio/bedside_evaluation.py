@@ -35,6 +35,7 @@ from sensing.audio.clips import ClipRecord
 from sensing.audio.detect import default_event_settings, run_detection
 from sensing.errors import SensingError
 from sensing.progress import Progress
+from sensing.run_folder import RunFolder
 from sensing.synthetic import sounds as synth
 from training.audio.bedroom_nights import (
     build_night,
@@ -205,7 +206,7 @@ def holdout_figures(
     from training.audio.train import train_audio
     from training.scale import ScaleSettings
 
-    config = AudioTrainConfig.read(run / "config.json")
+    config = AudioTrainConfig.read(RunFolder(run).config_path)
     manifest = Path(config.data)
     if not manifest.exists():
         raise SensingError(f"{run}: its training data {manifest} is gone; --holdout trains on it again")
@@ -235,13 +236,15 @@ def holdout_figures(
             for row in rows:
                 if row[column].strip() != value:
                     writer.writerow({**row, "path": str((manifest.parent / row["path"]).resolve())})
-        if not _finished(folder / "run"):
+        if not RunFolder(folder / "run").finished():
             print(f"holdout: training without {column}={value}", file=sys.stderr)
             overrides: dict[str, object] = {"data": str(kept), "out": str(folder / "run")}
             if epochs:
                 overrides["epochs"] = epochs
-            train_audio(AudioTrainConfig.read(run / "config.json", **overrides), ScaleSettings(cache=cache))
-        classifier = AudioClassifier(folder / "run" / "model.tflite")
+            train_audio(
+                AudioTrainConfig.read(RunFolder(run).config_path, **overrides), ScaleSettings(cache=cache)
+            )
+        classifier = AudioClassifier(RunFolder(folder / "run").model)
         sr = classifier.metadata.features.sr
         test_negatives = split_clips(
             folder / "run", split="test", sr=sr, keep=lambda r: r.label == config.negative_label
@@ -269,15 +272,6 @@ def split_clips_of(manifest: Path, keep_path: Callable[[Path], bool], *, sr: int
     return clips
 
 
-def _finished(run: Path) -> bool:
-    """Whether ``run`` holds a training run that went to its end (an interrupted one still
-    leaves a model, which must not be taken for the finished one)."""
-    try:
-        return json.loads((run / "config.json").read_text()).get("status") == "finished"
-    except (OSError, ValueError):
-        return False
-
-
 def _safe(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in value) or "_"
 
@@ -298,9 +292,9 @@ def evaluate(
 ) -> dict:
     """Run the chosen measurements and write ``evaluation.json``, ``evaluation.md`` and ``evaluation.png``."""
     run, out = Path(run), Path(out)
-    if not (run / "config.json").exists():
+    if not RunFolder(run).is_run():
         raise SensingError(f"{run}: not a training run folder (no config.json)")
-    model = Path(model) if model else run / "model.tflite"
+    model = Path(model) if model else RunFolder(run).model
     classifier = AudioClassifier(model)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 from pathlib import Path
 from typing import Any
 
 from sensing.audio.features import FRONTENDS, FeatureSettings
 from sensing.errors import SensingError
+from sensing.run_folder import read_json
 from training.audio.windows import AugmentSettings
-from training.files import read_run_json, write_atomically
 from training.leaf.settings import LeafSettings
-from training.model import CnnSettings
+from training.model_settings import CnnSettings
+from training.run_settings import check_run_settings, known_settings, write_config
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -65,16 +66,22 @@ class AudioTrainConfig:
             raise SensingError(f"unknown frontend {self.frontend!r}; available: {', '.join(FRONTENDS)}")
         if not 0 < self.target_fpr < 1:
             raise SensingError(f"target false-positive rate must be in (0, 1), got {self.target_fpr}")
-        if self.epochs < 1 or self.batch_size < 1 or self.windows_per_clip < 1:
-            raise SensingError("epochs, batch_size and windows_per_clip must be at least 1")
-        if not 0 <= self.label_smoothing < 1:
-            raise SensingError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.windows_per_clip < 1 or self.min_clips_per_label < 1:
+            raise SensingError("windows_per_clip and min_clips_per_label must be at least 1")
+        check_run_settings(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            learning_rate=self.learning_rate,
+            label_smoothing=self.label_smoothing,
+            split_fractions=self.split_fractions,
+        )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def write(self, path: str | Path, **extra) -> None:
-        write_atomically(path, json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
+        write_config(self, path, **extra)
 
     @classmethod
     def read(cls, path: str | Path, **overrides) -> AudioTrainConfig:
@@ -82,16 +89,13 @@ class AudioTrainConfig:
 
         Keys a run adds beside the settings (status, command, versions) are ignored.
         """
-        values = read_run_json(path)
-        known = {field.name for field in dataclasses.fields(cls)}
+        values = read_json(path)
         missing = sorted({"data", "out", "features", "cnn"} - set(values))
         if missing:
             raise SensingError(f"{path}: missing {', '.join(missing)}; not a training run config")
-        settings = {key: value for key, value in values.items() if key in known}
+        settings = known_settings(cls, values)
         settings["features"] = FeatureSettings.from_dict(settings["features"])
-        settings["cnn"] = CnnSettings(
-            **{**settings["cnn"], "blocks": tuple(map(tuple, settings["cnn"]["blocks"]))}
-        )
+        settings["cnn"] = CnnSettings.from_dict(settings["cnn"])
         if "augment" in settings:
             augment: dict[str, Any] = {
                 key: tuple(value) if isinstance(value, list) else value
@@ -100,6 +104,59 @@ class AudioTrainConfig:
             settings["augment"] = AugmentSettings(**augment)
         if "leaf" in settings:
             settings["leaf"] = LeafSettings(**settings["leaf"])
-        if "split_fractions" in settings:
-            settings["split_fractions"] = tuple(settings["split_fractions"])
         return cls(**{**settings, **overrides})
+
+
+REPRESENTATIVE_WINDOWS = 200
+"""Training windows that calibrate the int8 activation ranges."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PruneSettings:
+    """How a trained model is pruned and fine-tuned.
+
+    Attributes:
+        sparsity: share of each 1x1 convolution's weights set to zero, in (0, 1).
+        epochs: fine-tuning epochs.
+        learning_rate: peak Adam learning rate (cosine decay to zero), lower
+            than training's because the network starts trained.
+        ramp_fraction: share of the fine-tuning steps over which sparsity
+            rises from 0 to ``sparsity``.
+        ramp_power: exponent of tfmot's PolynomialDecay schedule (3: prune
+            fast at first, gently near the target).
+        updates_per_epoch: how often per epoch the pruning masks are
+            recomputed during the ramp.
+        int8_windows: training windows that calibrate int8 activation ranges.
+    """
+
+    sparsity: float = 0.8
+    epochs: int = 12
+    learning_rate: float = 1e-3
+    ramp_fraction: float = 0.5
+    ramp_power: float = 3.0
+    updates_per_epoch: int = 4
+    int8_windows: int = REPRESENTATIVE_WINDOWS
+
+    def __post_init__(self) -> None:
+        if not 0 < self.sparsity < 1:
+            raise SensingError(f"sparsity must be between 0 and 1, got {self.sparsity:g}")
+        if not 0 < self.ramp_fraction < 1:
+            raise SensingError(f"ramp_fraction must be between 0 and 1, got {self.ramp_fraction:g}")
+        if self.epochs < 2:
+            raise SensingError(f"pruning needs at least 2 epochs (ramp, then recovery), got {self.epochs}")
+
+    def schedule_steps(self, steps_per_epoch: int) -> dict:
+        """Steps of the polynomial schedule: mask update frequency, ramp end, first keepable epoch."""
+        frequency = max(1, steps_per_epoch // self.updates_per_epoch)
+        ramp_steps = max(1, round(self.ramp_fraction * self.epochs * steps_per_epoch))
+        end_step = frequency * math.ceil(ramp_steps / frequency)
+        first_eligible_epoch = min(self.epochs, end_step // steps_per_epoch + 1)
+        return {
+            "begin_step": 0,
+            "end_step": end_step,
+            "frequency": frequency,
+            "first_eligible_epoch": first_eligible_epoch,
+        }
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

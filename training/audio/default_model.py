@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import shutil
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from sensing.audio.decision import decide
 from sensing.audio.features import clip_features
 from sensing.audio.night import DEFAULT_MODEL
 from sensing.errors import SensingError
+from sensing.run_folder import INT8_MODEL, KERAS_MODEL, MODEL, RunFolder
 from sensing.synthetic.clips import make_clip_set
 from training.audio.bedside_evaluation import evaluate
 from training.audio.config import AudioTrainConfig
@@ -44,7 +44,7 @@ from training.audio.evaluate import evaluate_run, figures_markdown, split_clips
 from training.audio.evaluation_report import tables_markdown
 from training.audio.quantize import export_int8
 from training.audio.train import load_run_data, train_audio
-from training.model import MICRO_CNN
+from training.model_settings import MICRO_CNN
 from training.scale import ScaleSettings
 from training.tf_setup import keras
 
@@ -170,16 +170,16 @@ def micro_agreement(run: Path, *, split: str = "validation") -> dict:
     thresholds, the float model through ai-edge-litert.
     """
     float_figures = evaluate_run(run, split=split, keep=_is_real)
-    int8 = AudioClassifier(run / "model_int8.tflite")
+    int8 = AudioClassifier(run / INT8_MODEL)
     if int8.input_quantization is None or int8.output_quantization is None:
         raise SensingError(f"{run / 'model_int8.tflite'}: not an integer model")
     scale, zero_point = int8.input_quantization
     out_scale, out_zero_point = int8.output_quantization
-    arena = minimum_arena(run / "model_int8.tflite")
+    arena = minimum_arena(run / INT8_MODEL)
     decisions = []
     for clip in split_clips(run, split=split, keep=_is_real, sr=int8.metadata.features.sr):
         features, _ = clip_features(clip.samples, int8.metadata.features)
-        raw = micro_outputs(run / "model_int8.tflite", quantize(features, scale, zero_point), arena)
+        raw = micro_outputs(run / INT8_MODEL, quantize(features, scale, zero_point), arena)
         scores = ((raw.astype(np.float32) - out_zero_point) * out_scale).max(axis=0)
         decisions.append(
             decide(
@@ -251,23 +251,23 @@ def _train_micro(args: argparse.Namespace) -> None:
         )
         train_audio(config, ScaleSettings(cache=args.cache))
         data = load_run_data(config, run, cache=args.cache)
-        model = keras.models.load_model(run / "model.keras", compile=False)
+        model = keras.models.load_model(run / KERAS_MODEL, compile=False)
         export_int8(
             model,
-            run / "model_int8.tflite",
-            AudioClassifier(run / "model.tflite").metadata,
+            run / INT8_MODEL,
+            AudioClassifier(run / MODEL).metadata,
             data,
             target_fpr=config.target_fpr,
             seed=config.seed,
         )
-        shutil.copyfile(run / "model_int8.tflite", DEFAULT_MICRO_MODEL)
-    metrics = json.loads((run / "metrics.json").read_text())
-    config = json.loads((run / "config.json").read_text())
-    figures = evaluate_run(run, split="test", keep=_is_real, model_file="model_int8.tflite")
+        shutil.copyfile(run / INT8_MODEL, DEFAULT_MICRO_MODEL)
+    metrics = RunFolder(run).metrics()
+    recorded = RunFolder(run).config()
+    figures = evaluate_run(run, split="test", keep=_is_real, model_file=INT8_MODEL)
     agreement = micro_agreement(run)
     bedside = bedside_figures(run, DEFAULT_MICRO_MODEL, args.out / "evaluation")
     card = DEFAULT_MICRO_MODEL.parent / "MODEL_CARD_micro.md"
-    card.write_text(micro_card(figures, bedside, agreement, config, metrics))
+    card.write_text(micro_card(figures, bedside, agreement, recorded, metrics))
     print(f"wrote {card}" + ("" if args.card_only else f" and {DEFAULT_MICRO_MODEL}"))
     print(f"TFLite Micro decisions equal to the float model's: {agreement}")
 
@@ -293,20 +293,23 @@ def main() -> None:
         _train_micro(args)
         return
     if args.card_only:
-        metrics = json.loads((args.out / "run" / "metrics.json").read_text())
+        metrics = RunFolder(args.out / "run").metrics()
     else:
         manifest = combined_manifest(args.data, args.out, seed=args.seed)
-        metrics = train_audio(
+        trained = train_audio(
             AudioTrainConfig(
                 data=str(manifest), out=str(args.out / "run"), epochs=args.epochs, seed=args.seed
             ),
             ScaleSettings(cache=args.cache),
         )
+        if trained is None:
+            raise SystemExit("this process is not the chief worker; rebuild the bundled model alone")
+        metrics = trained
         DEFAULT_MODEL.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(args.out / "run" / "model.tflite", DEFAULT_MODEL)
+        shutil.copyfile(args.out / "run" / MODEL, DEFAULT_MODEL)
     figures = evaluate_run(args.out / "run", split="test", keep=_is_real)
     bedside = bedside_figures(args.out / "run", DEFAULT_MODEL, args.out / "evaluation")
-    config = json.loads((args.out / "run" / "config.json").read_text())
+    config = RunFolder(args.out / "run").config()
     (DEFAULT_MODEL.parent / "MODEL_CARD.md").write_text(model_card(figures, bedside, config, metrics))
     written = [DEFAULT_MODEL.parent / "MODEL_CARD.md"] + ([] if args.card_only else [DEFAULT_MODEL])
     print("wrote " + " and ".join(map(str, written)))

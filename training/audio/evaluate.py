@@ -8,7 +8,6 @@ exactly as ``sensing classify`` would on a Raspberry Pi.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.clips import ClipRecord, read_clip_list
+from sensing.run_folder import MODEL, RunFolder
 from training.audio.dataset import LoadedClip, load_clips
 from training.audio.metrics import clip_metrics
 from training.audio.splits import grouped_split
@@ -26,7 +26,7 @@ def split_clips(
     run: str | Path, *, split: str, keep: Callable[[ClipRecord], bool] | None = None, sr: int
 ) -> list[LoadedClip]:
     """The clips of ``split`` of a finished run, rebuilt from its ``config.json``, in split order."""
-    config = json.loads((Path(run) / "config.json").read_text())
+    config = RunFolder(run).config()
     clips, _ = load_clips(read_clip_list(config["data"]), sr=sr, strict=False)
     indices = grouped_split(
         [c.record for c in clips], fractions=tuple(config["split_fractions"]), seed=config["seed"]
@@ -39,7 +39,7 @@ def evaluate_run(
     *,
     split: str = "test",
     keep: Callable[[ClipRecord], bool] | None = None,
-    model_file: str = "model.tflite",
+    model_file: str = MODEL,
 ) -> dict:
     """Clip-level figures (see :func:`training.audio.metrics.clip_metrics`) for ``split`` of ``run``.
 
@@ -51,7 +51,7 @@ def evaluate_run(
         model_file: which exported file of the run to score (``model_int8.tflite``...).
     """
     run = Path(run)
-    config = json.loads((run / "config.json").read_text())
+    config = RunFolder(run).config()
     classifier = AudioClassifier(run / model_file)
     chosen = split_clips(run, split=split, keep=keep, sr=classifier.metadata.features.sr)
     started = time.monotonic()

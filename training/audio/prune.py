@@ -13,9 +13,7 @@ runtime on the validation and test groups.
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
-import math
 import sys
 from pathlib import Path
 
@@ -24,10 +22,10 @@ import numpy as np
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.decision import decide
 from sensing.errors import SensingError
-from training.audio.config import AudioTrainConfig
+from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL
+from training.audio.config import AudioTrainConfig, PruneSettings
 from training.audio.metrics import clip_metrics
 from training.audio.quantize import (
-    REPRESENTATIVE_WINDOWS,
     export_int8,
     tflite_clip_scores,
 )
@@ -46,63 +44,12 @@ from training.plots import plot_layer_sparsity
 from training.tf_setup import keras
 
 EXPORT_FILES = {
-    "float32": "model.tflite",
-    "sparse": "model_sparse.tflite",
+    "float32": MODEL,
+    "sparse": SPARSE_MODEL,
     "sparse_fp16": "model_sparse_fp16.tflite",
-    "int8": "model_int8.tflite",
+    "int8": INT8_MODEL,
 }
 """File name of each exported form in a pruned run folder."""
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PruneSettings:
-    """How a trained model is pruned and fine-tuned.
-
-    Attributes:
-        sparsity: share of each 1x1 convolution's weights set to zero, in (0, 1).
-        epochs: fine-tuning epochs.
-        learning_rate: peak Adam learning rate (cosine decay to zero), lower
-            than training's because the network starts trained.
-        ramp_fraction: share of the fine-tuning steps over which sparsity
-            rises from 0 to ``sparsity``.
-        ramp_power: exponent of tfmot's PolynomialDecay schedule (3: prune
-            fast at first, gently near the target).
-        updates_per_epoch: how often per epoch the pruning masks are
-            recomputed during the ramp.
-        int8_windows: training windows that calibrate int8 activation ranges.
-    """
-
-    sparsity: float = 0.8
-    epochs: int = 12
-    learning_rate: float = 1e-3
-    ramp_fraction: float = 0.5
-    ramp_power: float = 3.0
-    updates_per_epoch: int = 4
-    int8_windows: int = REPRESENTATIVE_WINDOWS
-
-    def __post_init__(self) -> None:
-        if not 0 < self.sparsity < 1:
-            raise SensingError(f"sparsity must be between 0 and 1, got {self.sparsity:g}")
-        if not 0 < self.ramp_fraction < 1:
-            raise SensingError(f"ramp_fraction must be between 0 and 1, got {self.ramp_fraction:g}")
-        if self.epochs < 2:
-            raise SensingError(f"pruning needs at least 2 epochs (ramp, then recovery), got {self.epochs}")
-
-    def schedule_steps(self, steps_per_epoch: int) -> dict:
-        """Steps of the polynomial schedule: mask update frequency, ramp end, first keepable epoch."""
-        frequency = max(1, steps_per_epoch // self.updates_per_epoch)
-        ramp_steps = max(1, round(self.ramp_fraction * self.epochs * steps_per_epoch))
-        end_step = frequency * math.ceil(ramp_steps / frequency)
-        first_eligible_epoch = min(self.epochs, end_step // steps_per_epoch + 1)
-        return {
-            "begin_step": 0,
-            "end_step": end_step,
-            "frequency": frequency,
-            "first_eligible_epoch": first_eligible_epoch,
-        }
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def _pointwise_kernels(model: keras.Model) -> dict[str, np.ndarray]:
@@ -121,7 +68,7 @@ def one_by_one_sparsity(model: keras.Model) -> dict[str, float]:
 
 def _load_trained_model(base_run: Path, config: AudioTrainConfig, n_classes: int) -> keras.Model:
     """The run's best Keras model, rebuilt from the current architecture code with its weights."""
-    checkpoint = base_run / "model.keras"
+    checkpoint = base_run / KERAS_MODEL
     if not checkpoint.is_file():
         raise SensingError(
             f"{checkpoint}: not found; prune needs the Keras model a training run saves beside model.tflite"
@@ -230,7 +177,7 @@ def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
 def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) -> dict:
     """Prune the model of ``base_run`` into the new run folder ``out``; returns its metrics."""
     base_run, out = Path(base_run), Path(out)
-    config = AudioTrainConfig.read(base_run / "config.json", out=str(out))
+    config = AudioTrainConfig.read(base_run / CONFIG, out=str(out))
     if config.frontend != "mel":
         raise SensingError(
             f"{base_run}: a {config.frontend} run; pruning for XNNPACK's sparse "
@@ -239,7 +186,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     out.mkdir(parents=True, exist_ok=True)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}
-    config.write(out / "config.json", status="running", **record)
+    config.write(out / CONFIG, status="running", **record)
     data = load_run_data(config, out)
     model = _load_trained_model(base_run, config, len(data.labels))
 
@@ -250,7 +197,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         "steps_per_epoch": data.windows.steps_per_epoch,
         "layers": "1x1 Conv2D (PruneForLatencyOnXNNPack)",
     }
-    config.write(out / "config.json", status="running", **record)
+    config.write(out / CONFIG, status="running", **record)
     keras.utils.set_random_seed(config.seed)
     pruned = _wrap_for_pruning(model, settings, steps)
     compile_for_training(
@@ -259,7 +206,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         steps=settings.epochs * data.windows.steps_per_epoch,
         label_smoothing=config.label_smoothing,
     )
-    checkpoint = out / "model.keras"
+    checkpoint = out / KERAS_MODEL
     report = EpochReport(
         validation=data.validation,
         labels=data.labels,
@@ -316,7 +263,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     write_metrics(metrics, out)
     plot_layer_sparsity(sparsity, settings.sparsity, out / "sparsity.png")
     config.write(
-        out / "config.json",
+        out / CONFIG,
         status="interrupted" if interrupted else "finished",
         labels=list(data.labels),
         negative_label=data.negative_label,

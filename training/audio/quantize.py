@@ -14,15 +14,14 @@ import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.model_file import ModelMetadata
+from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL
 from sensing.tflite.graph import read_model_bytes
 from training.audio.calibration import calibrate_thresholds
+from training.audio.config import REPRESENTATIVE_WINDOWS
 from training.audio.evaluation_set import EvaluationSet
 from training.audio.run_data import RunData, calibration_scores
 from training.export import embed_metadata, export_tflite
 from training.tf_setup import keras
-
-REPRESENTATIVE_WINDOWS = 200
-"""Training windows that calibrate the int8 activation ranges."""
 
 
 def tflite_clip_scores(classifier: AudioClassifier, evaluation: EvaluationSet) -> np.ndarray:
@@ -66,11 +65,11 @@ def quantize_run(run: Path, out: Path) -> Path:
     from training.audio.config import AudioTrainConfig
     from training.audio.run_data import load_run_data
 
-    config = AudioTrainConfig.read(run / "config.json", out=str(out))
+    config = AudioTrainConfig.read(run / CONFIG, out=str(out))
     print(f"quantizing {run / 'model.keras'} to int8 on its training clips", flush=True)
     data = load_run_data(config, out)
-    model = keras.models.load_model(run / "model.keras", compile=False)
-    metadata = read_metadata(run / "model.tflite")
+    model = keras.models.load_model(run / KERAS_MODEL, compile=False)
+    metadata = read_metadata(run / MODEL)
     return export_int8(
-        model, out / "model_int8.tflite", metadata, data, target_fpr=config.target_fpr, seed=config.seed
+        model, out / INT8_MODEL, metadata, data, target_fpr=config.target_fpr, seed=config.seed
     )

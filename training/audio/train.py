@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.audio.model_file import ModelMetadata
+from sensing.run_folder import CONFIG, METRICS, MODEL
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluation_set import EvaluationSet, keras_predict
 from training.audio.run_data import (
@@ -139,7 +140,7 @@ def finish_run(
         frontend=config.frontend,
         extra={"target_fpr": config.target_fpr, **metadata_extra},
     )
-    export_tflite(model, out / "model.tflite", metadata)
+    export_tflite(model, out / MODEL, metadata)
     if config.frontend == "leaf":
         from training.leaf.run_outputs import (
             finish_leaf_run,  # LEAF runs only: it imports the LEAF layers
@@ -188,7 +189,7 @@ def build_model(config: AudioTrainConfig, n_classes: int) -> keras.Model:
 
 
 def write_metrics(metrics: dict, out: Path) -> None:
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
 
 
 def train_audio(config: AudioTrainConfig, scale: ScaleSettings | None = None) -> dict | None:
@@ -251,7 +252,7 @@ def train_audio(config: AudioTrainConfig, scale: ScaleSettings | None = None) ->
         metadata_extra={"training_command": place.info["command"]},
     )
     config.write(
-        out / "config.json",
+        out / CONFIG,
         status="interrupted" if interrupted else "finished",
         labels=list(data.labels),
         negative_label=data.negative_label,

@@ -21,7 +21,8 @@ from training.leaf.pcen import SPcen
 from training.leaf.pooling import GaussianLowpass
 from training.leaf.preemphasis import PREEMPHASIS_LAYER, PreEmphasis
 from training.leaf.settings import LeafSettings
-from training.model import CnnSettings, build_audio_cnn
+from training.model import build_audio_cnn
+from training.model_settings import CnnSettings
 from training.tf_setup import keras
 
 FEATURES_LAYER = "leaf_features"

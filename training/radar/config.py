@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 from sensing.errors import SensingError
 from sensing.radar.processing import RadarFeatureSettings
-from training.files import read_run_json, write_atomically
-from training.model import CnnSettings
+from sensing.run_folder import read_json
+from training.model_settings import CnnSettings
+from training.run_settings import check_run_settings, known_settings, write_config
 
 RADAR_CNN = CnnSettings(
     stem_channels=16,
@@ -71,31 +71,22 @@ class RadarTrainConfig:
             raise SensingError(f"--simulate needs at least 2 nights, got {self.simulate}")
         if not self.hours * 3600 >= 2 * 150:
             raise SensingError(f"simulated nights must last at least 5 minutes, got {self.hours:g} h")
-        if self.epochs < 1 or self.batch_size < 1 or self.workers < 1 or self.min_awakening_epochs < 1:
-            raise SensingError("epochs, batch_size, workers and min_awakening_epochs must be at least 1")
-        if not 0 <= self.label_smoothing < 1:
-            raise SensingError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if not (isinstance(self.seed, int) and self.seed >= 0):
-            raise SensingError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if not self.learning_rate > 0:
-            raise SensingError(f"learning_rate must be positive, got {self.learning_rate!r}")
-        fractions = self.split_fractions
-        if not (
-            len(fractions) == 3
-            and min(fractions) >= 0
-            and fractions[1] > 0
-            and abs(sum(fractions) - 1) < 1e-9
-        ):
-            raise SensingError(
-                f"split_fractions (train, validation, test) must be >= 0, validation > 0, "
-                f"summing to 1; got {fractions}"
-            )
+        if self.workers < 1 or self.min_awakening_epochs < 1:
+            raise SensingError("workers and min_awakening_epochs must be at least 1")
+        check_run_settings(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            learning_rate=self.learning_rate,
+            label_smoothing=self.label_smoothing,
+            split_fractions=self.split_fractions,
+        )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def write(self, path: str | Path, **extra) -> None:
-        write_atomically(path, json.dumps({**self.to_dict(), **extra}, indent=2) + "\n")
+        write_config(self, path, **extra)
 
     @classmethod
     def read(cls, path: str | Path, **overrides) -> RadarTrainConfig:
@@ -103,14 +94,10 @@ class RadarTrainConfig:
 
         Keys a run adds beside the settings (status, command, versions) are ignored.
         """
-        values = read_run_json(path)
+        values = read_json(path)
         if "features" not in values or "cnn" not in values or "simulate" not in values:
             raise SensingError(f"{path}: not a radar training run config")
-        known = {field.name for field in dataclasses.fields(cls)}
-        settings = {key: value for key, value in values.items() if key in known}
+        settings = known_settings(cls, values)
         settings["features"] = RadarFeatureSettings.from_dict(settings["features"])
-        settings["cnn"] = CnnSettings(
-            **{**settings["cnn"], "blocks": tuple(map(tuple, settings["cnn"]["blocks"]))}
-        )
-        settings["split_fractions"] = tuple(settings["split_fractions"])
+        settings["cnn"] = CnnSettings.from_dict(settings["cnn"])
         return cls(**{**settings, **overrides})

@@ -43,6 +43,7 @@ from sensing.radar.sleep.smoothing import (
     estimate_transitions,
     smooth_epochs,
 )
+from sensing.run_folder import CONFIG, METRICS, MODEL
 from training.checkpoints import deterministic_ops, save_best_model
 from training.epoch_loop import BestEpochReport, open_run, train_checkpointed
 from training.export import export_tflite
@@ -249,7 +250,7 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
         smoothing=smoothing,
         extra={"training_command": place.info["command"], "training_nights": len(splits["train"])},
     )
-    model_path = export_tflite(model, out / "model.tflite", metadata)
+    model_path = export_tflite(model, out / MODEL, metadata)
     classifier = SleepClassifier(model_path)
     results = {}
     for name in ("validation", "test"):
@@ -270,9 +271,9 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
     }
     if "test" not in results:
         metrics["note"] = "no test nights: too few nights for a test split"
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
     _plots(out, report.history, results, splits, classifier, smoothing)
-    config.write(out / "config.json", status="interrupted" if interrupted else "finished", **place.info)
+    config.write(out / CONFIG, status="interrupted" if interrupted else "finished", **place.info)
     return metrics
 
 

@@ -1,0 +1,106 @@
+"""A training run's folder: the files ``sensing train`` and ``sensing prune`` write, by name, and its
+JSON files read with messages that say what is wrong.
+
+The runtime reads run folders too (``sensing export firmware`` takes one), so this lives in
+``sensing``; the typed settings of a run are ``training.audio.config.AudioTrainConfig`` and
+``training.radar.config.RadarTrainConfig``, which read :attr:`RunFolder.config_path`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from sensing.errors import SensingError
+
+CONFIG = "config.json"
+"""The run's settings, its status (``running``, ``interrupted``, ``finished``) and where it ran."""
+METRICS = "metrics.json"
+"""What the run measured: history, thresholds, validation and test figures."""
+MODEL = "model.tflite"
+"""The exported float32 model with the toolkit's metadata."""
+KERAS_MODEL = "model.keras"
+"""The best weights as a Keras model, for pruning and int8 quantization."""
+INT8_MODEL = "model_int8.tflite"
+"""The full-integer model (``sensing prune``, or the microcontroller model)."""
+SPARSE_MODEL = "model_sparse.tflite"
+"""The pruned model stored sparse (``sensing prune``)."""
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    """The JSON object in ``path``, a file a training run wrote.
+
+    Raises:
+        SensingError: the file is missing, not valid JSON, or not an object.
+    """
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SensingError(f"{path}: not found; is {path.parent} a training run folder?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SensingError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(values, dict):
+        raise SensingError(f"{path}: not a JSON object")
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFolder:
+    """The folder of one training run and the files in it."""
+
+    path: Path
+
+    def __init__(self, path: str | Path) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def model(self) -> Path:
+        return self.path / MODEL
+
+    @property
+    def keras_model(self) -> Path:
+        return self.path / KERAS_MODEL
+
+    @property
+    def int8_model(self) -> Path:
+        return self.path / INT8_MODEL
+
+    def is_run(self) -> bool:
+        """Whether the folder holds a run's ``config.json``."""
+        return self.config_path.is_file()
+
+    def config(self) -> dict[str, Any]:
+        """``config.json`` as written (settings and what the run added beside them)."""
+        return read_json(self.config_path)
+
+    def metrics(self) -> dict[str, Any]:
+        """``metrics.json`` as written."""
+        return read_json(self.metrics_path)
+
+    def status(self) -> str | None:
+        """``running``, ``interrupted`` or ``finished``; None without a readable ``config.json``."""
+        try:
+            status = self.config().get("status")
+        except SensingError:
+            return None
+        return status if isinstance(status, str) else None
+
+    def finished(self) -> bool:
+        """Whether the run went to its end (an interrupted one still leaves a model)."""
+        return self.status() == "finished"
+
+    def frontend(self) -> str:
+        """The run's feature frontend (``mel`` for runs that predate LEAF)."""
+        frontend = self.config().get("frontend", "mel")
+        return str(frontend)
