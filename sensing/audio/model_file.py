@@ -15,8 +15,7 @@ from typing import Any
 from sensing.audio.features import FeatureSettings
 from sensing.audio.model_input import MODEL_FRONTENDS
 from sensing.errors import ModelError
-from sensing.tflite.graph import read_model_bytes
-from sensing.tflite.metadata import METADATA_NAME, read_metadata_entries
+from sensing.tflite.metadata import read_toolkit_document
 
 METADATA_FORMAT = "sensing-audio-classifier/1"
 
@@ -94,15 +93,4 @@ def read_metadata(path: str | Path) -> ModelMetadata:
         ModelError: the file is missing, truncated, not TFLite, or was not
             written by this toolkit.
     """
-    data = read_model_bytes(path)
-    entries = read_metadata_entries(data, source=str(path))
-    if METADATA_NAME not in entries:
-        raise ModelError(
-            f"{path}: no '{METADATA_NAME}' entry; this model was not exported by "
-            f"sensing (metadata entries found: {sorted(entries) or 'none'})"
-        )
-    try:
-        text = entries[METADATA_NAME].decode("utf-8")
-    except UnicodeDecodeError:
-        raise ModelError(f"{path}: corrupt toolkit metadata (not UTF-8)") from None
-    return ModelMetadata.from_json(text, source=str(path))
+    return ModelMetadata.from_json(read_toolkit_document(path), source=str(path))

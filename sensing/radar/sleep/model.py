@@ -23,9 +23,8 @@ from sensing.radar.processing import RadarFeatureSettings
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
 from sensing.radar.sleep.input import input_shape
 from sensing.radar.sleep.smoothing import SmoothingSettings
-from sensing.tflite.graph import read_model_bytes
 from sensing.tflite.interpreter import load_interpreter
-from sensing.tflite.metadata import METADATA_NAME, read_metadata_entries
+from sensing.tflite.metadata import read_toolkit_document
 
 METADATA_FORMAT = "sensing-radar-sleep/1"
 DEFAULT_MODEL = SLEEP_RADAR
@@ -95,14 +94,7 @@ def read_sleep_metadata(path: str | Path) -> SleepModelMetadata:
     Raises:
         ModelError: missing, truncated or foreign file, or an audio model.
     """
-    entries = read_metadata_entries(read_model_bytes(path), source=str(path))
-    if METADATA_NAME not in entries:
-        raise ModelError(f"{path}: no '{METADATA_NAME}' entry; this model was not exported by sensing")
-    try:
-        text = entries[METADATA_NAME].decode("utf-8")
-    except UnicodeDecodeError:
-        raise ModelError(f"{path}: corrupt toolkit metadata (not UTF-8)") from None
-    return SleepModelMetadata.from_json(text, source=str(path))
+    return SleepModelMetadata.from_json(read_toolkit_document(path), source=str(path))
 
 
 def default_sleep_model() -> Path:
