@@ -110,7 +110,7 @@ def pipeline_only(data: Path, out: Path, cache: Path | None, *, batch_size: int,
 import json, statistics, time
 from pathlib import Path
 from training.audio.config import AudioTrainConfig
-from training.audio.train import load_run_data
+from training.audio.run_data import load_run_data
 from training.tf_setup import tf
 config = AudioTrainConfig(data={str(data)!r}, out={str(out)!r}, batch_size={batch_size})
 Path(config.out).mkdir(parents=True, exist_ok=True)

@@ -78,6 +78,11 @@ def resolve_model(model: Path | None) -> Path:
     if model.is_dir():
         if RunFolder(model).int8_model.is_file():
             return RunFolder(model).int8_model
+        if needs_quantizing(model):
+            raise SensingError(
+                f"{model}: has no model_int8.tflite; quantize its model.keras first "
+                f"(training.audio.quantize.quantize_run; sensing export firmware does it)"
+            )
         raise SensingError(
             f"{model}: no model_int8.tflite and no model.keras with config.json; "
             f"give a run folder from `sensing train audio` or `sensing prune`"

@@ -2,6 +2,6 @@
 
 import sys
 
-from sensing.cli.main import main
+from sensing.cli import main
 
 sys.exit(main())

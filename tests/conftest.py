@@ -74,7 +74,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess:
     """``sensing ARGS`` in a fresh interpreter, optionally with packages blocked."""
     return run_python(
-        f"from sensing.cli.main import main\nsys.exit(main({args!r}))", block=block, cwd=cwd, env=env
+        f"from sensing.cli import main\nsys.exit(main({args!r}))", block=block, cwd=cwd, env=env
     )
 
 
@@ -84,7 +84,7 @@ def run_main(args: list[str]) -> subprocess.CompletedProcess:
     import contextlib
     import io
 
-    from sensing.cli.main import main
+    from sensing.cli import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):

@@ -27,7 +27,8 @@ LAYERS = {
     "sensing.__main__": 5,
 }
 """Each part of ``sensing`` may import its own part and lower layers only (the command line
-reaches ``training`` and ``firmware_export`` lazily, inside its commands), and audio and radar
+reaches ``training`` and ``firmware_export`` lazily: the commands that train or export, and the
+parser for the settings' defaults, which need numpy only), and audio and radar
 know nothing of each other: ``sensing.night`` brings them together."""
 
 
@@ -144,3 +145,21 @@ def test_runtime_and_firmware_export_load_without_tensorflow_or_plotting():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["loaded"] > 60
     assert report["heavy"] == []
+
+
+def test_building_the_command_line_loads_no_tensorflow():
+    code = """
+        import json, sys
+        from sensing.cli import build_parser
+        build_parser()
+        heavy = sorted({name.split(".")[0] for name in sys.modules}
+                       & {"tensorflow", "tf_keras", "keras", "matplotlib", "h5py", "librosa", "scipy"})
+        training = sorted(name for name in sys.modules if name.startswith("training."))
+        print(json.dumps({"heavy": heavy, "training": training}))
+    """
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["heavy"] == []
+    # the parser reads its defaults from the settings dataclasses, which need numpy only
+    assert "training.audio.config" in report["training"] and "training.model" not in report["training"]

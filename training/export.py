@@ -29,14 +29,14 @@ from training.tf_setup import keras, tf
 FORMATS = ("float32", "sparse", "sparse_fp16", "int8")
 
 
-class ModelMetadata(Protocol):
+class EmbeddedMetadata(Protocol):
     """What a model carries inside its file: an audio classifier's
     (:class:`sensing.audio.model_file.ModelMetadata`) or a sleep classifier's settings."""
 
     def to_json(self) -> str: ...
 
 
-def embed_metadata(tflite_bytes: bytes, metadata: ModelMetadata) -> bytes:
+def embed_metadata(tflite_bytes: bytes, metadata: EmbeddedMetadata) -> bytes:
     """The model with ``metadata`` added (replacing an older entry of the same name)."""
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
@@ -86,7 +86,7 @@ def convert(
 def export_tflite(
     model: keras.Model,
     path: str | Path,
-    metadata: ModelMetadata,
+    metadata: EmbeddedMetadata,
     *,
     form: str = "float32",
     representative_windows: np.ndarray | None = None,

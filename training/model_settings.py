@@ -8,7 +8,7 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CnnSettings:
-    """Architecture of :func:`build_audio_cnn`.
+    """Architecture of :func:`training.model.build_audio_cnn`.
 
     Attributes:
         stem_channels: output channels of the first 3x3 stride-2 convolution.

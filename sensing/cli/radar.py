@@ -150,7 +150,7 @@ def add_radar_commands(commands: Any) -> None:
         "convert",
         help="an Acconeer .h5 recording to the toolkit's .npz format",
         description="Convert an Acconeer Exploration Tool recording (A121 sparse IQ, A111 IQ "
-        "or sparse) to NAME.npz (see the README's radar format). Needs h5py.",
+        "or sparse) to NAME.npz (see docs/radar.md, Recording format). Needs h5py.",
     )
     convert.add_argument("input", type=Path, help="the .h5 file")
     convert.add_argument("--out", type=Path, help="the .npz recording to write")

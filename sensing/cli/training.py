@@ -19,7 +19,7 @@ from sensing.cli.options import (
 )
 from sensing.errors import SensingError
 from sensing.folders import output_folder
-from sensing.run_folder import MODEL, RunFolder
+from sensing.run_folder import MODEL, SPARSE_MODEL, RunFolder
 
 SCALING_HELP = (
     "training at scale: --cache keeps features between runs; --distribute runs on several "
@@ -217,11 +217,11 @@ def _command_prune(args: argparse.Namespace) -> int:
         )
     from sensing.tflite.sparse_check import check_sparse
 
-    report = check_sparse(args.out / "model_sparse.tflite")
+    report = check_sparse(args.out / SPARSE_MODEL)
     verdict = "will" if report.sparse_ready else "will NOT"
     print(
         f"XNNPACK {verdict} run model_sparse.tflite sparsely "
-        f"(details: sensing check-sparse {args.out / 'model_sparse.tflite'})"
+        f"(details: sensing check-sparse {args.out / SPARSE_MODEL})"
     )
     return 0
 
@@ -255,6 +255,8 @@ def _command_evaluate(args: argparse.Namespace) -> int:
 def _command_export_firmware(args: argparse.Namespace) -> int:
     output_folder(args.out)
     package = import_extra("firmware_export.package")
+    check_name = import_extra("firmware_export.c_source").check_name
+    check_name(args.name)
     model = args.model
     if model is not None and package.needs_quantizing(model):
         model = import_extra("training.audio.quantize").quantize_run(model, args.out)

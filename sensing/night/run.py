@@ -15,8 +15,9 @@ or the television before bed, is left out. The outputs in OUT:
 Two ways in: :func:`night_from_files` (a radar recording and an audio file
 of the same night; ``offset_s`` when the audio started later) and
 :func:`live_night` (audio blocks, from the microphone or any generator, and a
-:class:`RadarSource` whose frames arrive in step with the audio). Times are
-seconds from the radar's start.
+:class:`RadarSource` whose frames arrive in step with the audio;
+:func:`live_night_from_microphone` sets it up for ``sensing night --mic``). Times
+are seconds from the radar's start.
 """
 
 from __future__ import annotations

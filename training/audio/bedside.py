@@ -45,8 +45,6 @@ RT60_S = (0.2, 0.8)
 DISTANCE_M = (0.5, 3.0)
 """Distances from the sleeper to the microphone, metres."""
 
-SPEED_OF_SOUND_M_S = 343.0
-
 
 def room_impulse_response(rng: np.random.Generator, *, sr: int) -> tuple[np.ndarray, dict]:
     """One simulated bedroom's impulse response from a sleeper to the microphone.

@@ -26,7 +26,7 @@ class AudioTrainConfig:
         frontend: feature frontend: ``mel`` (fixed) or ``leaf`` (learned with the CNN).
         epochs: passes over the training clips.
         seed: seeds the split, window draws, augmentation and weights.
-        batch_size: windows per replica per gradient step (see :class:`ScaleSettings`).
+        batch_size: windows per replica per gradient step (see :class:`training.scale.ScaleSettings`).
         learning_rate: peak Adam learning rate for one replica (cosine decay to zero).
         label_smoothing: share of each one-hot target spread over all labels;
             keeps scores off 1.0 so thresholds can be calibrated finely.

@@ -12,7 +12,7 @@ generated clip set (so the model also knows the synthetic sounds that
 with figures measured on real recordings from test groups only.
 
 With ``--micro`` it trains the microcontroller-sized network
-(:data:`training.model.MICRO_CNN`), quantizes it to int8 on its training
+(:data:`training.model_settings.MICRO_CNN`), quantizes it to int8 on its training
 clips, and writes ``sensing/models/cough_snore_micro.tflite`` (the default of
 ``sensing export firmware``) with ``MODEL_CARD_micro.md``, which adds how often
 the int8 model run in TFLite Micro's interpreter decides as the float model does.
@@ -43,7 +43,8 @@ from training.audio.config import AudioTrainConfig
 from training.audio.evaluate import evaluate_run, figures_markdown, split_clips
 from training.audio.evaluation_report import tables_markdown
 from training.audio.quantize import export_int8
-from training.audio.train import load_run_data, train_audio
+from training.audio.run_data import load_run_data
+from training.audio.train import train_audio
 from training.model_settings import MICRO_CNN
 from training.scale import ScaleSettings
 from training.tf_setup import keras
@@ -172,7 +173,7 @@ def micro_agreement(run: Path, *, split: str = "validation") -> dict:
     float_figures = evaluate_run(run, split=split, keep=_is_real)
     int8 = AudioClassifier(run / INT8_MODEL)
     if int8.input_quantization is None or int8.output_quantization is None:
-        raise SensingError(f"{run / 'model_int8.tflite'}: not an integer model")
+        raise SensingError(f"{run / INT8_MODEL}: not an integer model")
     scale, zero_point = int8.input_quantization
     out_scale, out_zero_point = int8.output_quantization
     arena = minimum_arena(run / INT8_MODEL)
@@ -205,7 +206,7 @@ def micro_card(figures: dict, bedside: str, agreement: dict, config: dict, metri
 {DEFAULT_MICRO_MODEL.stat().st_size // 1024} KB, the default model of `sensing export firmware`;
 labels {", ".join(metrics["labels"])}; same input as `cough_snore.tflite` (0.98 s windows of
 16 kHz audio as (96, 40, 3) level-normalised log-mel features). A smaller network than `cough_snore.tflite`
-(`training/model.py`, `MICRO_CNN`: about 26,000 parameters) so that it fits 64 KB of flash and a
+(`training/model_settings.py`, `MICRO_CNN`: about 26,000 parameters) so that it fits 64 KB of flash and a
 64 KB tensor arena; thresholds calibrated on the int8 model's own validation scores.
 
 ## How it was made

@@ -10,7 +10,7 @@ edited file is not.
 Layout of ``ROOT/<key>/``:
 
 - ``settings.json``: what the key was made from;
-- ``part-<id>.tfrecord``: up to :data:`SHARD_CLIPS` records, each
+- ``part-<id>.tfrecord``: up to :data:`SHARD_BYTES` records, each
   ``{"hash": bytes, "values": float32 bytes, "rows": int64}``;
 - ``part-<id>.json``: the shard's index, one entry per clip (hash, stored
   rows, padded samples, event window starts, duration).

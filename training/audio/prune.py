@@ -29,14 +29,8 @@ from training.audio.quantize import (
     export_int8,
     tflite_clip_scores,
 )
-from training.audio.train import (
-    EpochReport,
-    RunData,
-    compile_for_training,
-    finish_run,
-    load_run_data,
-    write_metrics,
-)
+from training.audio.run_data import RunData, load_run_data
+from training.audio.train import EpochReport, compile_for_training, finish_run, write_metrics
 from training.epoch_loop import run_info, train_epochs
 from training.export import export_tflite
 from training.model import build_audio_cnn
@@ -79,8 +73,7 @@ def _load_trained_model(base_run: Path, config: AudioTrainConfig, n_classes: int
         model.set_weights(trained.get_weights())
     except ValueError as error:
         raise SensingError(
-            f"{checkpoint}: its weights do not fit the architecture recorded in "
-            f"{base_run / 'config.json'} ({error})"
+            f"{checkpoint}: its weights do not fit the architecture recorded in {base_run / CONFIG} ({error})"
         ) from None
     return model
 

@@ -66,7 +66,7 @@ def quantize_run(run: Path, out: Path) -> Path:
     from training.audio.run_data import load_run_data
 
     config = AudioTrainConfig.read(run / CONFIG, out=str(out))
-    print(f"quantizing {run / 'model.keras'} to int8 on its training clips", flush=True)
+    print(f"quantizing {run / KERAS_MODEL} to int8 on its training clips", flush=True)
     data = load_run_data(config, out)
     model = keras.models.load_model(run / KERAS_MODEL, compile=False)
     metadata = read_metadata(run / MODEL)

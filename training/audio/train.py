@@ -6,7 +6,7 @@ train / validation / test, train the CNN on augmented windows streamed
 through ``tf.data`` (on one device, several, or several workers: see
 :mod:`training.distribute`), keep the epoch with the best validation recall
 at the calibrated thresholds, calibrate the thresholds on validation groups
-(as recorded and over faint noise floors: :data:`CALIBRATION_FLOORS_DB`),
+(as recorded and over faint noise floors: :data:`training.audio.run_data.CALIBRATION_FLOORS_DB`),
 measure on test groups, export. Everything lands in the run folder as it
 happens: the best epoch so far is kept on disk, so an interrupted run still
 leaves a model, and a checkpoint after every epoch lets ``--resume`` finish
