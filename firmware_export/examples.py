@@ -6,6 +6,7 @@ from pathlib import Path
 from string import Template
 
 from firmware_export.c_source import generated_comment
+from sensing.files import write_atomically
 
 _CHECK = """\
 // Host check of the C frontend against the golden vectors:
@@ -211,6 +212,6 @@ def write_examples(
     paths = []
     for file_name, text in files.items():
         path = out_dir / file_name
-        path.write_text(text)
+        write_atomically(path, text)
         paths.append(path)
     return paths

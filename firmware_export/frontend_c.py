@@ -24,6 +24,7 @@ import numpy as np
 from firmware_export.c_source import c_float, check_name, generated_comment
 from sensing.audio.features import FeatureSettings, delta, hann_window, mel_filterbank
 from sensing.errors import SensingError
+from sensing.files import write_atomically
 
 LOG_MEL_TOLERANCE = 1e-4
 """Largest absolute difference allowed between the C and numpy scaled log-mel (channel 0).
@@ -69,20 +70,22 @@ def write_frontend(settings: FeatureSettings, out_dir: Path, name: str) -> list[
     names = {"p": name, "M": f"{name.upper()}_FRONTEND"}  # ${p}: C prefix, ${M}: macro prefix
     header_path = out_dir / f"{name}_frontend.h"
     source_path = out_dir / f"{name}_frontend.c"
-    header_path.write_text(
+    write_atomically(
+        header_path,
         _comment(f"Log-mel frontend of the {name} model: declarations.", settings)
         + Template(_HEADER).substitute(
             names,
             macros=_macros(settings, names["M"]),
             log_mel_tolerance=f"{LOG_MEL_TOLERANCE:g}",
             delta_tolerance=f"{DELTA_TOLERANCE:g}",
-        )
+        ),
     )
-    source_path.write_text(
+    write_atomically(
+        source_path,
         _comment(f"Log-mel frontend of the {name} model: code and tables.", settings)
         + Template(_SOURCE).substitute(
             names, header=header_path.name, tables=_tables(settings, name, names["M"])
-        )
+        ),
     )
     return [header_path, source_path]
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.audio.features import FeatureSettings, log_mel, window_features
+from sensing.files import make_folder, write_atomically
 from sensing.synthetic.clips import generate_clip
 
 GOLDEN_CLIPS = (("cough", 0), ("snore", 0), ("other", 1))
@@ -89,7 +90,7 @@ def write_golden(
 ) -> dict:
     """Write the golden files into ``out_dir / "golden"``; returns the manifest written."""
     folder = out_dir / "golden"
-    folder.mkdir(exist_ok=True)
+    make_folder(folder)
     entries = []
     for number, (label, index) in enumerate(GOLDEN_CLIPS):
         pcm = golden_pcm(label, index, settings.sr)
@@ -98,9 +99,9 @@ def write_golden(
         outputs = litert_outputs(model_path, inputs, reference=True)
         optimized = litert_outputs(model_path, inputs, reference=False)
         stem = f"{name}_golden_{number}"
-        (folder / f"{stem}.pcm").write_bytes(pcm.astype("<i2").tobytes())
-        (folder / f"{stem}.features").write_bytes(features.astype("<f4").tobytes())
-        (folder / f"{stem}.output").write_bytes(outputs.astype(np.int8).tobytes())
+        write_atomically(folder / f"{stem}.pcm", pcm.astype("<i2").tobytes())
+        write_atomically(folder / f"{stem}.features", features.astype("<f4").tobytes())
+        write_atomically(folder / f"{stem}.output", outputs.astype(np.int8).tobytes())
         entries.append(
             {
                 "label": label,
@@ -122,5 +123,5 @@ def write_golden(
         "output": "int8, (windows, labels), raw model output of ai-edge-litert's reference kernels",
         "clips": entries,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_atomically(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from firmware_export.c_source import byte_rows, generated_comment
+from sensing.files import write_atomically
 
 ALIGNMENT = 16
 """Bytes the model array is aligned to; TFLite Micro reads the flatbuffer in place."""
@@ -15,7 +16,8 @@ def write_model_data(model: bytes, out_dir: Path, name: str, source: str) -> lis
     header_path = out_dir / f"{name}_model_data.h"
     source_path = out_dir / f"{name}_model_data.cc"
     guard = f"{name.upper()}_MODEL_DATA_H_"
-    header_path.write_text(
+    write_atomically(
+        header_path,
         generated_comment(f"The {name} model ({len(model)} bytes of TFLite flatbuffer).", source)
         + f"#ifndef {guard}\n#define {guard}\n\n"
         + "#include <stddef.h>\n\n"
@@ -23,14 +25,15 @@ def write_model_data(model: bytes, out_dir: Path, name: str, source: str) -> lis
         + f"extern const unsigned char {name}_model_data[];\n"
         + f"// Length of {name}_model_data in bytes.\n"
         + f"extern const size_t {name}_model_data_len;\n\n"
-        + f"#endif  // {guard}\n"
+        + f"#endif  // {guard}\n",
     )
-    source_path.write_text(
+    write_atomically(
+        source_path,
         generated_comment(f"The {name} model as a C array.", source)
         + f'#include "{header_path.name}"\n\n'
         + f"alignas({ALIGNMENT}) const unsigned char {name}_model_data[] = {{\n"
         + byte_rows(model)
         + "\n};\n"
-        + f"const size_t {name}_model_data_len = {len(model)};\n"
+        + f"const size_t {name}_model_data_len = {len(model)};\n",
     )
     return [header_path, source_path]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from firmware_export.c_source import generated_comment
 from sensing.errors import SensingError
+from sensing.files import write_atomically
 from sensing.tflite.graph import Graph
 
 RESOLVER_METHODS = {
@@ -71,7 +72,8 @@ def write_ops_header(ops: list[str], out_dir: Path, name: str, source: str) -> P
     calls = "\n".join(
         f"  if (resolver.{RESOLVER_METHODS[op]}() != kTfLiteOk) return kTfLiteError;" for op in ops
     )
-    path.write_text(
+    write_atomically(
+        path,
         generated_comment(f"The {len(ops)} ops the {name} model uses, for TFLite Micro.", source)
         + f"#ifndef {guard}\n#define {guard}\n\n"
         + '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"\n\n'
@@ -82,6 +84,6 @@ def write_ops_header(ops: list[str], out_dir: Path, name: str, source: str) -> P
         + f"inline TfLiteStatus {name}_register_ops({name}_OpResolver& resolver) {{\n"
         + calls
         + "\n  return kTfLiteOk;\n}\n\n"
-        + f"#endif  // {guard}\n"
+        + f"#endif  // {guard}\n",
     )
     return path

@@ -13,7 +13,11 @@ the golden inputs.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +43,7 @@ from firmware_export.size_report import SizeReport, multiply_adds
 from sensing.audio.model_file import read_metadata
 from sensing.bundled import COUGH_SNORE_MICRO
 from sensing.errors import SensingError
+from sensing.files import WriteError, make_folder, write_atomically, write_error
 from sensing.run_folder import RunFolder
 from sensing.tflite.graph import read_graph
 from sensing.tflite.interpreter import load_interpreter
@@ -121,10 +126,29 @@ def strip_for_micro(model: bytes) -> bytes:
 
 
 def export_firmware(model: Path | None, out: Path, name: str) -> dict:
-    """Write the package for ``model`` into ``out``; returns the size report and checks."""
+    """Write the package for ``model`` into ``out``; returns the size report and checks.
+
+    The package is written into a hidden folder beside ``out`` and moved into ``out`` only
+    when complete (:func:`staged_folder`): a full disk or a crash leaves no half package.
+
+    Raises:
+        SensingError: the model cannot be exported, or TFLite Micro and ai-edge-litert
+            disagree on the golden outputs (the package is written, for a look at them).
+        WriteError: a file cannot be written (the message names it as it would be in ``out``).
+    """
     check_name(name)
-    out.mkdir(parents=True, exist_ok=True)
     source_path = resolve_model(model)
+    with staged_folder(out) as stage:
+        summary, mismatches = _write_package(source_path, stage, name)
+    if mismatches:
+        raise SensingError(
+            f"TFLite Micro and ai-edge-litert disagree on {mismatches} golden outputs; see {out / 'golden'}"
+        )
+    return summary
+
+
+def _write_package(source_path: Path, out: Path, name: str) -> tuple[dict, int]:
+    """Write every file of the package into ``out``; returns the summary and the golden mismatches."""
     metadata = read_metadata(source_path)
     _require_log_mel(metadata.frontend, source_path)
     interpreter, _ = load_interpreter(source_path, backend="ai_edge_litert")
@@ -133,8 +157,7 @@ def export_firmware(model: Path | None, out: Path, name: str) -> dict:
     ops = model_ops(read_graph(source_path))
     source = f"{source_path.name} (labels {', '.join(metadata.labels)})"
 
-    micro_model = out / f"{name}_model.tflite"
-    micro_model.write_bytes(strip_for_micro(source_path.read_bytes()))
+    micro_model = write_atomically(out / f"{name}_model.tflite", strip_for_micro(source_path.read_bytes()))
     measured = minimum_arena(micro_model)
     arena = exported_arena(measured)
     files = write_model_data(micro_model.read_bytes(), out, name, source)
@@ -187,12 +210,43 @@ def export_firmware(model: Path | None, out: Path, name: str) -> dict:
         "golden_windows": sum(clip["features_shape"][0] for clip in golden["clips"]),
         "files": sorted(str(path.relative_to(out)) for path in files),
     }
-    (out / "size_report.json").write_text(json.dumps(summary, indent=2) + "\n")
-    if mismatches:
-        raise SensingError(
-            f"TFLite Micro and ai-edge-litert disagree on {mismatches} golden outputs; see {out / 'golden'}"
-        )
-    return summary
+    write_atomically(out / "size_report.json", json.dumps(summary, indent=2) + "\n")
+    return summary, mismatches
+
+
+@contextlib.contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """Yield a hidden, empty folder beside ``out`` to write into; on success its entries are
+    moved into ``out`` (renames on one file system: they need no space), replacing files and
+    folders of the same names; on any failure it is removed and ``out`` is left as it was.
+
+    Raises:
+        WriteError: writing failed; the message names the path as it would be in ``out``.
+    """
+    out = Path(out)
+    stage = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        try:
+            make_folder(stage)
+            yield stage
+            _move_entries(stage, make_folder(out))
+        except WriteError as error:
+            raise WriteError(str(error).replace(str(stage), str(out))) from None
+        except OSError as error:
+            raise write_error(str(error.filename or out).replace(str(stage), str(out)), error) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_entries(stage: Path, out: Path) -> None:
+    """Move every entry of ``stage`` into ``out``; a folder of the same name is replaced whole."""
+    for entry in sorted(stage.iterdir()):
+        target = out / entry.name
+        if entry.is_dir() and target.is_dir():
+            replaced = stage / f".replaced-{entry.name}"
+            os.replace(target, replaced)
+        os.replace(entry, target)
 
 
 def _micro_mismatches(

@@ -29,6 +29,7 @@ from firmware_export.golden import device_windows, golden_pcm, quantize
 from firmware_export.micro import micro_outputs, minimum_arena
 from sensing.audio.model_file import read_metadata
 from sensing.bundled import COUGH_SNORE_MICRO
+from sensing.files import make_folder, write_atomically
 from sensing.tflite.interpreter import load_interpreter
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -49,16 +50,16 @@ def reference_outputs(model: Path, features: np.ndarray) -> np.ndarray:
 def write_reference(folder: Path = REFERENCE_DIR, model: Path = COUGH_SNORE_MICRO) -> dict[str, object]:
     """Write the features and outputs of ``folder/clip.pcm`` (made once if absent); returns the manifest."""
     settings = read_metadata(model).features
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     clip = folder / "clip.pcm"
     if not clip.is_file():
         window_samples = settings.n_fft + (settings.window_frames - 1) * settings.hop_length
-        clip.write_bytes(golden_pcm("cough", 0, settings.sr)[:window_samples].astype("<i2").tobytes())
+        write_atomically(clip, golden_pcm("cough", 0, settings.sr)[:window_samples].astype("<i2").tobytes())
     pcm = np.fromfile(clip, dtype="<i2")
     features = device_windows(pcm, settings)
     outputs = reference_outputs(model, features)
-    (folder / "features.f32").write_bytes(features.astype("<f4").tobytes())
-    (folder / "outputs.i8").write_bytes(outputs.astype(np.int8).tobytes())
+    write_atomically(folder / "features.f32", features.astype("<f4").tobytes())
+    write_atomically(folder / "outputs.i8", outputs.astype(np.int8).tobytes())
     manifest: dict[str, object] = {
         "sample_rate_hz": settings.sr,
         "samples": int(pcm.size),
@@ -69,7 +70,7 @@ def write_reference(folder: Path = REFERENCE_DIR, model: Path = COUGH_SNORE_MICR
         "model": model.name,
         "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_atomically(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from firmware_export.c_source import c_float, c_string, generated_comment
 from sensing.audio.model_file import ModelMetadata
+from sensing.files import write_atomically
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -93,5 +94,5 @@ def write_settings_header(
         f"#endif  // {guard}",
         "",
     ]
-    path.write_text("\n".join(lines))
+    write_atomically(path, "\n".join(lines))
     return path

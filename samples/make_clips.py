@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sensing.cli.options import non_negative_int, positive_int
 from sensing.synthetic.clips import make_clip_set
 
 
@@ -19,8 +20,10 @@ def main(argv: list[str] | None = None) -> None:
     """Parse arguments, write the clip set and print the manifest path and clip counts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--clips-per-label", type=int, default=20, help="clips per label (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--clips-per-label", type=positive_int, default=20, help="clips per label (default 20)"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
     manifest = make_clip_set(args.out, clips_per_label=args.clips_per_label, seed=args.seed)
     with manifest.open(newline="") as handle:

@@ -104,3 +104,24 @@ class RunFolder:
         """The run's feature frontend (``mel`` for runs that predate LEAF)."""
         frontend = self.config().get("frontend", "mel")
         return str(frontend)
+
+
+def resolve_model(path: Path | None, default: Path) -> Path:
+    """The ``.tflite`` file a ``--model`` option names: ``default`` when None, the run's
+    ``model.tflite`` for a training run folder, else the file itself.
+
+    Raises:
+        SensingError: the path does not exist, or is a folder without a model.
+    """
+    if path is None:
+        return default
+    if path.is_dir():
+        model = RunFolder(path).model
+        if not model.is_file():
+            raise SensingError(
+                f"{path} is a folder without {MODEL}; give a .tflite file or a finished training run folder"
+            )
+        return model
+    if not path.exists():
+        raise SensingError(f"{path}: no such model file or run folder")
+    return path

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,44 @@ def run_main(args: list[str]) -> subprocess.CompletedProcess:
         except SystemExit as exit_:  # argparse refusing an argument (it exits with an int)
             status = exit_.code if isinstance(exit_.code, int) else 1
     return subprocess.CompletedProcess(["sensing", *args], status, stdout.getvalue(), stderr.getvalue())
+
+
+FULL_DISK_FREE_BYTES = 16 * 1024
+"""Room left on the :func:`full_disk` file system: enough to start writing, not to finish."""
+
+
+@pytest.fixture
+def full_disk(tmp_path) -> Iterator[Path]:
+    """An empty folder on a real, nearly full file system (a 256 KiB tmpfs with
+    :data:`FULL_DISK_FREE_BYTES` left), so that writing there fails with ENOSPC part-way."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        stats = os.statvfs(mount)
+        (mount / ".filler").write_bytes(b"\0" * (stats.f_bavail * stats.f_frsize - FULL_DISK_FREE_BYTES))
+        (mount / "out").mkdir()
+        yield mount / "out"
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, status: int | None = None) -> str:
+    """Check that a command failed as a user should see it: a non-zero exit status (``status``
+    when given) and one readable ``error`` line on stderr, no traceback, no unexpected fault.
+    Returns that line."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line]
+    assert result.returncode != 0, f"{result.args} succeeded; stderr: {result.stderr}"
+    if status is not None:
+        assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(errors) == 1, f"expected one error line, got: {result.stderr}"
+    assert "unexpected" not in errors[0], errors[0]
+    return errors[0]

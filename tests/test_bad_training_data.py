@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 import soundfile
-from conftest import run_main
+from conftest import assert_one_line_error, run_main
 
 from sensing.audio.clips import read_manifest
 from sensing.errors import AudioError
@@ -69,12 +69,51 @@ def test_cli_strict_names_the_corrupt_file(clip_copy, tmp_path):
 
 
 def test_cli_refuses_a_label_with_too_few_examples_and_an_empty_folder(clip_copy, tmp_path):
+    root = clip_copy.parent
+    (root / "sneeze.wav").write_bytes((root / "cough" / "spk00_cough_000.wav").read_bytes())
     with open(clip_copy, "a", newline="") as handle:
-        csv.writer(handle).writerow(["cough/spk00_cough_000.wav", "sneeze", "spk00", "sneeze"])
+        csv.writer(handle).writerow(["sneeze.wav", "sneeze", "spk00", "sneeze"])
     result = run_main(["train", "audio", "--data", str(clip_copy), "--out", str(tmp_path / "run")])
     assert result.returncode == 2
-    assert "too few examples for label 'sneeze' (1 clips in 1 groups)" in result.stderr
+    assert "too few examples for label 'sneeze' (1 clip in 1 group)" in result.stderr
     (tmp_path / "empty").mkdir()
     result = run_main(["train", "audio", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run")])
     assert result.returncode == 2
     assert "no label subfolders" in result.stderr
+
+
+def _train_line(data, tmp_path) -> str:
+    """The one error line of ``sensing train audio --data DATA`` (exit status 2)."""
+    return assert_one_line_error(
+        run_main(["train", "audio", "--data", str(data), "--out", str(tmp_path / "run")]), 2
+    )
+
+
+def test_a_clip_listed_twice_is_refused_naming_its_lines(clip_copy, tmp_path):
+    rows = clip_copy.read_text().splitlines()
+    clip_copy.write_text("\n".join([*rows, rows[1], rows[2].replace(",cough,", ",snore,", 1)]) + "\n")
+    line = _train_line(clip_copy, tmp_path)
+    first, second = rows[1].split(",")[0], rows[2].split(",")[0]
+    assert f"{clip_copy}: 2 clips are listed more than once" in line
+    assert f"{first} on lines 2, {len(rows) + 1};" in line
+    assert f"{second} on lines 3 (cough), {len(rows) + 2} (snore)" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty manifest, expected a header with columns path, label"),
+        (b"path,label\ncaf\xe9.wav,cough\n", "not a readable UTF-8 CSV file"),
+        (b"path,label\ncough/a.wav\n", "line 2: empty path or label"),
+    ],
+)
+def test_malformed_manifests_are_one_line(content, message, tmp_path):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_bytes(content)
+    line = _train_line(manifest, tmp_path)
+    assert str(manifest) in line and message in line
+
+
+def test_a_folder_named_like_a_manifest_is_read_as_label_folders(tmp_path):
+    (tmp_path / "clips.csv").mkdir()
+    assert "clips.csv: no label subfolders" in _train_line(tmp_path / "clips.csv", tmp_path)

@@ -19,7 +19,8 @@ def test_jsonl_has_one_object_per_file_with_max_window_scores(trained_run, clip_
     rows = _jsonl(result.stdout)
     assert len(rows) == len(list(folder.glob("*.wav")))
     for row in rows:
-        assert set(row) == {"file", "duration_s", "scores", "label"}
+        assert set(row) == {"file", "duration_s", "scores", "label", "warnings"}
+        assert row["warnings"] == []
         assert Path(row["file"]).is_file()
         assert set(row["scores"]) == {"cough", "other", "snore"}
         assert all(0.0 <= score <= 1.0 for score in row["scores"].values())

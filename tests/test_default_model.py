@@ -50,7 +50,9 @@ def test_bundled_micro_model_fits_the_microcontroller_targets(tmp_path):
     card = (MICRO_MODEL.parent / "MODEL_CARD_micro.md").read_text()
     for needed in ("--micro", "TFLite Micro", "Known limits"):
         assert needed in card
-    result = run_cli(["export", "firmware", "--out", str(tmp_path / "package")])
+    result = run_cli(
+        ["export", "firmware", "--out", str(tmp_path / "package")], block=("tensorflow", "tf_keras")
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "package" / "size_report.json").read_text())
     assert report["model_bytes"] <= 64 * 1024

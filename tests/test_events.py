@@ -5,13 +5,16 @@ import pytest
 
 from sensing.audio.events import EventSettings, EventTracker, count_coughs
 
-HOP_S, WINDOW_S, FRAME_S = 0.48, 0.982, 0.01
+HOP_S, WINDOW_S, FRAME_S, FRAME_LENGTH_S = 0.48, 0.982, 0.01, 0.032
 QUIET = np.full(96, -60.0, dtype=np.float32)
+COUNTING = {"rise_db": 8.0, "release_db": 4.0, "separation_s": 0.3, "frame_s": FRAME_LENGTH_S}
 
 
 def _run(probabilities: list[dict], *, frame_levels=None, **rules) -> list:
     settings = EventSettings(thresholds={"cough": 0.8, "snore": 0.7}, **rules)
-    tracker = EventTracker(settings, window_s=WINDOW_S, hop_s=HOP_S, frame_hop_s=FRAME_S)
+    tracker = EventTracker(
+        settings, window_s=WINDOW_S, hop_s=HOP_S, frame_hop_s=FRAME_S, frame_s=FRAME_LENGTH_S
+    )
     events = []
     for index, probs in enumerate(probabilities):
         levels = QUIET if frame_levels is None else frame_levels(index * HOP_S)
@@ -32,12 +35,56 @@ def _bursts(times_s: list[float]):
     return levels
 
 
+def _level_trace(seconds: float, *, seed: int = 0, wobble_db: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Frame times (s) and levels (dBFS) of room noise at -60 dBFS, wobbling by up to ``wobble_db``."""
+    times = np.arange(round(seconds / FRAME_S)) * FRAME_S
+    wobble = np.random.default_rng(seed).uniform(-wobble_db, wobble_db, times.size)
+    return times, -60.0 + wobble
+
+
+def _cough(times, levels, start_s, *, peak_db=-25.0, tail_after_s=None):
+    """Add a cough at ``start_s``: a 40 ms burst decaying 1 dB per frame, and optionally a voiced
+    tail ``tail_after_s`` later (6 dB below the burst, 200 ms) after a dip back to the noise."""
+    burst = (times >= start_s) & (times < start_s + 0.04)
+    levels[burst] = peak_db - np.arange(burst.sum())
+    if tail_after_s is not None:
+        tail = (times >= start_s + tail_after_s) & (times < start_s + tail_after_s + 0.2)
+        levels[tail] = peak_db - 6 - np.arange(tail.sum()) * 0.5
+
+
 def test_count_coughs_finds_each_burst_of_a_bout():
-    times = np.arange(300) * FRAME_S
-    levels = np.full(300, -60.0)
+    times, levels = _level_trace(3.0)
     for start in (0.5, 0.9, 1.4):
         levels[(times >= start) & (times < start + 0.1)] = -20.0
-    assert count_coughs(times, levels, rise_db=6, separation_s=0.2) == pytest.approx([0.5, 0.9, 1.4])
+    coughs = count_coughs(times, levels, **COUNTING)
+    assert [start for start, _ in coughs] == pytest.approx([0.5, 0.9, 1.4])
+    assert [end for _, end in coughs] == pytest.approx(
+        [0.59 + FRAME_LENGTH_S, 0.99 + FRAME_LENGTH_S, 1.49 + FRAME_LENGTH_S]
+    )
+
+
+def test_room_noise_wobbling_a_few_db_counts_no_cough():
+    for seed in range(5):
+        times, levels = _level_trace(4.0, seed=seed, wobble_db=3.5)
+        assert count_coughs(times, levels, **COUNTING) == []
+
+
+def test_a_burst_and_its_voiced_tail_are_one_cough_in_noisy_rooms():
+    for seed in range(5):
+        times, levels = _level_trace(3.0, seed=seed, wobble_db=3.5)
+        _cough(times, levels, 1.0, tail_after_s=0.1)
+        coughs = count_coughs(times, levels, **COUNTING)
+        assert len(coughs) == 1
+        assert coughs[0][0] == pytest.approx(1.0)
+        assert coughs[0][1] == pytest.approx(1.3, abs=0.05)
+
+
+def test_coughs_half_a_second_apart_count_separately():
+    times, levels = _level_trace(4.0, wobble_db=3.5)
+    for start in (1.0, 1.55, 2.1):  # the night generator's closest: 0.25 s coughs, 0.3 s gaps
+        _cough(times, levels, start, peak_db=-40.0, tail_after_s=0.06)
+    coughs = count_coughs(times, levels, **COUNTING)
+    assert [start for start, _ in coughs] == pytest.approx([1.0, 1.55, 2.1])
 
 
 def test_a_bout_of_three_coughs_counts_three():
@@ -45,7 +92,7 @@ def test_a_bout_of_three_coughs_counts_three():
     events = _run(probabilities, frame_levels=_bursts([2.5, 2.9, 3.3]))
     assert [e.label for e in events] == ["cough"] * 3
     assert [e.start_s for e in events] == pytest.approx([2.5, 2.9, 3.3])
-    assert events[0].end_s == pytest.approx(2.9)
+    assert events[0].end_s == pytest.approx(2.59 + FRAME_LENGTH_S)
     assert all(e.score == pytest.approx(0.95) for e in events)
 
 
@@ -96,3 +143,19 @@ def test_minimum_episode_duration():
     windows = [20, 25, 30]  # three regions within 6 s
     assert _run(_snores(windows, 60)) == []
     assert len(_run(_snores(windows, 60), snore_min_episode_s=5.0)) == 1
+
+
+def test_coughs_that_follow_before_the_level_falls_back_count_separately():
+    """A bout in a reverberant room: the second cough starts 0.42 s after the first while the
+    first's tail still rings 7-15 dB above the noise; a burst's own tail 0.1 s on is no cough."""
+    times, levels = _level_trace(3.0, wobble_db=1.0)
+    for start_s, end_s, level_db in [
+        (1.0, 1.04, -30.0),  # the first cough's burst, +30 dB
+        (1.04, 1.1, -48.0),  # a dip to +12 dB
+        (1.1, 1.2, -38.0),  # its voiced tail, 10 dB up again but 0.1 s on
+        (1.2, 1.42, -50.0),  # ringing on at +10 dB
+        (1.42, 1.6, -39.0),  # the second cough, 11 dB up, 0.42 s on
+    ]:
+        levels[(times >= start_s - 1e-9) & (times < end_s - 1e-9)] = level_db
+    coughs = count_coughs(times, levels, **COUNTING)
+    assert [start for start, _ in coughs] == pytest.approx([1.0, 1.42])

@@ -9,7 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import assert_one_line_error, run_cli, run_main
 
 from firmware_export.golden import quantize
 from firmware_export.micro import micro_outputs
@@ -21,6 +21,8 @@ from training.export import embed_metadata
 NAME = "cough_snore"
 COMPILER = shutil.which("gcc") or shutil.which("cc")
 needs_compiler = pytest.mark.skipif(COMPILER is None, reason="no C compiler (gcc or cc) found")
+TENSORFLOW_NOISE = ("E0000", "W0000", "cuInit", "error")
+"""What TensorFlow and its TFLite converter print on their own (kept off the terminal unless --verbose)."""
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,8 @@ def package(trained_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("firmware")
     result = run_cli(["export", "firmware", "--model", str(trained_run), "--out", str(out), "--name", NAME])
     assert result.returncode == 0, result.stderr[-3000:]
+    noise = [line for line in result.stderr.splitlines() if any(word in line for word in TENSORFLOW_NOISE)]
+    assert not noise, f"TensorFlow printed on its own (without --verbose): {noise[:3]}"
     return out, result.stdout
 
 
@@ -223,3 +227,35 @@ def test_bad_names_and_missing_models_are_refused(tmp_path):
         ["export", "firmware", "--model", str(tmp_path / "none.tflite"), "--out", str(tmp_path / "o")]
     )
     assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_a_full_disk_leaves_no_part_of_a_package(full_disk):
+    line = assert_one_line_error(run_main(["export", "firmware", "--out", str(full_disk / "package")]), 1)
+    assert f"cannot write {full_disk / 'package'}" in line and "no space left" in line
+    assert not any((full_disk / "package").iterdir()), "a part of the package was left"
+    assert [path.name for path in full_disk.iterdir()] == ["package"], "a temporary folder was left"
+
+
+def test_a_new_export_replaces_the_package_and_keeps_other_files(tmp_path):
+    out = tmp_path / "firmware"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "golden").mkdir()
+    (out / "golden" / "stale.pcm").write_bytes(b"old")
+    result = run_main(["export", "firmware", "--out", str(out), "--name", "micro"])
+    assert result.returncode == 0, result.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+    assert not (out / "golden" / "stale.pcm").exists() and (out / "golden" / "manifest.json").is_file()
+    report = json.loads((out / "size_report.json").read_text())
+    assert all((out / name).is_file() for name in report["files"])
+    assert [path.name for path in tmp_path.iterdir()] == ["firmware"], "a temporary folder was left"
+
+
+def test_a_run_to_quantize_without_tensorflow_names_the_extra(trained_run, tmp_path):
+    result = run_cli(
+        ["export", "firmware", "--model", str(trained_run), "--out", str(tmp_path / "o")],
+        block=("tensorflow", "tf_keras"),
+    )
+    line = assert_one_line_error(result, 2)
+    assert "has no model_int8.tflite; quantizing its model.keras to int8 first needs the train extra" in line
+    assert "pip install 'sensing[train]'" in line

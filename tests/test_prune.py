@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
-from conftest import run_cli, run_main
+from conftest import assert_one_line_error, run_cli, run_main
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.clips import read_clip_list
@@ -18,6 +19,8 @@ from training.audio.splits import grouped_split
 SPARSITY = 0.8
 INT8_AGREEMENT = 0.9
 """Share of validation clips on which the int8 file must decide as the float32 file does."""
+TENSORFLOW_NOISE = ("E0000", "W0000", "cuInit", "error")
+"""What TensorFlow and its TFLite converter print on their own (kept off the terminal unless --verbose)."""
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +30,8 @@ def pruned_run(trained_run, tmp_path_factory):
         ["prune", "--run", str(trained_run), "--out", str(out), "--sparsity", str(SPARSITY), "--epochs", "2"]
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    noise = [line for line in result.stderr.splitlines() if any(word in line for word in TENSORFLOW_NOISE)]
+    assert not noise, f"TensorFlow printed on its own (without --verbose): {noise[:3]}"
     return out, result.stdout
 
 
@@ -157,6 +162,11 @@ def test_prune_refuses_bad_requests(trained_run, tmp_path):
     assert too_much.returncode == 2 and "between 0 and 1" in too_much.stderr
     one_epoch = run_main(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"), "--epochs", "1"])
     assert one_epoch.returncode == 2 and "at least 2 epochs" in one_epoch.stderr
+    damaged = tmp_path / "damaged"
+    shutil.copytree(trained_run, damaged)
+    (damaged / "model.keras").write_bytes((trained_run / "model.keras").read_bytes()[:5000])
+    line = assert_one_line_error(run_main(["prune", "--run", str(damaged), "--out", str(tmp_path / "o")]), 2)
+    assert f"{damaged / 'model.keras'}: damaged" in line and "train the run again" in line
 
 
 def test_bench_times_dense_and_sparse_side_by_side(pruned_run):

@@ -40,7 +40,7 @@ def simulated(tmp_path_factory):
 
 def test_simulate_writes_a_recording_with_labels_and_truth(simulated):
     path, stdout = simulated
-    assert "night_000.npz: 18 epochs" in stdout
+    assert "night_000.npz: 9 min (18 sleep epochs of 30 s)" in stdout
     with Recording(path) as recording:
         assert (recording.n_rx, recording.n_bins) == (3, 100)
         assert recording.config.frame_rate_hz == 15.0
@@ -102,7 +102,7 @@ def test_adc_cube_converts_from_the_command_line(tmp_path):
         ]
     )
     assert result.returncode == 0, result.stderr
-    assert "8 frames" in result.stdout and "3 receiver(s)" in result.stdout
+    assert "8 frames" in result.stdout and "3 receivers" in result.stdout
 
 
 def test_malformed_recordings_are_named_without_a_traceback(tmp_path):

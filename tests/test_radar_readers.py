@@ -351,7 +351,10 @@ def test_entry_must_be_named_when_a_file_holds_several(tmp_path):
     data = np.ones((5, 2, 30), dtype=np.complex128)
     data[:, 1] *= 2
     path = _write_a111(tmp_path / "two.h5", data, mode="iq", sensors=(1, 3))
-    with pytest.raises(RadarError, match=r"holds 2 entries \(sensor_1, sensor_3\); pass entry="):
+    with pytest.raises(
+        RadarError,
+        match=r"holds 2 entries \(sensor_1, sensor_3\); choose one \(sensing radar convert --entry NAME",
+    ):
         convert_acconeer(path, tmp_path / "two.npz")
     with pytest.raises(RadarError, match="no entry 'sensor_2'"):
         convert_acconeer(path, tmp_path / "two.npz", entry="sensor_2")
@@ -397,3 +400,196 @@ def test_missing_h5py_gives_install_advice(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)
     with pytest.raises(SensingError, match="pip install h5py"):
         convert_acconeer(tmp_path / "any.h5", tmp_path / "out.npz")
+
+
+def _replace(file, key: str, value) -> None:
+    """Put ``value`` at ``key`` in an open HDF5 file, whatever was there."""
+    if key in file or file.get(key, getlink=True) is not None:
+        del file[key]
+    file[key] = value
+
+
+def _edit_json(file, key: str, edit) -> None:
+    """Rewrite the JSON text dataset ``key`` with ``edit(values)`` applied."""
+    values = json.loads(file[key][()])
+    edit(values)
+    _replace(file, key, json.dumps(values))
+
+
+ENTRY = "sessions/session_0/group_0/entry_0"
+SESSION_CONFIG = "sessions/session_0/session_config"
+
+
+def _sensor_config(values: dict) -> dict:
+    return values["groups"][0]["1"]
+
+
+A121_DAMAGE = {
+    "sensor_id as text": (
+        lambda f: _replace(f, f"{ENTRY}/sensor_id", "1"),
+        "sensor_id must be an integer, got b'1'",
+    ),
+    "subsweeps an integer": (
+        lambda f: _edit_json(f, SESSION_CONFIG, lambda v: _sensor_config(v).update(subsweeps=5)),
+        "'subsweeps' must be a non-empty list, got 5",
+    ),
+    "subsweeps as text": (
+        lambda f: _edit_json(f, SESSION_CONFIG, lambda v: _sensor_config(v).update(subsweeps="abc")),
+        "'subsweeps' must be a non-empty list, got 'abc'",
+    ),
+    "subsweeps of numbers": (
+        lambda f: _edit_json(f, SESSION_CONFIG, lambda v: _sensor_config(v).update(subsweeps=[1, 2])),
+        "subsweep 0 must be a JSON object, got 1",
+    ),
+    "frame_rate as text": (
+        lambda f: _edit_json(f, SESSION_CONFIG, lambda v: _sensor_config(v).update(frame_rate="fast")),
+        "'frame_rate' must be a positive number, got 'fast'",
+    ),
+    "frame_rate negative": (
+        lambda f: _edit_json(f, SESSION_CONFIG, lambda v: _sensor_config(v).update(frame_rate=-5)),
+        "'frame_rate' must be a positive number, got -5",
+    ),
+    "sweeps_per_frame as text": (
+        lambda f: _edit_json(f, SESSION_CONFIG, lambda v: _sensor_config(v).update(sweeps_per_frame="4")),
+        "'sweeps_per_frame' must be an integer >= 1, got '4'",
+    ),
+    "no points": (
+        lambda f: _edit_json(
+            f, SESSION_CONFIG, lambda v: _sensor_config(v)["subsweeps"][0].update(num_points=0)
+        ),
+        "'num_points' must be an integer >= 1, got 0",
+    ),
+    "groups an object": (
+        lambda f: _edit_json(f, SESSION_CONFIG, lambda v: v.update(groups={})),
+        "'groups' must be a list of JSON objects, got {}",
+    ),
+    "session_config missing": (
+        lambda f: f.__delitem__(SESSION_CONFIG),
+        "/sessions/session_0/session_config must be a dataset, found nothing",
+    ),
+    "session_config an array": (
+        lambda f: _replace(f, SESSION_CONFIG, ["{}", "{}"]),
+        "session_config must hold one value, got shape (2,)",
+    ),
+    "session_config not JSON": (
+        lambda f: _replace(f, SESSION_CONFIG, "{oops"),
+        "session_config is not valid JSON",
+    ),
+    "group a dataset": (
+        lambda f: _replace(f, "sessions/session_0/group_0", 3),
+        "/sessions/session_0/group_0 must be a group, found a dataset",
+    ),
+    "sessions a dataset": (
+        lambda f: _replace(f, "sessions", 1),
+        "/sessions must be a group, found a dataset",
+    ),
+    "base step as text": (
+        lambda f: _replace(f, f"{ENTRY}/metadata", json.dumps({"base_step_length_m": "x"})),
+        "'base_step_length_m' must be a positive number, got 'x'",
+    ),
+    "metadata a list": (
+        lambda f: _replace(f, f"{ENTRY}/metadata", "[1]"),
+        "metadata must be a JSON object, got [1]",
+    ),
+    "frames of floats": (
+        lambda f: _replace(f, f"{ENTRY}/result/frame", np.zeros((12, 4, 21))),
+        "must be a compound of numeric 'real' and 'imag', got float64",
+    ),
+    "no frames": (
+        lambda f: _replace(
+            f, f"{ENTRY}/result/frame", np.zeros((0, 4, 21), dtype=[("real", "<i2"), ("imag", "<i2")])
+        ),
+        r"has shape (0, 4, 21)",
+    ),
+    "frames missing": (
+        lambda f: f.__delitem__(f"{ENTRY}/result/frame"),
+        "result/frame must be a dataset, found nothing",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(A121_DAMAGE), ids=list(A121_DAMAGE))
+def test_a121_file_with_a_damaged_field_is_one_line_and_leaves_no_file(tmp_path, capsys, damage):
+    from sensing.cli import main
+
+    edit, message = A121_DAMAGE[damage]
+    path = _write_a121(tmp_path / "a121.h5", _a121_frames(12, 21, target_point=8), [_subsweep(119, 21)])
+    with h5py.File(path, "r+") as file:
+        edit(file)
+    assert main(["radar", "convert", str(path), "--out", str(tmp_path / "out.npz")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"error: {path}") and message in error, error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a121.h5"]
+
+
+def test_a121_frame_rate_from_malformed_ticks_is_named(tmp_path):
+    samples = _a121_frames(6, 5, target_point=2)
+    path = _write_a121(tmp_path / "t.h5", samples, [_subsweep(200, 5)], frame_rate=None, ticks=np.arange(3))
+    with pytest.raises(
+        RadarError, match=r"result/tick must hold one number per frame \(6\), got int64 of shape \(3,\)"
+    ):
+        convert_acconeer(path, tmp_path / "t.npz")
+    with h5py.File(path, "r+") as file:
+        _replace(file, f"{ENTRY}/result/tick", np.arange(6))
+        _replace(file, "server_info", json.dumps({"ticks_per_second": "fast"}))
+    with pytest.raises(
+        RadarError, match="server_info 'ticks_per_second' must be a positive number, got 'fast'"
+    ):
+        convert_acconeer(path, tmp_path / "t.npz")
+
+
+def _bad_range_interval(file) -> None:
+    """No session_info, and a range_interval that is not two numbers."""
+    del file["session_info"]
+    _edit_json(file, "sensor_config_dump", lambda values: values.update(range_interval="x"))
+
+
+def _short_sample_times(file) -> None:
+    """No update_rate, and fewer sample times than frames."""
+    _edit_json(file, "sensor_config_dump", lambda values: values.update(update_rate=None))
+    _replace(file, "sample_times", np.arange(2.0))
+
+
+A111_DAMAGE = {
+    "mode a number": (lambda f: _replace(f, "mode", 3), "/mode must be text, got 3"),
+    "sensors as text": (
+        lambda f: _edit_json(f, "sensor_config_dump", lambda v: v.update(sensor=["a"])),
+        "'sensor' must list the 1 sensor number(s) data holds, got ['a']",
+    ),
+    "update_rate as text": (
+        lambda f: _edit_json(f, "sensor_config_dump", lambda v: v.update(update_rate="fast")),
+        "'update_rate' must be a positive number, got 'fast'",
+    ),
+    "bad range interval": (
+        _bad_range_interval,
+        "'range_interval' must be [start_m, stop_m] with start_m < stop_m, got 'x'",
+    ),
+    "zero step": (
+        lambda f: _replace(f, "session_info", json.dumps({"range_start_m": 0.4, "step_length_m": 0})),
+        "session_info 'step_length_m' must be a positive number, got 0",
+    ),
+    "short sample times": (
+        _short_sample_times,
+        "sample_times must hold one number per frame (4)",
+    ),
+    "a NaN sample": (
+        lambda f: _replace(
+            f, "data", np.where(np.arange(10) == 3, np.nan, 1.0).astype(np.complex128) * np.ones((4, 1, 10))
+        ),
+        "sensor_1: frame 0 holds NaN or infinite samples",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(A111_DAMAGE), ids=list(A111_DAMAGE))
+def test_a111_file_with_a_damaged_field_is_one_line_and_leaves_no_file(tmp_path, capsys, damage):
+    from sensing.cli import main
+
+    edit, message = A111_DAMAGE[damage]
+    path = _write_a111(tmp_path / "a111.h5", np.ones((4, 1, 10), dtype=np.complex128), mode="iq")
+    with h5py.File(path, "r+") as file:
+        edit(file)
+    assert main(["radar", "convert", str(path), "--out", str(tmp_path / "out.npz")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"error: {path}") and message in error, error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a111.h5"]

@@ -4,7 +4,7 @@ the settings' own."""
 from __future__ import annotations
 
 import pytest
-from conftest import run_main
+from conftest import assert_one_line_error, run_main
 
 from sensing.errors import SensingError
 from training.audio.config import AudioTrainConfig, PruneSettings
@@ -32,8 +32,43 @@ def test_train_and_prune_options_default_to_the_settings_defaults():
     audio = run_main(["train", "audio", "--help"]).stdout
     radar = run_main(["train", "radar", "--help"]).stdout
     prune = run_main(["prune", "--help"]).stdout
-    assert f"training epochs (default {AudioTrainConfig(data='d', out='o').epochs})" in " ".join(
-        audio.split()
-    )
+    default_epochs = AudioTrainConfig(data="d", out="o").epochs
+    assert f"training passes over the training clips (default {default_epochs})" in " ".join(audio.split())
     assert f"(default {RadarTrainConfig(out='o', simulate=2).epochs})" in " ".join(radar.split())
     assert f"(default {PruneSettings().sparsity})" in " ".join(prune.split())
+
+
+@pytest.mark.parametrize("config_class", [AudioTrainConfig, RadarTrainConfig])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"out": "run", "features": ', "not valid JSON"),
+        ('{"data": "d", "out": "o", "simulate": null, "features": "x", "cnn": {}}', "config.json: "),
+        (
+            '{"data": "d", "out": "o", "simulate": null, "features": {}, "cnn": {}, "epochs": "9"}',
+            "config.json: ",
+        ),
+    ],
+)
+def test_a_damaged_config_is_named_in_one_message(config_class, text, message, tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    with pytest.raises(SensingError, match=message) as raised:
+        config_class.read(path)
+    assert str(raised.value).startswith(str(path)) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", ["audio", "radar"])
+def test_resume_from_a_truncated_config_says_to_start_again(kind, tmp_path):
+    settings = (
+        AudioTrainConfig(data="clips.csv", out=str(tmp_path))
+        if kind == "audio"
+        else RadarTrainConfig(out=str(tmp_path), simulate=2)
+    )
+    settings.write(tmp_path / "config.json", status="running")
+    text = (tmp_path / "config.json").read_text()
+    (tmp_path / "config.json").write_text(text[: len(text) // 2])
+    result = run_main(["train", kind, "--out", str(tmp_path), "--resume"])
+    line = assert_one_line_error(result, 2)
+    assert f"{tmp_path / 'config.json'}: not valid JSON" in line
+    assert "start it again without --resume" in line

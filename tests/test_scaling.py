@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -11,13 +12,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, run_cli, run_main
+from conftest import REPO_ROOT, assert_one_line_error, run_cli, run_main
 
 from sensing.audio.clips import read_clip_list
 from sensing.audio.features import FeatureSettings, clip_features
 from sensing.audio.reading import load_audio
 
 TINY_RUN = ["--epochs", "1", "--batch-size", "16"]
+TENSORFLOW_NOISE = ("E0000", "W0000", "cuInit", "error")
+"""What TensorFlow prints on its own (kept off the terminal unless --verbose)."""
+
+
+def tensorflow_noise(stderr: str) -> list[str]:
+    """The lines of ``stderr`` that TensorFlow printed on its own."""
+    return [line for line in stderr.splitlines() if any(word in line for word in TENSORFLOW_NOISE)]
 
 
 def _cache_folders(cache: Path) -> list[Path]:
@@ -219,9 +227,15 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(trained_run
     process.communicate()
     assert json.loads((killed / "config.json").read_text())["status"] == "running"
 
+    keras_model = killed / "model.keras"
+    keras_model.write_bytes(keras_model.read_bytes()[:1000])  # a disk that filled up
     resumed = run_cli(["train", "audio", "--out", str(killed), "--resume"])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming after epoch 1 of 3" in resumed.stderr
+    assert not tensorflow_noise(resumed.stderr), resumed.stderr
+    from training.checkpoints import load_keras_model
+
+    assert load_keras_model(keras_model).count_params() > 0
 
     expected, got = _checkpoint_weights(trained_run), _checkpoint_weights(killed)
     assert expected.keys() == got.keys() and len(expected) > 50
@@ -258,3 +272,69 @@ def test_resume_without_a_checkpoint_or_on_other_devices_says_so(trained_run, tm
 def test_resume_needs_a_run_folder(kind, tmp_path):
     result = run_main(["train", kind, "--out", str(tmp_path / "nothing"), "--resume"])
     assert result.returncode == 2 and "config.json: not found; is" in result.stderr
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _copy_of(run: Path, folder: Path, *, status: str = "running") -> Path:
+    """A copy of the training run ``run`` whose ``config.json`` says ``status``."""
+    copy = folder / "run"
+    shutil.copytree(run, copy)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "status": status}))
+    return copy
+
+
+def _untrained_model(run: Path):
+    from training.audio.config import AudioTrainConfig
+    from training.audio.train import build_model, compile_for_training
+
+    model = build_model(AudioTrainConfig.read(run / "config.json"), 3)
+    compile_for_training(model, learning_rate=1e-3, steps=10, label_smoothing=0.0)
+    return model
+
+
+def test_a_damaged_newest_checkpoint_resumes_from_the_one_before(trained_run, tmp_path, capsys):
+    from sensing.errors import SensingError
+    from training.checkpoints import restore
+
+    run = _copy_of(trained_run, tmp_path)
+    checkpoints = run / "checkpoints"
+    _truncate(checkpoints / "ckpt-3.data-00000-of-00001")
+    model = _untrained_model(run)
+    assert restore(run, model, identity={"replicas": 1})["epochs_done"] == 2
+    note = capsys.readouterr().err
+    assert (
+        "checkpoint ckpt-3 is damaged" in note and "resuming from the checkpoint before it (ckpt-2)" in note
+    )
+
+    _truncate(checkpoints / "ckpt-2.index")
+    with pytest.raises(SensingError, match="ckpt-3 is damaged.*start the run again without --resume"):
+        restore(run, model, identity={"replicas": 1})
+
+
+def test_a_truncated_state_file_is_one_line_naming_it(trained_run, tmp_path):
+    run = _copy_of(trained_run, tmp_path)
+    for name in ("state.json", "state.previous.json"):
+        _truncate(run / "checkpoints" / name)
+    line = assert_one_line_error(run_main(["train", "audio", "--out", str(run), "--resume"]), 2)
+    assert f"{run / 'checkpoints' / 'state.json'}: damaged" in line
+    assert "start the run again without --resume" in line
+
+
+def test_damaged_best_weights_are_read_from_the_keras_model(trained_run, tmp_path, capsys):
+    from sensing.errors import SensingError
+    from training.checkpoints import load_best_weights, load_keras_model
+
+    run = _copy_of(trained_run, tmp_path)
+    expected = load_keras_model(run / "model.keras").get_weights()
+    _truncate(run / "checkpoints" / "best_weights.npz")
+    weights = load_best_weights(run)
+    assert len(weights) == len(expected) and all(np.array_equal(a, b) for a, b in zip(weights, expected))
+    assert "best_weights.npz: damaged" in capsys.readouterr().err
+
+    _truncate(run / "model.keras")
+    with pytest.raises(SensingError, match="model.keras is damaged too; start the run again"):
+        load_best_weights(run)

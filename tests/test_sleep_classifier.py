@@ -349,7 +349,8 @@ def test_night_from_files_gates_audio_by_the_radar(short_night, tmp_path):
     assert set(report["dropped_by_state"]) <= {"absent", "no radar epoch"}
     for name in ("events.csv", "night.png", "sleep/epochs.csv", "sleep/hypnogram.png", "audio/events.csv"):
         assert (tmp_path / "n" / name).is_file(), name
-    assert "coughs:" in result.stdout and "per hour of sleep" in result.stdout
+    assert report["coughs_heard"] == audio["cough_count"] and report["warnings"] == []
+    assert "coughs: " in result.stdout and "snoring: " in result.stdout
 
 
 def test_night_needs_audio_or_mic(short_night, tmp_path):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from sensing.audio.features import FeatureSettings, clip_features, frame_energy_db
+from sensing.audio.features import FeatureSettings, band_level_db, clip_features, power_spectrum
 from sensing.audio.model_input import clip_inputs, input_shape
-from sensing.audio.streaming import StreamingWindows
+from sensing.audio.streaming import StreamingWindows, stream_clip_inputs
 
 SETTINGS = FeatureSettings()
 
@@ -23,7 +23,7 @@ def test_streamed_windows_match_the_whole_clip(chunk):
     assert len(windows) == len(expected) - 1
     assert [w.start_s for w in windows] == pytest.approx(starts[:-1].tolist())
     np.testing.assert_allclose(np.stack([w.features for w in windows]), expected[:-1], atol=1e-5)
-    levels = frame_energy_db(audio, SETTINGS)
+    levels = band_level_db(power_spectrum(audio, SETTINGS), SETTINGS)
     np.testing.assert_allclose(windows[2].frame_db, levels[96:192], atol=1e-4)
     assert stream.seconds_pushed == pytest.approx(5.0)
 
@@ -41,3 +41,24 @@ def test_streamed_model_inputs_match_the_whole_clip_for_every_frontend(frontend)
     if frontend == "leaf":  # raw audio windows are the recording's own samples
         hop = SETTINGS.window_hop_samples
         np.testing.assert_array_equal(windows[1].features, audio[hop : hop + SETTINGS.window_samples])
+
+
+@pytest.mark.parametrize("frontend", ["mel", "leaf-fast"])
+@pytest.mark.parametrize("seconds", [0.3, 0.982, 3.0, 3.25, 4.8])
+def test_streamed_clip_windows_are_the_whole_clips_windows(frontend, seconds):
+    """Short clips centred in zeros, and the window aligned to the end, as for the whole clip."""
+    audio = (0.1 * np.random.default_rng(2).standard_normal(round(16000 * seconds))).astype(np.float32)
+    expected, starts = clip_inputs(audio, frontend, SETTINGS)
+    blocks = (audio[offset : offset + 7000] for offset in range(0, audio.size, 7000))
+    streamed = list(stream_clip_inputs(blocks, frontend, SETTINGS))
+    assert [start for start, _ in streamed] == pytest.approx(starts.tolist())
+    np.testing.assert_allclose(np.stack([inputs for _, inputs in streamed]), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_level_counts_only_the_cough_band():
+    """A 1 kHz tone reads at its level; 50 Hz mains hum and rumble below 300 Hz hardly move it."""
+    t = np.arange(16000) / 16000
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    hum = (0.5 * np.sin(2 * np.pi * 50 * t)).astype(np.float32)
+    assert band_level_db(power_spectrum(tone, SETTINGS), SETTINGS) == pytest.approx(-9.03, abs=0.05)
+    assert np.all(band_level_db(power_spectrum(hum, SETTINGS), SETTINGS) < -60)

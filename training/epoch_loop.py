@@ -22,9 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.errors import DataError
-from sensing.run_folder import CONFIG
+from sensing.errors import DataError, SensingError
+from sensing.files import make_folder
+from sensing.run_folder import CONFIG, KERAS_MODEL
 from training.checkpoints import (
+    BEST_WEIGHTS,
+    FOLDER,
+    START_AGAIN,
     EpochCheckpoint,
     load_best_weights,
     reseed_random_layers,
@@ -84,7 +88,7 @@ def open_run(config, scale: ScaleSettings):
         start_afresh(place.run_folder)
     if not place.chief:
         config = dataclasses.replace(config, out=tempfile.mkdtemp(prefix="sensing-worker-"))
-    Path(config.out).mkdir(parents=True, exist_ok=True)
+    make_folder(config.out)
     config.write(Path(config.out) / CONFIG, status="running", **place.info)
     return config, place
 
@@ -255,12 +259,19 @@ def train_checkpointed(
     Returns:
         The model at its best epoch (outside any strategy), or None on a worker
         other than the chief (its folder is removed), and whether Ctrl-C stopped training.
+        A resumed run saves its best model again at the end (``report.save_best``).
     """
     checkpoint = EpochCheckpoint(out, report=report, chief=place.chief, identity=identity)
     start_epoch = 0
     if resume:
         state = restore(place.run_folder, model, identity=identity)
-        report.resume(state["report"], load_best_weights(place.run_folder))
+        best_weights = load_best_weights(place.run_folder)
+        if best_weights is None and state["report"]["best_epoch"] > 0:
+            raise SensingError(
+                f"{place.run_folder}: the best epoch's weights ({KERAS_MODEL}, "
+                f"{FOLDER}/{BEST_WEIGHTS}) are gone; {START_AGAIN}"
+            )
+        report.resume(state["report"], best_weights)
         start_epoch = state["epochs_done"]
         print(f"resuming after {epoch_name} {start_epoch} of {epochs}", file=sys.stderr)
     try:
@@ -282,4 +293,6 @@ def train_checkpointed(
     if report.scoring_model is not None:
         model = report.scoring_model
         model.set_weights(report.best_weights)
+    if resume:  # write the best model again: a damaged model.keras is not read on resume
+        report.save_best(model)
     return model, interrupted

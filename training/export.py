@@ -23,7 +23,9 @@ from typing import Protocol
 
 import numpy as np
 
+from sensing.files import write_atomically
 from sensing.tflite.metadata import METADATA_NAME
+from training.tf_output import captured_native_stderr
 from training.tf_setup import keras, tf
 
 FORMATS = ("float32", "sparse", "sparse_fp16", "int8")
@@ -80,7 +82,8 @@ def convert(
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    return converter.convert()
+    with captured_native_stderr():  # the converter's C++ dumps, shown with --verbose or on failure
+        return bytes(converter.convert())
 
 
 def export_tflite(
@@ -91,7 +94,8 @@ def export_tflite(
     form: str = "float32",
     representative_windows: np.ndarray | None = None,
 ) -> Path:
-    """Write ``model`` as ``.tflite`` in ``form`` with ``metadata`` embedded; returns the path."""
-    path = Path(path)
-    path.write_bytes(embed_metadata(convert(model, form, representative_windows), metadata))
-    return path
+    """Write ``model`` as ``.tflite`` in ``form`` with ``metadata`` embedded; returns the path.
+
+    The file is replaced whole or not at all (a full disk leaves the previous one).
+    """
+    return write_atomically(path, embed_metadata(convert(model, form, representative_windows), metadata))

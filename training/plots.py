@@ -10,6 +10,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from sensing.files import atomic_path
+
+
+def save_figure(figure: plt.Figure, path: str | Path, *, dpi: int = 100) -> Path:
+    """Lay out ``figure``, write it to ``path`` (PNG) whole or not at all, and close it."""
+    figure.tight_layout()
+    try:
+        with atomic_path(path) as partial:
+            figure.savefig(partial, dpi=dpi)
+    finally:
+        plt.close(figure)
+    return Path(path)
+
 
 def plot_training_curves(
     history: list[dict],
@@ -34,10 +47,7 @@ def plot_training_curves(
     score_axis.legend(loc="lower right", fontsize=8)
     for axis in (loss_axis, score_axis):
         axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return Path(path)
+    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(
@@ -61,10 +71,7 @@ def plot_confusion_matrix(
     axis.set_xticks(range(len(labels)), labels)
     axis.set_yticks(range(len(labels)), labels)
     axis.set(xlabel="decision", ylabel="true label", title=title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return Path(path)
+    return save_figure(figure, path)
 
 
 def plot_layer_sparsity(sparsity: dict[str, float], target: float, path: str | Path) -> Path:
@@ -77,7 +84,4 @@ def plot_layer_sparsity(sparsity: dict[str, float], target: float, path: str | P
     axis.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
     axis.set(ylim=(0, 1), ylabel="share of zero weights", title="1x1 convolutions after pruning")
     axis.legend(loc="lower right", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return Path(path)
+    return save_figure(figure, path)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sensing.errors import SensingError
-from training.files import write_atomically
+from sensing.files import write_atomically
+from sensing.run_folder import read_json
+
+Settings = TypeVar("Settings")
 
 
 def check_run_settings(
@@ -59,3 +63,22 @@ def known_settings(cls: type, values: dict[str, Any]) -> dict[str, Any]:
     if "split_fractions" in settings:
         settings["split_fractions"] = tuple(settings["split_fractions"])
     return settings
+
+
+def read_config(path: str | Path, build: Callable[[dict[str, Any]], Settings]) -> Settings:
+    """The settings ``build`` makes of the ``config.json`` in ``path``.
+
+    Raises:
+        SensingError: the file is missing, damaged, or holds values no run can have;
+            the message names the file.
+    """
+    values = read_json(path)
+    try:
+        return build(values)
+    except SensingError as error:
+        message = str(error)
+        raise SensingError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise SensingError(
+            f"{path}: not a usable training run configuration ({type(error).__name__}: {error})"
+        ) from None

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ import numpy as np
 from sensing.audio.decision import clip_scores, decide
 from sensing.audio.model_file import ModelMetadata, read_metadata
 from sensing.audio.model_input import clip_inputs, input_shape
-from sensing.audio.reading import load_audio
-from sensing.errors import ModelError
+from sensing.audio.reading import SILENCE_PEAK
+from sensing.audio.stream import open_audio_stream
+from sensing.audio.streaming import stream_clip_inputs
+from sensing.errors import AudioError, ModelError
 from sensing.tflite.interpreter import load_interpreter
 
 
@@ -30,12 +33,14 @@ class ClipResult:
         scores: per label, the highest window probability in the clip.
         label: the decision (see :func:`sensing.audio.decision.decide`).
         window_probabilities: (windows, labels) softmax outputs.
+        warnings: what makes the verdict less sure (a file cut short, a low sample rate).
     """
 
     duration_s: float
     scores: dict[str, float]
     label: str
     window_probabilities: np.ndarray
+    warnings: tuple[str, ...] = ()
 
 
 def _quantization(detail: dict[str, Any], model_path: Path) -> tuple[float, int] | None:
@@ -146,19 +151,53 @@ class AudioClassifier:
         """Classify mono audio at the model's sample rate (1-D float32 in [-1, 1])."""
         settings = self.metadata.features
         features, _ = clip_inputs(samples, self.frontend, settings)
-        probabilities = self.predict_windows(features)
+        return self._result(self.predict_windows(features), duration_s=samples.size / settings.sr)
+
+    def classify_file(self, path: str | Path) -> ClipResult:
+        """Classify an audio file of any format, rate, channel count and length soundfile reads.
+
+        The file is read block by block (:func:`sensing.audio.stream.open_audio_stream`) with
+        the windows the whole clip would give, so memory does not grow with its length.
+
+        Raises:
+            AudioError: the file is missing, unreadable, empty or silent.
+        """
+        settings = self.metadata.features
+        info, blocks = open_audio_stream(path, sr=settings.sr)
+        loudness = _PeakMeter(blocks)
+        probabilities = [
+            self.predict_window(window) for _, window in stream_clip_inputs(loudness, self.frontend, settings)
+        ]
+        if loudness.peak < SILENCE_PEAK:
+            raise AudioError(
+                f"{path}: silent audio (peak amplitude {loudness.peak:.2g}, "
+                f"at least {SILENCE_PEAK:g} of full scale expected)"
+            )
+        result = self._result(np.stack(probabilities), duration_s=loudness.samples / settings.sr)
+        return dataclasses.replace(result, warnings=info.warnings)
+
+    def _result(self, probabilities: np.ndarray, *, duration_s: float) -> ClipResult:
+        """The verdict from (windows, labels) window probabilities."""
         scores = clip_scores(probabilities, self.labels)
         label = decide(
             scores, thresholds=self.metadata.thresholds, negative_label=self.metadata.negative_label
         )
         return ClipResult(
-            duration_s=samples.size / settings.sr,
-            scores=scores,
-            label=label,
-            window_probabilities=probabilities,
+            duration_s=duration_s, scores=scores, label=label, window_probabilities=probabilities
         )
 
-    def classify_file(self, path: str | Path) -> ClipResult:
-        """Classify an audio file of any format, rate and channel count soundfile reads."""
-        clip = load_audio(path, sr=self.metadata.features.sr)
-        return self.classify_audio(clip.samples)
+
+class _PeakMeter:
+    """Passes audio blocks through, counting their samples and keeping their peak amplitude."""
+
+    def __init__(self, blocks: Iterable[np.ndarray]) -> None:
+        self._blocks = blocks
+        self.samples = 0
+        self.peak = 0.0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for block in self._blocks:
+            self.samples += block.size
+            if block.size:
+                self.peak = max(self.peak, float(np.max(np.abs(block))))
+            yield block

@@ -16,6 +16,7 @@ import difflib
 from pathlib import Path
 
 from sensing.errors import DataError
+from sensing.wording import plural
 
 AUDIO_SUFFIXES = frozenset(
     {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64", ".rf64"}
@@ -150,7 +151,7 @@ def check_label_counts(records: list[ClipRecord], *, min_clips: int, min_groups:
     if len(clips) < 2:
         raise DataError(f"need at least 2 labels to train a classifier, found {sorted(clips)}")
     too_few = [
-        f"'{label}' ({clips[label]} clips in {len(groups[label])} groups)"
+        f"'{label}' ({plural(clips[label], 'clip')} in {plural(len(groups[label]), 'group')})"
         for label in sorted(clips)
         if clips[label] < min_clips or len(groups[label]) < min_groups
     ]

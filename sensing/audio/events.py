@@ -5,11 +5,17 @@ at or above that label's threshold are *active*. Active windows of one label
 whose starts are at most ``hop_s + merge_gap_s`` apart form a *region*, from the
 first window's start to the last window's end.
 
-- Coughs are counted one by one inside a cough region: every frame-level
-  peak that rises at least ``cough_rise_db`` above the quietest frame since the
-  previous peak (and comes at least ``cough_separation_s`` after it) is a
-  cough, so a bout of three coughs counts three. A region without such a rise
-  has no cough shape and is dropped.
+- Coughs are counted one by one inside a cough region, on the frame level in the
+  cough band (:data:`sensing.audio.features.ONSET_BAND_HZ`), with hysteresis
+  around the region's background level (a low percentile of its frames): a cough
+  starts where the level rises ``cough_rise_db`` above the background, or as far
+  above its lowest point since the last rise when coughs follow each other before
+  the level has fallen back (a bout in a reverberant room), and lasts until it
+  falls back below ``cough_release_db`` above the background. A rise less than
+  ``cough_separation_s`` after the previous cough's start (a cough's voiced tail
+  after its burst) belongs to that cough. So a bout of three coughs counts three,
+  and the room's noise, which never rises that far above itself, counts none. A
+  region without such a rise has no cough shape and is dropped.
 - Snores form episodes: snore regions at most ``snore_episode_gap_s`` apart
   join one episode, and an episode needs ``snore_min_regions`` regions and
   ``snore_min_episode_s`` seconds, so one stray snore-like sound is no episode.
@@ -39,10 +45,12 @@ class EventSettings:
         thresholds: per label, the window probability at or above which a window is active.
         merge_gap_s: active windows of one label closer than this (beyond the
             window hop) belong to one region.
-        cough_rise_db: a cough's frame level must rise this far above the
-            quietest frame since the previous cough.
-        cough_separation_s: shortest time between two counted coughs.
-        cough_duration_s: duration written for each cough (cut short by the next one).
+        cough_rise_db: a cough starts where the frame level rises this far above the
+            region's background level.
+        cough_release_db: a cough ends where the level falls back below this far
+            above the background (below ``cough_rise_db``: the hysteresis).
+        cough_separation_s: shortest time between the starts of two counted coughs;
+            a rise sooner than this continues the cough before it.
         snore_episode_gap_s: snore regions closer than this join one episode.
         snore_min_regions: fewest snore regions in an episode.
         snore_min_episode_s: shortest episode.
@@ -50,9 +58,9 @@ class EventSettings:
 
     thresholds: dict[str, float]
     merge_gap_s: float = 0.5
-    cough_rise_db: float = 6.0
-    cough_separation_s: float = 0.2
-    cough_duration_s: float = 0.4
+    cough_rise_db: float = 8.0
+    cough_release_db: float = 4.0
+    cough_separation_s: float = 0.3
     snore_episode_gap_s: float = 20.0
     snore_min_regions: int = 3
     snore_min_episode_s: float = 8.0
@@ -102,29 +110,51 @@ class _SnoreRegion:
     score: float
 
 
+BACKGROUND_PERCENTILE = 25.0
+"""Percentile of a cough region's frame levels taken as its background: a bout leaves
+quiet gaps between its coughs, so a quarter of the frames or more are background."""
+
+
 def count_coughs(
-    times_s: np.ndarray, level_db: np.ndarray, *, rise_db: float, separation_s: float
-) -> list[float]:
-    """Times (s) of the cough peaks in a frame-level trace; see the module docstring.
+    times_s: np.ndarray,
+    level_db: np.ndarray,
+    *,
+    rise_db: float,
+    release_db: float,
+    separation_s: float,
+    frame_s: float,
+) -> list[tuple[float, float]]:
+    """The (start_s, end_s) of each cough in a frame-level trace; see the module docstring.
 
     Args:
-        times_s: (frames,) increasing frame times in seconds.
+        times_s: (frames,) increasing frame start times in seconds.
         level_db: (frames,) frame levels in dBFS.
+        rise_db: a cough starts at this many dB above the background.
+        release_db: a cough ends below this many dB above the background.
+        separation_s: a rise sooner than this after a cough's start continues it.
+        frame_s: the length of a frame in seconds (a cough ends where its last loud frame does).
     """
-    peaks: list[float] = []
-    quietest = np.inf
-    candidate = None  # (time, level) of the highest frame in the current rise
-    for time_s, level in zip(times_s, level_db):
-        quietest = min(quietest, level)
-        if level - quietest >= rise_db and (candidate is None or level > candidate[1]):
-            candidate = (time_s, level)
-        if candidate is not None and level < candidate[1] - rise_db / 2:
-            if not peaks or candidate[0] - peaks[-1] >= separation_s:
-                peaks.append(float(candidate[0]))
-            candidate, quietest = None, level
-    if candidate is not None and (not peaks or candidate[0] - peaks[-1] >= separation_s):
-        peaks.append(float(candidate[0]))
-    return peaks
+    if level_db.size == 0:
+        return []
+    background_db = float(np.percentile(level_db, BACKGROUND_PERCENTILE))
+    coughs: list[tuple[float, float]] = []
+    loud = False
+    dip_db = np.inf  # the lowest level since the last rise, while loud
+    for time_s, level in zip(times_s.tolist(), level_db.tolist()):
+        if loud and level < background_db + release_db:
+            loud = False
+        elif loud and level >= dip_db + rise_db:  # rises again before falling back
+            if time_s - coughs[-1][0] >= separation_s:
+                coughs.append((time_s, time_s + frame_s))
+            dip_db = level
+        elif not loud and level >= background_db + rise_db:
+            loud, dip_db = True, level
+            if not coughs or time_s - coughs[-1][0] >= separation_s:
+                coughs.append((time_s, time_s + frame_s))
+        if loud:
+            dip_db = min(dip_db, level)
+            coughs[-1] = (coughs[-1][0], time_s + frame_s)
+    return coughs
 
 
 class EventTracker:
@@ -135,13 +165,17 @@ class EventTracker:
         window_s: model window length in seconds.
         hop_s: time between window starts in seconds.
         frame_hop_s: time between frames in seconds.
+        frame_s: length of one frame in seconds.
     """
 
-    def __init__(self, settings: EventSettings, *, window_s: float, hop_s: float, frame_hop_s: float) -> None:
+    def __init__(
+        self, settings: EventSettings, *, window_s: float, hop_s: float, frame_hop_s: float, frame_s: float
+    ) -> None:
         self.settings = settings
         self.window_s = window_s
         self.hop_s = hop_s
         self.frame_hop_s = frame_hop_s
+        self.frame_s = frame_s
         unknown = set(settings.thresholds) - {COUGH, SNORE}
         if unknown:
             raise SensingError(f"events are defined for {COUGH} and {SNORE}, not {sorted(unknown)}")
@@ -198,17 +232,15 @@ class EventTracker:
         order = np.argsort(times, kind="stable")
         times, levels = times[order], levels[order]
         unique = np.r_[True, np.diff(times) > self.frame_hop_s / 2]  # windows overlap
-        peaks = count_coughs(
+        coughs = count_coughs(
             times[unique],
             levels[unique],
             rise_db=self.settings.cough_rise_db,
+            release_db=self.settings.cough_release_db,
             separation_s=self.settings.cough_separation_s,
+            frame_s=self.frame_s,
         )
-        ends = [
-            min(peak + self.settings.cough_duration_s, following)
-            for peak, following in zip(peaks, peaks[1:] + [np.inf])
-        ]
-        return [Event(COUGH, peak, end, region.score) for peak, end in zip(peaks, ends)]
+        return [Event(COUGH, start, end, region.score) for start, end in coughs]
 
     def _close_episode_if_over(self, now_s: float) -> list[Event]:
         """Close the snore episode when no snore region is open and the gap is too long."""

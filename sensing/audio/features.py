@@ -266,7 +266,13 @@ def log_mel(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         audio is shorter than one frame). Frame ``i`` covers samples
         ``[i * hop_length, i * hop_length + n_fft)``.
     """
-    mel_power: np.ndarray = power_spectrum(audio, settings) @ mel_filterbank(settings).T
+    return log_mel_from_power(power_spectrum(audio, settings), settings)
+
+
+def log_mel_from_power(power: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    """Scaled log-mel rows (frames, n_mels) float32 from a (frames, n_fft // 2 + 1)
+    :func:`power_spectrum`, as :func:`log_mel` gives them."""
+    mel_power: np.ndarray = power @ mel_filterbank(settings).T
     return ((np.log(mel_power + settings.log_floor) - settings.log_offset) / settings.log_scale).astype(
         np.float32
     )
@@ -284,6 +290,30 @@ def frame_energy_db(audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     frames = frame_view(audio, n_frames, settings)
     power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64)
     return np.asarray((10 * np.log10(power / settings.n_fft + 1e-10)).astype(np.float32))
+
+
+ONSET_BAND_HZ = (300.0, 4000.0)
+"""Band (Hz) whose level marks a cough's onset: where a cough is loud and a bedroom's rumble,
+hum and traffic (mostly below 300 Hz) are not, so the room's noise hardly moves it."""
+
+
+def band_level_db(
+    power: np.ndarray, settings: FeatureSettings, *, band_hz: tuple[float, float] = ONSET_BAND_HZ
+) -> np.ndarray:
+    """Level of each frame within ``band_hz`` in dB relative to full scale, shape (frames,).
+
+    Args:
+        power: (frames, n_fft // 2 + 1) :func:`power_spectrum` of the audio.
+        settings: the frontend settings.
+        band_hz: lowest and highest frequency in Hz (the top is cut at ``sr / 2``).
+
+    A full-scale sine inside the band reads about -3 dB; silence about -100 dB.
+    """
+    frequencies_hz = np.fft.rfftfreq(settings.n_fft, 1.0 / settings.sr)
+    in_band = (frequencies_hz >= band_hz[0]) & (frequencies_hz <= band_hz[1])
+    window_energy = float(np.sum(np.square(hann_window(settings.n_fft))))
+    mean_square = 2.0 * power[:, in_band].sum(axis=1, dtype=np.float64) / (settings.n_fft * window_energy)
+    return np.asarray((10 * np.log10(mean_square + 1e-10)).astype(np.float32))
 
 
 def delta_weights(order: int, width: int) -> np.ndarray:

@@ -30,7 +30,7 @@ from sensing.audio.features import (
     clip_windows,
     frame_count,
     frame_view,
-    log_mel,
+    log_mel_from_power,
     power_spectrum,
     window_features,
 )
@@ -44,7 +44,7 @@ class ModelInput(Protocol):
 
     def row_width(self, settings: FeatureSettings) -> int: ...
 
-    def frame_rows(self, audio: np.ndarray, settings: FeatureSettings) -> np.ndarray: ...
+    def frame_rows(self, audio: np.ndarray, power: np.ndarray, settings: FeatureSettings) -> np.ndarray: ...
 
     def window_input(self, rows: np.ndarray, settings: FeatureSettings) -> np.ndarray: ...
 
@@ -60,8 +60,8 @@ class _MelInput:
     def row_width(self, settings: FeatureSettings) -> int:
         return settings.n_mels
 
-    def frame_rows(self, audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-        return log_mel(audio, settings)
+    def frame_rows(self, audio: np.ndarray, power: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        return log_mel_from_power(power, settings)
 
     def window_input(self, rows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         return window_features(rows, settings)
@@ -79,7 +79,7 @@ class _LeafInput:
     def row_width(self, settings: FeatureSettings) -> int:
         return settings.n_fft
 
-    def frame_rows(self, audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+    def frame_rows(self, audio: np.ndarray, power: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim != 1:
             raise SensingError(f"expected 1-D audio, got shape {audio.shape}")
@@ -105,15 +105,15 @@ class _LeafFastInput:
     def row_width(self, settings: FeatureSettings) -> int:
         return settings.n_fft // 2 + 1
 
-    def frame_rows(self, audio: np.ndarray, settings: FeatureSettings) -> np.ndarray:
-        return power_spectrum(audio, settings)
+    def frame_rows(self, audio: np.ndarray, power: np.ndarray, settings: FeatureSettings) -> np.ndarray:
+        return power
 
     def window_input(self, rows: np.ndarray, settings: FeatureSettings) -> np.ndarray:
         return rows.astype(np.float32, copy=True)
 
     def clip_inputs(self, audio: np.ndarray, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
         padded, starts, start_s = clip_windows(np.asarray(audio, dtype=np.float32), settings)
-        rows = self.frame_rows(padded, settings)
+        rows = power_spectrum(padded, settings)
         return np.stack([rows[s : s + settings.window_frames] for s in starts]), start_s
 
 
@@ -143,9 +143,14 @@ def row_width(frontend: str, settings: FeatureSettings) -> int:
     return _model_input(frontend).row_width(settings)
 
 
-def frame_rows(audio: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:
-    """(frames, :func:`row_width`) float32, one row per frame of ``audio`` as in :func:`log_mel`."""
-    return _model_input(frontend).frame_rows(audio, settings)
+def frame_rows(audio: np.ndarray, power: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:
+    """(frames, :func:`row_width`) float32, one row per frame of ``audio`` as in
+    :func:`sensing.audio.features.log_mel`.
+
+    ``power`` is the audio's (frames, n_fft // 2 + 1) :func:`power_spectrum`, computed once by
+    the caller, who also measures the frames' levels from it.
+    """
+    return _model_input(frontend).frame_rows(audio, power, settings)
 
 
 def window_input(rows: np.ndarray, frontend: str, settings: FeatureSettings) -> np.ndarray:

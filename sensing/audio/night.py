@@ -2,14 +2,17 @@
 
 Picks the model (the bundled default unless one is given), the audio source
 (a file streamed block by block at any rate and channel count, or the
-microphone), optionally keeps the audio (only with ``save_audio``), and turns
-Ctrl-C and SIGTERM into an orderly stop between blocks so the report is always
-written.
+microphone), optionally keeps the audio (only with ``save_audio``, as a WAV
+that stays valid however the run ends: :mod:`sensing.audio.wav_recorder`), and
+turns Ctrl-C and SIGTERM into an orderly stop between blocks so the report is
+always written. A run holds its folder's lock and first removes an earlier
+run's outputs there.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import datetime
 import signal
 import sys
 from collections.abc import Iterator
@@ -17,20 +20,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.detect import default_event_settings, run_detection
 from sensing.audio.stream import open_audio_stream
+from sensing.audio.wav_recorder import WavRecorder
 from sensing.bundled import COUGH_SNORE
 from sensing.errors import ModelError, SensingError
-from sensing.folders import output_folder
+from sensing.files import clear_outputs, locked_output_folder
 
 DEFAULT_MODEL = COUGH_SNORE
 """The bundled cough/snore model; see ``sensing/models/MODEL_CARD.md``."""
 
 PROGRESS_EVERY_S = 1800.0
 """Seconds of audio between progress lines."""
+
+SAVED_AUDIO = "audio.wav"
+"""The audio kept with ``save_audio``, beside :data:`sensing.audio.detect.DETECTION_OUTPUTS`."""
 
 
 def default_model_path() -> Path:
@@ -40,13 +46,11 @@ def default_model_path() -> Path:
     return DEFAULT_MODEL
 
 
-def _saved(blocks: Iterator[np.ndarray], path: Path, sr: int) -> Iterator[np.ndarray]:
-    """Pass blocks through while appending them to a 16-bit WAV."""
-    with soundfile.SoundFile(path, "w", samplerate=sr, channels=1, subtype="PCM_16") as handle:
-        for block in blocks:
-            handle.write(block)
-            handle.flush()
-            yield block
+def _saved(blocks: Iterator[np.ndarray], recorder: WavRecorder) -> Iterator[np.ndarray]:
+    """Pass blocks through while appending them to the recorder's WAV."""
+    for block in blocks:
+        recorder.write(block)
+        yield block
 
 
 class StopOnSignal:
@@ -85,33 +89,51 @@ def detect_night(
     threads: int | None = None,
     save_audio: bool = False,
     thresholds: dict[str, float] | None = None,
+    start_time: datetime.datetime | None = None,
 ) -> dict[str, Any]:
-    """Run detection on a file (``input_path``) or the microphone (``mic``); returns the report."""
-    out_dir = output_folder(out_dir)
+    """Run detection on a file (``input_path``) or the microphone (``mic``); returns the report.
+
+    The model and the input are checked first; then the run holds ``out_dir``'s lock
+    (a second run into it is refused), removes an earlier run's outputs and writes
+    its own. ``start_time`` is the clock time the file started (live: now).
+
+    Raises:
+        SensingError: the model or the input cannot be used, or ``out_dir`` is in use.
+        WriteError: an output cannot be written.
+    """
     classifier = AudioClassifier(model_path or default_model_path(), num_threads=threads)
     sr = classifier.metadata.features.sr
+    event_settings = default_event_settings(classifier, thresholds)
     if mic:
         from sensing.audio.microphone import microphone_blocks
 
         blocks = microphone_blocks(sr=sr, device=device)
-        source = {"microphone": device or "default input"}
+        source: dict[str, Any] = {"microphone": device or "default input"}
+        warnings: tuple[str, ...] = ()
+        start_time = start_time or datetime.datetime.now()
         progress = None
     elif input_path is None:
         raise SensingError("give an audio file, or capture the microphone")
     else:
         info, blocks = open_audio_stream(input_path, sr=sr)
-        source = dataclasses.asdict(info) | {"path": str(info.path)}
-        progress = PROGRESS_EVERY_S
-    if save_audio:
-        blocks = _saved(blocks, out_dir / "audio.wav", sr)
-    event_settings = default_event_settings(classifier, thresholds)
-    with StopOnSignal() as stop:
+        source, warnings, progress = info.to_dict(), info.warnings, PROGRESS_EVERY_S
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        out_dir = stack.enter_context(locked_output_folder(out_dir))
+        clear_outputs(out_dir, [SAVED_AUDIO])
+        if save_audio:
+            recorder = stack.enter_context(WavRecorder(out_dir / SAVED_AUDIO, sr=sr))
+            blocks = _saved(blocks, recorder)
+        stop = stack.enter_context(StopOnSignal())
         return run_detection(
             blocks,
             classifier=classifier,
             out_dir=out_dir,
             event_settings=event_settings,
             source=source,
+            input_warnings=warnings,
+            start_time=start_time,
             progress_every_s=progress,
             stop_requested=lambda: stop.requested,
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from sensing.audio.stream import check_audio_path, decoder_reason
 from sensing.errors import AudioError
 
 SILENCE_PEAK = 1e-4
@@ -70,14 +71,11 @@ def load_audio(path: str | Path, *, sr: int) -> AudioClip:
         AudioError: the file is missing, unreadable, empty or silent.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: file not found")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder, expected an audio file")
+    check_audio_path(path)
     try:
         data, source_sr = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise AudioError(f"{path}: cannot read audio ({error})") from None
+        raise AudioError(f"{path}: cannot read audio ({decoder_reason(error, path)})") from None
     if data.shape[0] == 0:
         raise AudioError(f"{path}: empty audio (0 samples)")
     mono = data.mean(axis=1)

@@ -1,13 +1,18 @@
 """``report.png``: the night at a glance.
 
-Top: the highest cough and snore probability per 10 s over the night, with
-snore episodes shaded and each cough marked. Bottom: coughs and snore minutes
-per hour. Needs matplotlib (``pip install 'sensing[plot]'``); without it the
-report is written without the picture and says so.
+The title is the night's answer (coughs, snoring, how long). Top: the highest cough
+and snore probability per 10 s, with snore episodes shaded and each cough marked.
+Below: coughs, then snoring minutes, per bin, the bin chosen from the night's length
+(:func:`bin_seconds`: minutes for a short recording, hours for a whole night). All share one time
+axis: clock time when the start is known (``--start-time``, a live run), else time
+since the start as ``h:mm``. Legends sit beside the panels, never on the data.
+Needs matplotlib (``pip install 'sensing[plot]'``); without it the report is written
+without the picture and says so. The PNG is written atomically (:mod:`sensing.files`).
 """
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,106 @@ from typing import Any
 import numpy as np
 
 from sensing.audio.events import COUGH, SNORE
+from sensing.audio.report_text import night_answer, start_time
+from sensing.files import atomic_path
+from sensing.wording import clock
+
+BIN_CHOICES_S = (60.0, 300.0, 900.0, 3600.0)
+"""Widths (s) the bottom panels' bins may take: the narrowest that gives at most
+:data:`MOST_BINS` bins (5 minutes for an hour or two, hours for a whole night)."""
+MOST_BINS = 24
+
+COLOURS = {COUGH: "tab:red", SNORE: "tab:blue"}
+
+
+def bin_seconds(duration_s: float) -> float:
+    """Width (s) of the bottom panels' bins for a night of ``duration_s`` seconds."""
+    for width_s in BIN_CHOICES_S:
+        if duration_s <= MOST_BINS * width_s:
+            return width_s
+    return BIN_CHOICES_S[-1]
+
+
+def per_bin(
+    events: list[dict[str, Any]], *, duration_s: float, bin_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coughs and snoring minutes in each ``bin_s``-second bin of the night: two (bins,) arrays."""
+    n_bins = max(1, int(np.ceil(duration_s / bin_s)))
+    coughs = np.zeros(n_bins)
+    snore_min = np.zeros(n_bins)
+    edges = np.arange(n_bins + 1) * bin_s
+    for event in events:
+        if event["label"] == COUGH:
+            coughs[min(int(event["start_s"] // bin_s), n_bins - 1)] += 1
+        elif event["label"] == SNORE:
+            overlap = np.minimum(edges[1:], event["end_s"]) - np.maximum(edges[:-1], event["start_s"])
+            snore_min += np.clip(overlap, 0, None) / 60
+    return coughs, snore_min
+
+
+def _time_labels(axis: Any, duration_s: float, start: datetime.datetime | None) -> str:
+    """Ticks on ``axis`` (in seconds) as clock times or ``h:mm`` since the start; returns the axis label."""
+    step_s = next((s for s in (60, 300, 600, 900, 1800, 3600, 7200) if duration_s / s <= 10), 3 * 3600.0)
+    ticks = np.arange(0, duration_s + 1, step_s)
+    if start is not None:
+        labels = [clock(start, t) for t in ticks]
+        name = "clock time"
+    else:
+        labels = [f"{int(t // 3600)}:{int(t % 3600 // 60):02d}" for t in ticks]
+        name = "time since the start (h:mm)"
+    axis.set_xticks(ticks, labels)
+    return name
+
+
+def _draw_probabilities(
+    top: Any, report: dict[str, Any], timeline: np.ndarray, labels: tuple[str, ...], bin_s: float
+) -> None:
+    thresholds = report["event_settings"]["thresholds"]
+    times = np.arange(len(timeline)) * bin_s
+    for label in (SNORE, COUGH):
+        if label in labels and len(timeline):
+            top.plot(
+                times,
+                timeline[:, labels.index(label)],
+                color=COLOURS[label],
+                lw=0.8,
+                label=f"{label} probability (highest per {bin_s:.0f} s)",
+            )
+        if label in thresholds:
+            top.axhline(thresholds[label], color=COLOURS[label], ls="--", lw=0.8, label=f"{label} threshold")
+    for event in report["events"]:
+        if event["label"] == SNORE:
+            top.axvspan(event["start_s"], event["end_s"], color=COLOURS[SNORE], alpha=0.15, lw=0)
+    cough_times = [e["start_s"] for e in report["events"] if e["label"] == COUGH]
+    top.plot(
+        cough_times, np.full(len(cough_times), 1.04), "v", color=COLOURS[COUGH], ms=5, label="counted cough"
+    )
+    top.set(ylim=(0, 1.1), ylabel="probability")
+    top.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        title="snore episodes shaded",
+        title_fontsize=8,
+    )
+    top.grid(alpha=0.3)
+
+
+def _draw_bins(coughs_axis: Any, snoring_axis: Any, report: dict[str, Any]) -> None:
+    """Coughs, and snoring minutes, per bin of :func:`bin_seconds`: one bar per bin on each axis."""
+    bin_s = bin_seconds(report["duration_s"])
+    coughs, snore_min = per_bin(report["events"], duration_s=report["duration_s"], bin_s=bin_s)
+    starts = np.arange(coughs.size) * bin_s
+    bin_name = f"{bin_s / 60:.0f} min" if bin_s < 3600 else "hour"
+    for axis, values, label, colour in (
+        (coughs_axis, coughs, f"coughs per {bin_name}", COLOURS[COUGH]),
+        (snoring_axis, snore_min, f"snoring minutes per {bin_name}", COLOURS[SNORE]),
+    ):
+        axis.bar(starts, values, width=bin_s * 0.9, align="edge", color=colour, label=label)
+        axis.set(ylim=(0, max(1.0, float(values.max())) * 1.2))
+        axis.set_ylabel(label.split(" per ")[0], fontsize=9)
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        axis.grid(alpha=0.3, axis="y")
 
 
 def plot_night(
@@ -24,6 +129,9 @@ def plot_night(
 
     ``timeline`` is (bins, labels): the highest probability of each label in
     each ``bin_s`` seconds of the night.
+
+    Raises:
+        WriteError: the PNG cannot be written (nothing is left at ``path``).
     """
     try:
         import matplotlib
@@ -35,60 +143,20 @@ def plot_night(
             "report.png skipped: matplotlib is not installed (pip install 'sensing[plot]')", file=sys.stderr
         )
         return None
-    unit_s, unit = (3600, "hours") if report["duration_s"] >= 7200 else (60, "minutes")
-    times = np.arange(len(timeline)) * bin_s / unit_s
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6), height_ratios=(2, 1))
-    colours = {COUGH: "tab:red", SNORE: "tab:blue"}
-    thresholds = report["event_settings"]["thresholds"]
-    for label in (SNORE, COUGH):
-        if label in labels and len(timeline):
-            top.plot(
-                times,
-                timeline[:, labels.index(label)],
-                color=colours[label],
-                lw=0.8,
-                label=f"{label} probability (max per {bin_s:.0f} s)",
-            )
-        if label in thresholds:
-            top.axhline(thresholds[label], color=colours[label], ls="--", lw=0.8, label=f"{label} threshold")
-    for event in report["events"]:
-        if event["label"] == SNORE:
-            top.axvspan(
-                event["start_s"] / unit_s, event["end_s"] / unit_s, color=colours[SNORE], alpha=0.15, lw=0
-            )
-    cough_times = [e["start_s"] / unit_s for e in report["events"] if e["label"] == COUGH]
-    top.plot(
-        cough_times, np.full(len(cough_times), 1.04), "v", color=colours[COUGH], ms=5, label="counted cough"
+    duration_s = max(float(report["duration_s"]), 1.0)
+    figure, (top, coughs, snoring) = plt.subplots(
+        3, 1, figsize=(13, 7), height_ratios=(2.2, 1, 1), sharex=True
     )
-    top.set(
-        xlim=(0, max(report["duration_s"] / unit_s, 1e-3)),
-        ylim=(0, 1.1),
-        xlabel=f"{unit} since start (snore episodes shaded)",
-        ylabel="probability",
-        title=f"{report['cough_count']} coughs, {report['snore_minutes']:.1f} snore minutes "
-        f"in {report['snore_episodes']} episodes, "
-        f"{report['duration_s'] / 3600:.2f} h recorded",
-    )
-    top.legend(loc="center right", fontsize=8, framealpha=0.9)
-    top.grid(alpha=0.3)
-    per_hour = report["per_hour"]
-    x = np.array([row["hour"] for row in per_hour])
-    bottom.bar(
-        x - 0.2, [row["cough_count"] for row in per_hour], width=0.4, color=colours[COUGH], label="coughs"
-    )
-    twin = bottom.twinx()
-    twin.bar(
-        x + 0.2,
-        [row["snore_minutes"] for row in per_hour],
-        width=0.4,
-        color=colours[SNORE],
-        label="snore minutes",
-    )
-    bottom.set(xlabel="hour of the night", ylabel="coughs", xticks=x)
-    twin.set_ylabel("snore minutes")
-    bottom.legend(loc="upper left", fontsize=8)
-    twin.legend(loc="upper right", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    bottom = snoring
+    try:
+        _draw_probabilities(top, report, timeline, labels, bin_s)
+        _draw_bins(coughs, snoring, report)
+        bottom.set_xlim(0, duration_s)
+        bottom.set_xlabel(_time_labels(bottom, duration_s, start_time(report)))
+        figure.suptitle(night_answer(report))
+        figure.tight_layout()
+        with atomic_path(path) as partial:
+            figure.savefig(partial, dpi=100)
+    finally:
+        plt.close(figure)
     return str(path)

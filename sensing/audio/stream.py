@@ -13,15 +13,18 @@ Only numpy and soundfile are used, so this runs on the Raspberry Pi.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sensing.audio.wav_length import wav_length_warning
 from sensing.errors import AudioError, SensingError
 
 ZERO_CROSSINGS = 32
@@ -32,6 +35,10 @@ ROLLOFF = 0.92
 
 KAISER_BETA = 8.6
 """Kaiser window shape; 8.6 gives about 85 dB of stop-band attenuation."""
+
+MIN_SOURCE_SR = 8000
+"""Lowest sample rate (Hz) accepted: below it a file holds less than the 0-4 kHz where most
+of a cough's sound lies."""
 
 
 def _polyphase_table(*, up: int, down: int) -> tuple[np.ndarray, int]:
@@ -166,6 +173,8 @@ class StreamInfo:
         source_channels: its channel count (the stream mixes them to mono).
         duration_s: its length in seconds.
         format: soundfile's container and encoding, e.g. ``"FLAC/PCM_24"``.
+        warnings: one line each for what makes the answer less sure: a file cut short,
+            a sample rate below the model's.
     """
 
     path: Path
@@ -173,18 +182,81 @@ class StreamInfo:
     source_channels: int
     duration_s: float
     format: str
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The file's description for a report (without the warnings, reported on their own)."""
+        return {
+            "path": str(self.path),
+            "source_sr": self.source_sr,
+            "source_channels": self.source_channels,
+            "duration_s": round(self.duration_s, 3),
+            "format": self.format,
+        }
 
 
 def _open_sound(path: Path) -> soundfile.SoundFile:
     """Open ``path`` for reading; problems become :class:`AudioError` naming the file."""
+    check_audio_path(path)
+    try:
+        return soundfile.SoundFile(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+        raise AudioError(f"{path}: cannot read audio ({decoder_reason(error, path)})") from None
+
+
+def check_audio_path(path: Path) -> None:
+    """Refuse, naming ``path``, what cannot be an audio file: nothing there, a folder, 0 bytes.
+
+    Raises:
+        AudioError: with the reason.
+    """
     if not path.exists():
         raise AudioError(f"{path}: file not found")
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, expected an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: cannot read audio (an empty file, 0 bytes)")
+
+
+def decoder_reason(error: Exception, path: Path) -> str:
+    """libsndfile's reason, without its "Error opening 'PATH': " prefix (the path is named already)."""
+    reason = str(error).strip()
+    for prefix in (f"Error opening {str(path)!r}: ", "Error : "):
+        reason = reason.removeprefix(prefix)
+    return reason.rstrip(".") or type(error).__name__
+
+
+SALVAGE_S = 0.5
+"""Seconds read at a time, after a block fails to decode, to keep the audio before the fault."""
+
+
+def _read_block(sound: soundfile.SoundFile, frames: int, path: Path) -> np.ndarray:
+    """The next (up to) ``frames`` frames, (n, channels) float32.
+
+    A block that fails to decode (a file cut short, damaged data) is read again
+    :data:`SALVAGE_S` at a time: what decodes before the fault is returned, and the
+    fault is raised as :class:`AudioError` on the next call, at its time.
+    """
+    start = sound.tell()
     try:
-        return soundfile.SoundFile(str(path))
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise AudioError(f"{path}: cannot read audio ({error})") from None
+        return np.asarray(sound.read(frames, dtype="float32", always_2d=True))
+    except (soundfile.LibsndfileError, RuntimeError) as error:
+        fault = error
+    sound.seek(start)
+    pieces: list[np.ndarray] = []
+    piece = max(1, round(SALVAGE_S * sound.samplerate))
+    salvaged = 0
+    with contextlib.suppress(soundfile.LibsndfileError, RuntimeError):
+        while salvaged < frames:
+            pieces.append(sound.read(min(piece, frames - salvaged), dtype="float32", always_2d=True))
+            salvaged += len(pieces[-1])
+    if salvaged == 0:
+        raise AudioError(
+            f"{path}: cannot read audio at {start / sound.samplerate:.1f} s ({decoder_reason(fault, path)}); "
+            "the file may be cut short or damaged"
+        )
+    sound.seek(start + salvaged)
+    return np.concatenate(pieces)
 
 
 def _mono_blocks(path: Path, *, sr: int, block_s: float) -> Iterator[np.ndarray]:
@@ -194,10 +266,7 @@ def _mono_blocks(path: Path, *, sr: int, block_s: float) -> Iterator[np.ndarray]
         block_frames = max(1, round(block_s * sound.samplerate))
         while True:
             start_s = sound.tell() / sound.samplerate
-            try:
-                data = sound.read(block_frames, dtype="float32", always_2d=True)
-            except (soundfile.LibsndfileError, RuntimeError) as error:
-                raise AudioError(f"{path}: cannot read audio at {start_s:.1f} s ({error})") from None
+            data = _read_block(sound, block_frames, path)
             if data.shape[0] == 0:
                 break
             mono = data.mean(axis=1)
@@ -235,20 +304,46 @@ def open_audio_stream(
         exhausted or closed.
 
     Raises:
-        AudioError: the file is missing, unreadable or empty; while iterating,
-            it cannot be decoded or holds NaN or infinite samples.
+        AudioError: the file is missing, unreadable or empty, its sample rate is below
+            :data:`MIN_SOURCE_SR`, or it is a WAV whose header declares no audio although
+            audio follows; while iterating, it cannot be decoded or holds NaN or infinite
+            samples. A WAV cut short, or a rate below ``sr``, is no error: see
+            :attr:`StreamInfo.warnings`.
     """
     path = Path(path)
     if sr <= 0 or block_s <= 0:
         raise SensingError(f"{path}: sr and block_s must be positive (got sr={sr}, block_s={block_s})")
     with _open_sound(path) as sound:
+        length_warning = wav_length_warning(path)
         if sound.frames == 0:
             raise AudioError(f"{path}: empty audio (0 samples)")
+        source_sr = int(sound.samplerate)
         info = StreamInfo(
             path=path,
-            source_sr=int(sound.samplerate),
+            source_sr=source_sr,
             source_channels=int(sound.channels),
-            duration_s=sound.frames / sound.samplerate,
+            duration_s=sound.frames / source_sr,
             format=f"{sound.format}/{sound.subtype}",
+            warnings=tuple(w for w in (length_warning, _rate_warning(path, source_sr, sr)) if w),
         )
     return info, _mono_blocks(path, sr=sr, block_s=block_s)
+
+
+def _rate_warning(path: Path, source_sr: int, sr: int) -> str | None:
+    """None when ``source_sr`` (Hz) carries all a model at ``sr`` Hz hears; a warning when it
+    carries less.
+
+    Raises:
+        AudioError: ``source_sr`` is below :data:`MIN_SOURCE_SR`.
+    """
+    if source_sr < MIN_SOURCE_SR:
+        raise AudioError(
+            f"{path}: sample rate {source_sr} Hz; at least {MIN_SOURCE_SR} Hz expected "
+            f"(the model listens to {sr} Hz audio)"
+        )
+    if source_sr < sr:
+        return (
+            f"{path}: recorded at {source_sr} Hz, so it holds nothing above {source_sr // 2} Hz; the "
+            f"model was made for {sr} Hz audio and may miss or mistake sounds (record at {sr} Hz or more)"
+        )
+    return None

@@ -8,10 +8,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sensing.cli.options import at_least, display_path
-from sensing.cli.printing import print_audio_night, print_combined_night
+from sensing.cli.options import (
+    add_model_option,
+    add_start_time_option,
+    at_least,
+    display_path,
+    finite_float,
+    non_negative_int,
+    positive_int,
+)
 from sensing.errors import SensingError
-from sensing.folders import output_folder
+
+BUNDLED_AUDIO_MODEL = "the bundled cough/snore model"
+
+
+def _audio_model(path: Path | None) -> Path:
+    """The ``.tflite`` a ``--model`` option names (a file or a run folder), else the bundled model."""
+    from sensing.audio.night import DEFAULT_MODEL, default_model_path
+    from sensing.run_folder import resolve_model
+
+    return default_model_path() if path is None else resolve_model(path, DEFAULT_MODEL)
 
 
 def _audio_paths(inputs: list[str]) -> list[Path]:
@@ -32,11 +48,17 @@ def _audio_paths(inputs: list[str]) -> list[Path]:
     return paths
 
 
+def _short_name(path: Path, width: int = 40) -> str:
+    """``path`` cut from the left to ``width`` characters."""
+    name = str(path)
+    return name if len(name) <= width else "..." + name[-(width - 3) :]
+
+
 def _command_classify(args: argparse.Namespace) -> int:
     from sensing.audio.classifier import AudioClassifier
 
-    classifier = AudioClassifier(args.model, num_threads=args.threads)
-    print(f"model {args.model} on {classifier.backend}", file=sys.stderr)
+    classifier = AudioClassifier(_audio_model(args.model), num_threads=args.threads)
+    print(f"model {classifier.model_path} on {classifier.backend}", file=sys.stderr)
     paths = _audio_paths(args.paths)
     failures = 0
     if not args.jsonl:
@@ -52,22 +74,20 @@ def _command_classify(args: argparse.Namespace) -> int:
             failures += 1
             print(f"skipped {error}", file=sys.stderr)
             continue
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         if args.jsonl:
-            print(
-                json.dumps(
-                    {
-                        "file": str(path),
-                        "duration_s": round(result.duration_s, 3),
-                        "scores": {k: round(v, 4) for k, v in result.scores.items()},
-                        "label": result.label,
-                    }
-                ),
-                flush=True,
-            )
+            row = {
+                "file": str(path),
+                "duration_s": round(result.duration_s, 3),
+                "scores": {k: round(v, 4) for k, v in result.scores.items()},
+                "label": result.label,
+                "warnings": list(result.warnings),
+            }
+            print(json.dumps(row), flush=True)
         else:
-            name = str(path) if len(str(path)) <= 40 else "..." + str(path)[-37:]
             print(
-                f"{name:<40} {result.duration_s:>8.2f} "
+                f"{_short_name(path):<40} {result.duration_s:>8.2f} "
                 + " ".join(f"{result.scores[label]:>8.3f}" for label in classifier.labels)
                 + f"  {result.label}"
             )
@@ -81,8 +101,8 @@ def _threshold_overrides(pairs: list[str]) -> dict[str, float]:
     for pair in pairs:
         label, _, value = pair.partition("=")
         try:
-            overrides[label.strip()] = float(value)
-        except ValueError:
+            overrides[label.strip()] = finite_float(value)
+        except argparse.ArgumentTypeError:
             raise SensingError(
                 f"--threshold {pair!r}: expected LABEL=PROBABILITY, for example cough=0.9"
             ) from None
@@ -91,46 +111,109 @@ def _threshold_overrides(pairs: list[str]) -> dict[str, float]:
 
 def _command_detect(args: argparse.Namespace) -> int:
     from sensing.audio.night import detect_night
+    from sensing.audio.report_text import detect_lines
 
     if args.mic == (args.input is not None):
         raise SensingError("give either an audio file or --mic")
+    if args.mic and args.start_time is not None:
+        raise SensingError("--start-time is for recordings; live, the night starts now")
     report = detect_night(
         args.input,
         out_dir=args.out,
-        model_path=args.model,
+        model_path=_audio_model(args.model),
         mic=args.mic,
         device=args.device,
         threads=args.threads,
         save_audio=args.save_audio,
         thresholds=_threshold_overrides(args.threshold),
+        start_time=args.start_time,
     )
-    print_audio_night(report, args.out)
+    print("\n".join(detect_lines(report, args.out)))
     return 1 if (report["stopped_by"] or "").startswith("error") else 0
+
+
+DEMO_NIGHT = ("night.wav", "night.truth.csv")
+"""The demo's audio night and its truth (:func:`sensing.synthetic.night.make_night`)."""
+DEMO_RADAR = ("radar.npz", "radar.epochs.csv", "radar.truth.json")
+"""The demo's radar night, its epochs and its truth (:func:`sensing.radar.simulate.simulate_night`)."""
+
+
+def _demo_bytes(minutes: float) -> tuple[int, int]:
+    """Bytes the demo writes for a night of ``minutes``: (audio WAV, radar recording)."""
+    from sensing.radar.recording import IQ_DTYPE
+    from sensing.radar.simulate import RadarHardware
+
+    seconds = minutes * 60
+    hardware = RadarHardware()
+    radar = seconds * hardware.frame_rate_hz * hardware.n_rx * hardware.n_bins * IQ_DTYPE.itemsize
+    return round(seconds * 16000 * 2), round(radar)
+
+
+def _check_room(folder: Path, needed: int) -> None:
+    """Refuse at once, before writing anything, when ``folder``'s disk has less than ``needed`` bytes free.
+
+    Raises:
+        WriteError: naming the space needed and the space free.
+    """
+    import shutil
+
+    from sensing.files import WriteError
+
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise WriteError(
+            f"cannot write the demo night into {folder}: no space left for it (it needs about "
+            f"{needed / 1e6:.0f} MB, {free / 1e6:.0f} MB are free); choose fewer --minutes or another --out"
+        )
 
 
 def _command_demo(args: argparse.Namespace) -> int:
     from sensing.audio.night import default_model_path
+    from sensing.files import clear_outputs, locked_output_folder
+    from sensing.night.report_text import night_lines
     from sensing.night.run import night_from_files
+    from sensing.progress import Progress
     from sensing.radar.recording import read_epochs
-    from sensing.radar.simulate import simulate_night
+    from sensing.radar.simulate import chunks_per_night, simulate_night
     from sensing.radar.sleep.epoch_metrics import compare_epochs
     from sensing.radar.sleep.model import default_sleep_model
     from sensing.synthetic.night import (
+        BLOCK_S,
         compare_with_truth,
         describe_comparison,
         make_night,
+        night_blocks,
         read_truth,
     )
 
     default_model_path()
     default_sleep_model()
-    output_folder(args.out)
-    wav, truth_path = make_night(args.out / "night.wav", duration_s=args.minutes * 60, seed=args.seed)
-    radar, radar_truth = simulate_night(args.out / "radar.npz", seed=args.seed, hours=args.minutes / 60)
+    audio_bytes, radar_bytes = _demo_bytes(args.minutes)
+    with locked_output_folder(args.out) as out:
+        _check_room(out, audio_bytes + radar_bytes)
+        clear_outputs(out, DEMO_NIGHT + DEMO_RADAR)
+        print(
+            f"writing a {args.minutes:g}-minute night into {out}: about {audio_bytes / 1e6:.0f} MB of "
+            f"audio and {radar_bytes / 1e6:.0f} MB of radar",
+            file=sys.stderr,
+        )
+        seconds, hours = args.minutes * 60, args.minutes / 60
+        progress = Progress(
+            f"step 1/3, audio in {BLOCK_S:g} s blocks", night_blocks(seconds), every_fraction=0.25
+        )
+        wav, truth_path = make_night(
+            out / DEMO_NIGHT[0], duration_s=seconds, seed=args.seed, progress=progress
+        )
+        progress = Progress("step 2/3, radar in 1 min chunks", chunks_per_night(hours), every_fraction=0.25)
+        radar, radar_truth = simulate_night(
+            out / DEMO_RADAR[0], seed=args.seed, hours=hours, progress=progress
+        )
+        print("step 3/3: scoring the sleep and counting coughs and snoring", file=sys.stderr)
+        report_dir = out / "report"
+        report = night_from_files(wav, radar, out_dir=report_dir)
     print(f"generated a {args.minutes:g}-minute night: {wav} (audio) and {radar} (radar)")
-    report_dir = args.out / "report"
-    report = night_from_files(wav, radar, out_dir=report_dir)
-    print_combined_night(report, report_dir)
+    print("\n".join(night_lines(report)))
+    print(f"report: {report_dir / 'report.json'}")
     audio_events = json.loads((report_dir / "audio" / "report.json").read_text())["events"]
     match = compare_with_truth(audio_events, read_truth(truth_path))
     print(f"audio truth, before gating: {describe_comparison(match)} ({truth_path})")
@@ -152,8 +235,9 @@ def _command_bench(args: argparse.Namespace) -> int:
     from sensing.audio.bench import bench_models
     from sensing.tflite.sparse_check import platform_notes
 
+    models = [_audio_model(path) for path in args.models or [None]]
     results = bench_models(
-        [str(model) for model in args.models], threads=args.threads, pipeline_seconds=args.seconds
+        [str(model) for model in models], threads=args.threads, pipeline_seconds=args.seconds
     )
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
@@ -163,10 +247,9 @@ def _command_bench(args: argparse.Namespace) -> int:
         f"{'vs first':>9} {'sparse':>7} {'real-time factor':>17}"
     )
     for r in results:
-        name = r.model if len(r.model) <= 40 else "..." + r.model[-37:]
         print(
-            f"{name:<40} {r.backend:<15} {r.model_bytes / 1024:>7.0f} {r.latency_median_ms:>10.3f} "
-            f"{r.latency_p90_ms:>8.3f} {r.speed_vs_first:>8.2f}x "
+            f"{_short_name(Path(r.model)):<40} {r.backend:<15} {r.model_bytes / 1024:>7.0f} "
+            f"{r.latency_median_ms:>10.3f} {r.latency_p90_ms:>8.3f} {r.speed_vs_first:>8.2f}x "
             f"{'yes' if r.xnnpack_sparse else 'no':>7} {r.pipeline_real_time_factor:>17.1f}"
         )
     print(
@@ -183,7 +266,7 @@ def _command_bench(args: argparse.Namespace) -> int:
 def _command_check_sparse(args: argparse.Namespace) -> int:
     from sensing.tflite.sparse_check import check_sparse, format_report
 
-    report = check_sparse(args.model)
+    report = check_sparse(_audio_model(args.model))
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
     return 0 if report.sparse_ready else 1
 
@@ -191,27 +274,31 @@ def _command_check_sparse(args: argparse.Namespace) -> int:
 def add_classify_detect_demo(commands: Any) -> None:
     """Add ``classify``, ``detect`` and ``demo``."""
     classify = commands.add_parser(
-        "classify", help="classify audio clips with a .tflite model (no TensorFlow needed)"
+        "classify",
+        help="classify audio clips with a .tflite model (no TensorFlow needed)",
+        description="Classify each audio file (any format, rate, channel count and length, read "
+        "block by block): print each label's highest window probability and the decision, as a "
+        "table or one JSON object per file. A file that cannot be read is named on stderr and "
+        "the rest are classified (exit 1).",
     )
-    classify.add_argument("--model", required=True, type=Path, help="a model.tflite from training")
+    add_model_option(classify, "the audio model", BUNDLED_AUDIO_MODEL)
     classify.add_argument("paths", nargs="+", help="audio files, folders or manifest CSVs")
     classify.add_argument("--jsonl", action="store_true", help="one JSON object per file on stdout")
-    classify.add_argument("--threads", type=int, default=None, help="inference threads")
+    classify.add_argument("--threads", type=positive_int, default=None, help="inference threads")
     classify.set_defaults(handler=_command_classify)
 
     detect = commands.add_parser(
         "detect",
         help="count coughs and snoring over a night (a file of any length, or --mic)",
         description="Stream a recording (or the microphone) through the model and write "
-        "events.csv, report.json and report.png into OUT.",
+        "events.csv, report.json and report.png into OUT (an earlier run's are replaced; "
+        "one run at a time per folder).",
     )
     detect.add_argument("input", nargs="?", type=Path, help="audio file (any length and rate)")
     detect.add_argument("--mic", action="store_true", help="capture live from the default input")
     detect.add_argument("--device", default=None, help="input device name or number for --mic")
     detect.add_argument("--out", required=True, type=Path, help="folder for the outputs")
-    detect.add_argument(
-        "--model", type=Path, default=None, help="a model.tflite (default: the bundled cough/snore model)"
-    )
+    add_model_option(detect, "the audio model", BUNDLED_AUDIO_MODEL)
     detect.add_argument(
         "--threshold",
         action="append",
@@ -219,7 +306,8 @@ def add_classify_detect_demo(commands: Any) -> None:
         metavar="LABEL=P",
         help="override a label's window threshold, e.g. cough=0.9 (repeatable)",
     )
-    detect.add_argument("--threads", type=int, default=None, help="inference threads")
+    detect.add_argument("--threads", type=positive_int, default=None, help="inference threads")
+    add_start_time_option(detect, "audio recording", "time from the start; live: now")
     detect.add_argument(
         "--save-audio", action="store_true", help="also write the audio to OUT/audio.wav (off by default)"
     )
@@ -230,13 +318,14 @@ def add_classify_detect_demo(commands: Any) -> None:
         help="generate a night of audio and radar and run 'sensing night' on it",
         description="Generate a sample night (audio with coughs, snoring and everyday sounds; a simulated "
         "radar recording of a sleeper) and score it with the bundled models: sleep states, "
-        "and coughs and snoring while in bed, beside the truth.",
+        "and coughs and snoring while in bed, beside the truth. A night writes about 4 MB a "
+        "minute (122 MB for 30 minutes).",
     )
     demo.add_argument("--out", type=Path, default=Path("demo"), help="folder (default: demo)")
     demo.add_argument(
         "--minutes", type=at_least(1), default=30.0, help="night length in minutes, at least 1 (default 30)"
     )
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     demo.set_defaults(handler=_command_demo)
 
 
@@ -249,24 +338,32 @@ def add_check_sparse_command(commands: Any) -> None:
         "(exit 0) or not (exit 1), naming the op that breaks the pattern, a missing "
         "DENSIFY, and the measured sparsity of each 1x1 convolution.",
     )
-    check.add_argument("model", type=Path, help="a .tflite file")
+    check.add_argument("model", type=Path, help="a .tflite file or a training run folder")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=_command_check_sparse)
 
 
 def add_bench_command(commands: Any) -> None:
     """Add ``bench``."""
-    bench = commands.add_parser("bench", help="time models on this machine, side by side")
+    bench = commands.add_parser(
+        "bench",
+        help="time models on this machine, side by side",
+        description="Time each model's single-window inference (in turns, so their ratio is fair) "
+        "and the whole detection pipeline's real-time factor on generated audio, and say "
+        "whether XNNPACK may run each sparsely.",
+    )
     bench.add_argument(
         "--model",
         dest="models",
+        metavar="MODEL",
         type=Path,
         action="extend",
         nargs="+",
-        required=True,
-        help="a .tflite model (repeat to compare several side by side)",
+        default=None,
+        help="a .tflite file or a training run folder; repeat to compare several side by side "
+        f"(default: {BUNDLED_AUDIO_MODEL})",
     )
-    bench.add_argument("--threads", type=int, default=None, help="inference threads")
+    bench.add_argument("--threads", type=positive_int, default=None, help="inference threads")
     bench.add_argument(
         "--seconds",
         type=at_least(5),

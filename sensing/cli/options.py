@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import importlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -70,34 +72,97 @@ def non_negative_int(text: str) -> int:
 
 def fraction(text: str) -> float:
     """An argparse type: a number strictly between 0 and 1."""
-    value = float(text)
+    value = finite_float(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
     return value
 
 
+def finite_float(text: str) -> float:
+    """An argparse type: any finite number (``nan`` and ``inf`` refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def at_least(minimum: float) -> Callable[[str], float]:
-    """An argparse type: a number no smaller than ``minimum``."""
+    """An argparse type: a finite number no smaller than ``minimum``."""
 
     def parse(text: str) -> float:
-        value = float(text)
-        if not value >= minimum:  # also refuses nan
+        value = finite_float(text)
+        if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {value:g}")
         return value
 
     return parse
 
 
+def positive(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value:g}")
+    return value
+
+
 def between(low: float, high: float) -> Callable[[str], float]:
-    """An argparse type: a number from ``low`` to ``high``."""
+    """An argparse type: a finite number from ``low`` to ``high``."""
 
     def parse(text: str) -> float:
-        value = float(text)
-        if not low <= value <= high:  # also refuses nan
+        value = finite_float(text)
+        if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {value:g}")
         return value
 
     return parse
+
+
+def clock_time(text: str) -> datetime.datetime:
+    """An argparse type: a clock time ``HH:MM`` (today's date assumed) or a date and time
+    ``YYYY-MM-DDTHH:MM``."""
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.datetime.combine(datetime.date.today(), datetime.time.fromisoformat(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a clock time such as 23:10 or a date and time such as 2024-03-01T23:10, got {text!r}"
+        ) from None
+
+
+def add_start_time_option(
+    parser: argparse.ArgumentParser,
+    what: str = "radar recording",
+    default: str = "the recording's own, which Acconeer files carry; else time from the start",
+) -> None:
+    """``--start-time``: the clock time the ``what`` started, for the pictures and the summary."""
+    parser.add_argument(
+        "--start-time",
+        type=clock_time,
+        default=None,
+        metavar="HH:MM",
+        help=f"the clock time the {what} started, so pictures read in clock time (default: {default})",
+    )
+
+
+def add_model_option(parser: argparse.ArgumentParser, what: str, default: str | None) -> None:
+    """``--model``, the same on every command: a ``.tflite`` file or a training run folder (its
+    ``model.tflite``); ``default`` names what is used without it (None: the option is required).
+    Resolve it with :func:`sensing.run_folder.resolve_model`."""
+    where = f" (default: {default})" if default else ""
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        required=default is None,
+        help=f"{what}: a .tflite file or a training run folder{where}",
+    )
 
 
 def field_default(settings: type, name: str) -> Any:

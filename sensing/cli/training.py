@@ -1,5 +1,11 @@
 """The commands that need the ``train`` extra: ``train audio``, ``train radar``, ``prune``,
-``evaluate``, and ``export firmware`` (the ``firmware`` extra; ``train`` only to quantize a run)."""
+``evaluate``, and ``export firmware`` (the ``firmware`` extra; ``train`` only to quantize a run).
+
+Two options name what a command works on, the same way everywhere: ``--model`` is the model
+to use (a ``.tflite`` file or a training run folder), ``--run`` the training run folder a
+command continues from (``prune``, ``evaluate``). TensorFlow's own output is kept off the
+terminal unless ``--verbose`` is given.
+"""
 
 from __future__ import annotations
 
@@ -9,38 +15,46 @@ from typing import Any
 
 from sensing.audio.features import FRONTENDS
 from sensing.cli.options import (
+    add_model_option,
     between,
     field_default,
     format_score,
     fraction,
     import_extra,
     non_negative_int,
+    positive,
     positive_int,
 )
 from sensing.errors import SensingError
-from sensing.folders import output_folder
-from sensing.run_folder import MODEL, SPARSE_MODEL, RunFolder
-
-SCALING_HELP = (
-    "training at scale: --cache keeps features between runs; --distribute runs on several "
-    "devices or workers (each replica takes --batch-size windows per step and the learning "
-    "rate is multiplied by the replicas); a checkpoint is written after every epoch and "
-    "--resume continues a stopped run with the same result"
-)
+from sensing.files import make_folder
+from sensing.run_folder import INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder, resolve_model
+from sensing.wording import plural
 
 
-def add_scale_arguments(parser: argparse.ArgumentParser, *, cache: bool) -> None:
-    """The options of :class:`training.scale.ScaleSettings` (``--cache`` only where features are cached)."""
+def scaling_help(*, cache: bool, unit: str) -> str:
+    """The description of the "scaling up" options (``unit``: what one training example is)."""
+    return (
+        "training at scale: "
+        + ("--cache keeps features between runs; " if cache else "")
+        + "--distribute runs on several devices or workers (each replica takes --batch-size "
+        f"{unit} per step and the learning rate is multiplied by the replicas); a checkpoint is "
+        "written after every training pass and --resume continues a stopped run with the same result"
+    )
+
+
+def add_scale_arguments(parser: argparse.ArgumentParser, *, cache: bool, unit: str) -> None:
+    """The options of :class:`training.scale.ScaleSettings` but ``--resume`` (which stands in for
+    the training data: see :func:`add_resume_option`); ``--cache`` only where features are cached."""
     from training.scale import ScaleSettings
 
-    group = parser.add_argument_group("scaling up", SCALING_HELP)
+    group = parser.add_argument_group("scaling up", scaling_help(cache=cache, unit=unit))
     if cache:
         group.add_argument(
             "--cache",
             type=Path,
             default=None,
             help="feature cache folder, shared by runs and workers (default: none; "
-            "clips are decoded again every epoch)",
+            "clips are decoded again every training pass)",
         )
     group.add_argument(
         "--distribute",
@@ -55,12 +69,39 @@ def add_scale_arguments(parser: argparse.ArgumentParser, *, cache: bool) -> None
         default=field_default(ScaleSettings, "cpu_devices"),
         help="logical CPU devices for --distribute mirrored without GPUs (default %(default)s)",
     )
+
+
+def add_data_group(parser: argparse.ArgumentParser) -> Any:
+    """The required choice of what to train on; the caller adds the data options, then
+    :func:`add_resume_option`."""
+    return parser.add_argument_group("training data (one of them is required)").add_mutually_exclusive_group(
+        required=True
+    )
+
+
+def add_resume_option(group: Any) -> None:
+    """``--resume``, which stands in for the training data: the run in ``--out`` continues with
+    the settings and data recorded in its ``config.json``."""
     group.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in --out from its last checkpoint (its settings are "
-        "read from its config.json)",
+        help="continue the stopped run in --out from its last checkpoint, with the settings and "
+        "data recorded in its config.json",
     )
+
+
+def add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    """``--verbose``: show TensorFlow's own log lines and converter output."""
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's own log lines and the TFLite converter's output (hidden by default)",
+    )
+
+
+def quiet_tensorflow(args: argparse.Namespace) -> None:
+    """Keep TensorFlow's own output off the terminal unless ``--verbose`` (before it is imported)."""
+    import_extra("training.tf_output").set_verbose(args.verbose)
 
 
 def scale_settings(args: argparse.Namespace) -> Any:
@@ -78,20 +119,26 @@ def scale_settings(args: argparse.Namespace) -> Any:
 def resumable_config(config_class: Any, out: Path) -> Any:
     """The settings recorded in the run folder ``out``, for ``--resume``."""
     run = RunFolder(out)
-    config = config_class.read(run.config_path, out=str(out))
+    try:
+        config = config_class.read(run.config_path, out=str(out))
+    except SensingError as error:
+        if not run.config_path.is_file():
+            raise
+        raise SensingError(
+            f"{error}; --resume cannot continue this run: start it again without --resume"
+        ) from None
     if run.finished():
         raise SensingError(f"{out}: this run already finished; nothing to resume")
     return config
 
 
 def _command_train_audio(args: argparse.Namespace) -> int:
-    output_folder(args.out)
+    quiet_tensorflow(args)
+    make_folder(args.out)
     config_module = import_extra("training.audio.config")
     train_module = import_extra("training.audio.train")
     if args.resume:
         config = resumable_config(config_module.AudioTrainConfig, args.out)
-    elif args.data is None:
-        raise SensingError("--data is needed (the clips to train on), unless --resume continues a run")
     else:
         config = config_module.AudioTrainConfig(
             data=str(args.data.resolve()),
@@ -131,21 +178,19 @@ def _command_train_audio(args: argparse.Namespace) -> int:
             f"{negatives['false_positives_per_hour']} per hour of negative audio"
         )
     if metrics["skipped_files"]:
-        print(f"{metrics['skipped_files']} unusable files were skipped: see {Path(args.out) / 'skipped.csv'}")
+        print(
+            f"{plural(metrics['skipped_files'], 'unusable file')} skipped: see {Path(args.out) / 'skipped.csv'}"
+        )
     return 0
 
 
 def _command_train_radar(args: argparse.Namespace) -> int:
+    quiet_tensorflow(args)
     config_module = import_extra("training.radar.config")
     train_module = import_extra("training.radar.train")
-    output_folder(args.out)
+    make_folder(args.out)
     if args.resume:
         config = resumable_config(config_module.RadarTrainConfig, args.out)
-    elif args.data is None and args.simulate is None:
-        raise SensingError(
-            "give a folder of labelled recordings (--data) or a number of nights to "
-            "simulate (--simulate), unless --resume continues a run"
-        )
     else:
         config = config_module.RadarTrainConfig(
             out=str(args.out),
@@ -183,11 +228,12 @@ def _command_train_radar(args: argparse.Namespace) -> int:
 
 
 def _command_prune(args: argparse.Namespace) -> int:
+    quiet_tensorflow(args)
     if args.out.resolve() == args.run.resolve():
         raise SensingError(
             "--out must be a new folder; pruning into --run would overwrite the model it starts from"
         )
-    output_folder(args.out)
+    make_folder(args.out)
     prune_module = import_extra("training.audio.prune")
     settings = prune_module.PruneSettings(
         sparsity=args.sparsity, epochs=args.epochs, learning_rate=args.learning_rate
@@ -229,12 +275,14 @@ def _command_prune(args: argparse.Namespace) -> int:
 def _command_evaluate(args: argparse.Namespace) -> int:
     if not (args.levels or args.nights or args.holdout):
         raise SensingError("nothing to measure: give --levels, --nights N and/or --holdout COLUMN")
-    output_folder(args.out)
+    quiet_tensorflow(args)
+    make_folder(args.out)
+    model = resolve_model(args.model, RunFolder(args.run).model)
     evaluation = import_extra("training.audio.bedside_evaluation")
     results = evaluation.evaluate(
         args.run,
         out=args.out,
-        model=args.model,
+        model=model,
         nights=args.nights,
         minutes=args.minutes,
         levels=args.levels,
@@ -242,7 +290,7 @@ def _command_evaluate(args: argparse.Namespace) -> int:
         holdout_epochs=args.epochs,
         skip_groups=tuple(args.skip_groups),
         seed=args.seed,
-        cache=args.cache,
+        cache=None if args.cache is None else str(args.cache),
     )
     print((args.out / "evaluation.md").read_text())
     print(
@@ -253,13 +301,13 @@ def _command_evaluate(args: argparse.Namespace) -> int:
 
 
 def _command_export_firmware(args: argparse.Namespace) -> int:
-    output_folder(args.out)
+    make_folder(args.out)
     package = import_extra("firmware_export.package")
     check_name = import_extra("firmware_export.c_source").check_name
     check_name(args.name)
     model = args.model
     if model is not None and package.needs_quantizing(model):
-        model = import_extra("training.audio.quantize").quantize_run(model, args.out)
+        model = quantize_for_firmware(model, args)
     summary = package.export_firmware(model, args.out, args.name)
     print(f"firmware package: {args.out} ({len(summary['files'])} files)")
     print(f"model: {summary['model']}")
@@ -279,10 +327,27 @@ def _command_export_firmware(args: argparse.Namespace) -> int:
     return 0
 
 
+def quantize_for_firmware(run: Path, args: argparse.Namespace) -> Path:
+    """Quantize the run folder ``run``'s ``model.keras`` to int8 into ``args.out`` (the ``train`` extra)."""
+    quiet_tensorflow(args)
+    try:
+        quantize = import_extra("training.audio.quantize")
+    except SensingError as error:
+        needs = f"{run} has no {INT8_MODEL}; quantizing its {KERAS_MODEL} to int8 first needs"
+        raise SensingError(str(error).replace("this command needs", needs, 1)) from None
+    return Path(quantize.quantize_run(run, args.out))
+
+
 def add_train_commands(commands: Any) -> None:
     """Add ``train audio`` and ``train radar``."""
-    train = commands.add_parser("train", help="train a model")
-    train_kinds = train.add_subparsers(dest="kind", required=True)
+    train = commands.add_parser(
+        "train",
+        help="train a model",
+        description="Train a model: a cough/snore classifier on labeled audio clips (train audio), "
+        "or a sleep classifier on radar nights (train radar). Each run writes a run folder "
+        "(--out) with the model, its settings, its figures on held-out data and checkpoints.",
+    )
+    train_kinds = train.add_subparsers(dest="kind", required=True, metavar="KIND", title="kinds")
     from training.audio.config import AudioTrainConfig
     from training.radar.config import RadarTrainConfig
 
@@ -290,10 +355,12 @@ def add_train_commands(commands: Any) -> None:
         "audio",
         help="train a cough/snore classifier on labeled clips",
         description="Train an audio event classifier. DATA is a manifest CSV (path,label"
-        "[,group][,category]; paths relative to the CSV) or a folder with one "
-        "subfolder per label.",
+        "[,group][,category]; paths relative to the CSV; each clip listed once) or a folder "
+        "with one subfolder per label. Give --data, or --resume to continue a stopped run.",
     )
-    audio.add_argument("--data", type=Path, help="manifest CSV or label folders")
+    data = add_data_group(audio)
+    data.add_argument("--data", type=Path, help="manifest CSV or folder of label folders")
+    add_resume_option(data)
     audio.add_argument("--out", required=True, type=Path, help="run folder to write")
     audio.add_argument(
         "--frontend",
@@ -307,7 +374,7 @@ def add_train_commands(commands: Any) -> None:
         "--epochs",
         type=positive_int,
         default=field_default(AudioTrainConfig, "epochs"),
-        help="training epochs (default %(default)s)",
+        help="training passes over the training clips (default %(default)s)",
     )
     audio.add_argument(
         "--seed",
@@ -336,31 +403,36 @@ def add_train_commands(commands: Any) -> None:
     audio.add_argument(
         "--strict", action="store_true", help="stop at the first unusable audio file instead of skipping it"
     )
-    add_scale_arguments(audio, cache=True)
+    add_verbose_option(audio)
+    add_scale_arguments(audio, cache=True, unit="windows")
     audio.set_defaults(handler=_command_train_audio)
 
     radar = train_kinds.add_parser(
         "radar",
         help="train a sleep classifier (absent / awake / asleep per 30 s epoch)",
         description="Train the sleep classifier on radar nights: DATA holds NAME.npz recordings with "
-        "NAME.epochs.csv labels, or --simulate N generates N nights (wide randomisation) "
-        "into OUT/nights. Nights are split whole into train, validation and test.",
+        "NAME.epochs.csv labels (one per 30 s sleep epoch), or --simulate N generates N nights "
+        "(wide randomisation) into OUT/nights; --resume continues a stopped run. Nights are "
+        "split whole into train, validation and test.",
     )
-    source = radar.add_mutually_exclusive_group()
+    source = add_data_group(radar)
     source.add_argument("--data", type=Path, help="folder of labelled recordings")
-    source.add_argument("--simulate", type=int, metavar="N", help="simulate N nights first (at least 2)")
+    source.add_argument(
+        "--simulate", type=positive_int, metavar="N", help="simulate N nights first (at least 2)"
+    )
+    add_resume_option(source)
     radar.add_argument("--out", required=True, type=Path, help="run folder to write")
     radar.add_argument(
         "--hours",
-        type=float,
+        type=positive,
         default=field_default(RadarTrainConfig, "hours"),
-        help="hours per simulated night (default %(default)s)",
+        help="hours per simulated night, at least 5 minutes' worth (default %(default)s)",
     )
     radar.add_argument(
         "--epochs",
         type=positive_int,
         default=field_default(RadarTrainConfig, "epochs"),
-        help="passes over the training epochs (default %(default)s)",
+        help="training passes over the training nights (default %(default)s)",
     )
     radar.add_argument(
         "--seed",
@@ -372,7 +444,7 @@ def add_train_commands(commands: Any) -> None:
         "--batch-size",
         type=positive_int,
         default=field_default(RadarTrainConfig, "batch_size"),
-        help="epochs per replica per step (default %(default)s)",
+        help="30 s sleep epochs per replica per step (default %(default)s)",
     )
     radar.add_argument(
         "--workers",
@@ -385,7 +457,8 @@ def add_train_commands(commands: Any) -> None:
         action="store_true",
         help="keep the simulated recordings (about 130 MB per hour of night)",
     )
-    add_scale_arguments(radar, cache=False)
+    add_verbose_option(radar)
+    add_scale_arguments(radar, cache=False, unit="30 s sleep epochs")
     radar.set_defaults(handler=_command_train_radar)
 
 
@@ -394,16 +467,20 @@ def add_evaluate_command(commands: Any) -> None:
     evaluate = commands.add_parser(
         "evaluate",
         help="measure a model as a bedside device would hear: levels, bedroom nights, unseen sources",
-        description="Measure a trained model on the test groups of its run (never seen in training): "
-        "a level sweep of every clip over a faint noise floor, bedroom nights built from the "
-        "clips and run through sensing detect, and leave-one-out training over a manifest "
-        "column. Writes OUT/evaluation.json, .md and .png.",
+        description="Measure a trained model on the test groups of its run (--run; never seen in "
+        "training): a level sweep of every clip over a faint noise floor, bedroom nights built "
+        "from the clips and run through sensing detect, and leave-one-out training over a "
+        "manifest column. --model measures another model on the same clips. Writes "
+        "OUT/evaluation.json, .md and .png.",
     )
-    evaluate.add_argument("--run", required=True, type=Path, help="a finished training run folder")
-    evaluate.add_argument("--out", required=True, type=Path, help="folder for the results")
     evaluate.add_argument(
-        "--model", type=Path, default=None, help="model file to measure (default: the run's model.tflite)"
+        "--run",
+        required=True,
+        type=Path,
+        help="the finished training run folder to evaluate (its test groups and settings)",
     )
+    evaluate.add_argument("--out", required=True, type=Path, help="folder for the results")
+    add_model_option(evaluate, "the model to measure", "the run's model.tflite")
     evaluate.add_argument(
         "--levels", action="store_true", help="clip recall and false positives at -6, -26 and -46 dBFS peak"
     )
@@ -431,9 +508,11 @@ def add_evaluate_command(commands: Any) -> None:
         "--epochs",
         type=positive_int,
         default=None,
-        help="epochs of each --holdout training (default: the run's)",
+        help="training passes of each --holdout run (default: the run's)",
     )
-    evaluate.add_argument("--cache", default=None, help="feature cache folder for --holdout training")
+    evaluate.add_argument(
+        "--cache", type=Path, default=None, help="feature cache folder for --holdout training"
+    )
     evaluate.add_argument(
         "--skip-groups",
         action="append",
@@ -444,6 +523,7 @@ def add_evaluate_command(commands: Any) -> None:
     evaluate.add_argument(
         "--seed", type=non_negative_int, default=0, help="random seed of the nights and noise (default 0)"
     )
+    add_verbose_option(evaluate)
     evaluate.set_defaults(handler=_command_evaluate)
 
 
@@ -452,14 +532,19 @@ def add_prune_command(commands: Any) -> None:
     prune = commands.add_parser(
         "prune",
         help="prune a trained model so XNNPACK runs it sparsely (smaller; faster on ARM)",
-        description="Fine-tune a trained run with magnitude pruning of its 1x1 convolutions and "
-        "export model.tflite (dense float32), model_sparse.tflite, "
-        "model_sparse_fp16.tflite and model_int8.tflite into OUT, each measured on "
-        "the run's validation and test groups.",
+        description="Continue a finished training run (--run) with magnitude pruning of its 1x1 "
+        "convolutions, fine-tuned on the run's own clips, and export model.tflite (dense "
+        "float32), model_sparse.tflite, model_sparse_fp16.tflite and model_int8.tflite into "
+        "a new run folder OUT, each measured on the run's validation and test groups.",
     )
     from training.audio.config import PruneSettings
 
-    prune.add_argument("--run", required=True, type=Path, help="a finished training run folder")
+    prune.add_argument(
+        "--run",
+        required=True,
+        type=Path,
+        help="the finished training run folder to continue from (its model.keras, settings and clips)",
+    )
     prune.add_argument("--out", required=True, type=Path, help="new run folder to write")
     prune.add_argument(
         "--sparsity",
@@ -471,39 +556,45 @@ def add_prune_command(commands: Any) -> None:
         "--epochs",
         type=positive_int,
         default=field_default(PruneSettings, "epochs"),
-        help="fine-tuning epochs, at least 2 (default %(default)s)",
+        help="fine-tuning passes over the training clips, at least 2 (default %(default)s)",
     )
     prune.add_argument(
         "--learning-rate",
-        type=float,
+        type=positive,
         default=field_default(PruneSettings, "learning_rate"),
         help="peak fine-tuning learning rate (default %(default)s)",
     )
+    add_verbose_option(prune)
     prune.set_defaults(handler=_command_prune)
 
 
 def add_export_command(commands: Any) -> None:
     """Add ``export firmware``."""
-    export = commands.add_parser("export", help="export a model for another target")
-    export_kinds = export.add_subparsers(dest="target", required=True)
+    export = commands.add_parser(
+        "export",
+        help="export a model for another target",
+        description="Export a model for another target: firmware writes a C/C++ package for "
+        "TensorFlow Lite Micro.",
+    )
+    export_kinds = export.add_subparsers(dest="target", required=True, metavar="TARGET", title="targets")
     firmware = export_kinds.add_parser(
         "firmware",
         help="a C/C++ package for TensorFlow Lite Micro",
-        description="Write a drop-in firmware package into OUT: the int8 model as a C array, "
-        "its settings, an op resolver with exactly its ops, the log-mel frontend in "
+        description="Write a drop-in firmware package into OUT: the int8 model (--model) as a C "
+        "array, its settings, an op resolver with exactly its ops, the log-mel frontend in "
         "C99, golden vectors, an example main.cc, a CMake snippet and a size report "
-        "with the tensor arena measured in TFLite Micro.",
+        "with the tensor arena measured in TFLite Micro. The package appears in OUT whole "
+        "or not at all.",
     )
-    firmware.add_argument(
-        "--model",
-        type=Path,
-        default=None,
-        help="a run folder (model_int8.tflite, or model.keras quantized on the "
-        "run's training clips) or an int8 .tflite (default: the bundled "
-        "microcontroller model)",
+    add_model_option(
+        firmware,
+        "the int8 model to export (a run folder gives its model_int8.tflite, or its model.keras "
+        "quantized to int8 on its training clips, which needs the train extra)",
+        "the bundled microcontroller model",
     )
     firmware.add_argument("--out", required=True, type=Path, help="folder to write")
     firmware.add_argument(
         "--name", default="cough_snore", help="prefix of the files and C identifiers (default: cough_snore)"
     )
+    add_verbose_option(firmware)
     firmware.set_defaults(handler=_command_export_firmware)

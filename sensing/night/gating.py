@@ -21,6 +21,9 @@ when the radar epoch holding it has a label the gate allows.
 sleeper is awake or asleep in bed, ``"asleep"`` only while asleep.
 :func:`combined_summary` counts the kept events against the night's sleep;
 :func:`sensing.night.plot.plot_combined_night` draws both on one timeline.
+:func:`check_overlap` says when the audio and the radar barely share any time
+(figures from a few minutes of overlap are not a night's) and refuses when they
+share none.
 """
 
 from __future__ import annotations
@@ -34,11 +37,14 @@ from sensing.audio.events import COUGH, SNORE
 from sensing.errors import RadarError, SensingError
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
 from sensing.radar.sleep.summary import ASLEEP, label_indices, runs
+from sensing.wording import duration
 
 GATES = {"in-bed": ("awake", "asleep"), "asleep": ("asleep",)}
 """Named gate settings: the epoch labels during which an audio event counts."""
 NO_EPOCH = "no radar epoch"
 """``dropped_because`` of an event whose midpoint lies outside the radar's epochs."""
+MIN_AUDIO_OVERLAP = 0.9
+"""Least share of the audio that should lie within the radar's epochs; below it, a warning."""
 
 
 def gate_events(
@@ -205,3 +211,43 @@ def _epoch_of(radar_s: float, n_epochs: int, epoch_s: float) -> int | None:
         return None
     epoch = math.floor(radar_s / epoch_s)
     return epoch if epoch < n_epochs else None
+
+
+def audio_overlap_s(*, offset_s: float, audio_s: float, radar_s: float) -> float:
+    """Seconds of audio ``[offset_s, offset_s + audio_s)`` inside the radar's ``[0, radar_s)``."""
+    return max(0.0, min(offset_s + audio_s, radar_s) - max(offset_s, 0.0))
+
+
+def check_overlap(*, offset_s: float, audio_s: float, radar_s: float) -> str | None:
+    """A warning when less than :data:`MIN_AUDIO_OVERLAP` of the audio lies within the radar night.
+
+    Args:
+        offset_s: the audio's start in seconds after the radar's start.
+        audio_s: seconds of audio (> 0).
+        radar_s: seconds of whole radar epochs.
+
+    Returns:
+        None when the audio lies (nearly) within the radar night, else the warning.
+
+    Raises:
+        SensingError: no audio lies within the radar night, so nothing could be counted.
+    """
+    overlap_s = audio_overlap_s(offset_s=offset_s, audio_s=audio_s, radar_s=radar_s)
+    when = (
+        f"starting {duration(offset_s)} after the radar's start"
+        if offset_s >= 0
+        else f"starting {duration(-offset_s)} before the radar's start"
+    )
+    audio = f"the audio ({duration(audio_s)}, {when})"
+    if overlap_s <= 0:
+        raise SensingError(
+            f"{audio} does not overlap the {duration(radar_s)} of the radar night, so no "
+            f"cough or snore could be counted; check the audio offset (--audio-offset-s)"
+        )
+    if overlap_s >= MIN_AUDIO_OVERLAP * audio_s:
+        return None
+    return (
+        f"only {overlap_s / audio_s:.0%} of {audio} overlaps the radar night "
+        f"({duration(overlap_s)} of it); coughs and snoring outside it are not counted, "
+        f"and the figures describe that part alone"
+    )

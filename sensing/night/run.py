@@ -12,8 +12,14 @@ or the television before bed, is left out. The outputs in OUT:
   (coughs, coughs per hour of sleep, snore minutes while asleep);
 - ``night.png``: hypnogram, coughs and snore episodes on one timeline.
 
+A run holds the folder's lock (:func:`sensing.files.locked_output_folder`), first
+clears an earlier run's outputs, and writes every file atomically. When less
+than 90% of the audio lies within the radar night the report's ``warnings``
+say so (and stderr); audio that lies wholly outside it is refused.
+
 Two ways in: :func:`night_from_files` (a radar recording and an audio file
-of the same night; ``offset_s`` when the audio started later) and
+of the same night, the radar as ``.npz`` or Acconeer ``.h5``; ``offset_s`` when
+the audio started later) and
 :func:`live_night` (audio blocks, from the microphone or any generator, and a
 :class:`RadarSource` whose frames arrive in step with the audio;
 :func:`live_night_from_microphone` sets it up for ``sensing night --mic``). Times
@@ -22,8 +28,11 @@ are seconds from the radar's start.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import datetime
+import io
 import json
 import math
 import sys
@@ -35,27 +44,36 @@ import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.detect import default_event_settings, run_detection
+from sensing.audio.model_file import read_metadata
 from sensing.audio.night import default_model_path, detect_night
+from sensing.audio.stream import open_audio_stream
 from sensing.errors import SensingError
-from sensing.folders import output_folder
+from sensing.files import WriteError, clear_outputs, locked_output_folder, write_atomically
 from sensing.night.gating import (
     GATES,
+    audio_overlap_s,
+    check_overlap,
     combined_summary,
     gate_events,
 )
 from sensing.night.plot import plot_combined_night
+from sensing.night.report_text import GATE_WORDS, night_headline
 from sensing.radar.recording import EPOCH_S, RadarConfig, Recording
 from sensing.radar.sleep.model import SleepClassifier
 from sensing.radar.sleep.scoring import (
+    SLEEP_OUTPUTS,
     NightScore,
     SleepStream,
     score_recording,
     summarise_scores,
     write_sleep_outputs,
 )
+from sensing.radar.sources import as_recording
 
 EVENT_COLUMNS = ("label", "start_s", "end_s", "score", "kept", "dropped_because")
 """Columns of the combined ``events.csv`` (times in seconds of audio)."""
+NIGHT_OUTPUTS = ("events.csv", "report.json", "night.png")
+"""The files :func:`combine` writes into the night's folder (beside ``sleep/`` and ``audio/``)."""
 
 
 @dataclasses.dataclass
@@ -81,12 +99,13 @@ class RadarSource:
             close()
 
 
-def replay_radar(path: str | Path, *, chunk_s: float = 1.0) -> RadarSource:
+def replay_radar(path: str | Path, *, chunk_s: float = 1.0, name: str | None = None) -> RadarSource:
     """A recording's frames as a :class:`RadarSource`, ``chunk_s`` seconds at a time.
 
     Stands in for a radar driver: a live loop pulls its frames in step with
     the audio, so with a microphone it plays back in real time. The file is
     opened again when the first frames are pulled and closed with the source.
+    ``name`` names it in the report (default: ``path``).
     """
     with Recording(path) as recording:
         config, n_bins = recording.config, recording.n_bins
@@ -97,7 +116,7 @@ def replay_radar(path: str | Path, *, chunk_s: float = 1.0) -> RadarSource:
             for _, frames in recording.chunks(frames_per_chunk):
                 yield frames
 
-    return RadarSource(config=config, n_bins=n_bins, chunks=chunks(), name=str(path))
+    return RadarSource(config=config, n_bins=n_bins, chunks=chunks(), name=name or str(path))
 
 
 def _check_gate(gate: str) -> tuple[str, ...]:
@@ -111,6 +130,38 @@ def _check_offset(offset_s: float) -> None:
         raise SensingError(f"the audio offset must be a finite number of seconds, got {offset_s!r}")
 
 
+def _prepare_folder(out_dir: Path) -> None:
+    """Remove an earlier run's outputs from the night's folder and its ``sleep/``, so the folder
+    never shows two runs side by side (``audio/`` is cleared by the audio detection)."""
+    clear_outputs(out_dir, NIGHT_OUTPUTS)
+    clear_outputs(out_dir / "sleep", SLEEP_OUTPUTS)
+
+
+def _events_csv(kept: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> str:
+    """The combined ``events.csv`` (:data:`EVENT_COLUMNS`), in order of start."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(EVENT_COLUMNS)
+    rows = [(event, 1) for event in kept] + [(event, 0) for event in dropped]
+    for event, is_kept in sorted(rows, key=lambda row: row[0]["start_s"]):
+        writer.writerow(
+            [
+                event["label"],
+                f"{event['start_s']:.3f}",
+                f"{event['end_s']:.3f}",
+                f"{event['score']:.4f}",
+                is_kept,
+                event.get("dropped_because", ""),
+            ]
+        )
+    return text.getvalue()
+
+
+def _count_by_reason(events: list[dict[str, Any]]) -> dict[str, int]:
+    reasons = sorted({event["dropped_because"] for event in events})
+    return {reason: sum(event["dropped_because"] == reason for event in events) for reason in reasons}
+
+
 def combine(
     score: NightScore,
     sleep_report: dict[str, Any],
@@ -119,48 +170,50 @@ def combine(
     *,
     gate: str,
     offset_s: float,
+    start: datetime.datetime | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Gate the audio events by the sleep labels and write the combined outputs; returns the report.
 
-    ``extra`` is added to the report as it is.
+    ``start`` is the clock time of the radar's start (``night.png``'s axis), or None.
+    ``extra`` is added to the report as it is. A warning (:func:`~sensing.night.gating.check_overlap`)
+    goes to stderr and the report's ``warnings``.
+
+    Raises:
+        SensingError: the audio lies wholly outside the radar night.
+        WriteError: an output cannot be written.
     """
     allowed = _check_gate(gate)
+    radar_s = len(score.labels) * EPOCH_S
+    audio_s = audio_report["duration_s"]
+    warning = check_overlap(offset_s=offset_s, audio_s=audio_s, radar_s=radar_s)
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
     kept, dropped = gate_events(audio_report["events"], score.labels, allowed=allowed, offset_s=offset_s)
-    figures = combined_summary(
-        kept, score.labels, offset_s=offset_s, audio_duration_s=audio_report["duration_s"]
-    )
-    with open(out_dir / "events.csv", "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(EVENT_COLUMNS)
-        rows = [(event, 1) for event in kept] + [(event, 0) for event in dropped]
-        for event, is_kept in sorted(rows, key=lambda row: row[0]["start_s"]):
-            writer.writerow(
-                [
-                    event["label"],
-                    f"{event['start_s']:.3f}",
-                    f"{event['end_s']:.3f}",
-                    f"{event['score']:.4f}",
-                    is_kept,
-                    event.get("dropped_because", ""),
-                ]
-            )
+    figures = combined_summary(kept, score.labels, offset_s=offset_s, audio_duration_s=audio_s)
+    write_atomically(out_dir / "events.csv", _events_csv(kept, dropped))
     report = {
         "gate": gate,
         "allowed_states": list(allowed),
         "audio_offset_s": offset_s,
+        "start_time": None if start is None else start.isoformat(),
         "sleep": sleep_report["summary"],
         "combined": figures,
+        "coughs_heard": sum(event["label"] == "cough" for event in kept + dropped),
         "events_kept": len(kept),
         "events_dropped": len(dropped),
-        "dropped_by_state": {
-            reason: sum(e["dropped_because"] == reason for e in dropped)
-            for reason in sorted({e["dropped_because"] for e in dropped})
-        },
+        "dropped_by_state": _count_by_reason(dropped),
+        "coughs_dropped_by_state": _count_by_reason([e for e in dropped if e["label"] == "cough"]),
         "audio_before_gating": {
             "cough_count": audio_report["cough_count"],
             "snore_minutes": audio_report["snore_minutes"],
         },
+        "audio_overlap": {
+            "audio_s": audio_s,
+            "radar_s": radar_s,
+            "overlap_s": audio_overlap_s(offset_s=offset_s, audio_s=audio_s, radar_s=radar_s),
+        },
+        "warnings": [] if warning is None else [warning],
         "audio_stopped_by": audio_report["stopped_by"],
         "radar": {key: sleep_report[key] for key in ("recording", "sleeper_range_m", "model")},
         "audio": {"source": audio_report["source"], "model": audio_report["model"]},
@@ -174,14 +227,26 @@ def combine(
                 dropped,
                 out_dir / "night.png",
                 offset_s=offset_s,
-                title=f"night (gate: {gate})",
+                title=night_headline(report),
+                start=start,
+                gate_words=GATE_WORDS[gate],
             )
         )
-    except SensingError as error:
+    except WriteError:
+        raise
+    except SensingError as error:  # matplotlib is not installed: the numbers are written without it
         report["plot"] = None
         print(f"note: no night picture ({error})", file=sys.stderr)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_atomically(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _audio_seconds(audio_path: str | Path, audio_model: str | Path | None) -> float:
+    """The audio file's length in seconds, read from its header (nothing is decoded: the
+    stream's blocks are never pulled, so the file is not opened again)."""
+    sr = read_metadata(audio_model or default_model_path()).features.sr
+    info, _ = open_audio_stream(audio_path, sr=sr)
+    return info.duration_s
 
 
 def night_from_files(
@@ -195,29 +260,49 @@ def night_from_files(
     offset_s: float = 0.0,
     threads: int | None = None,
     centre_m: float | None = None,
+    start: datetime.datetime | None = None,
 ) -> dict[str, Any]:
     """Score the radar night, detect audio events, gate them; returns the combined report.
 
     Args:
         audio_path: the night's audio (any length, rate and channels).
-        radar_path: the night's ``.npz`` radar recording.
-        out_dir: the folder for the outputs (module docstring).
+        radar_path: the night's radar recording: ``.npz``, or an Acconeer ``.h5``
+            (converted into a temporary file, :func:`~sensing.radar.sources.as_recording`).
+        out_dir: the folder for the outputs (module docstring); locked while the night runs.
         audio_model, sleep_model: ``.tflite`` models (default: the bundled ones).
         gate: ``in-bed`` or ``asleep``.
         offset_s: seconds from the radar's start to the audio's start.
         threads: inference threads.
         centre_m: the sleeper's range in metres (default: calibration).
+        start: the clock time of the radar's start (default: the recording's own, if any).
+
+    Raises:
+        SensingError: a bad input, or audio that lies wholly outside the radar night
+            (found before anything is scored).
+        WriteError: the folder is in use by another run, or an output cannot be written.
     """
     _check_gate(gate)
     _check_offset(offset_s)
-    out_dir = output_folder(out_dir)
-    classifier = SleepClassifier(sleep_model, num_threads=threads)
-    score = score_recording(radar_path, classifier, centre_m=centre_m)
-    sleep_report = write_sleep_outputs(score, classifier, out_dir / "sleep", source=str(radar_path))
-    audio_report = detect_night(
-        audio_path, out_dir=out_dir / "audio", model_path=audio_model, threads=threads
-    )
-    return combine(score, sleep_report, audio_report, out_dir, gate=gate, offset_s=offset_s)
+    with locked_output_folder(out_dir) as folder, as_recording(radar_path) as recording_path:
+        with Recording(recording_path) as recording:
+            radar_s = math.floor(recording.duration_s / EPOCH_S + 1e-9) * EPOCH_S
+            start = start or recording.config.started_at()
+        audio_s = _audio_seconds(audio_path, audio_model)
+        check_overlap(offset_s=offset_s, audio_s=audio_s, radar_s=radar_s)
+        classifier = SleepClassifier(sleep_model, num_threads=threads)
+        _prepare_folder(folder)
+        score = score_recording(recording_path, classifier, centre_m=centre_m)
+        sleep_report = write_sleep_outputs(
+            score, classifier, folder / "sleep", source=str(radar_path), start=start
+        )
+        audio_report = detect_night(
+            audio_path,
+            out_dir=folder / "audio",
+            model_path=audio_model,
+            threads=threads,
+            start_time=None if start is None else start + datetime.timedelta(seconds=offset_s),
+        )
+        return combine(score, sleep_report, audio_report, folder, gate=gate, offset_s=offset_s, start=start)
 
 
 class _InStep:
@@ -271,7 +356,7 @@ def live_night(
             microphone's, or generated ones).
         radar: radar frames arriving alongside; taken in step with the audio,
             and closed at the end.
-        out_dir: the folder for the outputs.
+        out_dir: the folder for the outputs; locked while the night runs.
         centre_m: the sleeper's range in metres (from ``sensing radar calibrate``
             on a setup recording).
         audio_model, sleep_model, gate, threads: as :func:`night_from_files`.
@@ -279,7 +364,8 @@ def live_night(
         stop_requested: checked between audio blocks; True ends the night in order.
 
     The night ends when the audio ends, the radar ends (the report's
-    ``radar_ended_s``) or a stop is requested; the report is then written.
+    ``radar_ended_s``) or a stop is requested; the report is then written. The
+    night's clock starts when this is called.
     Radar frames not yet reached when the audio ends are left unread, so the
     last two epochs are scored without their full 150 s of context.
     Breathing rates are not estimated live.
@@ -287,10 +373,14 @@ def live_night(
     Raises:
         SensingError: a model cannot be loaded, a radar frame is malformed (the
             audio report is written first), or the radar gave no whole epoch.
+        WriteError: the folder is in use by another run, or an output cannot be written.
     """
-    try:
+    start = datetime.datetime.now()
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(radar.close)
         _check_gate(gate)
-        out_dir = output_folder(out_dir)
+        folder = cleanup.enter_context(locked_output_folder(out_dir))
+        _prepare_folder(folder)
         classifier = SleepClassifier(sleep_model, num_threads=threads)
         stream = SleepStream(
             classifier, radar.config, n_bins=radar.n_bins, centre_m=centre_m, source=radar.name
@@ -300,42 +390,45 @@ def live_night(
         audio_report = run_detection(
             in_step.blocks(audio_blocks),
             classifier=audio,
-            out_dir=out_dir / "audio",
+            out_dir=folder / "audio",
             event_settings=default_event_settings(audio, None),
             source=source or {"audio": "live"},
+            start_time=start,
             stop_requested=stop_requested,
         )
-    finally:
         radar.close()
-    if in_step.error is not None:
-        raise SensingError(f"{radar.name}: {in_step.error}; the audio report is in {out_dir / 'audio'}")
-    probabilities = stream.finish()
-    if len(probabilities) == 0:
-        seconds = stream.frames_fed / radar.config.frame_rate_hz
-        raise SensingError(
-            f"{radar.name}: the radar gave {seconds:.1f} s, less than one whole {EPOCH_S:g} s "
-            f"epoch; the audio report is in {out_dir / 'audio'}"
+        if in_step.error is not None:
+            raise SensingError(f"{radar.name}: {in_step.error}; the audio report is in {folder / 'audio'}")
+        probabilities = stream.finish()
+        if len(probabilities) == 0:
+            seconds = stream.frames_fed / radar.config.frame_rate_hz
+            raise SensingError(
+                f"{radar.name}: the radar gave {seconds:.1f} s, less than one whole {EPOCH_S:g} s "
+                f"epoch; the audio report is in {folder / 'audio'}"
+            )
+        labels, summary = summarise_scores(probabilities, classifier, None)
+        score = NightScore(
+            probabilities=probabilities,
+            labels=labels,
+            breathing_rate_bpm=[None] * len(labels),
+            summary=summary,
+            sleeper=None,
+            centre_m=centre_m,
+            processing_s=audio_report["processing_s"],
         )
-    labels, summary = summarise_scores(probabilities, classifier, None)
-    score = NightScore(
-        probabilities=probabilities,
-        labels=labels,
-        breathing_rate_bpm=[None] * len(labels),
-        summary=summary,
-        sleeper=None,
-        centre_m=centre_m,
-        processing_s=audio_report["processing_s"],
-    )
-    sleep_report = write_sleep_outputs(score, classifier, out_dir / "sleep", source=radar.name)
-    return combine(
-        score,
-        sleep_report,
-        audio_report,
-        out_dir,
-        gate=gate,
-        offset_s=0.0,
-        extra={"radar_ended_s": in_step.radar_ended_s},
-    )
+        sleep_report = write_sleep_outputs(
+            score, classifier, folder / "sleep", source=radar.name, start=start
+        )
+        return combine(
+            score,
+            sleep_report,
+            audio_report,
+            folder,
+            gate=gate,
+            offset_s=0.0,
+            start=start,
+            extra={"radar_ended_s": in_step.radar_ended_s},
+        )
 
 
 def live_night_from_microphone(
@@ -353,32 +446,33 @@ def live_night_from_microphone(
 
     Captures ``device`` (default: the default input) at the audio model's rate
     until Ctrl-C or SIGTERM (or the radar ends), then writes the night as
-    :func:`live_night`. With ``centre_m`` None the sleeper's range is found by
-    calibration on the recording's first minutes (said on stderr).
+    :func:`live_night`. The radar may be ``.npz`` or Acconeer ``.h5``. With
+    ``centre_m`` None the sleeper's range is found by calibration on the
+    recording's first minutes (said on stderr).
     """
     from sensing.audio.microphone import microphone_blocks
-    from sensing.audio.model_file import read_metadata
     from sensing.audio.night import StopOnSignal
     from sensing.radar.sleep.input import sleeper_centre
     from sensing.radar.sleep.model import default_sleep_model, read_sleep_metadata
 
-    if centre_m is None:
-        settings = read_sleep_metadata(sleep_model or default_sleep_model()).features
-        with Recording(radar_path) as recording:
-            sleeper = sleeper_centre(recording, settings)
-        centre_m = sleeper.centre_m
-        print(f"sleeper's range: {centre_m:.2f} m ({sleeper.how})", file=sys.stderr)
-    sr = read_metadata(audio_model or default_model_path()).features.sr
-    with StopOnSignal() as stop:
-        return live_night(
-            microphone_blocks(sr=sr, device=device),
-            replay_radar(radar_path),
-            out_dir=out_dir,
-            centre_m=centre_m,
-            audio_model=audio_model,
-            sleep_model=sleep_model,
-            gate=gate,
-            source={"microphone": device or "default input"},
-            threads=threads,
-            stop_requested=lambda: stop.requested,
-        )
+    with as_recording(radar_path) as recording_path:
+        if centre_m is None:
+            settings = read_sleep_metadata(sleep_model or default_sleep_model()).features
+            with Recording(recording_path) as recording:
+                sleeper = sleeper_centre(recording, settings)
+            centre_m = sleeper.centre_m
+            print(f"sleeper's range: {centre_m:.2f} m ({sleeper.how})", file=sys.stderr)
+        sr = read_metadata(audio_model or default_model_path()).features.sr
+        with StopOnSignal() as stop:
+            return live_night(
+                microphone_blocks(sr=sr, device=device),
+                replay_radar(recording_path, name=str(radar_path)),
+                out_dir=out_dir,
+                centre_m=centre_m,
+                audio_model=audio_model,
+                sleep_model=sleep_model,
+                gate=gate,
+                source={"microphone": device or "default input"},
+                threads=threads,
+                stop_requested=lambda: stop.requested,
+            )

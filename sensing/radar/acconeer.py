@@ -24,12 +24,19 @@ rx_spacing_m = 0). A111 sparse samples are real: they are stored as they are
 (an offset of about 2**15 included) with a zero imaginary part, and the device
 string says so.
 
+The top-level ``timestamp`` (ISO 8601, written by the Exploration Tool) becomes
+the recording's ``start_time``, so pictures read in clock time. Every group,
+dataset and JSON field is checked for its kind, shape and type as it is read:
+a malformed file is one :class:`RadarError` naming the file, the HDF5 path or
+key, and what was expected.
+
 h5py is imported only when a file is read (``pip install h5py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import itertools
 import json
 import posixpath
@@ -41,7 +48,7 @@ import numpy as np
 
 from sensing.errors import RadarError, SensingError
 from sensing.radar.adc import SPEED_OF_LIGHT_M_S, write_profiles
-from sensing.radar.recording import RadarConfig
+from sensing.radar.recording import RadarConfig, is_finite_number
 
 ACCONEER_CARRIER_HZ = 60.5e9
 """Carrier frequency of the A111 and A121 in Hz, as Acconeer documents it."""
@@ -101,7 +108,7 @@ def describe_acconeer(h5_path: str | Path) -> dict[str, Any]:
     """What an Acconeer recording holds, for inspection and error messages.
 
     Returns:
-        ``{"path", "layout": "a121" | "a111", "entries": {name: {"kind",
+        ``{"path", "layout": "a121" | "a111", "start_time": ISO 8601 or None, "entries": {name: {"kind",
         "frames", "sweeps_per_frame", "depths", "frame_rate_hz", "segments":
         [{"start_m", "step_m", "points", "profile"}, ...]}}}``: one segment per
         A121 subsweep, one for all A111 depths.
@@ -113,9 +120,11 @@ def describe_acconeer(h5_path: str | Path) -> dict[str, Any]:
     path = Path(h5_path)
     with _open(path) as file:
         layout, entries = _read_entries(file, str(path))
+        start_time = _start_time(file)
     return {
         "path": str(path),
         "layout": layout,
+        "start_time": start_time,
         "entries": {
             name: {
                 "kind": entry.kind,
@@ -166,12 +175,12 @@ def convert_acconeer(
         _, entries = _read_entries(file, source)
         chosen = _choose_entry(entries, entry, source)
         segments = _choose_segments(chosen, subsweep, source)
-        config = _radar_config(chosen, segments, source)
+        config = _radar_config(chosen, segments, _start_time(file), source)
         first = segments[0].first
         stop = first + sum(segment.points for segment in segments)
         dataset = file[chosen.dataset]
         chunks = (
-            _read_profiles(dataset, chosen, start, start + FRAMES_PER_CHUNK)[:, None, first:stop]
+            _read_profiles(dataset, chosen, start, start + FRAMES_PER_CHUNK, source)[:, None, first:stop]
             for start in range(0, chosen.frames, FRAMES_PER_CHUNK)
         )
         return write_profiles(out_path, config, chunks, n_frames=chosen.frames, n_rx=1, n_bins=stop - first)
@@ -198,7 +207,7 @@ def _open(path: Path) -> Any:
 
 
 def _read_entries(file: Any, source: str) -> tuple[str, dict[str, _Entry]]:
-    if isinstance(file.get("sessions"), _h5py().Group):
+    if "sessions" in file:
         return "a121", _a121_entries(file, source)
     if "data" in file and "mode" in file:
         return "a111", _a111_entries(file, source)
@@ -209,16 +218,83 @@ def _read_entries(file: Any, source: str) -> tuple[str, dict[str, _Entry]]:
     )
 
 
-def _dataset(node: Any, key: str, source: str) -> Any:
+# The file's structure, checked as it is read: each helper names the file, the HDF5 path or
+# JSON key, and what was expected.
+
+
+def _shown(value: object) -> str:
+    """A value as an error message shows it: its repr, cut to 60 characters."""
+    text = repr(value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind_of(item: Any) -> str:
+    h5py = _h5py()
+    return (
+        "a group" if isinstance(item, h5py.Group) else "a dataset" if isinstance(item, h5py.Dataset) else ""
+    )
+
+
+def _member(node: Any, key: str, kind: str, source: str) -> Any:
+    """``node[key]``, which must be a ``kind`` (``"group"`` or ``"dataset"``)."""
+    where = posixpath.join(node.name, key)
     item = node.get(key)
-    if not isinstance(item, _h5py().Dataset):
-        raise RadarError(f"{source}: no dataset {posixpath.join(node.name, key)}")
+    found = _kind_of(item)
+    if found != f"a {kind}":
+        raise RadarError(f"{source}: {where} must be a {kind}, found {found or 'nothing'}")
     return item
 
 
+def _group(node: Any, key: str, source: str) -> Any:
+    return _member(node, key, "group", source)
+
+
+def _dataset(node: Any, key: str, source: str) -> Any:
+    return _member(node, key, "dataset", source)
+
+
+def _scalar(node: Any, key: str, source: str) -> Any:
+    """The one value of the scalar dataset ``node[key]``."""
+    dataset = _dataset(node, key, source)
+    if dataset.shape != ():
+        raise RadarError(f"{source}: {dataset.name} must hold one value, got shape {dataset.shape}")
+    return dataset[()]
+
+
 def _text(node: Any, key: str, source: str) -> str:
-    value = _dataset(node, key, source)[()]
-    return value.decode() if isinstance(value, bytes) else str(value)
+    value = _scalar(node, key, source)
+    where = posixpath.join(node.name, key)
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            raise RadarError(f"{source}: {where} must be UTF-8 text, got {_shown(value)}") from None
+    if isinstance(value, str):
+        return value
+    raise RadarError(f"{source}: {where} must be text, got {_shown(value)}")
+
+
+def _integer_scalar(node: Any, key: str, source: str) -> int:
+    value = _scalar(node, key, source)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise RadarError(
+            f"{source}: {posixpath.join(node.name, key)} must be an integer, got {_shown(value)}"
+        )
+    return int(value)
+
+
+def _series(node: Any, key: str, frames: int, source: str) -> np.ndarray:
+    """The 1-d numeric dataset ``node[key]`` with one finite value per frame, as float64."""
+    dataset = _dataset(node, key, source)
+    if dataset.dtype.kind not in "iuf" or dataset.shape != (frames,):
+        raise RadarError(
+            f"{source}: {dataset.name} must hold one number per frame ({frames}), got "
+            f"{dataset.dtype} of shape {dataset.shape}"
+        )
+    values = np.asarray(dataset[()], dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise RadarError(f"{source}: {dataset.name} holds NaN or infinite values")
+    return values
 
 
 def _json(node: Any, key: str, source: str) -> dict[str, Any]:
@@ -227,8 +303,12 @@ def _json(node: Any, key: str, source: str) -> dict[str, Any]:
         value = json.loads(_text(node, key, source))
     except json.JSONDecodeError as error:
         raise RadarError(f"{source}: {where} is not valid JSON ({error})") from None
+    return _object(value, f"{source}: {where}")
+
+
+def _object(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise RadarError(f"{source}: {where} must be a JSON object, got {type(value).__name__}")
+        raise RadarError(f"{where} must be a JSON object, got {_shown(value)}")
     return value
 
 
@@ -238,11 +318,25 @@ def _get(values: dict[str, Any], key: str, where: str) -> Any:
     return values[key]
 
 
-def _int(values: dict[str, Any], key: str, where: str) -> int:
+def _int(values: dict[str, Any], key: str, where: str, *, minimum: int | None = None) -> int:
     value = _get(values, key, where)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RadarError(f"{where}: '{key}' must be an integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise RadarError(f"{where}: '{key}' must be {expected}, got {_shown(value)}")
     return value
+
+
+def _positive(value: object, what: str) -> float:
+    """``value`` as a positive finite float; ``what`` names it in the error."""
+    if not is_finite_number(value) or float(value) <= 0:  # type: ignore[arg-type]
+        raise RadarError(f"{what} must be a positive number, got {_shown(value)}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _optional_rate(values: dict[str, Any], key: str, where: str) -> float | None:
+    """A rate in Hz that may be left unset (absent or null: as fast as the sensor runs)."""
+    value = values.get(key)
+    return None if value is None else _positive(value, f"{where}: '{key}'")
 
 
 def _numbered(group: Any, prefix: str) -> list[str]:
@@ -254,6 +348,17 @@ def _numbered(group: Any, prefix: str) -> list[str]:
 
 def _profile(config: dict[str, Any]) -> str:
     return str(config.get("profile", "unknown")).removeprefix("PROFILE_")
+
+
+def _start_time(file: Any) -> str | None:
+    """When the recording began, from the top-level ``timestamp`` the Exploration Tool writes
+    (ISO 8601); None when it is missing or unreadable, since only the pictures' clock needs it."""
+    if not isinstance(file.get("timestamp"), _h5py().Dataset):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(_text(file, "timestamp", "")).isoformat()
+    except (RadarError, ValueError):
+        return None
 
 
 def _rate_from_times(times_s: np.ndarray, what: str, source: str) -> float:
@@ -269,13 +374,13 @@ def _rate_from_times(times_s: np.ndarray, what: str, source: str) -> float:
 
 
 def _a121_entries(file: Any, source: str) -> dict[str, _Entry]:
-    sessions = file["sessions"]
+    sessions = _group(file, "sessions", source)
     entries = {}
     for session_name in _numbered(sessions, "session_"):
-        session = sessions[session_name]
+        session = _group(sessions, session_name, source)
         session_config = _json(session, "session_config", source)
         for group_name in _numbered(session, "group_"):
-            for entry_name in _numbered(session[group_name], "entry_"):
+            for entry_name in _numbered(_group(session, group_name, source), "entry_"):
                 name = f"{session_name}/{group_name}/{entry_name}"
                 group_index = int(group_name.removeprefix("group_"))
                 entries[name] = _a121_entry(file, name, group_index, session_config, source)
@@ -287,27 +392,36 @@ def _a121_entries(file: Any, source: str) -> dict[str, _Entry]:
     return entries
 
 
-def _a121_entry(
-    file: Any, name: str, group_index: int, session_config: dict[str, Any], source: str
-) -> _Entry:
-    where = f"{source}, {name}"
-    node = file["sessions"][name]
-    sensor_id = int(_dataset(node, "sensor_id", source)[()])
-    try:
-        sensor_config = session_config["groups"][group_index][str(sensor_id)]
-    except (KeyError, IndexError, TypeError):
+def _a121_sensor_config(
+    session_config: dict[str, Any], group_index: int, sensor_id: int, where: str
+) -> dict[str, Any]:
+    """The config of sensor ``sensor_id`` in group ``group_index`` of the session config."""
+    groups = session_config.get("groups")
+    if not isinstance(groups, list) or not all(isinstance(group, dict) for group in groups):
+        raise RadarError(
+            f"{where}: session_config 'groups' must be a list of JSON objects, got {_shown(groups)}"
+        )
+    if group_index >= len(groups) or str(sensor_id) not in groups[group_index]:
         raise RadarError(
             f"{where}: session_config has no config for sensor {sensor_id} in group {group_index}"
-        ) from None
-    sweeps = _int(sensor_config, "sweeps_per_frame", f"{where}: sensor config")
-    base_step_m = float(_json(node, "metadata", source).get("base_step_length_m", A121_BASE_STEP_M))
+        )
+    return _object(groups[group_index][str(sensor_id)], f"{where}: the config of sensor {sensor_id}")
+
+
+def _a121_segments(sensor_config: dict[str, Any], base_step_m: float, where: str) -> list[_Segment]:
+    """One segment per subsweep of a sensor config, side by side in a sweep."""
+    subsweeps = _get(sensor_config, "subsweeps", f"{where}: sensor config")
+    if not isinstance(subsweeps, list) or not subsweeps:
+        raise RadarError(
+            f"{where}: sensor config 'subsweeps' must be a non-empty list, got {_shown(subsweeps)}"
+        )
     segments: list[_Segment] = []
     first = 0
-    for subsweep in _get(sensor_config, "subsweeps", f"{where}: sensor config"):
-        start_point, step_length, num_points = (
-            _int(subsweep, key, f"{where}: subsweep {len(segments)}")
-            for key in ("start_point", "step_length", "num_points")
-        )
+    for index, value in enumerate(subsweeps):
+        subsweep = _object(value, f"{where}: subsweep {index}")
+        start_point = _int(subsweep, "start_point", f"{where}: subsweep {index}")
+        step_length = _int(subsweep, "step_length", f"{where}: subsweep {index}", minimum=1)
+        num_points = _int(subsweep, "num_points", f"{where}: subsweep {index}", minimum=1)
         rest = {key: value for key, value in subsweep.items() if key not in ("start_point", "num_points")}
         segments.append(
             _Segment(
@@ -320,13 +434,35 @@ def _a121_entry(
             )
         )
         first += num_points
+    return segments
+
+
+def _a121_entry(
+    file: Any, name: str, group_index: int, session_config: dict[str, Any], source: str
+) -> _Entry:
+    where = f"{source}, {name}"
+    node = _group(file["sessions"], name, source)
+    sensor_id = _integer_scalar(node, "sensor_id", source)
+    sensor_config = _a121_sensor_config(session_config, group_index, sensor_id, where)
+    sweeps = _int(sensor_config, "sweeps_per_frame", f"{where}: sensor config", minimum=1)
+    metadata = _json(node, "metadata", source)
+    base_step_m = _positive(
+        metadata.get("base_step_length_m", A121_BASE_STEP_M), f"{where}: metadata 'base_step_length_m'"
+    )
+    segments = _a121_segments(sensor_config, base_step_m, where)
+    points = sum(segment.points for segment in segments)
     frame = _dataset(node, "result/frame", source)
-    if not {"real", "imag"} <= set(frame.dtype.names or ()):
-        raise RadarError(f"{source}: {frame.name} must be a compound of 'real' and 'imag', got {frame.dtype}")
-    if frame.ndim != 3 or frame.shape[1:] != (sweeps, first) or frame.shape[0] == 0:
+    fields = frame.dtype.fields or {}
+    if not {"real", "imag"} <= set(fields) or any(
+        fields[part][0].kind not in "iuf" for part in ("real", "imag")
+    ):
+        raise RadarError(
+            f"{source}: {frame.name} must be a compound of numeric 'real' and 'imag', got {frame.dtype}"
+        )
+    if frame.ndim != 3 or frame.shape[1:] != (sweeps, points) or frame.shape[0] == 0:
         raise RadarError(
             f"{source}: {frame.name} has shape {frame.shape}, the config expects "
-            f"(frames, {sweeps} sweeps, {first} points)"
+            f"(frames, {sweeps} sweeps, {points} points)"
         )
     frame_rate_hz = _a121_frame_rate(file, node, sensor_config, session_config, where)
     return _Entry(
@@ -345,12 +481,19 @@ def _a121_frame_rate(
     file: Any, node: Any, sensor_config: dict[str, Any], session_config: dict[str, Any], where: str
 ) -> float:
     """The configured frame (or session update) rate, else one measured from the frames' ticks."""
-    rate = sensor_config.get("frame_rate") or session_config.get("update_rate")
+    rate = _optional_rate(sensor_config, "frame_rate", f"{where}: sensor config") or _optional_rate(
+        session_config, "update_rate", f"{where}: session_config"
+    )
     if rate:
-        return float(rate)
-    ticks_per_second = _get(_json(file, "server_info", where), "ticks_per_second", f"{where}: server_info")
-    ticks = _dataset(node, "result/tick", where)[:]
-    return _rate_from_times(ticks / float(ticks_per_second), "frame ticks", where)
+        return rate
+    server_info = _json(file, "server_info", where)
+    ticks_per_second = _positive(
+        _get(server_info, "ticks_per_second", f"{where}: server_info"),
+        f"{where}: server_info 'ticks_per_second'",
+    )
+    frames = _dataset(node, "result/frame", where).shape[0]
+    ticks = _series(node, "result/tick", frames, where)
+    return _rate_from_times(ticks / ticks_per_second, "frame ticks", where)
 
 
 def _a111_entries(file: Any, source: str) -> dict[str, _Entry]:
@@ -368,16 +511,21 @@ def _a111_entries(file: Any, source: str) -> dict[str, _Entry]:
         raise RadarError(f"{source}: A111 {mode} data must have shape ({', '.join(axes)}), got {data.shape}")
     config = _json(file, "sensor_config_dump", source)
     sensors = _get(config, "sensor", f"{source}: sensor_config_dump")
-    if not isinstance(sensors, list) or len(sensors) != data.shape[1]:
+    if (
+        not isinstance(sensors, list)
+        or len(sensors) != data.shape[1]
+        or not all(isinstance(sensor, int) and not isinstance(sensor, bool) for sensor in sensors)
+    ):
         raise RadarError(
-            f"{source}: sensor_config_dump names sensors {sensors} but data holds {data.shape[1]}"
+            f"{source}: sensor_config_dump 'sensor' must list the {data.shape[1]} sensor number(s) "
+            f"data holds, got {_shown(sensors)}"
         )
     depths = data.shape[-1]
     start_m, step_m = _a111_range(file, config, depths, source)
     segment = _Segment(
         first=0, points=depths, start_m=start_m, step_m=step_m, profile=_profile(config), settings={}
     )
-    frame_rate_hz = _a111_frame_rate(file, config, source)
+    frame_rate_hz = _a111_frame_rate(file, config, data.shape[0], source)
     sweeps = data.shape[2] if mode == "sparse" else 1
     return {
         f"sensor_{sensor}": _Entry(
@@ -398,20 +546,36 @@ def _a111_range(file: Any, config: dict[str, Any], depths: int, source: str) -> 
     """(range of depth 0, metres between depths): from session_info, else from range_interval."""
     info = _json(file, "session_info", source) if "session_info" in file else {}
     if "range_start_m" in info and "step_length_m" in info:
-        return float(info["range_start_m"]), float(info["step_length_m"])
-    start_m, stop_m = _get(config, "range_interval", f"{source}: sensor_config_dump")
-    return float(start_m), (float(stop_m) - float(start_m)) / max(depths - 1, 1)
+        where = f"{source}: session_info"
+        start_m = info["range_start_m"]
+        if not is_finite_number(start_m):
+            raise RadarError(f"{where} 'range_start_m' must be a number, got {_shown(start_m)}")
+        return float(start_m), _positive(info["step_length_m"], f"{where} 'step_length_m'")
+    interval = _get(config, "range_interval", f"{source}: sensor_config_dump")
+    if (
+        not isinstance(interval, list)
+        or len(interval) != 2
+        or not all(map(is_finite_number, interval))
+        or not interval[0] < interval[1]
+    ):
+        raise RadarError(
+            f"{source}: sensor_config_dump 'range_interval' must be [start_m, stop_m] with "
+            f"start_m < stop_m, got {_shown(interval)}"
+        )
+    start_m, stop_m = float(interval[0]), float(interval[1])
+    return start_m, (stop_m - start_m) / max(depths - 1, 1)
 
 
-def _a111_frame_rate(file: Any, config: dict[str, Any], source: str) -> float:
+def _a111_frame_rate(file: Any, config: dict[str, Any], frames: int, source: str) -> float:
     """The configured update rate, else one measured from ``sample_times``."""
-    if config.get("update_rate"):
-        return float(config["update_rate"])
+    rate = _optional_rate(config, "update_rate", f"{source}: sensor_config_dump")
+    if rate:
+        return rate
     if "sample_times" not in file:
         raise RadarError(
             f"{source}: the frame rate is unknown: no update_rate in sensor_config_dump and no sample_times"
         )
-    return _rate_from_times(_dataset(file, "sample_times", source)[:], "sample_times", source)
+    return _rate_from_times(_series(file, "sample_times", frames, source), "sample_times", source)
 
 
 def _choose_entry(entries: dict[str, _Entry], entry: str | None, source: str) -> _Entry:
@@ -419,7 +583,8 @@ def _choose_entry(entries: dict[str, _Entry], entry: str | None, source: str) ->
         if len(entries) == 1:
             return next(iter(entries.values()))
         raise RadarError(
-            f"{source}: holds {len(entries)} entries ({', '.join(entries)}); pass entry= one of them"
+            f"{source}: holds {len(entries)} entries ({', '.join(entries)}); choose one "
+            f"(sensing radar convert --entry NAME; entry= in Python)"
         )
     if entry not in entries:
         raise RadarError(f"{source}: no entry {entry!r} (has: {', '.join(entries)})")
@@ -469,7 +634,9 @@ def _why_apart(one: _Segment, two: _Segment) -> str:
     return ""
 
 
-def _radar_config(entry: _Entry, segments: tuple[_Segment, ...], source: str) -> RadarConfig:
+def _radar_config(
+    entry: _Entry, segments: tuple[_Segment, ...], start_time: str | None, source: str
+) -> RadarConfig:
     try:
         return RadarConfig(
             frame_rate_hz=entry.frame_rate_hz,
@@ -478,18 +645,31 @@ def _radar_config(entry: _Entry, segments: tuple[_Segment, ...], source: str) ->
             wavelength_m=ACCONEER_WAVELENGTH_M,
             rx_spacing_m=0.0,
             device=f"acconeer {entry.kind}, profile {segments[0].profile}",
+            start_time=start_time,
         )
     except RadarError as error:
         raise RadarError(f"{source}, {entry.name}: {error}") from None
 
 
-def _read_profiles(dataset: Any, entry: _Entry, start: int, stop: int) -> np.ndarray:
-    """(frames, depths) complex64: frames [start, stop), sweeps averaged."""
-    if entry.kind == _A121:
-        block = dataset[start:stop]
-        samples = block["real"].astype(np.float64) + 1j * block["imag"].astype(np.float64)
-        return np.asarray(samples.mean(axis=1).astype(np.complex64))
-    block = dataset[start:stop, entry.sensor_index]
-    if entry.kind == _A111_IQ:
-        return np.asarray(block.astype(np.complex64))
-    return np.asarray(block.astype(np.float64).mean(axis=1).astype(np.complex64))
+def _read_profiles(dataset: Any, entry: _Entry, start: int, stop: int, source: str) -> np.ndarray:
+    """(frames, depths) complex64: frames [start, stop), sweeps averaged.
+
+    Raises:
+        RadarError: the samples cannot be read (a damaged file) or hold NaN or infinite values.
+    """
+    try:
+        if entry.kind == _A121:
+            block = dataset[start:stop]
+            samples = block["real"].astype(np.float64) + 1j * block["imag"].astype(np.float64)
+            profiles = samples.mean(axis=1)
+        else:
+            block = dataset[start:stop, entry.sensor_index]
+            profiles = block if entry.kind == _A111_IQ else block.astype(np.float64).mean(axis=1)
+    except (OSError, ValueError, TypeError) as error:
+        raise RadarError(f"{source}: cannot read {dataset.name} frames {start} to {stop} ({error})") from None
+    bad = ~np.isfinite(profiles).all(axis=1)
+    if bad.any():
+        raise RadarError(
+            f"{source}, {entry.name}: frame {start + int(np.argmax(bad))} holds NaN or infinite samples"
+        )
+    return np.asarray(profiles.astype(np.complex64))

@@ -38,7 +38,7 @@ import numpy as np
 
 from sensing.errors import RadarError
 from sensing.radar.processing import combine_rx
-from sensing.radar.recording import EPOCH_S, RadarConfig, Recording
+from sensing.radar.recording import EPOCH_S, RadarConfig, Recording, is_finite_number
 
 BREATHING_BAND_HZ = (0.1, 0.5)
 """Breathing rates searched, in Hz (6 to 30 breaths per minute)."""
@@ -233,6 +233,11 @@ def breathing_rate(
     Reads only that span. See :func:`estimate_breathing` for ``bins`` and errors.
     """
     rate = recording.config.frame_rate_hz
+    if not is_finite_number(start_s) or (seconds is not None and not is_finite_number(seconds)):
+        raise RadarError(
+            f"{recording.path}: the span to analyse must be finite seconds, got start {start_s!r} "
+            f"and length {seconds!r}"
+        )
     start = round(start_s * rate)
     stop = recording.n_frames if seconds is None else start + round(seconds * rate)
     if not 0 <= start < stop <= recording.n_frames:
@@ -241,10 +246,9 @@ def breathing_rate(
             f"{'rest' if seconds is None else f'{seconds:g} s'} of a "
             f"{recording.duration_s:.1f} s recording"
         )
+    frames = recording.read(start, stop)
     try:
-        return estimate_breathing(
-            recording.read(start, stop), recording.config, bins=bins, start_s=start / rate
-        )
+        return estimate_breathing(frames, recording.config, bins=bins, start_s=start / rate)
     except RadarError as error:
         raise RadarError(f"{recording.path}: {error}") from None
 

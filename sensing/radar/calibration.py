@@ -58,7 +58,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sensing.errors import RadarError
-from sensing.radar.recording import Recording
+from sensing.radar.recording import Recording, is_finite_number
 
 WINDOW_S = 60.0
 """Length of one analysis window, s."""
@@ -359,6 +359,11 @@ def calibrate(recording: Recording, *, seconds: float = 1800.0, start_s: float =
     """
     config = recording.config
     rate = config.frame_rate_hz
+    if not (is_finite_number(start_s) and is_finite_number(seconds) and seconds > 0):
+        raise RadarError(
+            f"{recording.path}: calibration needs a finite start and a positive finite span in "
+            f"seconds, got start {start_s!r} and {seconds!r} s"
+        )
     first = round(start_s * rate)
     last = min(recording.n_frames, first + round(seconds * rate))
     if start_s < 0 or last - first < round(MIN_SPAN_S * rate):

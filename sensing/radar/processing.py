@@ -322,6 +322,11 @@ def _hann(n: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
 
 
+def _metres(value: float) -> str:
+    """A range in metres for an error message: millimetres, or three digits when far off."""
+    return f"{value:.3f}" if abs(value) < 1000 else f"{value:.3g}"
+
+
 def _range_weights(
     rows_m: np.ndarray, range_step_m: float, config: RadarConfig, n_bins: int, source: str
 ) -> tuple[slice, np.ndarray, np.ndarray, np.ndarray]:
@@ -337,11 +342,13 @@ def _range_weights(
         row, bin (counted from the start of the kept slice) and weight; each
         row's weights sum to 1.
     """
+    if not np.isfinite(rows_m).all():
+        raise RadarError(f"{source}: the sleeper's range (centre_m) must be a finite number of metres")
     position = (rows_m - config.range_offset_m) / config.range_resolution_m
     if position.min() < -1e-6 or position.max() > n_bins - 1 + 1e-6:
         covered = config.range_m(n_bins)[[0, -1]]
         raise RadarError(
-            f"{source}: rows {rows_m.min():.3f} to {rows_m.max():.3f} m lie outside "
+            f"{source}: rows {_metres(rows_m.min())} to {_metres(rows_m.max())} m lie outside "
             f"the recording's range bins ({covered[0]:.3f} to {covered[1]:.3f} m); "
             f"move centre_m or narrow range_window_m"
         )

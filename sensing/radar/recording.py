@@ -5,11 +5,14 @@
 - ``iq``: complex64, shape (frames, rx, range_bins): each frame's complex range
   profile per receiver (a range FFT of the chirp samples, averaged over the
   chirps of one burst);
-- ``config``: a 0-d string array with the JSON object of :class:`RadarConfig`.
+- ``config``: a 0-d string array with the JSON object of :class:`RadarConfig`
+  (plain text: an archive holding a pickled Python object is refused, never loaded).
 
 The archive is written uncompressed, so :class:`Recording` reads any span of
 frames without loading the rest (an 8-hour night at 15 Hz with 3 receivers and
-100 bins is about 1 GB).
+100 bins is about 1 GB). :class:`RecordingWriter` writes it under a temporary
+name and renames it into place when complete, so a crash or a full disk leaves
+the previous file or none, never a part of one.
 
 ``NAME.epochs.csv`` beside it (optional) has the header ``start_s,label`` and
 one row per 30 s epoch, label one of :data:`EPOCH_LABELS`.
@@ -19,33 +22,66 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime
+import io
 import json
 import numbers
+import os
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from sensing.errors import RadarError
+from sensing.files import temporary_name, write_atomically, write_error
 
 EPOCH_S = 30.0
 """Length of one labelled epoch in seconds."""
 EPOCH_LABELS = ("absent", "awake", "asleep")
 """Labels of an epoch, in the order models output them."""
 IQ_DTYPE = np.dtype(np.complex64)
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest ``config.npy`` member read: a config is a short JSON text."""
+ARCHIVE_FAULTS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OSError,
+    struct.error,
+)
+"""What :mod:`zipfile` and :mod:`numpy.lib.format` raise on a damaged, truncated or foreign archive."""
 
 
 def is_finite_number(value: object) -> bool:
     """A finite real number (numpy scalars included), not a bool."""
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, (bool, np.bool_))
-        and bool(np.isfinite(float(value)))
-    )
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        return bool(np.isfinite(float(value)))
+    except OverflowError:  # an integer beyond any float
+        return False
+
+
+def parse_start_time(text: object, *, what: str) -> datetime.datetime:
+    """An ISO 8601 date and time (``2024-03-01T23:10:00``, a zone allowed) as a datetime.
+
+    Raises:
+        RadarError: not a string holding one; the message names ``what``.
+    """
+    if isinstance(text, str):
+        try:
+            return datetime.datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    raise RadarError(f"{what} must be a date and time such as 2024-03-01T23:10:00, got {text!r}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -59,6 +95,8 @@ class RadarConfig:
         wavelength_m: carrier wavelength in metres (about 5 mm at 60 GHz).
         rx_spacing_m: distance between neighbouring receive antennas in metres.
         device: free text naming the radar (``"simulated soli-like"``, ``"acconeer a121"``).
+        start_time: when frame 0 was recorded, ISO 8601 (``"2024-03-01T23:10:00"``), or
+            None when unknown (pictures then show time from the start).
     """
 
     frame_rate_hz: float
@@ -67,6 +105,7 @@ class RadarConfig:
     wavelength_m: float
     rx_spacing_m: float
     device: str
+    start_time: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("frame_rate_hz", "range_resolution_m", "wavelength_m"):
@@ -77,10 +116,18 @@ class RadarConfig:
             value = getattr(self, name)
             if not (is_finite_number(value) and value >= 0):
                 raise RadarError(f"radar config: {name} must be a number >= 0, got {value!r}")
+        if not isinstance(self.device, str):
+            raise RadarError(f"radar config: device must be text, got {self.device!r}")
+        if self.start_time is not None:
+            parse_start_time(self.start_time, what="radar config: start_time")
 
     def range_m(self, n_bins: int) -> np.ndarray:
         """(n_bins,) range of each bin in metres."""
         return self.range_offset_m + self.range_resolution_m * np.arange(n_bins)
+
+    def started_at(self) -> datetime.datetime | None:
+        """When frame 0 was recorded, or None when unknown."""
+        return None if self.start_time is None else datetime.datetime.fromisoformat(self.start_time)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -95,11 +142,12 @@ class RadarConfig:
         if not isinstance(values, dict):
             raise RadarError(f"{source}: config must be a JSON object, got {type(values).__name__}")
         fields = [field.name for field in dataclasses.fields(cls)]
-        missing = [name for name in fields if name not in values]
+        required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
+        missing = [name for name in required if name not in values]
         if missing:
-            raise RadarError(f"{source}: config lacks {', '.join(missing)} (needs {', '.join(fields)})")
+            raise RadarError(f"{source}: config lacks {', '.join(missing)} (needs {', '.join(required)})")
         try:
-            return cls(**{name: values[name] for name in fields})
+            return cls(**{name: values[name] for name in fields if name in values})
         except RadarError as error:
             raise RadarError(f"{source}: {error}") from None
 
@@ -122,6 +170,12 @@ class RecordingWriter:
 
     >>> with RecordingWriter(path, config, n_frames=54000, n_rx=3, n_bins=100) as writer:
     ...     writer.write(chunk)  # (frames, 3, 100) complex64, in order
+
+    The frames go to a hidden temporary file beside ``path``
+    (:func:`sensing.files.temporary_name`), renamed to ``path`` by :meth:`close`
+    once every announced frame is written. Any failure removes the temporary
+    file and leaves ``path`` as it was; a full disk or another write failure
+    raises :class:`sensing.files.WriteError` naming ``path``.
     """
 
     def __init__(
@@ -130,13 +184,23 @@ class RecordingWriter:
         self.path = Path(path)
         self.shape = (n_frames, n_rx, n_bins)
         self.written = 0
-        self._archive = zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
-        self._archive.writestr(_entry("config.npy"), _npy_bytes(np.array(config.to_json())))
-        self._member = self._archive.open(_entry("iq.npy"), "w", force_zip64=True)
-        npy_format.write_array_header_1_0(
-            self._member,
-            {"descr": npy_format.dtype_to_descr(IQ_DTYPE), "fortran_order": False, "shape": self.shape},
-        )
+        self._partial = temporary_name(self.path)
+        try:
+            self._archive = zipfile.ZipFile(
+                self._partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True
+            )
+        except OSError as error:
+            raise write_error(self.path, error) from None
+        try:
+            self._archive.writestr(_entry("config.npy"), _npy_bytes(np.array(config.to_json())))
+            self._member = self._archive.open(_entry("iq.npy"), "w", force_zip64=True)
+            npy_format.write_array_header_1_0(
+                self._member,
+                {"descr": npy_format.dtype_to_descr(IQ_DTYPE), "fortran_order": False, "shape": self.shape},
+            )
+        except OSError as error:
+            self.abandon()
+            raise write_error(self.path, error) from None
 
     def write(self, chunk: np.ndarray) -> None:
         """Append (frames, rx, range_bins) complex64 frames."""
@@ -149,22 +213,40 @@ class RecordingWriter:
         if self.written + chunk.shape[0] > self.shape[0]:
             raise RadarError(f"{self.path}: more than the {self.shape[0]} frames announced")
         _check_finite(chunk, self.written, str(self.path))
-        self._member.write(np.ascontiguousarray(chunk).tobytes())
+        try:
+            self._member.write(np.ascontiguousarray(chunk).tobytes())
+        except OSError as error:
+            self.abandon()
+            raise write_error(self.path, error) from None
         self.written += chunk.shape[0]
 
     def close(self) -> None:
-        """Finish the file; raises (and removes it) if fewer frames came than announced."""
-        self._member.close()
-        self._archive.close()
+        """Finish the file and move it into place.
+
+        Raises:
+            RadarError: fewer frames came than announced (nothing is left behind).
+            WriteError: the file could not be finished (a full disk).
+        """
         if self.written != self.shape[0]:
-            self.path.unlink(missing_ok=True)
+            self.abandon()
             raise RadarError(f"{self.path}: {self.written} frames written, {self.shape[0]} announced")
+        try:
+            self._member.close()
+            self._archive.close()
+            os.replace(self._partial, self.path)
+        except OSError as error:
+            self.abandon()
+            raise write_error(self.path, error) from None
 
     def abandon(self) -> None:
-        """Close and remove the partial file (after an error while writing)."""
-        self._member.close()
-        self._archive.close()
-        self.path.unlink(missing_ok=True)
+        """Close and remove the temporary file (after an error while writing)."""
+        for close in (getattr(self, "_member", None), self._archive):
+            try:
+                if close is not None:
+                    close.close()
+            except (OSError, ValueError):
+                pass  # the file is being discarded; what failed is raised by the caller
+        self._partial.unlink(missing_ok=True)
 
     def __enter__(self) -> RecordingWriter:
         return self
@@ -182,8 +264,6 @@ def _entry(name: str) -> zipfile.ZipInfo:
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
@@ -195,6 +275,42 @@ def write_recording(path: str | Path, iq: np.ndarray, config: RadarConfig) -> Pa
     with RecordingWriter(path, config, n_frames=iq.shape[0], n_rx=iq.shape[1], n_bins=iq.shape[2]) as writer:
         writer.write(iq)
     return Path(path)
+
+
+def _cause(error: BaseException) -> str:
+    """An exception's message, or its type's name when it has none."""
+    return str(error) or type(error).__name__
+
+
+def _npy_header(member: IO[bytes], name: str, source: str) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
+    """(shape, fortran_order, dtype) from the header of an ``.npy`` stream, leaving it at the data."""
+    version = npy_format.read_magic(member)
+    if version == (1, 0):
+        return npy_format.read_array_header_1_0(member)
+    if version == (2, 0):
+        return npy_format.read_array_header_2_0(member)
+    raise RadarError(
+        f"{source}: {name} is in .npy format version {version[0]}.{version[1]}; expected 1.0 or 2.0"
+    )
+
+
+def _read_config(archive: zipfile.ZipFile, source: str) -> RadarConfig:
+    """The :class:`RadarConfig` in the archive's ``config.npy``, checked before anything is loaded."""
+    info = archive.getinfo("config.npy")
+    if info.file_size > MAX_CONFIG_BYTES:
+        raise RadarError(f"{source}: config holds {info.file_size} bytes; expected a short JSON text")
+    data = archive.read(info)  # checks the CRC
+    shape, _, dtype = _npy_header(io.BytesIO(data), "config", source)
+    if dtype.hasobject:
+        raise RadarError(
+            f"{source}: config is a pickled Python object, which is never loaded; store its JSON "
+            f"text instead: config=np.array(json.dumps(values))"
+        )
+    if shape != () or dtype.kind not in "US":
+        raise RadarError(f"{source}: config must be a 0-d string array, got {dtype} of shape {shape}")
+    config = np.load(io.BytesIO(data), allow_pickle=False)
+    text = config.item()
+    return RadarConfig.from_json(text.decode() if isinstance(text, bytes) else str(text), source=source)
 
 
 def _member_data_start(file: BinaryIO, info: zipfile.ZipInfo, source: str) -> int:
@@ -215,6 +331,12 @@ def _member_data_start(file: BinaryIO, info: zipfile.ZipInfo, source: str) -> in
 class Recording:
     """A recording on disk, read in spans of frames.
 
+    Opening it checks everything but the frames' values: the archive, both
+    members, the config and the shape and type of ``iq``; every fault (a
+    damaged, truncated or foreign file, a missing member, a pickled config, a
+    wrong dtype or shape) is a :class:`RadarError` naming the file. NaN or
+    infinite frames are found when read.
+
     Attributes:
         path, config: the file and its :class:`RadarConfig`.
         n_frames, n_rx, n_bins: the shape of ``iq``.
@@ -223,26 +345,35 @@ class Recording:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         source = str(self.path)
+        if self.path.is_dir():
+            raise RadarError(f"{source}: is a folder, expected a radar recording (.npz)")
         if not self.path.is_file():
             raise RadarError(f"{source}: recording not found")
         try:
             self._archive = zipfile.ZipFile(self.path)
-        except zipfile.BadZipFile:
-            raise RadarError(f"{source}: not an .npz archive (corrupt or another format)") from None
+        except ARCHIVE_FAULTS as error:
+            raise RadarError(
+                f"{source}: not an .npz archive (damaged, truncated or another format: {_cause(error)})"
+            ) from None
+        try:
+            self._open(source)
+        except ARCHIVE_FAULTS as error:
+            self.close()
+            raise RadarError(f"{source}: damaged archive ({_cause(error)})") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, source: str) -> None:
+        """Read and check the config and the layout of ``iq``; open the file for reading spans."""
         names = set(self._archive.namelist())
         for needed in ("iq.npy", "config.npy"):
             if needed not in names:
                 raise RadarError(
                     f"{source}: no '{needed[:-4]}' array (has: "
-                    f"{', '.join(sorted(n[:-4] for n in names)) or 'nothing'})"
+                    f"{', '.join(sorted(n.removesuffix('.npy') for n in names)) or 'nothing'})"
                 )
-        with self._archive.open("config.npy") as member:
-            config = np.load(member, allow_pickle=False)
-        if config.ndim != 0 or config.dtype.kind not in "US":
-            raise RadarError(
-                f"{source}: config must be a 0-d string array, got {config.dtype} of shape {config.shape}"
-            )
-        self.config = RadarConfig.from_json(str(config), source=source)
+        self.config = _read_config(self._archive, source)
         info = self._archive.getinfo("iq.npy")
         if info.compress_type != zipfile.ZIP_STORED:
             raise RadarError(
@@ -250,15 +381,8 @@ class Recording:
                 f"sensing.radar.recording.write_recording (np.savez, not savez_compressed)"
             )
         with self._archive.open(info) as member:
-            version = npy_format.read_magic(member)
-            read_header = (
-                npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
-            )
-            try:
-                shape, fortran_order, dtype = read_header(member)
-            except ValueError as error:
-                raise RadarError(f"{source}: iq has a corrupt array header ({error})") from None
-            self._data_offset = member.tell()
+            shape, fortran_order, dtype = _npy_header(member, "iq", source)
+            data_offset = member.tell()
         if dtype != IQ_DTYPE:
             raise RadarError(f"{source}: iq must be complex64, got {dtype}")
         if len(shape) != 3 or 0 in shape:
@@ -266,13 +390,13 @@ class Recording:
         if fortran_order:
             raise RadarError(f"{source}: iq is stored in Fortran order; save a C-ordered array")
         self.n_frames, self.n_rx, self.n_bins = shape
-        if info.file_size < self._data_offset + self.n_frames * self._frame_bytes:
+        if info.file_size < data_offset + self.n_frames * self._frame_bytes:
             raise RadarError(
                 f"{source}: truncated: iq announces {self.n_frames} frames but holds "
-                f"{(info.file_size - self._data_offset) // self._frame_bytes}"
+                f"{max(0, info.file_size - data_offset) // self._frame_bytes}"
             )
         self._file = open(self.path, "rb")  # closed by close()
-        self._iq_start = _member_data_start(self._file, info, source) + self._data_offset
+        self._iq_start = _member_data_start(self._file, info, source) + data_offset
 
     @property
     def _frame_bytes(self) -> int:
@@ -283,12 +407,21 @@ class Recording:
         return self.n_frames / self.config.frame_rate_hz
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Frames [start, stop) as (frames, rx, range_bins) complex64."""
+        """Frames [start, stop) as (frames, rx, range_bins) complex64.
+
+        Raises:
+            RadarError: a span outside the recording, frames missing from the file
+                (cut short since it was opened) or holding NaN or infinite values.
+        """
         stop = self.n_frames if stop is None else min(stop, self.n_frames)
         if not 0 <= start <= stop:
             raise RadarError(f"{self.path}: cannot read frames {start} to {stop} of {self.n_frames}")
         self._file.seek(self._iq_start + start * self._frame_bytes)
         data = self._file.read((stop - start) * self._frame_bytes)
+        if len(data) != (stop - start) * self._frame_bytes:
+            raise RadarError(
+                f"{self.path}: truncated: frame {start + len(data) // self._frame_bytes} is missing"
+            )
         chunk = np.frombuffer(data, dtype=IQ_DTYPE).reshape(stop - start, self.n_rx, self.n_bins)
         _check_finite(chunk, start, str(self.path))
         return chunk
@@ -299,7 +432,8 @@ class Recording:
             yield start, self.read(start, start + frames_per_chunk)
 
     def close(self) -> None:
-        self._file.close()
+        if hasattr(self, "_file"):
+            self._file.close()
         self._archive.close()
 
     def __enter__(self) -> Recording:
@@ -316,49 +450,54 @@ def epochs_path(recording_path: str | Path) -> Path:
 
 
 def write_epochs(path: str | Path, labels: list[str]) -> Path:
-    """Write one row per 30 s epoch: ``start_s,label``."""
+    """Write one row per 30 s epoch: ``start_s,label`` (atomically, :func:`sensing.files.write_atomically`)."""
     unknown = sorted(set(labels) - set(EPOCH_LABELS))
     if unknown:
         raise RadarError(f"epoch labels must be {', '.join(EPOCH_LABELS)}; got {unknown}")
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["start_s", "label"])
-        for index, label in enumerate(labels):
-            writer.writerow([f"{index * EPOCH_S:g}", label])
-    return Path(path)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["start_s", "label"])
+    for index, label in enumerate(labels):
+        writer.writerow([f"{index * EPOCH_S:g}", label])
+    return write_atomically(path, text.getvalue())
 
 
 def read_epochs(path: str | Path) -> list[str]:
     """The label of each 30 s epoch, in order, from an ``epochs.csv``.
 
     Raises:
-        RadarError: missing columns, an unknown label, or starts that are not
-            consecutive multiples of 30 s from 0.
+        RadarError: not a text file, missing columns, an unknown label, or starts
+            that are not consecutive multiples of 30 s from 0.
     """
     path = Path(path)
     if not path.is_file():
         raise RadarError(f"{path}: epoch labels not found")
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [column for column in ("start_s", "label") if column not in (reader.fieldnames or [])]
-        if missing:
+    try:
+        with open(path, newline="") as handle:
+            return _epoch_rows(csv.DictReader(handle), path)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise RadarError(f"{path}: not a CSV text file of epoch labels ({error})") from None
+
+
+def _epoch_rows(reader: csv.DictReader[str], path: Path) -> list[str]:
+    """The labels of an ``epochs.csv`` being read, checked row by row."""
+    missing = [column for column in ("start_s", "label") if column not in (reader.fieldnames or [])]
+    if missing:
+        raise RadarError(f"{path}: missing column(s) {', '.join(missing)}; the header must be start_s,label")
+    labels: list[str] = []
+    for line, row in enumerate(reader, start=2):
+        if row["label"] not in EPOCH_LABELS:
             raise RadarError(
-                f"{path}: missing column(s) {', '.join(missing)}; the header must be start_s,label"
+                f"{path}, line {line}: label {row['label']!r} is not one of {', '.join(EPOCH_LABELS)}"
             )
-        labels: list[str] = []
-        for line, row in enumerate(reader, start=2):
-            if row["label"] not in EPOCH_LABELS:
-                raise RadarError(
-                    f"{path}, line {line}: label {row['label']!r} is not one of {', '.join(EPOCH_LABELS)}"
-                )
-            try:
-                start_s = float(row["start_s"])
-            except (TypeError, ValueError):
-                raise RadarError(f"{path}, line {line}: start_s {row['start_s']!r} is not a number") from None
-            if abs(start_s - len(labels) * EPOCH_S) > 1e-6:
-                raise RadarError(
-                    f"{path}, line {line}: start_s {start_s:g} should be "
-                    f"{len(labels) * EPOCH_S:g} (one row per {EPOCH_S:g} s epoch, in order)"
-                )
-            labels.append(row["label"])
+        try:
+            start_s = float(row["start_s"])
+        except (TypeError, ValueError):
+            raise RadarError(f"{path}, line {line}: start_s {row['start_s']!r} is not a number") from None
+        if abs(start_s - len(labels) * EPOCH_S) > 1e-6:
+            raise RadarError(
+                f"{path}, line {line}: start_s {start_s:g} should be "
+                f"{len(labels) * EPOCH_S:g} (one row per {EPOCH_S:g} s epoch, in order)"
+            )
+        labels.append(row["label"])
     return labels

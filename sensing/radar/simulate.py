@@ -44,6 +44,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from sensing.errors import RadarError
+from sensing.files import make_folder, write_atomically
 from sensing.progress import Progress
 from sensing.radar.night_script import STATE_LABELS, STATES, Person, Script, plan_script
 from sensing.radar.recording import (
@@ -60,6 +61,8 @@ KERNEL_SPAN_BINS = 7
 """The range response is tapered to zero this many bins from a scatterer (about -60 dB there)."""
 _TAPER_START_BINS = 5
 NOISE_BLOCK_FRAMES = 900
+MAX_HOURS = 24.0
+"""Longest night :func:`simulate_night` makes, in hours."""
 """Thermal noise is drawn in blocks of this many frames, each from its own seed, so any chunking
 gives the same noise."""
 _CURTAIN_WAVES = 12
@@ -359,8 +362,8 @@ class NightTruth:
     hardware: dict[str, Any]
 
     def write(self, path: str | Path) -> Path:
-        Path(path).write_text(json.dumps(dataclasses.asdict(self)))
-        return Path(path)
+        """Write the truth as JSON, atomically (:func:`sensing.files.write_atomically`)."""
+        return write_atomically(path, json.dumps(dataclasses.asdict(self)))
 
     @classmethod
     def read(cls, path: str | Path) -> NightTruth:
@@ -371,7 +374,7 @@ class NightTruth:
         try:
             values = json.loads(path.read_text())
             return cls(**{field.name: _tuples(values[field.name]) for field in dataclasses.fields(cls)})
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
             raise RadarError(f"{path}: not a simulated night's truth ({error})") from None
 
 
@@ -562,7 +565,9 @@ def simulate_night(
     Writes ``out_path`` (``NAME.npz``), ``NAME.epochs.csv`` and
     ``NAME.truth.json`` (:class:`NightTruth`). Frames are made and written
     ``chunk_s`` seconds at a time, so memory does not grow with the night;
-    any ``chunk_s`` gives the same frames, bit for bit.
+    any ``chunk_s`` gives the same frames, bit for bit. Each file is written
+    atomically, and a failure (a full disk) removes the night's other files,
+    so a night is all three files or none.
 
     Args:
         out_path: the recording to write.
@@ -582,16 +587,21 @@ def simulate_night(
     scene = _Scene(parameters, hardware, seed=seed, n_seconds=n_seconds)
     out_path = Path(out_path)
     chunk = max(1, round(chunk_s * hardware.frame_rate_hz))
-    with RecordingWriter(
-        out_path, hardware.config(), n_frames=n_frames, n_rx=hardware.n_rx, n_bins=hardware.n_bins
-    ) as writer:
-        for start in range(0, n_frames, chunk):
-            writer.write(scene.frames(start, min(start + chunk, n_frames)))
-            if progress is not None:
-                progress.advance()
-    truth = _truth(scene, seed, n_epochs)
-    truth.write(truth_path(out_path))
-    return out_path, write_epochs(epochs_path(out_path), list(truth.epoch_labels))
+    try:
+        with RecordingWriter(
+            out_path, hardware.config(), n_frames=n_frames, n_rx=hardware.n_rx, n_bins=hardware.n_bins
+        ) as writer:
+            for start in range(0, n_frames, chunk):
+                writer.write(scene.frames(start, min(start + chunk, n_frames)))
+                if progress is not None:
+                    progress.advance()
+        truth = _truth(scene, seed, n_epochs)
+        truth.write(truth_path(out_path))
+        return out_path, write_epochs(epochs_path(out_path), list(truth.epoch_labels))
+    except BaseException:  # a night is its three files or none of them
+        for path in (out_path, truth_path(out_path), epochs_path(out_path)):
+            path.unlink(missing_ok=True)
+        raise
 
 
 def chunks_per_night(hours: float, *, chunk_s: float = 60.0, hardware: RadarHardware | None = None) -> int:
@@ -647,8 +657,7 @@ def simulate_nights(
     if not (isinstance(nights, int) and nights >= 1):
         raise RadarError(f"nights must be an integer >= 1, got {nights!r}")
     seed = _check_seed(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_folder(out_dir)
     progress = Progress("simulate radar", nights * chunks_per_night(hours), stream=stream)
     results = []
     for night in range(nights):
@@ -666,7 +675,9 @@ def simulate_nights(
             progress=progress,
         )
         results.append((recording, NightTruth.read(truth_path(recording))))
-    progress.finish(f"{nights} night(s) of {results[0][1].duration_s / 3600:g} h in {out_dir}")
+    progress.finish(
+        f"{nights} {'night' if nights == 1 else 'nights'} of {results[0][1].duration_s / 3600:g} h in {out_dir}"
+    )
     return results
 
 
@@ -711,9 +722,13 @@ def _check_seed(seed: int) -> int:
 
 def _check_length(hours: float, chunk_s: float) -> int:
     """Whole 30 s epochs in ``hours``; RadarError for a night under one epoch or a bad chunk."""
-    if not (isinstance(hours, (int, float)) and np.isfinite(hours) and hours * 3600 >= EPOCH_S / 2):
+    if not (
+        isinstance(hours, (int, float))
+        and np.isfinite(hours)
+        and EPOCH_S / 2 <= hours * 3600 <= MAX_HOURS * 3600
+    ):
         raise RadarError(
-            f"hours must be a number of at least {EPOCH_S / 3600:.4f} (one 30 s epoch), got {hours!r}"
+            f"hours must be a number from {EPOCH_S / 3600:.4f} (one 30 s epoch) to {MAX_HOURS:g}, got {hours!r}"
         )
     if not (isinstance(chunk_s, (int, float)) and np.isfinite(chunk_s) and chunk_s > 0):
         raise RadarError(f"chunk_s must be a positive number of seconds, got {chunk_s!r}")

@@ -1,31 +1,38 @@
 """Pictures of a recording: ``range_time.png`` and ``frequency_time.png``.
 
-- ``range_time.png``: clutter-removed power of every range bin (receivers
-  averaged coherently, :class:`~sensing.radar.processing.ClutterFilter`) in
-  dB, time in minutes across, range in metres up. Long recordings are averaged
+- ``range_time.png`` ("movement by distance from the radar"): clutter-removed
+  power of every range bin (receivers averaged coherently,
+  :class:`~sensing.radar.processing.ClutterFilter`) in dB, time across, distance
+  in metres up, the sleeper's distance dashed. Long recordings are averaged
   over blocks of frames so the image has at most ``MAX_COLUMNS`` columns.
-- ``frequency_time.png``: the Doppler spectrogram at the sleeper's range, the
-  very columns a tensor holds (:class:`~sensing.radar.processing.SpectrogramStream`:
-  0 to ``max_frequency_hz`` Hz, one column per ``stft_hop_s``), with the
-  breathing band marked. Without ``centre_m`` the sleeper is taken to be at
-  the bin with the most breathing-band power over the recording
+- ``frequency_time.png`` ("breathing and movement at the sleeper's distance"):
+  the Doppler spectrogram at the sleeper's range, the very columns a tensor
+  holds (:class:`~sensing.radar.processing.SpectrogramStream`: 0 to
+  ``max_frequency_hz``, one column per ``stft_hop_s``), drawn in cycles per
+  minute with the breathing band marked. Without ``centre_m`` the sleeper is
+  taken to be at the bin with the most breathing-band power over the recording
   (:func:`~sensing.radar.breathing.strongest_breathing_range`).
 
-Both read the recording in chunks, so memory stays bounded for a whole night.
-When ``NAME.epochs.csv`` exists, a coloured strip above each picture shows the
-epoch labels. Needs matplotlib (``pip install 'sensing[plot]'``).
+Time reads as a person would (:class:`~sensing.radar.pictures.Timeline`: clock
+time when the start is known). Both read the recording in chunks, so memory
+stays bounded for a whole night. When ``NAME.epochs.csv`` exists, a coloured
+strip above each picture shows the labelled sleep state. Pictures are written
+atomically. Needs matplotlib (``pip install 'sensing[plot]'``).
 """
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sensing.errors import RadarError
+from sensing.files import make_folder
 from sensing.plotting import pyplot
 from sensing.radar.breathing import BREATHING_BAND_HZ, strongest_breathing_range
+from sensing.radar.pictures import Timeline, save_figure
 from sensing.radar.processing import (
     CHUNK_S,
     ClutterFilter,
@@ -34,7 +41,6 @@ from sensing.radar.processing import (
     combine_rx,
 )
 from sensing.radar.recording import (
-    EPOCH_LABELS,
     EPOCH_S,
     Recording,
     epochs_path,
@@ -45,6 +51,8 @@ MAX_COLUMNS = 1500
 """Most time columns in a picture; longer recordings are averaged over blocks."""
 LABEL_COLOURS = {"absent": "lightgrey", "awake": "orange", "asleep": "royalblue"}
 """Colour of each epoch label in the strip above a picture."""
+COLOUR_NAMES = {"lightgrey": "grey", "orange": "orange", "royalblue": "blue"}
+"""How the strip's title names each of :data:`LABEL_COLOURS`."""
 
 
 def write_views(
@@ -53,6 +61,8 @@ def write_views(
     *,
     centre_m: float | None = None,
     settings: RadarFeatureSettings | None = None,
+    labels_path: str | Path | None = None,
+    start: datetime.datetime | None = None,
 ) -> list[Path]:
     """Write ``range_time.png`` and ``frequency_time.png`` into ``out_dir``.
 
@@ -63,6 +73,10 @@ def write_views(
             breathing-band power.
         settings: frontend settings for the spectrogram; default
             :class:`RadarFeatureSettings()`.
+        labels_path: the epoch labels to draw above the pictures; default
+            ``NAME.epochs.csv`` beside the recording, when it exists.
+        start: the clock time of the recording's start; default the recording's
+            own (:meth:`~sensing.radar.recording.RadarConfig.started_at`), if any.
 
     Returns:
         the two PNG paths.
@@ -71,19 +85,20 @@ def write_views(
         SensingError: matplotlib is missing.
         RadarError: a malformed recording, one too short for one STFT window
             (or, without ``centre_m``, for :data:`~sensing.radar.breathing.MIN_SECONDS`).
+        WriteError: a picture cannot be written.
     """
     plt = pyplot("radar views")
     settings = settings or RadarFeatureSettings()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    labels_path = epochs_path(recording_path)
+    out_dir = make_folder(out_dir)
+    labels_path = epochs_path(recording_path) if labels_path is None else Path(labels_path)
     labels = read_epochs(labels_path) if labels_path.is_file() else None
     with Recording(recording_path) as recording:
         if centre_m is None:
             centre_m = strongest_breathing_range(recording)
         spectrogram, first_step = frequency_time(recording, settings, centre_m=centre_m)
         power, block_s = range_time_power(recording, settings)
-        config, n_bins, title = recording.config, recording.n_bins, recording.path.name
+        config, n_bins = recording.config, recording.n_bins
+        timeline = Timeline(length_min=recording.duration_s / 60, start=start or config.started_at())
     paths = [out_dir / "range_time.png", out_dir / "frequency_time.png"]
     _plot_range_time(
         plt,
@@ -94,10 +109,10 @@ def write_views(
         config.range_resolution_m,
         centre_m=centre_m,
         labels=labels,
-        title=f"{title} ({config.device})",
+        timeline=timeline,
     )
     _plot_frequency_time(
-        plt, paths[1], spectrogram, first_step, settings, centre_m=centre_m, labels=labels, title=title
+        plt, paths[1], spectrogram, first_step, settings, centre_m=centre_m, labels=labels, timeline=timeline
     )
     return paths
 
@@ -112,7 +127,7 @@ def _plot_range_time(
     *,
     centre_m: float,
     labels: list[str] | None,
-    title: str,
+    timeline: Timeline,
 ) -> None:
     """``power``: (columns, bins) from :func:`range_time_power`, ``block_s`` apart."""
     figure, axes = _figure(plt, labels)
@@ -129,16 +144,14 @@ def _plot_range_time(
         vmax=high,
         extent=(0, minutes, ranges_m[0] - resolution_m / 2, ranges_m[-1] + resolution_m / 2),
     )
-    axes[-1].axhline(centre_m, color="white", ls="--", lw=0.8, label=f"sleeper's range {centre_m:.2f} m")
-    axes[-1].legend(loc="upper right", fontsize=8)
+    axes[-1].axhline(centre_m, color="white", ls="--", lw=0.8)
     axes[-1].set(
-        xlim=(0, minutes),
-        xlabel="minutes since start",
-        ylabel="range (m)",
-        title=f"{title}: clutter-removed power, receivers averaged",
+        ylabel="distance from the radar (m)",
+        title=f"Movement by distance from the radar (dashed: the sleeper, {centre_m:.2f} m)",
     )
-    figure.colorbar(image, ax=axes, label="dB")
-    _save(plt, figure, path)
+    timeline.apply(axes[-1], 0.0, minutes)
+    figure.colorbar(image, ax=axes, label="movement strength (dB)")
+    save_figure(plt, figure, path)
 
 
 def _plot_frequency_time(
@@ -150,42 +163,40 @@ def _plot_frequency_time(
     *,
     centre_m: float,
     labels: list[str] | None,
-    title: str,
+    timeline: Timeline,
 ) -> None:
-    """``spectrogram``: (steps, frequencies) from :func:`frequency_time`."""
+    """``spectrogram``: (steps, frequencies) from :func:`frequency_time`, drawn in cycles per minute."""
     figure, axes = _figure(plt, labels)
     columns, column_s = _downsample(spectrogram, settings.stft_hop_s)
     start_min = first_step * settings.stft_hop_s / 60
     stop_min = start_min + len(columns) * column_s / 60
-    half_bin = 0.5 / settings.stft_window_s
+    half_bin_per_min = 60 * 0.5 / settings.stft_window_s
     image = axes[-1].imshow(
         columns.T,
         origin="lower",
         aspect="auto",
         interpolation="nearest",
         cmap="magma",
-        extent=(start_min, stop_min, -half_bin, settings.max_frequency_hz + half_bin),
+        extent=(start_min, stop_min, -half_bin_per_min, 60 * settings.max_frequency_hz + half_bin_per_min),
     )
-    for edge in BREATHING_BAND_HZ:
-        axes[-1].axhline(edge, color="cyan", ls="--", lw=0.8)
+    for edge_hz in BREATHING_BAND_HZ:
+        axes[-1].axhline(60 * edge_hz, color="cyan", ls="--", lw=0.8)
     axes[-1].text(
         0.005,
-        BREATHING_BAND_HZ[1],
-        " breathing band",
+        60 * BREATHING_BAND_HZ[1],
+        " breathing",
         color="cyan",
         fontsize=8,
         va="bottom",
         transform=axes[-1].get_yaxis_transform(),
     )
     axes[-1].set(
-        xlim=(0, stop_min),
-        xlabel="minutes since start",
-        ylabel="Doppler frequency |f| (Hz)",
-        title=f"{title}: Doppler power at {centre_m:.2f} m ({settings.stft_window_s:g} s "
-        f"windows every {settings.stft_hop_s:g} s)",
+        ylabel="rate of movement (cycles per minute)",
+        title=f"Breathing and movement at the sleeper's distance ({centre_m:.2f} m)",
     )
-    figure.colorbar(image, ax=axes, label=f"log1p(power / {settings.power_ref:g})")
-    _save(plt, figure, path)
+    timeline.apply(axes[-1], 0.0, max(stop_min, timeline.length_min))
+    figure.colorbar(image, ax=axes, label="strength")
+    save_figure(plt, figure, path)
 
 
 def range_time_power(recording: Recording, settings: RadarFeatureSettings) -> tuple[np.ndarray, float]:
@@ -258,17 +269,14 @@ def _figure(plt: Any, labels: list[str] | None) -> tuple[Any, Any]:
         figure, axis = plt.subplots(figsize=(12, 5), layout="constrained")
         return figure, [axis]
     figure, (strip, axis) = plt.subplots(
-        2, 1, figsize=(12, 5.4), height_ratios=(1, 12), sharex=True, layout="constrained"
+        2, 1, figsize=(12, 5.6), height_ratios=(1, 12), sharex=True, layout="constrained"
     )
     for index, label in enumerate(labels):
         strip.axvspan(index * EPOCH_S / 60, (index + 1) * EPOCH_S / 60, color=LABEL_COLOURS[label], lw=0)
     strip.set(yticks=[])
     strip.set_title(
-        "epoch labels: " + ", ".join(f"{label} {LABEL_COLOURS[label]}" for label in EPOCH_LABELS), fontsize=8
+        "labelled sleep state: "
+        + ", ".join(f"{label} {COLOUR_NAMES[colour]}" for label, colour in LABEL_COLOURS.items()),
+        fontsize=8,
     )
     return figure, [strip, axis]
-
-
-def _save(plt: Any, figure: Any, path: Path) -> None:
-    figure.savefig(path, dpi=100)
-    plt.close(figure)

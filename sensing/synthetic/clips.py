@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from sensing.files import atomic_path, make_folder, write_atomically
 from sensing.synthetic import sounds as synth
 
 LABELS = ("cough", "snore", "other")
@@ -80,24 +82,23 @@ def make_clip_set(
     """Write ``clips_per_label`` 16-bit WAV clips per label under ``out_dir/<label>/``.
 
     Also writes ``out_dir/manifest.csv`` with columns path,label,group,category
-    (path relative to the CSV). The same seed gives byte-identical files.
+    (path relative to the CSV). The same seed gives byte-identical files. Every file is
+    written atomically and the manifest last, so an interrupted set has no manifest.
     Returns the manifest path.
     """
     out_dir = Path(out_dir)
     speakers = _speakers(seed, n_speakers)
     rows = []
     for label in LABELS:
-        (out_dir / label).mkdir(parents=True, exist_ok=True)
+        make_folder(out_dir / label)
         for index in range(clips_per_label):
             audio, group, category = _clip(label, index, speakers, seed, sr)
             relative_path = f"{label}/{group}_{category}_{index:03d}.wav"
-            sf.write(out_dir / relative_path, audio, sr, subtype="PCM_16")
+            with atomic_path(out_dir / relative_path) as partial:
+                sf.write(partial, audio, sr, subtype="PCM_16")
             rows.append({"path": relative_path, "label": label, "group": group, "category": category})
-    manifest = out_dir / "manifest.csv"
-    with manifest.open("w", newline="") as handle:
-        writer = csv.DictWriter(
-            handle, fieldnames=["path", "label", "group", "category"], lineterminator="\n"
-        )
-        writer.writeheader()
-        writer.writerows(rows)
-    return manifest
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=["path", "label", "group", "category"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_atomically(out_dir / "manifest.csv", table.getvalue())

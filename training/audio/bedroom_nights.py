@@ -28,6 +28,7 @@ from scipy.signal import fftconvolve
 
 from sensing.audio.features import FeatureSettings, frame_energy_db
 from sensing.errors import SensingError
+from sensing.files import atomic_path
 from training.audio.bedside import (
     NOISE_KINDS,
     MicResponse,
@@ -237,8 +238,8 @@ def build_night(
 
 
 def write_truth(truth: list[TrueEvent], path: Path) -> None:
-    """The truth as CSV: label,start_s,end_s,snr_db."""
-    with open(path, "w", newline="") as handle:
+    """The truth as CSV: label,start_s,end_s,snr_db (written whole or not at all)."""
+    with atomic_path(path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["label", "start_s", "end_s", "snr_db"])
         for event in truth:

@@ -34,6 +34,7 @@ from sensing.audio.classifier import AudioClassifier
 from sensing.audio.clips import ClipRecord
 from sensing.audio.detect import default_event_settings, run_detection
 from sensing.errors import SensingError
+from sensing.files import atomic_path, make_folder, write_atomically
 from sensing.progress import Progress
 from sensing.run_folder import RunFolder
 from sensing.synthetic import sounds as synth
@@ -118,8 +119,7 @@ def night_figures(
     event_settings = default_event_settings(classifier)
     scores = []
     for index in range(nights):
-        folder = out / "nights" / f"night_{index}"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = make_folder(out / "nights" / f"night_{index}")
         night = build_night(by_label, duration_s=minutes * 60, seed=seed * 1000 + index, settings=settings)
         write_truth(night.truth, folder / "truth.csv")
         block = int(BLOCK_S * night.sr)
@@ -227,10 +227,9 @@ def holdout_figures(
         if all(any((row.get("group") or "").startswith(p) for p in skip_groups) for row in rows_of_value):
             print(f"holdout: '{value}' lies in skipped groups; not held out", file=sys.stderr)
             continue
-        folder = out / "holdout" / _safe(value)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = make_folder(out / "holdout" / _safe(value))
         kept = folder / "manifest.csv"
-        with open(kept, "w", newline="") as handle:
+        with atomic_path(kept) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
             for row in rows:
@@ -264,10 +263,9 @@ def holdout_figures(
 
 def split_clips_of(manifest: Path, keep_path: Callable[[Path], bool], *, sr: int) -> list[LoadedClip]:
     """The clips of ``manifest`` whose resolved path passes ``keep_path``, decoded at ``sr``."""
-    from sensing.audio.clips import read_manifest
-    from training.audio.dataset import load_clips
+    from training.audio.dataset import load_clips, read_training_clips
 
-    records = [r for r in read_manifest(manifest) if keep_path(Path(r.path).resolve())]
+    records = [r for r in read_training_clips(manifest) if keep_path(Path(r.path).resolve())]
     clips, _ = load_clips(records, sr=sr, strict=False)
     return clips
 
@@ -296,7 +294,7 @@ def evaluate(
         raise SensingError(f"{run}: not a training run folder (no config.json)")
     model = Path(model) if model else RunFolder(run).model
     classifier = AudioClassifier(model)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
 
     def keep(record: ClipRecord) -> bool:
         return not any(record.group.startswith(prefix) for prefix in skip_groups)
@@ -318,9 +316,9 @@ def evaluate(
         results["holdout"] = holdout_figures(
             run, column=holdout, out=out, epochs=holdout_epochs, cache=cache, skip_groups=skip_groups
         )
-    (out / "evaluation.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_atomically(out / "evaluation.json", json.dumps(results, indent=2) + "\n")
     from training.audio.evaluation_report import plot_evaluation, tables_markdown
 
-    (out / "evaluation.md").write_text(tables_markdown(results) + "\n")
+    write_atomically(out / "evaluation.md", tables_markdown(results) + "\n")
     results["plot"] = plot_evaluation(results, out / "evaluation.png")
     return results

@@ -9,11 +9,10 @@ from typing import Any
 
 from sensing.audio.features import FRONTENDS, FeatureSettings
 from sensing.errors import SensingError
-from sensing.run_folder import read_json
 from training.audio.windows import AugmentSettings
 from training.leaf.settings import LeafSettings
 from training.model_settings import CnnSettings
-from training.run_settings import check_run_settings, known_settings, write_config
+from training.run_settings import check_run_settings, known_settings, read_config, write_config
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -89,7 +88,10 @@ class AudioTrainConfig:
 
         Keys a run adds beside the settings (status, command, versions) are ignored.
         """
-        values = read_json(path)
+        return read_config(path, lambda values: cls._from_values(path, values, overrides))
+
+    @classmethod
+    def _from_values(cls, path: str | Path, values: dict[str, Any], overrides: dict) -> AudioTrainConfig:
         missing = sorted({"data", "out", "features", "cnn"} - set(values))
         if missing:
             raise SensingError(f"{path}: missing {', '.join(missing)}; not a training run config")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from sensing.audio.decision import decide
 from sensing.audio.features import clip_features
 from sensing.audio.night import DEFAULT_MODEL
 from sensing.errors import SensingError
+from sensing.files import atomic_path, make_folder, write_atomically
 from sensing.run_folder import INT8_MODEL, KERAS_MODEL, MODEL, RunFolder
 from sensing.synthetic.clips import make_clip_set
 from training.audio.bedside_evaluation import evaluate
@@ -76,7 +76,7 @@ def combined_manifest(
     with open(real_manifest, newline="", encoding="utf-8-sig") as handle:
         sources = [row.get("source", "") for row in csv.DictReader(handle)]
     combined = out / "combined_manifest.csv"
-    with open(combined, "w", newline="") as handle:
+    with atomic_path(combined) as partial, open(partial, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "label", "group", "category", "source"])
         for record, source in zip(read_manifest(real_manifest), sources, strict=True):
@@ -261,14 +261,14 @@ def _train_micro(args: argparse.Namespace) -> None:
             target_fpr=config.target_fpr,
             seed=config.seed,
         )
-        shutil.copyfile(run / INT8_MODEL, DEFAULT_MICRO_MODEL)
+        write_atomically(DEFAULT_MICRO_MODEL, (run / INT8_MODEL).read_bytes())
     metrics = RunFolder(run).metrics()
     recorded = RunFolder(run).config()
     figures = evaluate_run(run, split="test", keep=_is_real, model_file=INT8_MODEL)
     agreement = micro_agreement(run)
     bedside = bedside_figures(run, DEFAULT_MICRO_MODEL, args.out / "evaluation")
     card = DEFAULT_MICRO_MODEL.parent / "MODEL_CARD_micro.md"
-    card.write_text(micro_card(figures, bedside, agreement, recorded, metrics))
+    write_atomically(card, micro_card(figures, bedside, agreement, recorded, metrics))
     print(f"wrote {card}" + ("" if args.card_only else f" and {DEFAULT_MICRO_MODEL}"))
     print(f"TFLite Micro decisions equal to the float model's: {agreement}")
 
@@ -289,7 +289,7 @@ def main() -> None:
         "--micro", action="store_true", help="the microcontroller model (int8, for sensing export firmware)"
     )
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_folder(args.out)
     if args.micro:
         _train_micro(args)
         return
@@ -306,12 +306,11 @@ def main() -> None:
         if trained is None:
             raise SystemExit("this process is not the chief worker; rebuild the bundled model alone")
         metrics = trained
-        DEFAULT_MODEL.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(args.out / "run" / MODEL, DEFAULT_MODEL)
+        write_atomically(DEFAULT_MODEL, (args.out / "run" / MODEL).read_bytes())
     figures = evaluate_run(args.out / "run", split="test", keep=_is_real)
     bedside = bedside_figures(args.out / "run", DEFAULT_MODEL, args.out / "evaluation")
     config = RunFolder(args.out / "run").config()
-    (DEFAULT_MODEL.parent / "MODEL_CARD.md").write_text(model_card(figures, bedside, config, metrics))
+    write_atomically(DEFAULT_MODEL.parent / "MODEL_CARD.md", model_card(figures, bedside, config, metrics))
     written = [DEFAULT_MODEL.parent / "MODEL_CARD.md"] + ([] if args.card_only else [DEFAULT_MODEL])
     print("wrote " + " and ".join(map(str, written)))
 

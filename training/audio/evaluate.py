@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
-from sensing.audio.clips import ClipRecord, read_clip_list
+from sensing.audio.clips import ClipRecord
 from sensing.run_folder import MODEL, RunFolder
-from training.audio.dataset import LoadedClip, load_clips
+from sensing.wording import plural
+from training.audio.dataset import LoadedClip, load_clips, read_training_clips
 from training.audio.metrics import clip_metrics
 from training.audio.splits import grouped_split
 
@@ -27,7 +28,7 @@ def split_clips(
 ) -> list[LoadedClip]:
     """The clips of ``split`` of a finished run, rebuilt from its ``config.json``, in split order."""
     config = RunFolder(run).config()
-    clips, _ = load_clips(read_clip_list(config["data"]), sr=sr, strict=False)
+    clips, _ = load_clips(read_training_clips(config["data"]), sr=sr, strict=False)
     indices = grouped_split(
         [c.record for c in clips], fractions=tuple(config["split_fractions"]), seed=config["seed"]
     )[split]
@@ -95,7 +96,7 @@ def figures_markdown(figures: dict) -> str:
     )
     lines = [
         (
-            f"{figures['split']} split: {figures['clips']} clips from {figures['groups']} groups "
+            f"{figures['split']} split: {plural(figures['clips'], 'clip')} from {plural(figures['groups'], 'group')} "
             f"{unseen}; model run on {figures['backend']} "
             f"({figures['audio_seconds']} s of audio in {figures['classify_seconds']} s)."
         ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sensing.plotting import pyplot
+from sensing.wording import plural
+from training.plots import save_figure
 
 
 def _shown(path: str) -> str:
@@ -32,7 +34,7 @@ def tables_markdown(results: dict) -> str:
     lines = [
         f"Model `{_shown(results['model'])}`, test groups of `{_shown(results['run'])}`"
         + (
-            f" ({results['test_clips']} clips from {results['test_groups']} groups)"
+            f" ({plural(results['test_clips'], 'clip')} from {plural(results['test_groups'], 'group')})"
             if "test_clips" in results
             else ""
         )
@@ -147,7 +149,4 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
     if panels[0] == "level_sweep":
         axes[0][0].set_ylim(0, 1.3)
         axes[0][0].legend(fontsize=7, loc="upper center", ncol=3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)

@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import SensingError
-from training.files import write_atomically
+from sensing.files import write_atomically, write_error
+from training.checkpoints import as_os_error
 from training.tf_setup import tf
 
 FORMAT_VERSION = 1
@@ -136,11 +137,16 @@ class FeatureCache:
         name = f"part-{shard_id}.tfrecord"
         partial = self.folder / (name + ".partial")
         stored = []
-        with tf.io.TFRecordWriter(str(partial)) as writer:
-            for clip, values in entries:
-                writer.write(_record(clip.hash, values))
-                stored.append(dataclasses.replace(clip, shard=name))
-        os.replace(partial, self.folder / name)
+        try:
+            with tf.io.TFRecordWriter(str(partial)) as writer:
+                for clip, values in entries:
+                    writer.write(_record(clip.hash, values))
+                    stored.append(dataclasses.replace(clip, shard=name))
+            os.replace(partial, self.folder / name)
+        except (OSError, tf.errors.OpError) as error:
+            partial.unlink(missing_ok=True)
+            cause = as_os_error(error) if isinstance(error, tf.errors.OpError) else error
+            raise write_error(self.folder / name, cause) from None
         write_atomically(
             self.folder / f"part-{shard_id}.json",
             json.dumps([dataclasses.asdict(clip) for clip in stored]) + "\n",

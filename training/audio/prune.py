@@ -22,6 +22,7 @@ import numpy as np
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.decision import decide
 from sensing.errors import SensingError
+from sensing.files import make_folder
 from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL
 from training.audio.config import AudioTrainConfig, PruneSettings
 from training.audio.metrics import clip_metrics
@@ -31,6 +32,7 @@ from training.audio.quantize import (
 )
 from training.audio.run_data import RunData, load_run_data
 from training.audio.train import EpochReport, compile_for_training, finish_run, write_metrics
+from training.checkpoints import load_keras_model, save_keras_model
 from training.epoch_loop import run_info, train_epochs
 from training.export import export_tflite
 from training.model import build_audio_cnn
@@ -60,15 +62,17 @@ def one_by_one_sparsity(model: keras.Model) -> dict[str, float]:
     return {name: float(np.mean(kernel == 0)) for name, kernel in _pointwise_kernels(model).items()}
 
 
-def _load_trained_model(base_run: Path, config: AudioTrainConfig, n_classes: int) -> keras.Model:
+def _load_trained_model(base_run: Path, config: AudioTrainConfig) -> keras.Model:
     """The run's best Keras model, rebuilt from the current architecture code with its weights."""
     checkpoint = base_run / KERAS_MODEL
     if not checkpoint.is_file():
         raise SensingError(
             f"{checkpoint}: not found; prune needs the Keras model a training run saves beside model.tflite"
         )
-    trained = keras.models.load_model(checkpoint, compile=False)
-    model = build_audio_cnn(input_shape=config.features.input_shape, n_classes=n_classes, settings=config.cnn)
+    trained = load_keras_model(checkpoint)
+    model = build_audio_cnn(
+        input_shape=config.features.input_shape, n_classes=trained.output_shape[-1], settings=config.cnn
+    )
     try:
         model.set_weights(trained.get_weights())
     except ValueError as error:
@@ -176,12 +180,17 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
             f"{base_run}: a {config.frontend} run; pruning for XNNPACK's sparse "
             f"inference takes runs trained with --frontend mel"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    model = _load_trained_model(base_run, config)
+    make_folder(out)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}
     config.write(out / CONFIG, status="running", **record)
     data = load_run_data(config, out)
-    model = _load_trained_model(base_run, config, len(data.labels))
+    if model.output_shape[-1] != len(data.labels):
+        raise SensingError(
+            f"{base_run / KERAS_MODEL}: {model.output_shape[-1]} outputs, but the run's clips now have "
+            f"{len(data.labels)} labels ({', '.join(data.labels)}); prune a run of the clips as they are"
+        )
 
     steps = settings.schedule_steps(data.windows.steps_per_epoch)
     record["pruning"]["schedule"] = {
@@ -206,7 +215,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         negative_label=data.negative_label,
         epochs=settings.epochs,
         target_fpr=config.target_fpr,
-        save_best=lambda m: _strip(m).save(checkpoint),
+        save_best=lambda m: save_keras_model(_strip(m), checkpoint),
         first_eligible_epoch=steps["first_eligible_epoch"],
     )
     print(

@@ -14,13 +14,14 @@ import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.model_file import ModelMetadata
+from sensing.files import atomic_path
 from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL
-from sensing.tflite.graph import read_model_bytes
 from training.audio.calibration import calibrate_thresholds
 from training.audio.config import REPRESENTATIVE_WINDOWS
 from training.audio.evaluation_set import EvaluationSet
 from training.audio.run_data import RunData, calibration_scores
-from training.export import embed_metadata, export_tflite
+from training.checkpoints import load_keras_model
+from training.export import convert, embed_metadata
 from training.tf_setup import keras
 
 
@@ -39,24 +40,26 @@ def export_int8(
     seed: int,
     windows: int = REPRESENTATIVE_WINDOWS,
 ) -> Path:
-    """Write ``model`` as a full-integer int8 ``.tflite`` with recalibrated thresholds."""
-    path = Path(path)
-    export_tflite(
-        model, path, metadata, form="int8", representative_windows=data.representative_windows(windows, seed)
-    )
-    if data.negative_label is None:
-        return path
-    scores, true = calibration_scores(data.validation, AudioClassifier(path).predict_windows)
-    thresholds = calibrate_thresholds(
-        labels=data.labels,
-        true=true,
-        scores=scores,
-        negative_label=data.negative_label,
-        target_fpr=target_fpr,
-    )
-    updated = dataclasses.replace(metadata, thresholds=thresholds)
-    path.write_bytes(embed_metadata(read_model_bytes(path), updated))
-    return path
+    """Write ``model`` as a full-integer int8 ``.tflite`` with recalibrated thresholds.
+
+    The file appears whole, thresholds included, or not at all.
+    """
+    model_bytes = convert(model, "int8", data.representative_windows(windows, seed))
+    with atomic_path(path) as partial:
+        partial.write_bytes(embed_metadata(model_bytes, metadata))
+        if data.negative_label is not None:
+            scores, true = calibration_scores(data.validation, AudioClassifier(partial).predict_windows)
+            thresholds = calibrate_thresholds(
+                labels=data.labels,
+                true=true,
+                scores=scores,
+                negative_label=data.negative_label,
+                target_fpr=target_fpr,
+            )
+            partial.write_bytes(
+                embed_metadata(model_bytes, dataclasses.replace(metadata, thresholds=thresholds))
+            )
+    return Path(path)
 
 
 def quantize_run(run: Path, out: Path) -> Path:
@@ -66,10 +69,10 @@ def quantize_run(run: Path, out: Path) -> Path:
     from training.audio.run_data import load_run_data
 
     config = AudioTrainConfig.read(run / CONFIG, out=str(out))
+    model = load_keras_model(run / KERAS_MODEL)
+    metadata = read_metadata(run / MODEL)
     print(f"quantizing {run / KERAS_MODEL} to int8 on its training clips", flush=True)
     data = load_run_data(config, out)
-    model = keras.models.load_model(run / KERAS_MODEL, compile=False)
-    metadata = read_metadata(run / MODEL)
     return export_int8(
         model, out / INT8_MODEL, metadata, data, target_fpr=config.target_fpr, seed=config.seed
     )

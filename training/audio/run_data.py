@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.audio.clips import check_label_counts, read_clip_list
+from sensing.audio.clips import check_label_counts
 from sensing.audio.decision import decide
 from sensing.errors import DataError
+from sensing.files import atomic_path
+from sensing.wording import plural
 from training.audio.calibration import calibrate_thresholds
 from training.audio.clip_store import (
     STORED_FORMS,
@@ -27,7 +29,7 @@ from training.audio.clip_store import (
     scan_clips,
 )
 from training.audio.config import AudioTrainConfig
-from training.audio.dataset import SkippedClip, skipped_summary
+from training.audio.dataset import SkippedClip, read_training_clips, skipped_summary
 from training.audio.evaluation_set import EvaluationSet, keras_predict
 from training.audio.feature_cache import FeatureCache
 from training.audio.metrics import clip_metrics
@@ -77,7 +79,8 @@ def calibrated_thresholds(
 
 
 def write_skipped(skipped: list[SkippedClip], path: Path) -> None:
-    with open(path, "w", newline="") as handle:
+    """Write the files a run could not use, with the reason, as CSV (whole or not at all)."""
+    with atomic_path(path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "label", "reason"])
         for item in skipped:
@@ -144,7 +147,7 @@ def load_run_data(
         cache: a feature cache folder to read and fill, or None.
         replicas: replicas in sync; each takes ``config.batch_size`` windows per step.
     """
-    records = read_clip_list(config.data)
+    records = read_training_clips(config.data)
     check_label_counts(records, min_clips=config.min_clips_per_label, min_groups=3)
     feature_cache = (
         FeatureCache(cache, cache_description(config.frontend, config.features, config.augment))
@@ -182,7 +185,7 @@ def load_run_data(
     )
     for name, slots in splits.items():
         groups = len({entries[s].record.group for s in slots})
-        print(f"{name}: {len(slots)} clips from {groups} groups", file=sys.stderr)
+        print(f"{name}: {plural(len(slots), 'clip')} from {plural(groups, 'group')}", file=sys.stderr)
 
     class_index = np.array([labels.index(e.record.label) for e in entries])
     windows = TrainingWindows(

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.audio.model_file import ModelMetadata
+from sensing.files import write_atomically
 from sensing.run_folder import CONFIG, METRICS, MODEL
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluation_set import EvaluationSet, keras_predict
@@ -189,7 +190,8 @@ def build_model(config: AudioTrainConfig, n_classes: int) -> keras.Model:
 
 
 def write_metrics(metrics: dict, out: Path) -> None:
-    (out / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+    """Write ``metrics.json`` into the run folder ``out``, whole or not at all."""
+    write_atomically(out / METRICS, json.dumps(metrics, indent=2) + "\n")
 
 
 def train_audio(config: AudioTrainConfig, scale: ScaleSettings | None = None) -> dict | None:

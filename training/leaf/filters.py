@@ -10,7 +10,7 @@ import numpy as np
 from sensing.audio.features import FeatureSettings
 from training.leaf.gabor import gabor_parameters_from_mel, power_responses
 from training.leaf.preemphasis import preemphasis_coefficient
-from training.plots import plt
+from training.plots import plt, save_figure
 from training.tf_setup import keras
 
 RESPONSE_POINTS = 1024
@@ -96,7 +96,4 @@ def plot_filters(summary: dict, frequencies_hz: np.ndarray, power: np.ndarray, p
         axis.legend(fontsize=8)
     for axis in (centre_axis, band_axis, response_axis):
         axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return Path(path)
+    return save_figure(figure, path)

@@ -17,6 +17,7 @@ import numpy as np
 
 from sensing.audio.features import FeatureSettings
 from sensing.audio.model_file import ModelMetadata
+from sensing.files import write_atomically
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluation_set import EvaluationSet
 from training.audio.run_data import RunData, evaluate_model
@@ -95,7 +96,7 @@ def finish_leaf_run(
     export_tflite(fast, out / "model_fast.tflite", fast_metadata)
 
     summary = learned_filters(model, config.features)
-    (out / "leaf_filters.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomically(out / "leaf_filters.json", json.dumps(summary, indent=2) + "\n")
     plot_filters(summary, *filter_responses(model, config.features), out / "leaf_filters.png")
     exact_inputs = data.validation.first_inputs(CORRELATION_WINDOWS)
     correlation = feature_correlation(

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from sensing.errors import SensingError
 from sensing.radar.processing import RadarFeatureSettings
-from sensing.run_folder import read_json
 from training.model_settings import CnnSettings
-from training.run_settings import check_run_settings, known_settings, write_config
+from training.run_settings import check_run_settings, known_settings, read_config, write_config
 
 RADAR_CNN = CnnSettings(
     stem_channels=16,
@@ -94,7 +93,10 @@ class RadarTrainConfig:
 
         Keys a run adds beside the settings (status, command, versions) are ignored.
         """
-        values = read_json(path)
+        return read_config(path, lambda values: cls._from_values(path, values, overrides))
+
+    @classmethod
+    def _from_values(cls, path: str | Path, values: dict, overrides: dict) -> RadarTrainConfig:
         if "features" not in values or "cnn" not in values or "simulate" not in values:
             raise SensingError(f"{path}: not a radar training run config")
         settings = known_settings(cls, values)

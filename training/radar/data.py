@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import DataError, RadarError
+from sensing.files import atomic_path, make_folder
 from sensing.progress import Progress
 from sensing.radar.processing import RadarFeatureSettings
 from sensing.radar.recording import epochs_path, read_epochs
@@ -135,10 +136,8 @@ def load_night(
         if cached is None:
             night = night_inputs(recording, settings)
             cached = (night.inputs, night.sleeper.centre_m, night.sleeper.how)
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(".partial.npz")
-            np.savez(partial, key=key, inputs=cached[0], centre_m=cached[1], centre_how=cached[2])
-            partial.replace(cache)
+            make_folder(cache.parent)
+            _write_cache(cache, key, *cached)
     except RadarError as error:
         raise DataError(str(error)) from None
     inputs, centre_m, how = cached
@@ -155,6 +154,12 @@ def load_night(
         centre_how=how,
         interferers=_interferers(recording),
     )
+
+
+def _write_cache(cache: Path, key: str, inputs: np.ndarray, centre_m: float, how: str) -> None:
+    """Keep a night's inputs in ``cache`` (``.npz``), whole or not at all."""
+    with atomic_path(cache) as partial:
+        np.savez(partial, key=key, inputs=inputs, centre_m=centre_m, centre_how=how)
 
 
 def _read_cache(cache: Path, key: str) -> tuple[np.ndarray, float, str] | None:
@@ -237,9 +242,7 @@ def _simulate_one(
         simulate_night(recording, seed=this_seed, hours=hours, parameters=parameters, hardware=hardware)
         night = night_inputs(recording, settings)
         inputs, centre_m, how = night.inputs, night.sleeper.centre_m, night.sleeper.how
-        partial = cache.with_suffix(".partial.npz")
-        np.savez(partial, key=key, inputs=inputs, centre_m=centre_m, centre_how=how)
-        partial.replace(cache)
+        _write_cache(cache, key, inputs, centre_m, how)
         if not keep_recordings:
             recording.unlink()
     labels = read_epochs(epochs_path(recording))
@@ -272,8 +275,7 @@ def simulate_training_nights(
     """
     if not (isinstance(nights, int) and nights >= 2):
         raise DataError(f"--simulate needs at least 2 nights (one to train, one to validate), got {nights!r}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_folder(out_dir)
     progress = Progress("simulate and process nights", nights)
     done = []
     with _pool(workers) as pool:

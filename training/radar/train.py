@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import SensingError
+from sensing.files import write_atomically
 from sensing.radar.recording import EPOCH_LABELS
 from sensing.radar.sleep.epoch_metrics import compare_nights
 from sensing.radar.sleep.hypnogram import plot_hypnogram
@@ -137,7 +138,7 @@ class NightReport(BestEpochReport):
 
     def describe(self, entry: dict, improved: bool) -> None:
         print(
-            f"epoch {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
+            f"pass {entry['epoch']}/{self.epochs}  loss {entry['loss']:.4f}  "
             f"accuracy {entry['accuracy']:.3f}  validation: balanced accuracy "
             f"{entry['validation_score']:.3f}, accuracy {entry['validation_accuracy']:.3f} (smoothed)"
             f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]",
@@ -184,7 +185,7 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
     summary = _split_summary(splits)
     for name, figures in summary.items():
         print(
-            f"{name}: {figures['nights']} nights, {figures['epochs']} epochs {figures['labels']}",
+            f"{name}: {figures['nights']} nights, {figures['epochs']} 30 s epochs {figures['labels']}",
             file=sys.stderr,
         )
     replicas = place.replicas
@@ -224,7 +225,7 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
         scoring_model=_build(config) if replicas > 1 else None,
     )
     print(
-        f"training on {len(batches.inputs)} epochs of {len(splits['train'])} nights, "
+        f"training on {len(batches.inputs)} 30 s epochs of {len(splits['train'])} nights, "
         f"{batches.steps_per_epoch} steps of {batches.global_batch} per pass ({replicas} replica"
         f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters",
         file=sys.stderr,
@@ -271,7 +272,7 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
     }
     if "test" not in results:
         metrics["note"] = "no test nights: too few nights for a test split"
-    (out / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+    write_atomically(out / METRICS, json.dumps(metrics, indent=2) + "\n")
     _plots(out, report.history, results, splits, classifier, smoothing)
     config.write(out / CONFIG, status="interrupted" if interrupted else "finished", **place.info)
     return metrics
@@ -297,7 +298,7 @@ def _plots(
             smoothed["confusion"],
             list(EPOCH_LABELS),
             out / f"confusion_{name}.png",
-            title=f"{name}: {smoothed['epochs']} epochs of {smoothed['nights']} nights",
+            title=f"{name}: {smoothed['epochs']} 30 s epochs of {smoothed['nights']} nights",
         )
     name = "test" if splits["test"] else "validation"
     night = splits[name][0]

@@ -1,7 +1,9 @@
-"""``hypnogram.png``: the labels of a night as a step line over hours.
+"""``hypnogram.png``: the labels of a night as a step line over the night.
 
 As in sleep-lab hypnograms, asleep is the lowest level, awake above it and
-absent at the top, time in hours from the start across. Optionally:
+absent at the top, time across (clock time when the start is known, see
+:class:`~sensing.radar.pictures.Timeline`). The title carries the night's
+answer (:func:`~sensing.radar.sleep.summary.headline`). Optionally:
 
 - ``truth``: the true labels as a broad grey step line behind the predicted one;
 - ``probabilities``: the classifier's (epochs, 3) outputs as stacked areas in a
@@ -12,6 +14,7 @@ Needs matplotlib (``pip install 'sensing[plot]'``).
 
 from __future__ import annotations
 
+import datetime
 import math
 import numbers
 from collections.abc import Sequence
@@ -22,6 +25,7 @@ import numpy as np
 
 from sensing.errors import RadarError
 from sensing.plotting import pyplot
+from sensing.radar.pictures import Timeline, save_figure
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
 from sensing.radar.sleep.smoothing import check_probabilities
 from sensing.radar.sleep.summary import label_indices
@@ -39,6 +43,7 @@ def plot_hypnogram(
     truth: Sequence[str] | None = None,
     title: str = "hypnogram",
     epoch_s: float = EPOCH_S,
+    start: datetime.datetime | None = None,
 ) -> Path:
     """Draw a hypnogram into a PNG; returns its path.
 
@@ -48,11 +53,13 @@ def plot_hypnogram(
         probabilities: (epochs, 3) classifier outputs in the order of
             EPOCH_LABELS, drawn as stacked areas below; default none.
         truth: (epochs,) true labels, drawn behind ``labels``; default none.
-        title: the picture's title.
+        title: the picture's title: the night's answer, for a person.
         epoch_s: length of one epoch in seconds, > 0.
+        start: the clock time of the first epoch's start, or None when unknown.
 
     Raises:
         SensingError: matplotlib is missing.
+        WriteError: the picture cannot be written.
         RadarError: an unknown label, no epochs, ``truth`` or ``probabilities``
             of another length than ``labels``, or a bad ``epoch_s``.
     """
@@ -65,21 +72,21 @@ def plot_hypnogram(
         raise RadarError(f"epoch_s must be a positive number of seconds, got {epoch_s!r}")
     plt = pyplot("hypnogram")
     heights = np.array([LEVELS[label] for label in EPOCH_LABELS])
-    edges_h = np.arange(len(states) + 1) * epoch_s / 3600
+    edges_min = np.arange(len(states) + 1) * epoch_s / 60
     if shares is None:
         figure, line_axis = plt.subplots(figsize=(12, 3), layout="constrained")
     else:
         figure, (line_axis, area_axis) = plt.subplots(
             2, 1, figsize=(12, 5), height_ratios=(3, 2), sharex=True, layout="constrained"
         )
-        _draw_probabilities(area_axis, shares, edges_h)
+        _draw_probabilities(area_axis, shares, edges_min)
     if truth_states is not None:
         line_axis.stairs(
-            heights[truth_states], edges_h, baseline=None, color="grey", alpha=0.5, lw=5, label="truth"
+            heights[truth_states], edges_min, baseline=None, color="grey", alpha=0.5, lw=5, label="truth"
         )
     line_axis.stairs(
         heights[states],
-        edges_h,
+        edges_min,
         baseline=None,
         color="black",
         lw=1.2,
@@ -90,28 +97,23 @@ def plot_hypnogram(
         yticks=[LEVELS[label] for label in order],
         yticklabels=order,
         ylim=(-0.4, 2.4),
-        xlim=(0, edges_h[-1]),
         title=title,
     )
     if truth_states is not None:
         line_axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    figure.axes[-1].set_xlabel("hours from the start")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out_path, dpi=100)
-    plt.close(figure)
-    return out_path
+    Timeline(length_min=float(edges_min[-1]), start=start).apply(figure.axes[-1], 0.0, float(edges_min[-1]))
+    return save_figure(plt, figure, out_path)
 
 
-def _draw_probabilities(axis: Any, shares: np.ndarray, edges_h: np.ndarray) -> None:
-    """Stacked areas of (epochs, 3) probabilities, each epoch a flat step."""
+def _draw_probabilities(axis: Any, shares: np.ndarray, edges_min: np.ndarray) -> None:
+    """Stacked areas of (epochs, 3) probabilities, each epoch a flat step (x in minutes)."""
     steps = np.vstack([shares, shares[-1:]]).T  # the last epoch held to its end
     axis.stackplot(
-        edges_h,
+        edges_min,
         steps,
         step="post",
         labels=EPOCH_LABELS,
         colors=[LABEL_COLOURS[label] for label in EPOCH_LABELS],
     )
-    axis.set(ylim=(0, 1), ylabel="probability")
+    axis.set(ylim=(0, 1), ylabel="how sure the model is")
     axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)

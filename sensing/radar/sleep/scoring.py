@@ -13,7 +13,10 @@ Outputs (:func:`write_sleep_outputs`):
   classifier's own;
 - ``report.json``: the sleep summary, the sleeper's range and how it was
   found, the model and its runtime, and the processing time;
-- ``hypnogram.png``: the smoothed labels over the classifier's probabilities.
+- ``hypnogram.png``: the smoothed labels over the classifier's probabilities,
+  the night's answer in its title.
+
+Each is written atomically (:mod:`sensing.files`): a failed run leaves no part of a file.
 
 :class:`SleepStream` does the same epoch by epoch for frames that arrive
 live; :func:`score_recording` uses it on a file.
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime
+import io
 import json
 import math
 import sys
@@ -33,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from sensing.errors import SensingError
+from sensing.files import WriteError, make_folder, write_atomically
 from sensing.progress import Progress
 from sensing.radar.breathing import breathing_per_epoch
 from sensing.radar.processing import CHUNK_S, TensorStream, check_duration
@@ -45,10 +51,13 @@ from sensing.radar.sleep.input import (
 )
 from sensing.radar.sleep.model import SleepClassifier
 from sensing.radar.sleep.smoothing import smooth_epochs
-from sensing.radar.sleep.summary import SleepSummary, summarise_night
+from sensing.radar.sleep.summary import SleepSummary, headline, summarise_night
 
 EPOCH_COLUMNS = ("start_s", "label", *(f"p_{label}" for label in EPOCH_LABELS))
 """Columns of ``epochs.csv``."""
+SLEEP_OUTPUTS = ("epochs.csv", "report.json", "hypnogram.png")
+"""The files :func:`write_sleep_outputs` writes (an earlier run's are cleared with
+:func:`sensing.files.clear_outputs` before a new run)."""
 
 
 class SleepStream:
@@ -196,20 +205,23 @@ def score_recording(
 
 
 def write_epochs_csv(path: Path, labels: list[str], probabilities: np.ndarray) -> Path:
-    """``epochs.csv`` with the columns of :data:`EPOCH_COLUMNS`."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(EPOCH_COLUMNS)
-        for index, (label, row) in enumerate(zip(labels, probabilities)):
-            writer.writerow([f"{index * EPOCH_S:g}", label, *(f"{value:.4f}" for value in row)])
-    return path
+    """``epochs.csv`` with the columns of :data:`EPOCH_COLUMNS`, written atomically."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(EPOCH_COLUMNS)
+    for index, (label, row) in enumerate(zip(labels, probabilities)):
+        writer.writerow([f"{index * EPOCH_S:g}", label, *(f"{value:.4f}" for value in row)])
+    return write_atomically(path, text.getvalue())
 
 
-def sleep_report(score: NightScore, classifier: SleepClassifier, *, source: str) -> dict[str, Any]:
-    """The JSON-ready report of a scored night."""
+def sleep_report(
+    score: NightScore, classifier: SleepClassifier, *, source: str, start: datetime.datetime | None = None
+) -> dict[str, Any]:
+    """The JSON-ready report of a scored night (``start_time``: ISO 8601 or None)."""
     sleeper = score.sleeper
     return {
         "recording": source,
+        "start_time": None if start is None else start.isoformat(),
         "summary": score.summary.to_dict(),
         "sleeper_range_m": round(score.centre_m, 3),
         "sleeper_range_found_by": "given" if sleeper is None else sleeper.how,
@@ -221,13 +233,23 @@ def sleep_report(score: NightScore, classifier: SleepClassifier, *, source: str)
 
 
 def write_sleep_outputs(
-    score: NightScore, classifier: SleepClassifier, out_dir: str | Path, *, source: str
+    score: NightScore,
+    classifier: SleepClassifier,
+    out_dir: str | Path,
+    *,
+    source: str,
+    start: datetime.datetime | None = None,
 ) -> dict[str, Any]:
-    """Write ``epochs.csv``, ``report.json`` and ``hypnogram.png``; returns the report."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write :data:`SLEEP_OUTPUTS` into ``out_dir``; returns the report.
+
+    ``start``: the clock time of the recording's start (the hypnogram's axis), or None.
+
+    Raises:
+        WriteError: a file cannot be written (a full disk); no part of it is left.
+    """
+    out_dir = make_folder(out_dir)
     write_epochs_csv(out_dir / "epochs.csv", score.labels, score.probabilities)
-    report = sleep_report(score, classifier, source=source)
+    report = sleep_report(score, classifier, source=source, start=start)
     try:
         from sensing.radar.sleep.hypnogram import plot_hypnogram
 
@@ -235,11 +257,14 @@ def write_sleep_outputs(
             score.labels,
             out_dir / "hypnogram.png",
             probabilities=score.probabilities,
-            title=f"sleep: {Path(source).name}",
+            title=headline(score.summary),
+            start=start,
         )
         report["plot"] = str(out_dir / "hypnogram.png")
-    except SensingError as error:
+    except WriteError:
+        raise
+    except SensingError as error:  # matplotlib is not installed: the numbers are written without it
         report["plot"] = None
         print(f"note: no hypnogram ({error})", file=sys.stderr)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_atomically(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     return report

@@ -40,11 +40,16 @@ Nights without sleep: when nobody is ever in bed, TIB and TST are 0, SE,
 SOL, WASO and every offset are None, and ``note`` says so. When someone is in
 bed but never asleep, TST and SE are 0, SOL, WASO and ``wake_time_min`` are
 None. Numpy only.
+
+:func:`headline` and :func:`summary_lines` put a summary in words for a person
+(rounded minutes, clock times when the start is known); the summary itself
+keeps the exact numbers.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import numbers
 from collections.abc import Sequence
@@ -54,6 +59,7 @@ import numpy as np
 
 from sensing.errors import RadarError
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
+from sensing.wording import clock, duration, plural
 
 ABSENT, AWAKE, ASLEEP = (EPOCH_LABELS.index(label) for label in ("absent", "awake", "asleep"))
 """Index of each label in :data:`~sensing.radar.recording.EPOCH_LABELS`."""
@@ -266,3 +272,47 @@ def _sleep_onset(asleep: np.ndarray, onset_epochs: int) -> int | None:
         if value and stop - start >= onset_epochs:
             return start
     return None
+
+
+def headline(summary: SleepSummary) -> str:
+    """The night's answer in one line: ``"slept 6 h 12 min of 7 h 40 min in bed (81%), 3 awakenings"``."""
+    if summary.bedtime_min is None:
+        return f"nobody in bed in the {duration(60 * summary.recording_min)} recorded"
+    in_bed = duration(60 * summary.time_in_bed_min)
+    if summary.sleep_onset_min is None:
+        return f"in bed {in_bed}, no sleep"
+    efficiency = "" if summary.sleep_efficiency is None else f" ({summary.sleep_efficiency:.0%})"
+    return (
+        f"slept {duration(60 * summary.total_sleep_min)} of {in_bed} in bed{efficiency}, "
+        f"{plural(summary.awakenings, 'awakening')}"
+    )
+
+
+def summary_lines(summary: SleepSummary, *, start: datetime.datetime | None = None) -> list[str]:
+    """The sleep summary in a few lines for a person: the :func:`headline`, then the details.
+
+    ``start``: the clock time of the recording's start; with it the in-bed period
+    and sleep onset are given as clock times.
+    """
+    lines = [headline(summary)]
+    if summary.bedtime_min is None or summary.rise_time_min is None:
+        return lines
+    if start is not None:
+        lines.append(
+            f"in bed {clock(start, 60 * summary.bedtime_min)} to {clock(start, 60 * summary.rise_time_min)}"
+            + (
+                ""
+                if summary.sleep_onset_min is None
+                else f", asleep at {clock(start, 60 * summary.sleep_onset_min)}"
+            )
+        )
+    if summary.sleep_onset_latency_min is not None and summary.wake_after_sleep_onset_min is not None:
+        lines.append(
+            f"fell asleep after {duration(60 * summary.sleep_onset_latency_min)} in bed; awake "
+            f"{duration(60 * summary.wake_after_sleep_onset_min)} after falling asleep"
+        )
+    if summary.absent_in_bed_min:
+        lines.append(f"out of bed {duration(60 * summary.absent_in_bed_min)} during the night")
+    if summary.breathing_rate_bpm is not None:
+        lines.append(f"breathing {summary.breathing_rate_bpm:.0f} times a minute while asleep")
+    return lines
