@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 
 from sensing.night.report_text import night_headline, night_lines
-from sensing.radar.pictures import Timeline
+from sensing.plotting import Timeline
 from sensing.radar.sleep.summary import headline, summarise_night, summary_lines
 from sensing.wording import duration, per_hour, plural
 

@@ -4,15 +4,15 @@ The title is the night's answer (coughs, snoring, how long). Top: the highest co
 and snore probability per 10 s, with snore episodes shaded and each cough marked.
 Below: coughs, then snoring minutes, per bin, the bin chosen from the night's length
 (:func:`bin_seconds`: minutes for a short recording, hours for a whole night). All share one time
-axis: clock time when the start is known (``--start-time``, a live run), else time
-since the start as ``h:mm``. Legends sit beside the panels, never on the data.
+axis (:class:`sensing.plotting.Timeline`, in minutes): clock time when the start is known
+(``--start-time``, a live run), else minutes or ``h:mm`` since the start. Legends sit beside the
+panels, never on the data.
 Needs matplotlib (``pip install 'sensing[plot]'``); without it the report is written
 without the picture and says so. The PNG is written atomically (:mod:`sensing.files`).
 """
 
 from __future__ import annotations
 
-import datetime
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,7 @@ import numpy as np
 
 from sensing.audio.events import COUGH, SNORE
 from sensing.audio.report_text import night_answer, start_time
-from sensing.files import atomic_path
-from sensing.wording import clock
+from sensing.plotting import Timeline, save_figure
 
 BIN_CHOICES_S = (60.0, 300.0, 900.0, 3600.0)
 """Widths (s) the bottom panels' bins may take: the narrowest that gives at most
@@ -57,29 +56,15 @@ def per_bin(
     return coughs, snore_min
 
 
-def _time_labels(axis: Any, duration_s: float, start: datetime.datetime | None) -> str:
-    """Ticks on ``axis`` (in seconds) as clock times or ``h:mm`` since the start; returns the axis label."""
-    step_s = next((s for s in (60, 300, 600, 900, 1800, 3600, 7200) if duration_s / s <= 10), 3 * 3600.0)
-    ticks = np.arange(0, duration_s + 1, step_s)
-    if start is not None:
-        labels = [clock(start, t) for t in ticks]
-        name = "clock time"
-    else:
-        labels = [f"{int(t // 3600)}:{int(t % 3600 // 60):02d}" for t in ticks]
-        name = "time since the start (h:mm)"
-    axis.set_xticks(ticks, labels)
-    return name
-
-
 def _draw_probabilities(
     top: Any, report: dict[str, Any], timeline: np.ndarray, labels: tuple[str, ...], bin_s: float
 ) -> None:
     thresholds = report["event_settings"]["thresholds"]
-    times = np.arange(len(timeline)) * bin_s
+    times_min = np.arange(len(timeline)) * bin_s / 60
     for label in (SNORE, COUGH):
         if label in labels and len(timeline):
             top.plot(
-                times,
+                times_min,
                 timeline[:, labels.index(label)],
                 color=COLOURS[label],
                 lw=0.8,
@@ -89,11 +74,9 @@ def _draw_probabilities(
             top.axhline(thresholds[label], color=COLOURS[label], ls="--", lw=0.8, label=f"{label} threshold")
     for event in report["events"]:
         if event["label"] == SNORE:
-            top.axvspan(event["start_s"], event["end_s"], color=COLOURS[SNORE], alpha=0.15, lw=0)
-    cough_times = [e["start_s"] for e in report["events"] if e["label"] == COUGH]
-    top.plot(
-        cough_times, np.full(len(cough_times), 1.04), "v", color=COLOURS[COUGH], ms=5, label="counted cough"
-    )
+            top.axvspan(event["start_s"] / 60, event["end_s"] / 60, color=COLOURS[SNORE], alpha=0.15, lw=0)
+    cough_min = [e["start_s"] / 60 for e in report["events"] if e["label"] == COUGH]
+    top.plot(cough_min, np.full(len(cough_min), 1.04), "v", color=COLOURS[COUGH], ms=5, label="counted cough")
     top.set(ylim=(0, 1.1), ylabel="probability")
     top.legend(
         loc="upper left",
@@ -109,13 +92,13 @@ def _draw_bins(coughs_axis: Any, snoring_axis: Any, report: dict[str, Any]) -> N
     """Coughs, and snoring minutes, per bin of :func:`bin_seconds`: one bar per bin on each axis."""
     bin_s = bin_seconds(report["duration_s"])
     coughs, snore_min = per_bin(report["events"], duration_s=report["duration_s"], bin_s=bin_s)
-    starts = np.arange(coughs.size) * bin_s
-    bin_name = f"{bin_s / 60:.0f} min" if bin_s < 3600 else "hour"
+    starts_min = np.arange(coughs.size) * bin_s / 60
+    bin_name = {60.0: "minute", 3600.0: "hour"}.get(bin_s, f"{bin_s / 60:.0f} min")
     for axis, values, label, colour in (
         (coughs_axis, coughs, f"coughs per {bin_name}", COLOURS[COUGH]),
         (snoring_axis, snore_min, f"snoring minutes per {bin_name}", COLOURS[SNORE]),
     ):
-        axis.bar(starts, values, width=bin_s * 0.9, align="edge", color=colour, label=label)
+        axis.bar(starts_min, values, width=bin_s / 60 * 0.9, align="edge", color=colour, label=label)
         axis.set(ylim=(0, max(1.0, float(values.max())) * 1.2))
         axis.set_ylabel(label.split(" per ")[0], fontsize=9)
         axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
@@ -151,12 +134,10 @@ def plot_night(
     try:
         _draw_probabilities(top, report, timeline, labels, bin_s)
         _draw_bins(coughs, snoring, report)
-        bottom.set_xlim(0, duration_s)
-        bottom.set_xlabel(_time_labels(bottom, duration_s, start_time(report)))
+        Timeline(duration_s / 60, start_time(report)).apply(bottom, 0.0, duration_s / 60)
         figure.suptitle(night_answer(report))
         figure.tight_layout()
-        with atomic_path(path) as partial:
-            figure.savefig(partial, dpi=100)
-    finally:
+    except BaseException:
         plt.close(figure)
-    return str(path)
+        raise
+    return str(save_figure(plt, figure, path))

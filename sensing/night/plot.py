@@ -3,7 +3,7 @@
 The title carries the night's answer (coughs heard and counted, snoring, sleep:
 :func:`sensing.night.report_text.night_headline`); events the gate did not
 count are drawn in grey, and the legend, beside the picture, says why. Time
-reads as a person would (:class:`~sensing.radar.pictures.Timeline`: clock time
+reads as a person would (:class:`~sensing.plotting.Timeline`: clock time
 when the radar's start is known).
 
 Needs matplotlib (``pip install 'sensing[plot]'``).
@@ -20,8 +20,7 @@ import numpy as np
 
 from sensing.audio.events import COUGH, SNORE
 from sensing.night.gating import check_times, event_span
-from sensing.plotting import pyplot
-from sensing.radar.pictures import Timeline, save_figure
+from sensing.plotting import Timeline, pyplot, save_figure
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
 from sensing.radar.sleep.hypnogram import LEVELS
 from sensing.radar.sleep.summary import ASLEEP, label_indices, runs

@@ -13,7 +13,7 @@
   taken to be at the bin with the most breathing-band power over the recording
   (:func:`~sensing.radar.breathing.strongest_breathing_range`).
 
-Time reads as a person would (:class:`~sensing.radar.pictures.Timeline`: clock
+Time reads as a person would (:class:`~sensing.plotting.Timeline`: clock
 time when the start is known). Both read the recording in chunks, so memory
 stays bounded for a whole night. When ``NAME.epochs.csv`` exists, a coloured
 strip above each picture shows the labelled sleep state. Pictures are written
@@ -30,9 +30,8 @@ import numpy as np
 
 from sensing.errors import RadarError
 from sensing.files import make_folder
-from sensing.plotting import pyplot
+from sensing.plotting import Timeline, pyplot, save_figure
 from sensing.radar.breathing import BREATHING_BAND_HZ, strongest_breathing_range
-from sensing.radar.pictures import Timeline, save_figure
 from sensing.radar.processing import (
     CHUNK_S,
     ClutterFilter,

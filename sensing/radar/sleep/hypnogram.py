@@ -2,7 +2,7 @@
 
 As in sleep-lab hypnograms, asleep is the lowest level, awake above it and
 absent at the top, time across (clock time when the start is known, see
-:class:`~sensing.radar.pictures.Timeline`). The title carries the night's
+:class:`~sensing.plotting.Timeline`). The title carries the night's
 answer (:func:`~sensing.radar.sleep.summary.headline`). Optionally:
 
 - ``truth``: the true labels as a broad grey step line behind the predicted one;
@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from sensing.errors import RadarError
-from sensing.plotting import pyplot
-from sensing.radar.pictures import Timeline, save_figure
+from sensing.plotting import Timeline, pyplot, save_figure
 from sensing.radar.recording import EPOCH_LABELS, EPOCH_S
 from sensing.radar.sleep.smoothing import check_probabilities
 from sensing.radar.sleep.summary import label_indices
