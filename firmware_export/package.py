@@ -22,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware_export.build_files import write_build_files
 from firmware_export.c_source import check_name
+from firmware_export.device_c import write_device
+from firmware_export.events_c import write_events
 from firmware_export.examples import write_examples
 from firmware_export.frontend_c import (
     DELTA_TOLERANCE,
@@ -37,9 +40,10 @@ from firmware_export.micro import (
     minimum_arena,
 )
 from firmware_export.model_data import write_model_data
-from firmware_export.ops import model_ops, write_ops_header
+from firmware_export.ops import kernel_files, model_ops, write_ops_header
 from firmware_export.settings_header import Quantization, write_settings_header
 from firmware_export.size_report import SizeReport, multiply_adds
+from sensing.audio.events import EventSettings, event_thresholds
 from sensing.audio.model_file import read_metadata
 from sensing.bundled import COUGH_SNORE_MICRO
 from sensing.errors import SensingError
@@ -175,6 +179,16 @@ def _write_package(source_path: Path, out: Path, name: str) -> tuple[dict, int]:
             source=source,
         )
     )
+    files += write_events(
+        events=EventSettings(thresholds=event_thresholds(metadata.labels, metadata.thresholds)),
+        features=metadata.features,
+        labels=metadata.labels,
+        out_dir=out,
+        name=name,
+        source=source,
+    )
+    files += write_device(out_dir=out, name=name, source=source)
+    files += write_build_files(out_dir=out, name=name, kernels=kernel_files(ops), source=source)
     golden = write_golden(
         micro_model,
         metadata.features,

@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 
 from firmware_export.c_source import c_float, c_string, generated_comment
+from sensing.audio.events import event_thresholds
 from sensing.audio.model_file import ModelMetadata
 from sensing.files import write_atomically
 
@@ -42,8 +43,10 @@ def write_settings_header(
     frames, mels, channels = features.input_shape
     labels = metadata.labels
     negative = labels.index(metadata.negative_label) if metadata.negative_label in labels else -1
-    # A label without a threshold (the negative label) is never reported: threshold above 1.
-    thresholds = [metadata.thresholds.get(label, 2.0) for label in labels]
+    # The event labels' thresholds are those sensing detect uses; any other label (the negative
+    # one) is never reported: a threshold above 1.
+    events = event_thresholds(labels, metadata.thresholds)
+    thresholds = [events.get(label, 2.0) for label in labels]
     lines = [
         generated_comment(f"Constants of the {name} model and its frontend.", source),
         f"#ifndef {guard}",
@@ -86,7 +89,8 @@ def write_settings_header(
         + ", ".join(c_string(label) for label in labels)
         + "};",
         "// Per label, the window probability at or above which the label is detected",
-        "// (calibrated on validation groups; above 1 for the negative label: never reported).",
+        "// (calibrated on validation groups, as sensing detect uses them; above 1 for a label",
+        "// that is never reported).",
         f"static const float {name}_thresholds[{upper}_LABEL_COUNT] = {{"
         + ", ".join(c_float(value) for value in thresholds)
         + "};",

@@ -159,3 +159,14 @@ def test_coughs_that_follow_before_the_level_falls_back_count_separately():
         levels[(times >= start_s - 1e-9) & (times < end_s - 1e-9)] = level_db
     coughs = count_coughs(times, levels, **COUNTING)
     assert [start for start, _ in coughs] == pytest.approx([1.0, 1.42])
+
+
+def test_a_bout_longer_than_a_region_counts_each_cough_once_across_the_cuts():
+    # coughs every 0.9 s for 27 s: the region is cut at 10 s and at 20 s; a cough that falls
+    # where two regions' windows overlap is counted in one of them, never in both
+    cough_times = [1.0 + 0.9 * k for k in range(30)]
+    probabilities = [{}] * 2 + [{"cough": 0.95}] * 60 + [{}] * 4
+    events = _run(probabilities, frame_levels=_bursts(cough_times))
+    assert [e.start_s for e in events] == pytest.approx(cough_times, abs=FRAME_S)
+    settings = EventSettings(thresholds={"cough": 0.8})
+    assert settings.cough_region_max_s == 10.0

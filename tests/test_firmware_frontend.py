@@ -1,8 +1,9 @@
 """The generated C frontend is pinned to sensing.audio.features: same PCM in, same model windows out.
 
 A small host program streams int16 PCM through ``NAME_frontend_push`` in odd-sized
-chunks and writes every window it is handed; the test compares those windows with
-``clip_features`` for the windows that start on the same frame.
+chunks and writes every window it is handed, with its frame levels and its int8 form;
+the tests compare those windows with ``clip_features`` for the windows that start on the
+same frame, and the levels with ``band_level_db``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pytest
 
 from firmware_export.frontend_c import (
     DELTA_TOLERANCE,
+    LEVEL_TOLERANCE_DB,
     LOG_MEL_TOLERANCE,
     write_frontend,
 )
-from sensing.audio.features import FeatureSettings, clip_features
+from sensing.audio.features import FeatureSettings, band_level_db, clip_features, power_spectrum
 from sensing.errors import SensingError
 from sensing.synthetic import sounds
 
@@ -33,7 +35,8 @@ C_FLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O2")
 CXX_FLAGS = ("-std=c++17", "-Wall", "-Wextra", "-Werror")
 
 HOST_PROGRAM = r"""
-// Streams raw int16 PCM through the frontend; writes each window as int32 start frame + floats.
+// Streams raw int16 PCM through the frontend; writes each window as int32 start frame, its
+// floats, its frame levels in the cough band, and the window quantized with scale 1/16, zero -3.
 // Usage: host PCM_FILE OUT_FILE CHUNK [CHUNK ...]
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,8 @@ HOST_PROGRAM = r"""
 
 static parity_frontend_state state;
 static float window[PARITY_FRONTEND_WINDOW_SIZE];
+static float levels[PARITY_FRONTEND_WINDOW_FRAMES];
+static int8_t quantized[PARITY_FRONTEND_WINDOW_SIZE];
 
 int main(int argc, char **argv) {
   if (argc < 4) {
@@ -83,8 +88,15 @@ int main(int argc, char **argv) {
           fprintf(stderr, "window refused after %ld frames\n", frames);
           return 1;
         }
+        parity_frontend_window_levels(&state, levels);
+        if (parity_frontend_window_int8(&state, 0.0625f, -3, quantized) != 0) {
+          fprintf(stderr, "int8 window refused after %ld frames\n", frames);
+          return 1;
+        }
         fwrite(&start, sizeof(start), 1, out);
         fwrite(window, sizeof(float), PARITY_FRONTEND_WINDOW_SIZE, out);
+        fwrite(levels, sizeof(float), PARITY_FRONTEND_WINDOW_FRAMES, out);
+        fwrite(quantized, 1, PARITY_FRONTEND_WINDOW_SIZE, out);
       }
     }
   }
@@ -174,8 +186,9 @@ def _to_pcm(audio: np.ndarray) -> np.ndarray:
     return np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def _c_windows(host: Host, pcm: np.ndarray, work: Path, chunks=CHUNKS) -> dict[int, np.ndarray]:
-    """Start frame -> (window_frames, n_mels, 3) window from the C frontend."""
+def _c_records(host: Host, pcm: np.ndarray, work: Path, chunks=CHUNKS) -> np.ndarray:
+    """The C frontend's windows: records of start frame, features (window_frames, n_mels, 3),
+    levels (window_frames,) and the int8 window (scale 1/16, zero point -3)."""
     pcm_path, out_path = work / "audio.pcm", work / "windows.bin"
     pcm.astype("<i2").tofile(pcm_path)
     result = subprocess.run(
@@ -185,9 +198,16 @@ def _c_windows(host: Host, pcm: np.ndarray, work: Path, chunks=CHUNKS) -> dict[i
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    record = np.dtype([("start", "<i4"), ("features", "<f4", host.settings.input_shape)])
-    records = np.fromfile(out_path, dtype=record)
-    return {int(record["start"]): record["features"] for record in records}
+    shape = host.settings.input_shape
+    record = np.dtype(
+        [("start", "<i4"), ("features", "<f4", shape), ("levels", "<f4", shape[0]), ("int8", "i1", shape)]
+    )
+    return np.fromfile(out_path, dtype=record)
+
+
+def _c_windows(host: Host, pcm: np.ndarray, work: Path, chunks=CHUNKS) -> dict[int, np.ndarray]:
+    """Start frame -> (window_frames, n_mels, 3) window from the C frontend."""
+    return {int(record["start"]): record["features"] for record in _c_records(host, pcm, work, chunks)}
 
 
 def _python_windows(pcm: np.ndarray, settings: FeatureSettings) -> dict[int, np.ndarray]:
@@ -245,6 +265,24 @@ def test_chunk_size_does_not_change_windows(host, tmp_path):
     for start, window in in_odd_chunks.items():
         np.testing.assert_array_equal(window, sample_by_sample[start])
         np.testing.assert_array_equal(window, whole[start])
+
+
+@pytest.mark.parametrize("make_pcm", [_cough_pcm, _chirp_pcm], ids=["cough", "chirp"])
+def test_frame_levels_match_band_level_db(host, tmp_path, make_pcm):
+    pcm = make_pcm()
+    records = _c_records(host, pcm, tmp_path)
+    power = power_spectrum((pcm / 32768.0).astype(np.float32), SETTINGS)
+    reference = band_level_db(power, SETTINGS)
+    frames = SETTINGS.window_frames
+    for record in records:
+        expected = reference[record["start"] : record["start"] + frames]
+        np.testing.assert_allclose(record["levels"], expected, atol=LEVEL_TOLERANCE_DB)
+
+
+def test_int8_windows_are_the_float_windows_quantized(host, tmp_path):
+    records = _c_records(host, _cough_pcm(), tmp_path)
+    expected = np.clip(np.rint(records["features"] / np.float32(0.0625)) - 3, -128, 127)
+    np.testing.assert_array_equal(records["int8"], expected.astype(np.int8))
 
 
 def test_compiles_as_cpp(tmp_path):

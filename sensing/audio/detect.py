@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
-from sensing.audio.events import COUGH, SNORE, Event, EventSettings, EventTracker
+from sensing.audio.events import COUGH, SNORE, Event, EventSettings, EventTracker, event_thresholds
 from sensing.audio.input_checks import InputMonitor
 from sensing.audio.streaming import StreamingWindows
 from sensing.errors import AudioError, SensingError
@@ -107,10 +107,6 @@ class Timeline:
         return np.array(self._bins).reshape(-1, len(self.labels))
 
 
-UNCALIBRATED_THRESHOLD = 0.5
-"""Window threshold for a target label that the model has no calibrated threshold for."""
-
-
 def default_event_settings(
     classifier: AudioClassifier, overrides: dict[str, float] | None = None
 ) -> EventSettings:
@@ -119,11 +115,7 @@ def default_event_settings(
     Thresholds are the model's calibrated ones (``UNCALIBRATED_THRESHOLD`` for a
     label without one), with ``overrides`` (label to probability) applied.
     """
-    thresholds = {
-        label: classifier.metadata.thresholds.get(label, UNCALIBRATED_THRESHOLD)
-        for label in classifier.labels
-        if label in (COUGH, SNORE)
-    }
+    thresholds = event_thresholds(classifier.labels, classifier.metadata.thresholds)
     if not thresholds:
         raise SensingError(
             f"{classifier.model_path}: labels {', '.join(classifier.labels)}; "

@@ -582,9 +582,10 @@ def add_export_command(commands: Any) -> None:
         help="a C/C++ package for TensorFlow Lite Micro",
         description="Write a drop-in firmware package into OUT: the int8 model (--model) as a C "
         "array, its settings, an op resolver with exactly its ops, the log-mel frontend in "
-        "C99, golden vectors, an example main.cc, a CMake snippet and a size report "
-        "with the tensor arena measured in TFLite Micro. The package appears in OUT whole "
-        "or not at all.",
+        "C99, the event rules in C, the device loop (audio in, events out), golden vectors, a "
+        "Makefile that builds it with your TFLite Micro tree for the host or a Cortex-M4 under "
+        "QEMU, a CMake snippet and a size report with the tensor arena measured in TFLite Micro. "
+        "The package appears in OUT whole or not at all.",
     )
     add_model_option(
         firmware,
