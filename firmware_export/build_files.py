@@ -63,7 +63,12 @@ _MAKEFILE = """\
 # Host: g++/gcc. Cortex-M4: arm-none-eabi-gcc with newlib (rdimon), qemu-system-arm to run.
 
 ifndef TFLM_DIR
-$$(error set TFLM_DIR to a TensorFlow Lite Micro source tree, e.g. make TFLM_DIR=~/tflite-micro host)
+$$(error set TFLM_DIR to a TensorFlow Lite Micro source tree, e.g. make TFLM_DIR=$$$$HOME/tflite-micro host)
+endif
+# A relative TFLM_DIR is taken from this folder (where make -C runs), not from where make was typed.
+override TFLM_DIR := $$(abspath $$(TFLM_DIR))
+ifeq ($$(wildcard $$(TFLM_DIR)/tensorflow/lite/micro/micro_interpreter.h),)
+$$(error $$(TFLM_DIR) is not a TensorFlow Lite Micro source tree (no tensorflow/lite/micro/micro_interpreter.h))
 endif
 
 BUILD ?= build
@@ -99,6 +104,7 @@ HOST_CC ?= gcc
 HOST_CXX ?= g++
 M4_CC ?= arm-none-eabi-gcc
 M4_CXX ?= arm-none-eabi-g++
+M4_SIZE ?= arm-none-eabi-size
 M4_ARCH := -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard -funsigned-char
 M4_FLAGS := $$(M4_ARCH) -DARMCM4 -D${M}_SEMIHOSTING -I$$(DFP)/Include -I$$(DL)/cmsis/CMSIS/Core/Include
 CMSIS_FLAGS := -DCMSIS_NN -DARM_NN_ENABLE_F16=0 -DARM_NN_ENABLE_F32=0 -I$$(DL)/cmsis_nn -I$$(DL)/cmsis_nn/Include
@@ -172,7 +178,7 @@ check-cortex-m4: $$(BUILD)/$$(M4)/${p}_model_check.elf
 	  $$(QEMU_RUN),arg=check,arg=$$$$f,arg=$$$${f%.features}.output -kernel $$< || exit 1; done
 
 size: $$(BUILD)/$$(M4)/${p}_night.elf
-	arm-none-eabi-size $$<
+	$$(M4_SIZE) $$<
 
 clean:
 	rm -rf $$(BUILD)

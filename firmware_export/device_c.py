@@ -278,7 +278,7 @@ int skip_wav_header(FILE *file, const char *path) {
       if (!format_ok) break;
       return 0;
     }
-    for (uint32_t i = 0; i < size + (size & 1); i++) {  // skip the rest, padded to even
+    for (uint64_t i = 0; i < (uint64_t)size + (size & 1); i++) {  // skip the rest, padded to even
       if (fgetc(file) == EOF) break;
     }
   }

@@ -48,6 +48,18 @@ def event_macros(
     # comparing frame counts against these limits (none of which lies on the grid itself).
     merge_frames = _frames(events.merge_gap_s, features) + hop_frames
     separation = math.ceil(_frames(events.cough_separation_s - FRAME_GRID_TOLERANCE_S, features))
+    if merge_frames - hop_frames > window_frames:
+        raise SensingError(
+            f"a merge gap of {events.merge_gap_s} s leaves holes between a cough region's windows, "
+            f"which the firmware's frame buffer cannot hold (at most {features.window_s:.3f} s)"
+        )
+    if abs(merge_frames / hop_frames - round(merge_frames / hop_frames)) < 1e-6:
+        raise SensingError(
+            f"a merge gap of {events.merge_gap_s} s puts the merge limit exactly on a window start, "
+            "where float rounding would decide; choose a gap that is not a multiple of the hop"
+        )
+    if separation < 1:
+        raise SensingError(f"cough separation {events.cough_separation_s} s is shorter than a frame hop")
     # A region of at most cough_region_max_s (counted from its first window's start to its
     # last window's end) holds at most this many frames.
     region_max = math.ceil(_frames(events.cough_region_max_s, features) - 1e-6)

@@ -25,6 +25,7 @@ LAYERS = {
     "sensing.audio": 2,
     "sensing.radar": 2,
     "sensing.night": 3,
+    "sensing.history": 3,
     "sensing.cli": 4,
     "sensing.__main__": 5,
 }

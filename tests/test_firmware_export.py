@@ -258,3 +258,24 @@ def test_a_run_to_quantize_without_tensorflow_names_the_extra(trained_run, tmp_p
     line = assert_one_line_error(result, 2)
     assert "has no model_int8.tflite; quantizing its model.keras to int8 first needs the train extra" in line
     assert "pip install 'sensing[train]'" in line
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ({"merge_gap_s": 1.0}, "leaves holes between a cough region's windows"),
+        ({"merge_gap_s": 0.48}, "exactly on a window start"),
+        ({"cough_separation_s": 0.0}, "shorter than a frame hop"),
+    ],
+    ids=["gap longer than a window", "gap on the grid", "no separation"],
+)
+def test_event_rules_the_firmware_cannot_follow_exactly_are_refused(rules, message):
+    from firmware_export.events_c import event_macros
+    from sensing.audio.events import EventSettings
+    from sensing.audio.features import FeatureSettings
+    from sensing.errors import SensingError
+
+    settings = EventSettings(thresholds={"cough": 0.9, "snore": 0.8}, **rules)
+    with pytest.raises(SensingError, match=message):
+        event_macros(settings, FeatureSettings(), ("cough", "other", "snore"), "X")
+    assert event_macros(EventSettings(thresholds={"cough": 0.9}), FeatureSettings(), ("cough",), "X")

@@ -18,6 +18,7 @@ from sensing.cli.audio import (
     add_check_sparse_command,
     add_classify_detect_demo,
 )
+from sensing.cli.history import add_history_command
 from sensing.cli.radar import add_radar_commands, add_simulate_commands
 from sensing.cli.sleep import add_night_command, add_sleep_command
 from sensing.cli.training import (
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_radar_commands(commands)
     add_sleep_command(commands)
     add_night_command(commands)
+    add_history_command(commands)
     add_simulate_commands(commands)
     add_bench_command(commands)
     return parser

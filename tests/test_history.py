@@ -1,0 +1,115 @@
+"""The night history: nights recorded once, weekly figures equal to the nights' own reports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+
+import pytest
+from conftest import assert_one_line_error, run_main
+
+from sensing.errors import SensingError
+from sensing.history.nights import read_night
+from sensing.history.store import SCHEMA_VERSION, History
+from sensing.history.weekly import weeks
+from sensing.synthetic.night import make_night
+
+
+def history_folders(database) -> list[str]:
+    with History(database) as history:
+        return [night.folder for night in history.nights()]
+
+
+@pytest.fixture(scope="module")
+def week_of_nights(tmp_path_factory):
+    """Seven ``sensing detect`` nights, Monday 2026-11-23 to Sunday 2026-11-29, each from 23:10."""
+    folder = tmp_path_factory.mktemp("week")
+    nights = []
+    for day in range(7):
+        wav, _ = make_night(folder / f"night{day}.wav", duration_s=90, seed=day)
+        out = folder / f"night{day}"
+        result = run_main(
+            ["detect", str(wav), "--out", str(out), "--start-time", f"2026-11-{23 + day}T23:10"]
+        )
+        assert result.returncode == 0, result.stderr
+        nights.append(out)
+    return nights
+
+
+def test_seven_nights_make_one_week_whose_figures_are_the_reports(week_of_nights, tmp_path):
+    database = tmp_path / "history.sqlite"
+    result = run_main(["history", "import", *map(str, week_of_nights), "--history", str(database)])
+    assert result.returncode == 0, result.stderr
+    assert "7 added, 0 updated, 0 already there" in result.stdout
+    reports = [json.loads((night / "report.json").read_text()) for night in week_of_nights]
+    with History(database) as history:
+        recorded = history.nights()
+    (week,) = weeks(recorded)
+    assert week.monday.isoformat() == "2026-11-23" and week.nights == 7
+    assert week.coughs == sum(report["cough_count"] for report in reports)
+    assert week.coughs_per_night == pytest.approx(week.coughs / 7)
+    assert week.snore_minutes_per_night == pytest.approx(sum(r["snore_minutes"] for r in reports) / 7)
+    assert week.total_sleep_min_per_night is None  # audio nights measure no sleep
+    assert [night.night_of.day for night in recorded] == list(range(23, 30))
+
+    shown = run_main(["history", "--history", str(database)])
+    assert shown.returncode == 0 and "week of 2026-11-23: 7 nights" in shown.stdout
+    assert f"coughs {week.coughs}," in shown.stdout
+
+
+def test_importing_again_changes_nothing_and_a_changed_report_updates_its_night(week_of_nights, tmp_path):
+    database = tmp_path / "history.sqlite"
+    folders = list(map(str, week_of_nights))
+    assert run_main(["history", "import", *folders, "--history", str(database)]).returncode == 0
+    with History(database) as history:
+        before = history.nights()
+    again = run_main(["history", "import", *folders, "--history", str(database)])
+    assert "0 added, 0 updated, 7 already there" in again.stdout
+    with History(database) as history:
+        assert history.nights() == before
+
+    changed = tmp_path / "changed"
+    shutil.copytree(week_of_nights[0], changed)
+    assert run_main(["history", "import", str(changed), "--history", str(database)]).returncode == 0
+    report = json.loads((changed / "report.json").read_text())
+    (changed / "report.json").write_text(json.dumps({**report, "cough_count": report["cough_count"] + 5}))
+    updated = run_main(["history", "import", str(changed), "--history", str(database)])
+    assert "0 added, 1 updated, 0 already there" in updated.stdout
+    with History(database) as history:
+        (night,) = [n for n in history.nights() if n.folder == str(changed.resolve())]
+    assert night.coughs == report["cough_count"] + 5 and len(history_folders(database)) == 8
+
+
+def test_a_sleep_and_a_combined_night_bring_their_sleep_figures(tmp_path):
+    out = tmp_path / "demo"
+    assert run_main(["demo", "--minutes", "60", "--out", str(out)]).returncode == 0
+    night = read_night(out / "report")
+    sleep = read_night(out / "report" / "sleep")
+    report = json.loads((out / "report" / "report.json").read_text())
+    assert night.kind == "night" and sleep.kind == "sleep"
+    assert night.coughs == report["combined"]["coughs"]
+    assert night.total_sleep_min == sleep.total_sleep_min == report["sleep"]["total_sleep_min"]
+    assert sleep.coughs is None
+
+
+def test_what_is_not_a_night_or_a_history_is_one_line(tmp_path, week_of_nights):
+    result = run_main(["history", "import", str(tmp_path), "--history", str(tmp_path / "h.sqlite")])
+    assert "report.json: not found" in assert_one_line_error(result, 2)
+    not_a_database = tmp_path / "notes.sqlite"
+    not_a_database.write_text("my notes\n" * 100)
+    result = run_main(["history", "import", str(week_of_nights[0]), "--history", str(not_a_database)])
+    assert "not a night history" in assert_one_line_error(result, 2)
+
+
+def test_an_empty_database_is_migrated_and_a_newer_one_refused(tmp_path):
+    path = tmp_path / "history.sqlite"
+    sqlite3.connect(path).close()
+    with History(path) as history:
+        assert history.nights() == []
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.close()
+    with pytest.raises(SensingError, match="newer than this toolkit's"):
+        History(path)
