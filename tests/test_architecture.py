@@ -26,6 +26,7 @@ LAYERS = {
     "sensing.radar": 2,
     "sensing.night": 3,
     "sensing.history": 3,
+    "sensing.mqtt": 3,
     "sensing.cli": 4,
     "sensing.__main__": 5,
 }
@@ -142,7 +143,7 @@ def test_runtime_and_firmware_export_load_without_tensorflow_or_plotting():
                 loaded.append(module.name)
         heavy = sorted({name.split(".")[0] for name in sys.modules}
                        & {"tensorflow", "tf_keras", "keras", "matplotlib", "h5py", "librosa",
-                          "training", "scipy", "sounddevice"})
+                          "training", "scipy", "sounddevice", "paho"})
         print(json.dumps({"loaded": len(loaded), "heavy": heavy}))
     """
     result = run_python(code)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
+import subprocess
+from urllib.parse import unquote
 
 import pytest
 from conftest import assert_one_line_error, run_main
@@ -113,3 +116,30 @@ def test_an_empty_database_is_migrated_and_a_newer_one_refused(tmp_path):
     connection.close()
     with pytest.raises(SensingError, match="newer than this toolkit's"):
         History(path)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless browser (Debian: apt install chromium)")
+def test_the_page_opens_in_a_browser_with_every_night_and_links_that_resolve(week_of_nights, tmp_path):
+    database, page_dir = tmp_path / "history.sqlite", tmp_path / "page"
+    assert (
+        run_main(["history", "import", *map(str, week_of_nights), "--history", str(database)]).returncode == 0
+    )
+    result = run_main(["history", "--history", str(database), "--out", str(page_dir)])
+    assert result.returncode == 0, result.stderr
+    assert (page_dir / "trends.png").read_bytes().startswith(b"\x89PNG")
+    browser = subprocess.run(
+        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+         "--dump-dom", (page_dir / "index.html").as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert browser.returncode == 0, browser.stderr[-2000:]
+    dom = browser.stdout
+    assert dom.count('<tr class="night">') == 7 and dom.count('<tr class="week">') == 1
+    assert "7 nights, 2026-11-23 to 2026-11-29" in dom
+    links = re.findall(r'(?:href|src)="([^"]+)"', dom)
+    assert len(links) >= 7 * 2  # each night's report.json and report.png, and the trends picture
+    missing = [link for link in links if not (page_dir / unquote(link)).resolve().is_file()]
+    assert missing == []

@@ -17,6 +17,7 @@ from sensing.cli.options import (
     non_negative_int,
     positive_int,
 )
+from sensing.cli.sharing import add_sharing_options, sharing
 from sensing.errors import SensingError
 
 BUNDLED_AUDIO_MODEL = "the bundled cough/snore model"
@@ -117,18 +118,20 @@ def _command_detect(args: argparse.Namespace) -> int:
         raise SensingError("give either an audio file or --mic")
     if args.mic and args.start_time is not None:
         raise SensingError("--start-time is for recordings; live, the night starts now")
-    report = detect_night(
-        args.input,
-        out_dir=args.out,
-        model_path=_audio_model(args.model),
-        mic=args.mic,
-        device=args.device,
-        threads=args.threads,
-        save_audio=args.save_audio,
-        thresholds=_threshold_overrides(args.threshold),
-        start_time=args.start_time,
-    )
-    print("\n".join(detect_lines(report, args.out)))
+    with sharing(args, "detect") as share:
+        report = detect_night(
+            args.input,
+            out_dir=args.out,
+            model_path=_audio_model(args.model),
+            mic=args.mic,
+            device=args.device,
+            threads=args.threads,
+            save_audio=args.save_audio,
+            thresholds=_threshold_overrides(args.threshold),
+            start_time=args.start_time,
+        )
+        print("\n".join(detect_lines(report, args.out)), flush=True)
+        share(args.out)
     return 1 if (report["stopped_by"] or "").startswith("error") else 0
 
 
@@ -311,6 +314,7 @@ def add_classify_detect_demo(commands: Any) -> None:
     detect.add_argument(
         "--save-audio", action="store_true", help="also write the audio to OUT/audio.wav (off by default)"
     )
+    add_sharing_options(detect)
     detect.set_defaults(handler=_command_detect)
 
     demo = commands.add_parser(

@@ -111,6 +111,12 @@ def _command_history(args: argparse.Namespace) -> int:
         print(f"{path}: no nights recorded yet (sensing history import NIGHT_FOLDER...)")
         return 0
     print("\n".join(_night_lines(nights) + [""] + _week_lines(nights)))
+    if args.out is not None:
+        from sensing.history.page import write_page
+        from sensing.history.weekly import weeks
+
+        page, trends = write_page(nights, weeks(nights), args.out)
+        print(f"page: {page}" + (f", {trends}" if trends is not None else ""))
     return 0
 
 
@@ -120,11 +126,18 @@ def add_history_command(commands: Any) -> None:
         "history",
         help="the nights recorded so far, and weekly summaries",
         description="Print the last nights of the night history (coughs, snoring, sleep) and a "
-        "summary per week (totals, means a night and the change on the week before). "
+        "summary per week (totals, means a night and the change on the week before); with --out, "
+        "a trends picture and a page linking every night's report and pictures. "
         "`sensing history import` records night folders.",
     )
     history.add_argument("--history", type=Path, default=None, help=HISTORY_HELP)
     history.add_argument("--last", type=positive_int, default=14, help="how many nights (default 14)")
+    history.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="also write trends.png and index.html (open it in a browser; no server needed) here",
+    )
     history.set_defaults(handler=_command_history)
     actions = history.add_subparsers(dest="history_command", metavar="ACTION", title="actions")
     record = actions.add_parser(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sensing.cli.options import add_model_option, add_start_time_option, finite_float, positive, positive_int
 from sensing.cli.radar import RECORDING_HELP
+from sensing.cli.sharing import add_sharing_options, sharing
 from sensing.errors import SensingError
 
 
@@ -20,24 +21,27 @@ def _command_sleep(args: argparse.Namespace) -> int:
     from sensing.radar.sources import as_recording
     from sensing.run_folder import resolve_model
 
-    with locked_output_folder(args.out) as out:
-        classifier = SleepClassifier(
-            resolve_model(args.model, default_sleep_model()), num_threads=args.threads
+    with sharing(args, "sleep") as share:
+        with locked_output_folder(args.out) as out:
+            classifier = SleepClassifier(
+                resolve_model(args.model, default_sleep_model()), num_threads=args.threads
+            )
+            print(f"model {classifier.model_path} on {classifier.backend}")
+            with as_recording(args.recording) as path:
+                with Recording(path) as recording:
+                    start = args.start_time or recording.config.started_at()
+                clear_outputs(out, SLEEP_OUTPUTS)
+                score = score_recording(path, classifier, centre_m=args.centre_m)
+            report = write_sleep_outputs(score, classifier, out, source=str(args.recording), start=start)
+        for line in summary_lines(score.summary, start=start):
+            print(line)
+        print(
+            f"{len(score.labels)} sleep epochs of 30 s scored in {score.processing_s:.1f} s; "
+            f"epochs: {out / 'epochs.csv'}, report: {out / 'report.json'}"
+            + (f", picture: {report['plot']}" if report.get("plot") else ""),
+            flush=True,
         )
-        print(f"model {classifier.model_path} on {classifier.backend}")
-        with as_recording(args.recording) as path:
-            with Recording(path) as recording:
-                start = args.start_time or recording.config.started_at()
-            clear_outputs(out, SLEEP_OUTPUTS)
-            score = score_recording(path, classifier, centre_m=args.centre_m)
-        report = write_sleep_outputs(score, classifier, out, source=str(args.recording), start=start)
-    for line in summary_lines(score.summary, start=start):
-        print(line)
-    print(
-        f"{len(score.labels)} sleep epochs of 30 s scored in {score.processing_s:.1f} s; "
-        f"epochs: {out / 'epochs.csv'}, report: {out / 'report.json'}"
-        + (f", picture: {report['plot']}" if report.get("plot") else "")
-    )
+        share(out)
     return 0
 
 
@@ -63,6 +67,7 @@ def add_sleep_command(commands: Any) -> None:
     )
     sleep.add_argument("--threads", type=positive_int, default=None, help="inference threads")
     add_start_time_option(sleep)
+    add_sharing_options(sleep)
     sleep.set_defaults(handler=_command_sleep)
 
 
@@ -74,35 +79,38 @@ def _command_night(args: argparse.Namespace) -> int:
     if args.mic == (args.audio is not None):
         raise SensingError("give either --audio FILE or --mic")
     sleep_model = resolve_model(args.sleep_model, default_sleep_model())
-    if not args.mic:
-        report = night_from_files(
-            args.audio,
-            args.radar,
-            out_dir=args.out,
-            audio_model=_audio_model(args.model),
-            sleep_model=sleep_model,
-            gate=args.gate,
-            offset_s=args.audio_offset_s,
-            threads=args.threads,
-            centre_m=args.centre_m,
-            start=args.start_time,
-        )
-        return _print_night(report, args.out)
-    if args.audio_offset_s:
+    if args.mic and args.audio_offset_s:
         raise SensingError("--audio-offset-s is for recorded audio; live, audio and radar start together")
-    if args.start_time is not None:
+    if args.mic and args.start_time is not None:
         raise SensingError("--start-time is for recordings; live, the night starts now")
-    report = live_night_from_microphone(
-        args.radar,
-        out_dir=args.out,
-        device=args.device,
-        centre_m=args.centre_m,
-        audio_model=_audio_model(args.model),
-        sleep_model=sleep_model,
-        gate=args.gate,
-        threads=args.threads,
-    )
-    return _print_night(report, args.out)
+    with sharing(args, "night") as share:
+        if not args.mic:
+            report = night_from_files(
+                args.audio,
+                args.radar,
+                out_dir=args.out,
+                audio_model=_audio_model(args.model),
+                sleep_model=sleep_model,
+                gate=args.gate,
+                offset_s=args.audio_offset_s,
+                threads=args.threads,
+                centre_m=args.centre_m,
+                start=args.start_time,
+            )
+        else:
+            report = live_night_from_microphone(
+                args.radar,
+                out_dir=args.out,
+                device=args.device,
+                centre_m=args.centre_m,
+                audio_model=_audio_model(args.model),
+                sleep_model=sleep_model,
+                gate=args.gate,
+                threads=args.threads,
+            )
+        status = _print_night(report, args.out)
+        share(args.out)
+    return status
 
 
 def _audio_model(path: Path | None) -> Path:
@@ -181,4 +189,5 @@ def add_night_command(commands: Any) -> None:
     night.add_argument("--device", default=None, help="input device name or number for --mic")
     night.add_argument("--threads", type=positive_int, default=None, help="inference threads")
     add_start_time_option(night)
+    add_sharing_options(night)
     night.set_defaults(handler=_command_night)

@@ -1,0 +1,199 @@
+"""Send a night to an MQTT broker with paho-mqtt, without ever holding the night up.
+
+:class:`NightPublisher` connects in paho's background thread (``connect_async`` and
+``loop_start``), so a broker that is down or far away costs the night nothing: the discovery
+configs published when the night starts and the night's figures published when it ends wait in
+paho's offline queue (at most :data:`MAX_QUEUED` messages), and :meth:`NightPublisher.finish`
+waits a bounded time (:data:`DELIVERY_WAIT_S`) for the broker to acknowledge them, then names
+what it did not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from typing import Any
+
+from sensing.errors import SensingError
+from sensing.history.nights import NightRecord
+from sensing.mqtt.discovery import check_node_id, discovery_messages, figures_for, night_message
+
+DEFAULT_PORT, DEFAULT_TLS_PORT = 1883, 8883
+DELIVERY_WAIT_S = 10.0
+"""How long the end of a night waits for the broker to acknowledge its messages."""
+MAX_QUEUED = 100
+"""paho's offline queue: messages kept while the broker is away."""
+QOS = 1
+PASSWORD_VARIABLE = "SENSING_MQTT_PASSWORD"
+"""The environment variable that holds the broker password (never a command-line value)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Broker:
+    """Where and how to connect.
+
+    Attributes:
+        host: the broker's host name or address.
+        port: its port (None: 1883, or 8883 with TLS).
+        username: the user name, or None for an anonymous connection.
+        password: the password (from :data:`PASSWORD_VARIABLE`), used only with a user name.
+        tls: connect over TLS, checking the broker's certificate against the system's CAs.
+    """
+
+    host: str
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    @property
+    def port_number(self) -> int:
+        """The port to connect to."""
+        return self.port or (DEFAULT_TLS_PORT if self.tls else DEFAULT_PORT)
+
+    @property
+    def address(self) -> str:
+        """``HOST:PORT``, as a message names the broker."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port_number}"
+
+
+def parse_broker(text: str) -> tuple[str, int | None]:
+    """(host, port or None) from ``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT``.
+
+    Raises:
+        SensingError: naming the value and what is expected.
+    """
+    host, port = text, ""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise SensingError(
+            f"MQTT broker {text!r}: expected HOST or HOST:PORT, for example homeassistant:1883"
+        )
+    return host, int(port) if port else None
+
+
+def _paho() -> Any:
+    try:
+        import paho.mqtt.client as mqtt
+    except ImportError:
+        raise SensingError(
+            "--mqtt needs paho-mqtt (the mqtt extra): pip install 'sensing[mqtt]'  "
+            "(from a clone: pip install -e '.[mqtt]')"
+        ) from None
+    return mqtt
+
+
+class NightPublisher:
+    """One night's messages to one broker (a context manager: :meth:`start` on entry, the
+    connection closed on exit).
+
+    Args:
+        broker: where to send them.
+        node_id: the node id of the discovery topics and of ``sensing/<node_id>/night``.
+        kind: the command (``detect``, ``sleep`` or ``night``): which sensors to announce.
+        wait_s: how long :meth:`finish` waits for the broker's acknowledgements (None:
+            :data:`DELIVERY_WAIT_S`).
+    """
+
+    def __init__(self, broker: Broker, *, node_id: str, kind: str, wait_s: float | None = None) -> None:
+        self.broker = broker
+        self.node_id = check_node_id(node_id)
+        self.kind = kind
+        figures_for(kind)
+        self.wait_s = DELIVERY_WAIT_S if wait_s is None else wait_s
+        self._sent: dict[int, str] = {}
+        self._acknowledged: set[int] = set()
+        self._refused: str | None = None
+        self._condition = threading.Condition()
+        mqtt = _paho()
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"sensing-{node_id}-{os.getpid()}"
+        )
+        self._client.max_queued_messages_set(MAX_QUEUED)
+        if broker.username is not None:
+            self._client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            try:
+                self._client.tls_set()
+            except (OSError, ValueError) as error:
+                raise SensingError(f"MQTT broker {broker.address}: cannot set up TLS ({error})") from None
+        self._client.on_publish = self._on_publish
+        self._client.on_connect = self._on_connect
+        self._started = False
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
+        with self._condition:
+            self._acknowledged.add(mid)
+            self._condition.notify_all()
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        self._refused = (
+            f"the broker refused the connection: {reason_code}" if reason_code.is_failure else None
+        )
+
+    def __enter__(self) -> NightPublisher:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Connect in the background and announce the sensors (retained); returns at once."""
+        self._client.connect_async(self.broker.host, self.broker.port_number)
+        self._client.loop_start()
+        self._started = True
+        for topic, payload in discovery_messages(node_id=self.node_id, kind=self.kind):
+            self._publish(topic, payload)
+
+    def _publish(self, topic: str, payload: str) -> None:
+        info = self._client.publish(topic, payload, qos=QOS, retain=True)
+        with self._condition:
+            self._sent[info.mid] = topic
+
+    def finish(self, night: NightRecord) -> list[str]:
+        """Publish the night's figures (retained), wait up to ``wait_s`` for every message to be
+        acknowledged, close the connection; returns the topics not delivered (empty: all were)."""
+        self._publish(*night_message(night, node_id=self.node_id))
+        deadline = time.monotonic() + self.wait_s
+        with self._condition:
+            while set(self._sent) - self._acknowledged and (left := deadline - time.monotonic()) > 0:
+                self._condition.wait(left)
+            undelivered = [topic for mid, topic in self._sent.items() if mid not in self._acknowledged]
+        self.close()
+        return undelivered
+
+    @property
+    def problem(self) -> str | None:
+        """Why the broker refused the connection, when it did."""
+        return self._refused
+
+    def close(self) -> None:
+        """Disconnect and stop the background thread (what is still queued is dropped)."""
+        if self._started:
+            self._started = False
+            self._client.disconnect()
+            self._client.loop_stop()
+
+
+def undelivered_line(broker: Broker, topics: list[str], *, wait_s: float, problem: str | None = None) -> str:
+    """One line naming the messages the broker did not acknowledge in ``wait_s`` seconds."""
+    configs = [topic.split("/") for topic in topics if topic.endswith("/config")]
+    named = [topic for topic in topics if not topic.endswith("/config")]
+    if len(configs) == 1:
+        named.insert(0, "/".join(configs[0]))
+    elif configs:
+        keys = ",".join(parts[-2] for parts in configs)
+        named.insert(0, f"{len(configs)} discovery configs {'/'.join(configs[0][:-2])}/{{{keys}}}/config")
+    why = f" ({problem})" if problem else ""
+    return (
+        f"warning: MQTT broker {broker.address}{why}: not delivered within {wait_s:g} s: "
+        f"{' and '.join(named)}; the night's files are written"
+    )
