@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import re
 import shutil
@@ -14,7 +16,7 @@ from conftest import assert_one_line_error, run_main
 
 from sensing.errors import SensingError
 from sensing.history.nights import read_night
-from sensing.history.store import SCHEMA_VERSION, History
+from sensing.history.store import COLUMNS, MIGRATIONS, SCHEMA_VERSION, History
 from sensing.history.weekly import weeks
 from sensing.synthetic.night import make_night
 
@@ -95,6 +97,16 @@ def test_a_sleep_and_a_combined_night_bring_their_sleep_figures(tmp_path):
     assert night.total_sleep_min == sleep.total_sleep_min == report["sleep"]["total_sleep_min"]
     assert sleep.coughs is None
 
+    timed = tmp_path / "timed"
+    result = run_main(["night", "--audio", str(out / "night.wav"), "--radar", str(out / "radar.npz"),
+                       "--out", str(timed), "--start-time", "2026-11-23T23:00"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((timed / "report.json").read_text())["sleep"]
+    record = read_night(timed)
+    bedtime = datetime.datetime(2026, 11, 23, 23) + datetime.timedelta(minutes=summary["bedtime_min"])
+    assert record.bedtime == bedtime.isoformat(timespec="minutes")
+    assert record.night_of == datetime.date(2026, 11, 23) and record.wake_time is not None
+
 
 def test_what_is_not_a_night_or_a_history_is_one_line(tmp_path, week_of_nights):
     result = run_main(["history", "import", str(tmp_path), "--history", str(tmp_path / "h.sqlite")])
@@ -103,6 +115,25 @@ def test_what_is_not_a_night_or_a_history_is_one_line(tmp_path, week_of_nights):
     not_a_database.write_text("my notes\n" * 100)
     result = run_main(["history", "import", str(week_of_nights[0]), "--history", str(not_a_database)])
     assert "not a night history" in assert_one_line_error(result, 2)
+
+
+def test_a_first_version_history_is_migrated_and_its_nights_read_again(week_of_nights, tmp_path):
+    path = tmp_path / "history.sqlite"
+    connection = sqlite3.connect(path)
+    connection.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    night = read_night(week_of_nights[0])
+    columns = [name for name in COLUMNS if name not in ("bedtime", "wake_time")]
+    values = {**dataclasses.asdict(night), "night_of": night.night_of.isoformat()}
+    connection.execute(
+        f"INSERT INTO nights ({', '.join(columns)}, recorded_at) VALUES ({', '.join('?' * len(columns))}, 'x')",
+        [values[name] for name in columns],
+    )
+    connection.commit()
+    connection.close()
+    with History(path) as history:
+        assert history.nights()[0].coughs == night.coughs
+        assert history.record([night]) == (0, 1)  # read again after the migration
+        assert history.record([night]) == (0, 0)
 
 
 def test_an_empty_database_is_migrated_and_a_newer_one_refused(tmp_path):

@@ -40,6 +40,8 @@ class NightRecord:
         time_in_bed_min, total_sleep_min, sleep_efficiency: the sleep summary (radar).
         model: the audio or sleep model the night was scored with.
         fingerprint: SHA-256 of ``report.json``: the same night imported twice is one night.
+        bedtime, wake_time: ISO 8601 clock times the sleeper went to bed and got up (radar,
+            with the recording's start known), else None.
     """
 
     folder: str
@@ -56,6 +58,8 @@ class NightRecord:
     sleep_efficiency: float | None
     model: str
     fingerprint: str
+    bedtime: str | None = None
+    wake_time: str | None = None
 
 
 def _night_of(start_time: str | None, report_path: Path) -> datetime.date:
@@ -70,7 +74,17 @@ def _sleep_figures(summary: dict[str, Any]) -> dict[str, Any]:
         "time_in_bed_min": summary["time_in_bed_min"],
         "total_sleep_min": summary["total_sleep_min"],
         "sleep_efficiency": summary["sleep_efficiency"],
+        "_bedtime_min": summary["bedtime_min"],
+        "_rise_time_min": summary["rise_time_min"],
     }
+
+
+def _clock(start_time: str | None, minutes: float | None) -> str | None:
+    """The clock time ``minutes`` after ``start_time``, when both are known."""
+    if start_time is None or minutes is None:
+        return None
+    moment = datetime.datetime.fromisoformat(start_time) + datetime.timedelta(minutes=minutes)
+    return moment.isoformat(timespec="minutes")
 
 
 def _figures(report: dict[str, Any]) -> dict[str, Any]:
@@ -134,10 +148,13 @@ def read_night(folder: str | Path) -> NightRecord:
     except SensingError as error:
         raise SensingError(f"{report_path}: {error}") from None
     start_time = report.get("start_time")
+    bedtime_min, rise_time_min = figures.pop("_bedtime_min", None), figures.pop("_rise_time_min", None)
     return NightRecord(
         folder=str(report_path.parent),
         night_of=_night_of(start_time, report_path),
         start_time=start_time,
         fingerprint=hashlib.sha256(data).hexdigest(),
+        bedtime=_clock(start_time, bedtime_min),
+        wake_time=_clock(start_time, rise_time_min),
         **figures,
     )

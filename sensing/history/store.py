@@ -41,8 +41,14 @@ MIGRATIONS = (
     );
     CREATE INDEX nights_by_date ON nights (night_of);
     """,
+    """
+    ALTER TABLE nights ADD COLUMN bedtime TEXT;
+    ALTER TABLE nights ADD COLUMN wake_time TEXT;
+    UPDATE nights SET fingerprint = '';
+    """,
 )
-"""SQL that takes schema version i to version i + 1 (version 0: an empty file)."""
+"""SQL that takes schema version i to version i + 1 (version 0: an empty file). Version 2 adds
+bedtime and wake time; its nights are read again at their next import (fingerprint emptied)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 COLUMNS = [field.name for field in dataclasses.fields(NightRecord)]

@@ -1,8 +1,8 @@
 """``trends.png``: the history at a glance, one panel per question, nights along the x axis.
 
-Coughs a night, snoring minutes a night, sleep (hours asleep and sleep efficiency) and when
-each night's recording started (regular bedtimes line up); the weekly means are drawn over
-the nights as steps. A panel whose figure no night measured says so instead of drawing.
+Coughs per hour asleep (or a night, without radar), snoring minutes a night, sleep (hours
+asleep and sleep efficiency) and bedtime and wake time (or when each recording started,
+without radar): regular nights line up. The weekly means are drawn over the nights as steps. A panel whose figure no night measured says so instead of drawing.
 Needs matplotlib (``pip install 'sensing[plot]'``); written atomically.
 """
 
@@ -58,9 +58,14 @@ def plot_trends(nights: list[NightRecord], weeks: list[Week], path: str | Path) 
         figure.suptitle(
             f"{len(nights)} nights, {first.isoformat()} to {last.isoformat()}: coughs, snoring and sleep"
         )
-        if _bars(coughs, nights, [n.coughs for n in nights], COUGH_COLOUR, "coughs"):
-            _weekly_steps(coughs, weeks, "coughs_per_night", 1.0, COUGH_COLOUR)
-        coughs.set_ylabel("coughs a night")
+        if any(n.coughs_per_hour_asleep is not None for n in nights):  # radar and audio: per hour asleep
+            _bars(coughs, nights, [n.coughs_per_hour_asleep for n in nights], COUGH_COLOUR, "coughs")
+            _weekly_steps(coughs, weeks, "coughs_per_hour_asleep", 1.0, COUGH_COLOUR)
+            coughs.set_ylabel("coughs per hour asleep")
+        else:
+            if _bars(coughs, nights, [n.coughs for n in nights], COUGH_COLOUR, "coughs"):
+                _weekly_steps(coughs, weeks, "coughs_per_night", 1.0, COUGH_COLOUR)
+            coughs.set_ylabel("coughs a night")
         if _bars(snoring, nights, [n.snore_minutes for n in nights], SNORE_COLOUR, "snoring"):
             _weekly_steps(snoring, weeks, "snore_minutes_per_night", 1.0, SNORE_COLOUR)
         snoring.set_ylabel("snoring, min")
@@ -73,15 +78,7 @@ def plot_trends(nights: list[NightRecord], weeks: list[Week], path: str | Path) 
                             "o-", color="black", ms=3, lw=1, label="efficiency")  # fmt: skip
             efficiency.set(ylim=(0, 105), ylabel="efficiency, %")
         sleep.set_ylabel("asleep, h")
-        started = [(n.night_of, n.start_time) for n in nights if n.start_time is not None]
-        if started:
-            clock = [_evening_hours(start) for _, start in started]
-            bedtime.plot([day for day, _ in started], clock, "o", color="black", ms=4)
-            bedtime.set_yticks(range(18, 31, 2), [f"{h % 24:02d}:00" for h in range(18, 31, 2)])
-        else:
-            bedtime.text(0.5, 0.5, "no night's start is known (--start-time)", transform=bedtime.transAxes,
-                         ha="center", va="center")  # fmt: skip
-        bedtime.set_ylabel("started at")
+        _draw_times(bedtime, nights)
         for axis in (coughs, snoring, sleep, bedtime):
             axis.grid(alpha=0.3)
             handles, _ = axis.get_legend_handles_labels()
@@ -99,8 +96,29 @@ def plot_trends(nights: list[NightRecord], weeks: list[Week], path: str | Path) 
     return save_figure(plt, figure, path)
 
 
+def _draw_times(axis: Any, nights: list[NightRecord]) -> None:
+    """Bedtime and wake time (radar nights with a known start), else when each recording started."""
+    series = [
+        ("bedtime", "o", [(n.night_of, n.bedtime) for n in nights if n.bedtime is not None]),
+        ("wake time", "s", [(n.night_of, n.wake_time) for n in nights if n.wake_time is not None]),
+    ]
+    if not series[0][2]:
+        series = [("recording started", "o", [(n.night_of, n.start_time) for n in nights if n.start_time])]
+    drawn = False
+    for label, marker, points in series:
+        if points:
+            axis.plot([day for day, _ in points], [_evening_hours(t) for _, t in points if t], marker,
+                      color="black", ms=4, mfc="white" if label == "wake time" else "black", label=label)  # fmt: skip
+            drawn = True
+    if not drawn:
+        axis.text(0.5, 0.5, "no night's start is known (--start-time)", transform=axis.transAxes,
+                  ha="center", va="center")  # fmt: skip
+    axis.set_yticks(range(18, 37, 3), [f"{h % 24:02d}:00" for h in range(18, 37, 3)])
+    axis.set_ylabel("clock time")
+
+
 def _evening_hours(start_time: str) -> float:
-    """A start's clock time in hours from midnight before it, after-midnight starts as 24-30."""
+    """A clock time in hours from the evening's midnight: 18:00 is 18, 07:00 the next morning 31."""
     moment = datetime.datetime.fromisoformat(start_time)
     hours = moment.hour + moment.minute / 60
-    return hours + 24 if hours < 12 else hours
+    return hours + 24 if hours < 15 else hours

@@ -23,6 +23,7 @@ class Week:
         nights: how many nights were recorded in it.
         coughs: total coughs over the nights that count them (None: no such night).
         coughs_per_night: their mean per night.
+        coughs_per_hour_asleep: mean coughs per hour of sleep (nights with radar and audio).
         snore_minutes_per_night: mean minutes of snoring a night.
         total_sleep_min_per_night: mean minutes asleep a night (radar nights).
         sleep_efficiency: mean sleep efficiency (radar nights), 0-1.
@@ -32,6 +33,7 @@ class Week:
     nights: int
     coughs: int | None
     coughs_per_night: float | None
+    coughs_per_hour_asleep: float | None
     snore_minutes_per_night: float | None
     total_sleep_min_per_night: float | None
     sleep_efficiency: float | None
@@ -57,6 +59,9 @@ def weeks(nights: Iterable[NightRecord]) -> list[Week]:
                 nights=len(group),
                 coughs=sum(coughs) if coughs else None,
                 coughs_per_night=_mean([float(c) for c in coughs]),
+                coughs_per_hour_asleep=_mean(
+                    [n.coughs_per_hour_asleep for n in group if n.coughs_per_hour_asleep is not None]
+                ),
                 snore_minutes_per_night=_mean(
                     [n.snore_minutes for n in group if n.snore_minutes is not None]
                 ),
