@@ -40,7 +40,6 @@ from pathlib import Path
 
 import soundfile
 
-from firmware_export.link_map import image_parts, parts_table
 from sensing.bundled import COUGH_SNORE_MICRO
 from sensing.synthetic.night import make_night
 
@@ -137,10 +136,11 @@ def main() -> None:
 
     results["sizes"] = {}
     for target in M4_TARGETS:
-        run([sys.executable, "-m", "firmware_export.link_map", str(package), "--target", target])
-        parts = image_parts(package / "build" / target / f"{NAME}_night.map", NAME)
-        results["sizes"][target] = parts
-        print(f"\n{target}:\n{parts_table(parts)}")
+        table = run(
+            [sys.executable, "-m", "firmware_export.link_map", str(package), "--target", target]
+        ).stdout
+        results["sizes"][target] = json.loads((package / "size_report.json").read_text())["linked"][target]
+        print(f"\n{target}:\n{table}")
     print("\n" + json.dumps({key: value for key, value in results.items() if key != "sizes"}, indent=2))
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 

@@ -37,9 +37,9 @@ def _frames(seconds: float, settings: FeatureSettings) -> float:
 
 
 def event_macros(
-    events: EventSettings, features: FeatureSettings, labels: list[str] | tuple[str, ...], prefix: str
+    events: EventSettings, features: FeatureSettings, labels: list[str] | tuple[str, ...]
 ) -> dict[str, str]:
-    """The C values of the event rules, by macro name without ``prefix``."""
+    """The C values of the event rules, by macro name without the package's prefix."""
     if features.window_hop_samples % features.hop_length:
         raise SensingError("the window hop must be a whole number of frames for the firmware's events")
     window_frames = features.window_frames
@@ -69,7 +69,6 @@ def event_macros(
         "FRAME_HOP_S": c_float(features.hop_length / features.sr),
         "FRAME_S": c_float(features.n_fft / features.sr),
         "EVENT_WINDOW_FRAMES": str(window_frames),
-        "EVENT_WINDOW_HOP_FRAMES": str(hop_frames),
         "MERGE_GAP_FRAMES": c_float(merge_frames),
         "COUGH_RISE_DB": c_float(events.cough_rise_db),
         "COUGH_RELEASE_DB": c_float(events.cough_release_db),
@@ -97,8 +96,7 @@ def write_events(
     """Write ``NAME_events.h`` and ``NAME_events.c``; returns their paths."""
     prefix = name.upper()
     macros = "\n".join(
-        f"#define {prefix}_{key} {value}"
-        for key, value in event_macros(events, features, labels, prefix).items()
+        f"#define {prefix}_{key} {value}" for key, value in event_macros(events, features, labels).items()
     )
     values = {"p": name, "M": prefix, "macros": macros}
     header = out_dir / f"{name}_events.h"

@@ -277,5 +277,5 @@ def test_event_rules_the_firmware_cannot_follow_exactly_are_refused(rules, messa
 
     settings = EventSettings(thresholds={"cough": 0.9, "snore": 0.8}, **rules)
     with pytest.raises(SensingError, match=message):
-        event_macros(settings, FeatureSettings(), ("cough", "other", "snore"), "X")
-    assert event_macros(EventSettings(thresholds={"cough": 0.9}), FeatureSettings(), ("cough",), "X")
+        event_macros(settings, FeatureSettings(), ("cough", "other", "snore"))
+    assert event_macros(EventSettings(thresholds={"cough": 0.9}), FeatureSettings(), ("cough",))

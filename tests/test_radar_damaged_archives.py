@@ -9,19 +9,12 @@ import zipfile
 import numpy as np
 import pytest
 import soundfile
+from test_radar_recording import CONFIG
 
 from sensing.cli import main
 from sensing.errors import RadarError
-from sensing.radar.recording import RadarConfig, Recording, write_recording
+from sensing.radar.recording import Recording, write_recording
 
-CONFIG = RadarConfig(
-    frame_rate_hz=15.0,
-    range_resolution_m=0.027,
-    range_offset_m=0.1,
-    wavelength_m=0.00495,
-    rx_spacing_m=0.0025,
-    device="test radar",
-)
 CONFIG_VALUES = json.loads(CONFIG.to_json())
 
 
