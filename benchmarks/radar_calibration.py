@@ -71,7 +71,10 @@ def main() -> None:
         found, errors = 0, []
         for seed in range(args.nights):
             parameters = NightParameters.random(
-                seed, **{"partner": False, "fan": False, "curtain": False, **flags}
+                seed,
+                partner=flags.get("partner", False),
+                fan=flags.get("fan", False),
+                curtain=flags.get("curtain", False),
             )
             path, _ = simulate_night(
                 folder / f"{room.replace(' ', '_')}_{seed}.npz",

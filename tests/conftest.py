@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,3 +140,70 @@ def assert_one_line_error(result: subprocess.CompletedProcess, status: int | Non
     assert len(errors) == 1, f"expected one error line, got: {result.stderr}"
     assert "unexpected" not in errors[0], errors[0]
     return errors[0]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def mosquitto(config: Path | None = None) -> Iterator[int]:
+    """A mosquitto broker on a free loopback port; yields the port. ``config``: a configuration
+    file whose ``PORT`` is replaced by that port (default: ``mosquitto -p PORT``, anonymous)."""
+    executable = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+    if executable is None:
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
+    port = free_port()
+    if config is None:
+        command = [executable, "-p", str(port)]
+    else:
+        config.write_text(config.read_text().replace("PORT", str(port)))
+        command = [executable, "-c", str(config)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "mosquitto did not start"
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def broker() -> Iterator[int]:
+    """A mosquitto broker on a free loopback port; yields the port."""
+    with mosquitto() as port:
+        yield port
+
+
+def retained_messages(port: int, topics: list[str], timeout_s: float = 10) -> dict[str, dict]:
+    """The retained message of each topic, read by a fresh subscriber as Home Assistant would."""
+    import paho.mqtt.client as mqtt
+
+    received: dict[str, dict] = {}
+    done = threading.Event()
+
+    def on_message(client, userdata, message):
+        received[message.topic] = {"payload": json.loads(message.payload), "retain": message.retain}
+        if set(topics) <= set(received):
+            done.set()
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.on_message = on_message
+    client.on_connect = lambda client, *_: client.subscribe([(topic, 1) for topic in topics])
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        done.wait(timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return received

@@ -27,8 +27,9 @@ LAYERS = {
     "sensing.night": 3,
     "sensing.history": 3,
     "sensing.mqtt": 3,
-    "sensing.cli": 4,
-    "sensing.__main__": 5,
+    "sensing.rig": 4,
+    "sensing.cli": 5,
+    "sensing.__main__": 6,
 }
 """Each part of ``sensing`` may import its own part and lower layers only (the command line
 reaches ``training`` and ``firmware_export`` lazily: the commands that train or export, and the

@@ -259,13 +259,25 @@ def test_simulate_nights_writes_numbered_nights_with_their_truth(tmp_path):
     assert "simulate radar" in stream.getvalue()
 
 
+def test_a_partner_lies_on_either_side_of_the_sleeper():
+    for seed in range(20):
+        far = NightParameters.random(seed, partner=True)
+        near = NightParameters.random(seed, partner=True, partner_side="near")
+        assert 0.3 <= far.partner.range_m - far.sleeper.range_m <= 0.6 or far.partner.range_m == 2.4
+        assert 0.3 <= near.sleeper.range_m - near.partner.range_m <= 0.6
+        assert near.sleeper.range_m >= 0.9 and near.partner.range_m >= 0.3
+        assert (near.snr_db, near.clutter) == (far.snr_db, far.clutter)  # the same room
+
+
 def test_bad_arguments_are_radar_errors(tmp_path):
     parameters = NightParameters.random(1, partner=True)
-    with pytest.raises(RadarError, match="further"):
+    with pytest.raises(RadarError, match="within 0.3 m of the sleeper"):
         dataclasses.replace(
             parameters,
             partner=dataclasses.replace(parameters.partner, range_m=parameters.sleeper.range_m - 0.1),
         )
+    with pytest.raises(RadarError, match="partner side 'left': expected one of far, near"):
+        NightParameters.random(1, partner=True, partner_side="left")
     with pytest.raises(RadarError, match="seed"):
         simulate_night(tmp_path / "x.npz", seed=-1, hours=0.1)
     with pytest.raises(RadarError, match="hours"):

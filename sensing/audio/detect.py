@@ -213,6 +213,7 @@ def _consume(
     *,
     progress_every_s: float | None,
     stop_requested: Callable[[], bool] | None,
+    on_event: Callable[[Event], None] | None,
 ) -> str | None:
     """Run every block through ``detector``, appending each final event to ``log``.
 
@@ -229,6 +230,8 @@ def _consume(
                 break
             for event in detector.push(block):
                 log.append(event)
+                if on_event is not None:
+                    on_event(event)
             seconds = detector.windows.seconds_pushed
             if next_progress is not None and progress_every_s is not None and seconds >= next_progress:
                 print(
@@ -243,6 +246,8 @@ def _consume(
         print(f"error: {error}; writing the report for the audio before it", file=sys.stderr)
     for event in detector.finish():
         log.append(event)
+        if on_event is not None:
+            on_event(event)
     return stopped_by
 
 
@@ -257,6 +262,7 @@ def run_detection(
     start_time: datetime.datetime | None = None,
     progress_every_s: float | None = None,
     stop_requested: Callable[[], bool] | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> dict[str, Any]:
     """Detect events in a stream of audio blocks and write the night's outputs.
 
@@ -279,6 +285,7 @@ def run_detection(
         stop_requested: checked between blocks; True ends the run in order
             (a signal handler sets it). Ctrl-C raised as KeyboardInterrupt and
             an unreadable block also end the run with the report written.
+        on_event: called with each event as soon as it is final (after its row is written).
 
     Returns:
         The report written to ``report.json``, plus ``plot``: the path of
@@ -293,7 +300,12 @@ def run_detection(
     started = time.monotonic()
     with EventLog(out_dir / "events.csv") as log:
         stopped_by = _consume(
-            blocks, detector, log, progress_every_s=progress_every_s, stop_requested=stop_requested
+            blocks,
+            detector,
+            log,
+            progress_every_s=progress_every_s,
+            stop_requested=stop_requested,
+            on_event=on_event,
         )
     elapsed = time.monotonic() - started
     seconds = detector.windows.seconds_pushed

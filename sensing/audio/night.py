@@ -46,7 +46,7 @@ def default_model_path() -> Path:
     return DEFAULT_MODEL
 
 
-def _saved(blocks: Iterator[np.ndarray], recorder: WavRecorder) -> Iterator[np.ndarray]:
+def saved_blocks(blocks: Iterator[np.ndarray], recorder: WavRecorder) -> Iterator[np.ndarray]:
     """Pass blocks through while appending them to the recorder's WAV."""
     for block in blocks:
         recorder.write(block)
@@ -124,7 +124,7 @@ def detect_night(
         clear_outputs(out_dir, [SAVED_AUDIO])
         if save_audio:
             recorder = stack.enter_context(WavRecorder(out_dir / SAVED_AUDIO, sr=sr))
-            blocks = _saved(blocks, recorder)
+            blocks = saved_blocks(blocks, recorder)
         stop = stack.enter_context(StopOnSignal())
         return run_detection(
             blocks,

@@ -20,6 +20,7 @@ from sensing.cli.audio import (
 )
 from sensing.cli.history import add_history_command
 from sensing.cli.radar import add_radar_commands, add_simulate_commands
+from sensing.cli.rig import add_rig_command
 from sensing.cli.sleep import add_night_command, add_sleep_command
 from sensing.cli.training import (
     add_evaluate_command,
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sleep_command(commands)
     add_night_command(commands)
     add_history_command(commands)
+    add_rig_command(commands)
     add_simulate_commands(commands)
     add_bench_command(commands)
     return parser

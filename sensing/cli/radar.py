@@ -137,6 +137,7 @@ def _command_simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
         wide=args.wide,
         partner=flags["partner"],
+        partner_side=args.partner_side,
         fan=flags["fan"],
         curtain=flags["curtain"],
     )
@@ -291,6 +292,13 @@ def add_simulate_commands(commands: Any) -> None:
             default="no",
             help=f"{what}: yes, no or random per night (default no)",
         )
+    radar.add_argument(
+        "--partner-side",
+        choices=("far", "near"),
+        default="far",
+        help="where the partner lies: beyond the sleeper (far; the radar on the sleeper's bedside, "
+        "the default) or between the radar and the sleeper (near)",
+    )
     radar.add_argument(
         "--wide",
         action="store_true",

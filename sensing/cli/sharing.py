@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from sensing.errors import SensingError
 
 
-def _broker(text: str) -> str:
+def broker_option(text: str) -> str:
     """An argparse type: ``HOST`` or ``HOST:PORT`` (checked here, parsed again when used)."""
     from sensing.mqtt.publisher import parse_broker
 
@@ -29,7 +28,7 @@ def _broker(text: str) -> str:
     return text
 
 
-def _node_id(text: str) -> str:
+def node_id_option(text: str) -> str:
     from sensing.mqtt.discovery import check_node_id
 
     try:
@@ -52,10 +51,12 @@ def add_sharing_options(parser: argparse.ArgumentParser) -> None:
         "announce the night's figures as Home Assistant sensors (MQTT discovery) and publish them "
         "when the night ends; a broker that is down never stops the night",
     )
-    mqtt.add_argument("--mqtt", type=_broker, default=None, metavar="HOST[:PORT]", help="the MQTT broker")
+    mqtt.add_argument(
+        "--mqtt", type=broker_option, default=None, metavar="HOST[:PORT]", help="the MQTT broker"
+    )
     mqtt.add_argument(
         "--mqtt-node-id",
-        type=_node_id,
+        type=node_id_option,
         default="sensing",
         help="this bedside's node id in the topics and in Home Assistant (default: sensing)",
     )
@@ -84,48 +85,21 @@ def _publisher(args: argparse.Namespace, kind: str) -> Any:
     return NightPublisher(broker, node_id=args.mqtt_node_id, kind=kind)
 
 
-def _record(history_path: Path, out: Path) -> None:
-    import sqlite3
-
-    from sensing.history.nights import read_night
-    from sensing.history.store import History
-
-    try:
-        with History(history_path) as history:
-            history.record([read_night(out)])
-    except (SensingError, OSError, sqlite3.Error) as error:
-        print(f"warning: the night in {out} was not recorded in the history: {error}", file=sys.stderr)
-
-
-def _publish(publisher: Any, out: Path) -> None:
-    from sensing.history.nights import read_night
-    from sensing.mqtt.publisher import undelivered_line
-
-    try:
-        undelivered = publisher.finish(read_night(out))
-    except (SensingError, OSError, ValueError, RuntimeError) as error:
-        publisher.close()
-        print(f"warning: MQTT broker {publisher.broker.address}: not published: {error}", file=sys.stderr)
-        return
-    if undelivered:
-        line = undelivered_line(
-            publisher.broker, undelivered, wait_s=publisher.wait_s, problem=publisher.problem
-        )
-        print(line, file=sys.stderr)
-
-
 @contextlib.contextmanager
 def sharing(args: argparse.Namespace, kind: str) -> Iterator[Callable[[Path], None]]:
     """Around a night of ``kind`` (``detect``, ``sleep`` or ``night``): connects to the broker
     before it starts (``--mqtt``) and yields ``share(out)``, to call once the night's report is
     written in ``out``: it records the night (``--history``) and publishes it (``--mqtt``)."""
+    from sensing.history.store import record_or_warn
+    from sensing.mqtt.publisher import finish_or_warn
+
     publisher = _publisher(args, kind)
 
     def share(out: Path) -> None:
         if args.history is not None:
-            _record(args.history, out)
+            record_or_warn(args.history, out)
         if publisher is not None:
-            _publish(publisher, out)
+            finish_or_warn(publisher, out)
 
     if publisher is None:
         yield share

@@ -13,12 +13,13 @@ import dataclasses
 import datetime
 import os
 import sqlite3
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from sensing.errors import SensingError
 from sensing.files import make_folder
-from sensing.history.nights import NightRecord
+from sensing.history.nights import NightRecord, read_night
 
 MIGRATIONS = (
     """
@@ -141,3 +142,13 @@ class History:
             values["night_of"] = datetime.date.fromisoformat(values["night_of"])
             records.append(NightRecord(**values))
         return records
+
+
+def record_or_warn(history_path: Path, folder: Path) -> None:
+    """Record the finished night in ``folder`` in the history at ``history_path``; a failure is
+    one warning line on stderr (a night's files never depend on its history)."""
+    try:
+        with History(history_path) as history:
+            history.record([read_night(folder)])
+    except (SensingError, OSError, sqlite3.Error) as error:
+        print(f"warning: the night in {folder} was not recorded in the history: {error}", file=sys.stderr)

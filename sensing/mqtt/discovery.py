@@ -4,6 +4,14 @@ Pure functions, no network: :func:`discovery_messages` gives each sensor's retai
 (``homeassistant/sensor/<node_id>/<key>/config``) and :func:`night_message` the night's
 figures as one JSON object on ``sensing/<node_id>/night``, which every sensor reads with
 ``{{ value_json.<key> }}``.
+
+A live night (the rig) adds two entities that follow the night as it happens:
+:func:`live_discovery_messages` announces ``Bed`` (a sensor whose state, ``absent``,
+``awake`` or ``asleep``, is published retained on ``sensing/<node_id>/state`` as each 30 s
+epoch is scored) and ``Sound`` (an event entity: each cough or snore episode as
+``{"event_type": "cough", ...}`` on ``sensing/<node_id>/event``). Both are available only
+while the rig runs (``online`` or ``offline`` on ``sensing/<node_id>/availability``, the
+broker publishing ``offline`` itself when the rig's connection is lost).
 """
 
 from __future__ import annotations
@@ -94,13 +102,7 @@ def config_topic(node_id: str, figure: Figure) -> str:
 
 def discovery_messages(*, node_id: str, kind: str) -> list[tuple[str, str]]:
     """(topic, JSON payload) of each sensor's discovery config for a night of ``kind``."""
-    device = {
-        "identifiers": [node_id],
-        "name": node_id,
-        "manufacturer": "sensing",
-        "model": f"sensing {kind}",
-        "sw_version": __version__,
-    }
+    device = _device(node_id, kind)
     messages = []
     for figure in figures_for(kind):
         config: dict[str, Any] = {
@@ -116,6 +118,67 @@ def discovery_messages(*, node_id: str, kind: str) -> list[tuple[str, str]]:
             config["device_class"] = figure.device_class
         messages.append((config_topic(node_id, figure), json.dumps(config)))
     return messages
+
+
+BED_STATES = ("absent", "awake", "asleep")
+"""The live bed sensor's states (the sleep epochs' labels)."""
+EVENT_TYPES = ("cough", "snore")
+"""The live sound events' types (the audio events' labels)."""
+ONLINE, OFFLINE = "online", "offline"
+
+
+def live_topic(node_id: str, name: str) -> str:
+    """``sensing/<node_id>/<name>``: ``state``, ``event`` or ``availability``."""
+    return f"sensing/{node_id}/{name}"
+
+
+def _device(node_id: str, kind: str) -> dict[str, Any]:
+    return {
+        "identifiers": [node_id],
+        "name": node_id,
+        "manufacturer": "sensing",
+        "model": f"sensing {kind}",
+        "sw_version": __version__,
+    }
+
+
+def live_discovery_messages(*, node_id: str) -> list[tuple[str, str]]:
+    """(topic, JSON payload) of the live bed-state sensor's and sound event entity's configs."""
+    availability = {"availability_topic": live_topic(node_id, "availability")}
+    bed = {
+        "name": "Bed",
+        "unique_id": f"{node_id}_bed_state",
+        "state_topic": live_topic(node_id, "state"),
+        "device_class": "enum",
+        "options": list(BED_STATES),
+        "device": _device(node_id, "night"),
+        **availability,
+    }
+    sound = {
+        "name": "Sound",
+        "unique_id": f"{node_id}_sound",
+        "state_topic": live_topic(node_id, "event"),
+        "event_types": list(EVENT_TYPES),
+        "device": _device(node_id, "night"),
+        **availability,
+    }
+    return [
+        (f"{DISCOVERY_PREFIX}/sensor/{node_id}/bed_state/config", json.dumps(bed)),
+        (f"{DISCOVERY_PREFIX}/event/{node_id}/sound/config", json.dumps(sound)),
+    ]
+
+
+def event_message(event: dict[str, Any], *, node_id: str, clock_time: str | None) -> tuple[str, str]:
+    """(topic, JSON payload) of one cough or snore episode: its type, start and end in seconds
+    from the night's start, score, and its clock time when known."""
+    payload = {
+        "event_type": event["label"],
+        "start_s": round(float(event["start_s"]), 2),
+        "end_s": round(float(event["end_s"]), 2),
+        "score": round(float(event["score"]), 3),
+        "time": clock_time,
+    }
+    return live_topic(node_id, "event"), json.dumps(payload)
 
 
 def night_values(night: NightRecord) -> dict[str, Any]:

@@ -10,15 +10,28 @@ what it did not.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sensing.errors import SensingError
-from sensing.history.nights import NightRecord
-from sensing.mqtt.discovery import check_node_id, discovery_messages, figures_for, night_message
+from sensing.history.nights import NightRecord, read_night
+from sensing.mqtt.discovery import (
+    OFFLINE,
+    ONLINE,
+    check_node_id,
+    discovery_messages,
+    event_message,
+    figures_for,
+    live_discovery_messages,
+    live_topic,
+    night_message,
+)
 
 DEFAULT_PORT, DEFAULT_TLS_PORT = 1883, 8883
 DELIVERY_WAIT_S = 10.0
@@ -100,9 +113,15 @@ class NightPublisher:
         kind: the command (``detect``, ``sleep`` or ``night``): which sensors to announce.
         wait_s: how long :meth:`finish` waits for the broker's acknowledgements (None:
             :data:`DELIVERY_WAIT_S`).
+        live: also announce the live entities and publish the bed state and each sound as the
+            night goes (:meth:`publish_state`, :meth:`publish_event`), with the rig's
+            availability (``online``; ``offline`` at the end, or from the broker when the
+            connection is lost).
     """
 
-    def __init__(self, broker: Broker, *, node_id: str, kind: str, wait_s: float | None = None) -> None:
+    def __init__(
+        self, broker: Broker, *, node_id: str, kind: str, wait_s: float | None = None, live: bool = False
+    ) -> None:
         self.broker = broker
         self.node_id = check_node_id(node_id)
         self.kind = kind
@@ -117,6 +136,9 @@ class NightPublisher:
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"sensing-{node_id}-{os.getpid()}"
         )
         self._client.max_queued_messages_set(MAX_QUEUED)
+        self.live = live
+        if live:
+            self._client.will_set(live_topic(node_id, "availability"), OFFLINE, qos=QOS, retain=True)
         if broker.username is not None:
             self._client.username_pw_set(broker.username, broker.password)
         if broker.tls:
@@ -127,6 +149,7 @@ class NightPublisher:
         self._client.on_publish = self._on_publish
         self._client.on_connect = self._on_connect
         self._started = False
+        self._finished = False
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         with self._condition:
@@ -152,21 +175,38 @@ class NightPublisher:
         self._started = True
         for topic, payload in discovery_messages(node_id=self.node_id, kind=self.kind):
             self._publish(topic, payload)
+        if self.live:
+            for topic, payload in live_discovery_messages(node_id=self.node_id):
+                self._publish(topic, payload)
+            self._publish(live_topic(self.node_id, "availability"), ONLINE)
 
-    def _publish(self, topic: str, payload: str) -> None:
-        info = self._client.publish(topic, payload, qos=QOS, retain=True)
+    def _publish(self, topic: str, payload: str, *, retain: bool = True) -> None:
+        info = self._client.publish(topic, payload, qos=QOS, retain=retain)
         with self._condition:
             self._sent[info.mid] = topic
+
+    def publish_state(self, state: str) -> None:
+        """Publish the bed's state (``absent``, ``awake`` or ``asleep``; retained); returns at once."""
+        self._publish(live_topic(self.node_id, "state"), state)
+
+    def publish_event(self, event: dict[str, Any], *, clock_time: str | None = None) -> None:
+        """Publish one cough or snore episode (not retained: an event happens once); returns at once."""
+        self._publish(*event_message(event, node_id=self.node_id, clock_time=clock_time), retain=False)
 
     def finish(self, night: NightRecord) -> list[str]:
         """Publish the night's figures (retained), wait up to ``wait_s`` for every message to be
         acknowledged, close the connection; returns the topics not delivered (empty: all were)."""
         self._publish(*night_message(night, node_id=self.node_id))
+        if self.live:
+            self._publish(live_topic(self.node_id, "availability"), OFFLINE)
+        self._finished = True
         deadline = time.monotonic() + self.wait_s
         with self._condition:
             while set(self._sent) - self._acknowledged and (left := deadline - time.monotonic()) > 0:
                 self._condition.wait(left)
-            undelivered = [topic for mid, topic in self._sent.items() if mid not in self._acknowledged]
+            undelivered = list(
+                dict.fromkeys(topic for mid, topic in self._sent.items() if mid not in self._acknowledged)
+            )
         self.close()
         return undelivered
 
@@ -176,9 +216,16 @@ class NightPublisher:
         return self._refused
 
     def close(self) -> None:
-        """Disconnect and stop the background thread (what is still queued is dropped)."""
+        """Disconnect and stop the background thread (what is still queued is dropped). A live
+        night that did not :meth:`finish` says ``offline`` first (waiting a second for it)."""
         if self._started:
             self._started = False
+            if self.live and not self._finished:
+                info = self._client.publish(
+                    live_topic(self.node_id, "availability"), OFFLINE, qos=QOS, retain=True
+                )
+                with contextlib.suppress(RuntimeError, ValueError):
+                    info.wait_for_publish(timeout=1.0)
             self._client.disconnect()
             self._client.loop_stop()
 
@@ -197,3 +244,19 @@ def undelivered_line(broker: Broker, topics: list[str], *, wait_s: float, proble
         f"warning: MQTT broker {broker.address}{why}: not delivered within {wait_s:g} s: "
         f"{' and '.join(named)}; the night's files are written"
     )
+
+
+def finish_or_warn(publisher: NightPublisher, folder: Path) -> None:
+    """Publish the finished night in ``folder`` (:meth:`NightPublisher.finish`); what failed or
+    was not delivered is one warning line on stderr."""
+    try:
+        undelivered = publisher.finish(read_night(folder))
+    except (SensingError, OSError, ValueError, RuntimeError) as error:
+        publisher.close()
+        print(f"warning: MQTT broker {publisher.broker.address}: not published: {error}", file=sys.stderr)
+        return
+    if undelivered:
+        line = undelivered_line(
+            publisher.broker, undelivered, wait_s=publisher.wait_s, problem=publisher.problem
+        )
+        print(line, file=sys.stderr)

@@ -44,11 +44,13 @@ import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.detect import default_event_settings, run_detection
+from sensing.audio.events import Event
 from sensing.audio.model_file import read_metadata
-from sensing.audio.night import default_model_path, detect_night
+from sensing.audio.night import SAVED_AUDIO, default_model_path, detect_night, saved_blocks
 from sensing.audio.stream import open_audio_stream
+from sensing.audio.wav_recorder import WavRecorder
 from sensing.errors import SensingError
-from sensing.files import WriteError, clear_outputs, locked_output_folder, write_atomically
+from sensing.files import WriteError, clear_outputs, locked_output_folder, make_folder, write_atomically
 from sensing.night.gating import (
     GATES,
     audio_overlap_s,
@@ -58,7 +60,7 @@ from sensing.night.gating import (
 )
 from sensing.night.plot import plot_combined_night
 from sensing.night.report_text import GATE_WORDS, night_headline
-from sensing.radar.recording import EPOCH_S, RadarConfig, Recording
+from sensing.radar.recording import EPOCH_LABELS, EPOCH_S, RadarConfig, Recording
 from sensing.radar.sleep.model import SleepClassifier
 from sensing.radar.sleep.scoring import (
     SLEEP_OUTPUTS,
@@ -172,11 +174,12 @@ def combine(
     offset_s: float,
     start: datetime.datetime | None = None,
     extra: dict[str, Any] | None = None,
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     """Gate the audio events by the sleep labels and write the combined outputs; returns the report.
 
     ``start`` is the clock time of the radar's start (``night.png``'s axis), or None.
-    ``extra`` is added to the report as it is. A warning (:func:`~sensing.night.gating.check_overlap`)
+    ``extra`` is added to the report as it is, ``warnings`` to its ``warnings``. A warning (:func:`~sensing.night.gating.check_overlap`)
     goes to stderr and the report's ``warnings``.
 
     Raises:
@@ -213,7 +216,7 @@ def combine(
             "radar_s": radar_s,
             "overlap_s": audio_overlap_s(offset_s=offset_s, audio_s=audio_s, radar_s=radar_s),
         },
-        "warnings": [] if warning is None else [warning],
+        "warnings": ([] if warning is None else [warning]) + list(warnings or []),
         "audio_stopped_by": audio_report["stopped_by"],
         "radar": {key: sleep_report[key] for key in ("recording", "sleeper_range_m", "model")},
         "audio": {"source": audio_report["source"], "model": audio_report["model"]},
@@ -308,14 +311,40 @@ def night_from_files(
 class _InStep:
     """Passes audio blocks on, first feeding the radar frames of the same span to a :class:`SleepStream`.
 
-    The audio stops when the radar ends (``radar_ended_s`` says when) or a
-    radar error occurs (kept in ``error``, raised once the audio report is written).
+    The audio stops when the radar ends (``radar_ended_s`` says when), a radar
+    frame is malformed (kept in ``error``, raised once the audio report is written) or the
+    radar source fails (a lost driver: ``lost`` says why, and the night is written with the
+    epochs scored so far). ``on_epoch`` hears each epoch's label as soon as it is scored.
     """
 
-    def __init__(self, radar: RadarSource, stream: SleepStream, *, sr: int) -> None:
+    def __init__(
+        self,
+        radar: RadarSource,
+        stream: SleepStream,
+        *,
+        sr: int,
+        on_epoch: Callable[[str], None] | None = None,
+    ) -> None:
         self.radar, self.stream, self.sr = radar, stream, sr
+        self.on_epoch = on_epoch
         self.radar_ended_s: float | None = None
         self.error: SensingError | None = None
+        self.lost: str | None = None
+        self._epochs_told = 0
+
+    def _next_frames(self, radar_frames: int) -> np.ndarray | None:
+        try:
+            return next(self.radar.chunks, None)
+        except (SensingError, OSError) as error:
+            self.lost = f"radar lost after {radar_frames / self.radar.config.frame_rate_hz:.0f} s: {error}"
+            print(f"warning: {self.lost}", file=sys.stderr)
+            return None
+
+    def _tell_epochs(self) -> None:
+        known = self.stream.probabilities
+        while self.on_epoch is not None and self._epochs_told < len(known):
+            self.on_epoch(EPOCH_LABELS[int(np.argmax(known[self._epochs_told]))])
+            self._epochs_told += 1
 
     def blocks(self, audio_blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         audio_s, radar_frames = 0.0, 0
@@ -323,7 +352,7 @@ class _InStep:
         for block in audio_blocks:
             audio_s += len(block) / self.sr
             while radar_frames < audio_s * rate:
-                frames = next(self.radar.chunks, None)
+                frames = self._next_frames(radar_frames)
                 if frames is None:
                     self.radar_ended_s = radar_frames / rate
                     return
@@ -333,6 +362,7 @@ class _InStep:
                     self.error = error
                     return
                 radar_frames += len(frames)
+                self._tell_epochs()
             yield block
 
 
@@ -348,6 +378,9 @@ def live_night(
     source: dict[str, Any] | None = None,
     threads: int | None = None,
     stop_requested: Callable[[], bool] | None = None,
+    on_epoch: Callable[[str], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    save_audio: bool = False,
 ) -> dict[str, Any]:
     """Run audio and radar together as they arrive; returns the combined report.
 
@@ -362,10 +395,16 @@ def live_night(
         audio_model, sleep_model, gate, threads: as :func:`night_from_files`.
         source: what the audio comes from, for the report.
         stop_requested: checked between audio blocks; True ends the night in order.
+        on_epoch: called with each 30 s epoch's label (``absent``, ``awake`` or ``asleep``,
+            the most likely, before the night's smoothing) as soon as it is scored, about a
+            minute and a half after the epoch began.
+        on_event: called with each cough or snore episode as soon as it is final.
+        save_audio: also keep the audio as ``audio/audio.wav`` (16-bit PCM at the model's rate).
 
     The night ends when the audio ends, the radar ends (the report's
-    ``radar_ended_s``) or a stop is requested; the report is then written. The
-    night's clock starts when this is called.
+    ``radar_ended_s``), the radar source fails (``radar_lost``, also in ``warnings``: the night
+    is written with the epochs scored before) or a stop is requested; the report is then
+    written. The night's clock starts when this is called.
     Radar frames not yet reached when the audio ends are left unread, so the
     last two epochs are scored without their full 150 s of context.
     Breathing rates are not estimated live.
@@ -386,15 +425,22 @@ def live_night(
             classifier, radar.config, n_bins=radar.n_bins, centre_m=centre_m, source=radar.name
         )
         audio = AudioClassifier(audio_model or default_model_path(), num_threads=threads)
-        in_step = _InStep(radar, stream, sr=audio.metadata.features.sr)
+        sr = audio.metadata.features.sr
+        in_step = _InStep(radar, stream, sr=sr, on_epoch=on_epoch)
+        blocks = in_step.blocks(audio_blocks)
+        if save_audio:
+            clear_outputs(folder / "audio", [SAVED_AUDIO])
+            recorder = cleanup.enter_context(WavRecorder(make_folder(folder / "audio") / SAVED_AUDIO, sr=sr))
+            blocks = saved_blocks(blocks, recorder)
         audio_report = run_detection(
-            in_step.blocks(audio_blocks),
+            blocks,
             classifier=audio,
             out_dir=folder / "audio",
             event_settings=default_event_settings(audio, None),
             source=source or {"audio": "live"},
             start_time=start,
             stop_requested=stop_requested,
+            on_event=on_event,
         )
         radar.close()
         if in_step.error is not None:
@@ -427,7 +473,8 @@ def live_night(
             gate=gate,
             offset_s=0.0,
             start=start,
-            extra={"radar_ended_s": in_step.radar_ended_s},
+            extra={"radar_ended_s": in_step.radar_ended_s, "radar_lost": in_step.lost},
+            warnings=[] if in_step.lost is None else [in_step.lost],
         )
 
 

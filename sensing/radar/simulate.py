@@ -163,6 +163,14 @@ class RadarHardware:
         )
 
 
+PARTNER_SIDES = ("far", "near")
+"""Where a bed partner lies: beyond the sleeper, or between the radar and the sleeper."""
+MIN_PARTNER_GAP_M = 0.3
+"""A partner lies at least this far from the sleeper, m."""
+NEAR_SIDE_SLEEPER_M = 0.9
+"""With the partner on the near side, the sleeper lies at least this far from the radar, m."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class NightParameters:
     """Everything that makes one simulated night; :meth:`random` draws it within the brackets.
@@ -174,8 +182,8 @@ class NightParameters:
     Attributes:
         sleeper: the person the radar watches (:class:`~sensing.radar.night_script.Person`;
             chest at 0.4-1.5 m).
-        partner: a second person in the bed, 0.3-0.6 m further than the sleeper (never
-            nearer: the device stands on the sleeper's bedside), or None.
+        partner: a second person in the bed, 0.3-0.6 m from the sleeper (further, as when the
+            device stands on the sleeper's bedside, or nearer: see :meth:`random`), or None.
         snr_db: amplitude of a reflectivity-1 scatterer at 1 m over the thermal noise's
             standard deviation per frame, bin and receiver, dB [25, 40].
         clutter: static reflectors as (range_m, angle_deg, reflectivity): 4-12 pieces of
@@ -221,11 +229,10 @@ class NightParameters:
     multipath_angle_deg: float
 
     def __post_init__(self) -> None:
-        if self.partner is not None and self.partner.range_m <= self.sleeper.range_m:
+        if self.partner is not None and abs(self.partner.range_m - self.sleeper.range_m) < MIN_PARTNER_GAP_M:
             raise RadarError(
-                f"night parameters: partner at {self.partner.range_m:.2f} m must be further "
-                f"than the sleeper at {self.sleeper.range_m:.2f} m (the radar stands on the "
-                f"sleeper's bedside)"
+                f"night parameters: partner at {self.partner.range_m:.2f} m lies within "
+                f"{MIN_PARTNER_GAP_M:g} m of the sleeper at {self.sleeper.range_m:.2f} m"
             )
         if not (self.fan_blades >= 1 and self.curtain_folds >= 1):
             raise RadarError(
@@ -242,19 +249,34 @@ class NightParameters:
         fan: bool | None = None,
         curtain: bool | None = None,
         multipath: bool | None = None,
+        partner_side: str = "far",
     ) -> NightParameters:
         """A night drawn from ``seed``; each interferer present if True, absent if False.
 
         None draws its presence: a partner with probability 0.3, a fan 0.2, a
         curtain 0.2, multipath 0.5. Every value is drawn whatever the flags, so
         the flags change only which interferers are there, not the room.
+        ``partner_side`` ``far`` puts the partner 0.3-0.6 m beyond the sleeper (the device on
+        the sleeper's bedside); ``near`` puts them 0.3-0.6 m nearer, as on a night when the
+        device stands on the partner's side, with the sleeper moved out to at least 0.9 m
+        so that both lie within the radar's range (the partner stands up nearer still).
         """
+        if partner_side not in PARTNER_SIDES:
+            raise RadarError(f"partner side {partner_side!r}: expected one of {', '.join(PARTNER_SIDES)}")
         rng = np.random.default_rng([_check_seed(seed), 0])
         sleeper = Person.random(rng, range_m=rng.uniform(0.4, 1.5), bedside_range_m=rng.uniform(0.5, 0.9))
-        partner_range = min(sleeper.range_m + rng.uniform(0.3, 0.6), 2.4)
-        partner_person = Person.random(
-            rng, range_m=partner_range, bedside_range_m=partner_range + rng.uniform(0.2, 0.5)
-        )
+        gap_m, stand_m = rng.uniform(0.3, 0.6), rng.uniform(0.2, 0.5)
+        if partner_side == "far":
+            partner_range = min(sleeper.range_m + gap_m, 2.4)
+            partner_person = Person.random(
+                rng, range_m=partner_range, bedside_range_m=partner_range + stand_m
+            )
+        else:
+            sleeper = dataclasses.replace(sleeper, range_m=max(sleeper.range_m, NEAR_SIDE_SLEEPER_M))
+            partner_range = sleeper.range_m - gap_m
+            partner_person = Person.random(
+                rng, range_m=partner_range, bedside_range_m=max(partner_range - stand_m, 0.25)
+            )
         furniture = [
             (rng.uniform(0.2, 2.8), rng.uniform(-60, 60), 0.05 ** rng.uniform(0, 1))
             for _ in range(rng.integers(4, 13))
@@ -623,12 +645,15 @@ def wide_night(
     fan: bool | None = None,
     curtain: bool | None = None,
     multipath: bool | None = None,
+    partner_side: str = "far",
 ) -> tuple[NightParameters, RadarHardware]:
     """A training night: :meth:`NightParameters.random` widened, on :meth:`RadarHardware.random`.
 
-    Interferer flags as :meth:`NightParameters.random` (None: drawn at its odds).
+    Interferer flags and ``partner_side`` as :meth:`NightParameters.random` (None: drawn at its odds).
     """
-    parameters = NightParameters.random(seed, partner=partner, fan=fan, curtain=curtain, multipath=multipath)
+    parameters = NightParameters.random(
+        seed, partner=partner, fan=fan, curtain=curtain, multipath=multipath, partner_side=partner_side
+    )
     return parameters.widened(seed), RadarHardware.random(seed)
 
 
@@ -642,6 +667,7 @@ def simulate_nights(
     fan: bool | None = False,
     curtain: bool | None = False,
     multipath: bool | None = None,
+    partner_side: str = "far",
     wide: bool = False,
     stream: TextIO | None = None,
 ) -> list[tuple[Path, NightTruth]]:
@@ -649,7 +675,7 @@ def simulate_nights(
 
     Night i takes its own seed from (``seed``, i) (recorded in its truth) and
     draws :meth:`NightParameters.random` with the interferer flags (True:
-    present, False: absent, None: drawn). ``wide`` draws each night's body,
+    present, False: absent, None: drawn) and ``partner_side``. ``wide`` draws each night's body,
     habits and noise from wider brackets (:meth:`NightParameters.widened`)
     and its radar from :meth:`RadarHardware.random`, for training. Progress
     goes to ``stream`` (stderr by default). Returns each recording's path and truth.
@@ -662,7 +688,13 @@ def simulate_nights(
     results = []
     for night in range(nights):
         this_seed = night_seed(seed, night)
-        flags = {"partner": partner, "fan": fan, "curtain": curtain, "multipath": multipath}
+        flags: dict[str, Any] = {
+            "partner": partner,
+            "fan": fan,
+            "curtain": curtain,
+            "multipath": multipath,
+            "partner_side": partner_side,
+        }
         parameters, hardware = (
             wide_night(this_seed, **flags) if wide else (NightParameters.random(this_seed, **flags), None)
         )

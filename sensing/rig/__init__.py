@@ -1,0 +1,1 @@
+"""A bedside rig: set up once (calibrated), then a night every night by itself, under systemd."""

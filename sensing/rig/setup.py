@@ -1,0 +1,106 @@
+"""``sensing rig setup``: find the sleeper's range once, with the sleeper alone in bed, and keep it.
+
+Nightly calibration takes the nearest breathing body
+(:mod:`sensing.radar.calibration`), which is the sleeper only while nobody lies nearer. The
+rig calibrates once instead, at set-up, with the sleeper lying alone in bed for a few
+minutes, and scores every later night at that range: a partner who lies nearer on a later
+night cannot take the sleeper's place.
+
+:func:`calibrate_source` pulls ``seconds`` of frames from the rig's radar (a driver, or the
+replayed recording), keeps them as ``OUTPUT/calibration.npz`` (for ``sensing radar view``)
+and calibrates on them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sensing.errors import SensingError
+from sensing.radar.calibration import Calibration, calibrate
+from sensing.radar.recording import Recording, write_recording
+from sensing.rig.config import RigConfig
+from sensing.rig.run import open_radar
+
+CALIBRATION_RECORDING = "calibration.npz"
+"""The frames the calibration rests on, kept in the output folder."""
+
+
+def record_frames(config: RigConfig, seconds: float, *, progress: Any = None) -> Path:
+    """Pull ``seconds`` of frames from the configured radar into ``OUTPUT/calibration.npz``.
+
+    Raises:
+        SensingError: the radar cannot be opened, or gave less than ``seconds``.
+    """
+    source = open_radar(config)
+    wanted = round(seconds * source.config.frame_rate_hz)
+    chunks, got = [], 0
+    try:
+        while got < wanted:
+            frames = next(source.chunks, None)
+            if frames is None:
+                break
+            chunks.append(frames[: wanted - got])
+            got += len(chunks[-1])
+            if progress is not None:
+                progress(got / source.config.frame_rate_hz)
+    finally:
+        source.close()
+    if got < wanted:
+        raise SensingError(
+            f"the radar ({source.name}) gave {got / source.config.frame_rate_hz:.0f} s, less than the "
+            f"{seconds:g} s calibration"
+        )
+    config.night.output.mkdir(parents=True, exist_ok=True)
+    return write_recording(config.night.output / CALIBRATION_RECORDING, np.concatenate(chunks), source.config)
+
+
+def calibrate_source(config: RigConfig, seconds: float, *, recording: Path | None = None) -> Calibration:
+    """Calibrate on ``recording`` (a recording made with the sleeper alone in bed), or on
+    ``seconds`` of frames from the configured radar.
+
+    Raises:
+        SensingError: no radar frames, or no breathing body found (the message says what was seen).
+    """
+    if recording is None:
+
+        def report(got_s: float) -> None:
+            if int(got_s) % 30 == 0:
+                print(f"calibrating: {got_s:.0f} of {seconds:g} s", file=sys.stderr, flush=True)
+
+        recording = record_frames(config, seconds, progress=report)
+    return calibrate_recording(recording, seconds)
+
+
+def calibrate_recording(recording: Path, seconds: float) -> Calibration:
+    """Calibrate on the first ``seconds`` of a recording made with the sleeper alone in bed.
+
+    Raises:
+        SensingError: no breathing body found (the message says what was seen).
+    """
+    with Recording(recording) as frames:
+        calibration = calibrate(frames, seconds=min(seconds, frames.duration_s))
+    if not calibration.found:
+        raise SensingError(
+            f"no sleeper found in {recording}: {calibration.reason} (lie still in bed, alone, and run "
+            "sensing rig setup again)"
+        )
+    return calibration
+
+
+def calibrated_radar_settings(calibration: Calibration) -> dict[str, Any]:
+    """The ``[radar]`` settings a calibration gives: the sleeper's range and when it was found."""
+    assert calibration.centre_m is not None
+    return {
+        "sleeper_range_m": round(calibration.centre_m, 3),
+        "calibrated_at": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def other_bodies(calibration: Calibration) -> int:
+    """How many breathing bodies besides the sleeper the calibration saw (a partner in bed?)."""
+    return sum(region.verdict == "breathing" for region in calibration.evidence)
