@@ -210,6 +210,13 @@ def test_evaluate_measures_a_run_on_levels_and_a_bedroom_night(trained_run, tmp_
     assert truth[0] == "label,start_s,end_s,snr_db" and len(truth) - 1 >= totals["true_coughs"]
     assert (out / "nights" / "night_0" / "events.csv").exists()
     assert (out / "evaluation.png").stat().st_size > 10_000
+    # the rules replayed on the recorded windows at the model's threshold give what detect gave
+    curve = results["nights"]["cough_threshold_curve"]
+    (own,) = [row for row in curve if row["model_threshold"]]
+    for key in ("cough_recall", "cough_precision", "false_coughs_per_hour"):
+        assert own[key] == totals[key], key
+    assert [row["threshold"] for row in curve] == sorted(row["threshold"] for row in curve)
+    assert len(curve) >= 7 and "The same nights at other cough thresholds" in result.stdout
 
 
 def test_evaluate_says_what_is_missing(trained_run, tmp_path):

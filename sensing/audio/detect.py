@@ -170,11 +170,22 @@ def summarise(events: list[Event], *, duration_s: float) -> dict[str, Any]:
     }
 
 
+WindowListener = Callable[[float, dict[str, float], np.ndarray], None]
+"""Hears each window as the model scored it: (start_s, probability per label, frame levels in dBFS)."""
+
+
 class NightDetector:
     """Audio blocks in, final events out: the model's windows, the event rules, and what the
-    report keeps besides the events (the probability timeline, the input's health)."""
+    report keeps besides the events (the probability timeline, the input's health).
+    ``on_window`` (optional) hears every window the event rules see, so that the rules can be
+    replayed later with other settings."""
 
-    def __init__(self, classifier: AudioClassifier, event_settings: EventSettings) -> None:
+    def __init__(
+        self,
+        classifier: AudioClassifier,
+        event_settings: EventSettings,
+        on_window: WindowListener | None = None,
+    ) -> None:
         settings = classifier.metadata.features
         self.classifier = classifier
         self.windows = StreamingWindows(settings, classifier.frontend)
@@ -182,6 +193,7 @@ class NightDetector:
         self.timeline = Timeline(classifier.labels)
         self.monitor = InputMonitor(sr=settings.sr)
         self.events: list[Event] = []
+        self.on_window = on_window
 
     def push(self, block: np.ndarray) -> list[Event]:
         """Take one mono float32 block at the model's rate; returns the events it made final."""
@@ -191,6 +203,8 @@ class NightDetector:
             probabilities = self.classifier.predict_window(window.features)
             self.timeline.add(window.start_s, probabilities)
             scores = dict(zip(self.classifier.labels, probabilities.tolist()))
+            if self.on_window is not None:
+                self.on_window(window.start_s, scores, window.frame_db)
             final += self.tracker.update(window.start_s, scores, window.frame_db)
         self.events += final
         return final
@@ -263,6 +277,7 @@ def run_detection(
     progress_every_s: float | None = None,
     stop_requested: Callable[[], bool] | None = None,
     on_event: Callable[[Event], None] | None = None,
+    on_window: WindowListener | None = None,
 ) -> dict[str, Any]:
     """Detect events in a stream of audio blocks and write the night's outputs.
 
@@ -286,6 +301,7 @@ def run_detection(
             (a signal handler sets it). Ctrl-C raised as KeyboardInterrupt and
             an unreadable block also end the run with the report written.
         on_event: called with each event as soon as it is final (after its row is written).
+        on_window: called with each window the event rules see (:data:`WindowListener`).
 
     Returns:
         The report written to ``report.json``, plus ``plot``: the path of
@@ -296,7 +312,7 @@ def run_detection(
     """
     out_dir = make_folder(out_dir)
     clear_outputs(out_dir, DETECTION_OUTPUTS)
-    detector = NightDetector(classifier, event_settings)
+    detector = NightDetector(classifier, event_settings, on_window)
     started = time.monotonic()
     with EventLog(out_dir / "events.csv") as log:
         stopped_by = _consume(

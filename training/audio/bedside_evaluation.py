@@ -22,6 +22,7 @@ Everything is written to ``OUT/evaluation.json``, ``OUT/evaluation.md`` and
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -32,13 +33,15 @@ import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.clips import ClipRecord
-from sensing.audio.detect import default_event_settings, run_detection
+from sensing.audio.detect import default_event_settings, run_detection, tracker_for
+from sensing.audio.events import EventSettings
 from sensing.errors import SensingError
 from sensing.files import atomic_path, make_folder, write_atomically
 from sensing.progress import Progress
 from sensing.run_folder import RunFolder
 from sensing.synthetic import sounds as synth
 from training.audio.bedroom_nights import (
+    TrueEvent,
     build_night,
     night_totals,
     score_night,
@@ -106,30 +109,73 @@ def _share(hits: np.ndarray) -> float | None:
     return round(float(np.mean(hits)), 3) if hits.size else None
 
 
+ScoredWindow = tuple[float, dict[str, float], np.ndarray]
+"""One window as the event rules see it: start in seconds, probability per label, frame levels in dBFS."""
+
+COUGH_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+"""Cough window thresholds the nights are also scored at (beside the model's own)."""
+
+
+def cough_threshold_curve(
+    classifier: AudioClassifier,
+    event_settings: EventSettings,
+    nights: list[tuple[list[TrueEvent], list[ScoredWindow], float]],
+    thresholds: tuple[float, ...] = COUGH_THRESHOLDS,
+) -> list[dict]:
+    """The nights scored again at each cough window threshold: the event rules replayed on the
+    windows the model scored once (the other labels' thresholds unchanged). Each row holds the
+    threshold, whether it is the model's own, and :func:`night_totals`' cough figures."""
+    own = event_settings.thresholds["cough"]
+    rows = []
+    for threshold in sorted({*thresholds, own}):
+        settings = dataclasses.replace(
+            event_settings, thresholds={**event_settings.thresholds, "cough": threshold}
+        )
+        scores = []
+        for truth, windows, duration_s in nights:
+            tracker = tracker_for(classifier, settings)
+            events = [event for window in windows for event in tracker.update(*window)] + tracker.finish()
+            scores.append(score_night([event.to_dict() for event in events], truth, duration_s=duration_s))
+        totals = night_totals(scores)
+        rows.append(
+            {
+                "threshold": round(threshold, 4),
+                "model_threshold": threshold == own,
+                **{key: totals[key] for key in ("cough_recall", "cough_precision", "false_coughs_per_hour")},
+            }
+        )
+    return rows
+
+
 def night_figures(
     classifier: AudioClassifier, clips: list[LoadedClip], *, nights: int, minutes: float, seed: int, out: Path
 ) -> dict:
     """Build ``nights`` bedroom nights from ``clips``, detect events in each as ``sensing detect``
-    does, and score them (per night and in total). Each night's folder ``OUT/nights/night_K`` holds
-    its ``truth.csv`` and the detector's outputs."""
+    does, and score them (per night and in total, and at other cough thresholds:
+    :func:`cough_threshold_curve`). Each night's folder ``OUT/nights/night_K`` holds its
+    ``truth.csv`` and the detector's outputs."""
     by_label: dict[str, list[LoadedClip]] = {}
     for clip in clips:
         by_label.setdefault(clip.record.label, []).append(clip)
     settings = classifier.metadata.features
     event_settings = default_event_settings(classifier)
     scores = []
+    replayable = []
     for index in range(nights):
         folder = make_folder(out / "nights" / f"night_{index}")
         night = build_night(by_label, duration_s=minutes * 60, seed=seed * 1000 + index, settings=settings)
         write_truth(night.truth, folder / "truth.csv")
         block = int(BLOCK_S * night.sr)
+        windows: list[ScoredWindow] = []
         report = run_detection(
             (night.audio[i : i + block] for i in range(0, night.audio.size, block)),
             classifier=classifier,
             out_dir=folder,
             event_settings=event_settings,
             source={"bedroom_night": index, **night.conditions},
+            on_window=lambda *window, windows=windows: windows.append(window),
         )
+        replayable.append((night.truth, windows, night.audio.size / night.sr))
         score = score_night(report["events"], night.truth, duration_s=night.audio.size / night.sr)
         score["conditions"] = night.conditions
         scores.append(score)
@@ -141,7 +187,12 @@ def night_figures(
             f"{night.conditions['room']['distance_m']} m)",
             file=sys.stderr,
         )
-    return {"minutes": minutes, "totals": night_totals(scores), "per_night": scores}
+    return {
+        "minutes": minutes,
+        "totals": night_totals(scores),
+        "per_night": scores,
+        "cough_threshold_curve": cough_threshold_curve(classifier, event_settings, replayable),
+    }
 
 
 def _has_value(values: dict[Path, str], value: str, path: Path) -> bool:

@@ -85,6 +85,21 @@ def tables_markdown(results: dict) -> str:
         ]
         for name, row in totals["cough_recall_by_level"].items():
             lines.append(f"| {name} | {row['true']} | {row['found']} | {_cell(row['recall'])} |")
+        curve = nights.get("cough_threshold_curve")
+        if curve:
+            lines += [
+                "",
+                "The same nights at other cough thresholds (the event rules replayed on the same windows):",
+                "",
+                "| cough threshold | cough recall | cough precision | false coughs per hour |",
+                "|---|---|---|---|",
+            ]
+            for row in curve:
+                own = " (the model's)" if row["model_threshold"] else ""
+                lines.append(
+                    f"| {row['threshold']:.3f}{own} | {_cell(row['cough_recall'])} | "
+                    f"{_cell(row['cough_precision'])} | {_cell(row['false_coughs_per_hour'])} |"
+                )
     holdout = results.get("holdout")
     if holdout and holdout["held_out"]:
         lines += [
