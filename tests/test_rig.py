@@ -57,7 +57,8 @@ def set_up(bedroom: dict[str, Path], folder: Path, *extra: str) -> Path:
     result = run_main(
         ["rig", "setup", "--config", str(config), "--output", str(folder / "nights"),
          "--audio-file", str(bedroom["wav"]), "--radar-replay", str(bedroom["radar"]),
-         "--calibration-recording", str(bedroom["setup"]), "--calibrate-s", "360", *extra]
+         "--calibration-recording", str(bedroom["setup"]), "--calibrate-s", "360",
+         "--history", str(folder / "history.sqlite"), *extra]
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return config
@@ -109,12 +110,12 @@ def test_a_stored_calibration_keeps_the_sleeper_when_a_partner_lies_nearer(bedro
     ]
     assert right[0] >= right[1]
 
-    with History(tmp_path / "nights" / "history.sqlite") as history:
+    with History(tmp_path / "history.sqlite") as history:
         assert [Path(night.folder) for night in history.nights()] == [folder.resolve()]
     status = run_main(["rig", "status", "--config", str(config)])
     assert status.returncode == 0
     assert f"last night written: {folder}" in status.stdout
-    assert "1 night kept" in status.stdout
+    assert f"1 night kept: {night_of}\n" in status.stdout
 
 
 def test_sigterm_in_the_middle_leaves_a_valid_partial_night_and_a_kill_a_readable_one(bedroom, tmp_path):
@@ -192,7 +193,8 @@ def test_a_radar_driver_that_is_lost_mid_night(bedroom, tmp_path):
     assert report["radar_lost"] == "radar lost after 100 s: radar unplugged"
     assert report["radar_lost"] in report["warnings"]
     assert report["audio_overlap"]["radar_s"] == 90  # three whole epochs before the radar went
-    assert "failed" in run_main(["rig", "status", "--config", str(config)]).stdout
+    status = run_main(["rig", "status", "--config", str(config)])
+    assert status.returncode == 1 and "failed" in status.stdout
 
 
 def test_only_the_newest_nights_are_kept(tmp_path):
@@ -324,7 +326,8 @@ def test_a_rig_without_a_configuration_or_a_calibration_says_what_to_do(bedroom,
     config = tmp_path / "rig.toml"
     made = run_main(
         ["rig", "setup", "--config", str(config), "--output", str(tmp_path / "nights"),
-         "--audio-file", str(bedroom["wav"]), "--radar-replay", str(bedroom["radar"]), "--sleeper-range-m", "0.9"]
+         "--audio-file", str(bedroom["wav"]), "--radar-replay", str(bedroom["radar"]), "--sleeper-range-m", "0.9",
+         "--history", str(tmp_path / "history.sqlite")]
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert "sleeper_range_m = 0.9\n" in config.read_text()
@@ -337,7 +340,8 @@ def test_a_rig_without_a_configuration_or_a_calibration_says_what_to_do(bedroom,
 def test_setup_refuses_a_recording_with_nobody_in_bed(bedroom, tmp_path):
     line = assert_one_line_error(
         run_main(["rig", "setup", "--config", str(tmp_path / "rig.toml"), "--output", str(tmp_path / "n"),
-                  "--radar-replay", str(bedroom["setup"]), "--calibrate-s", "40"]),  # the bed is empty for 2 min
+                  "--radar-replay", str(bedroom["setup"]), "--calibrate-s", "40",  # the bed is empty for 2 min
+                  "--audio-file", str(bedroom["wav"]), "--history", str(tmp_path / "history.sqlite")]),
         2,
     )  # fmt: skip
     assert "no sleeper found" in line and not (tmp_path / "rig.toml").exists()
@@ -361,3 +365,81 @@ def test_the_rig_waits_for_bedtime_and_stops_on_sigterm_while_waiting(bedroom, t
     assert process.returncode == 0 and f"waiting for bedtime at {soon:%Y-%m-%d %H:%M}" in out
     assert json.loads(status_file.read_text())["state"] == "stopped"
     assert not night_folders(tmp_path / "nights")
+
+
+def test_setup_checks_what_it_names_before_calibrating_and_keeps_the_calibration_after(bedroom, tmp_path):
+    base = ["rig", "setup", "--config", str(tmp_path / "rig.toml"), "--output", str(tmp_path / "nights"),
+            "--history", str(tmp_path / "history.sqlite"), "--radar-replay", str(bedroom["radar"]),
+            "--audio-file", str(bedroom["wav"])]  # fmt: skip
+    for extra, message in (
+        (["--audio-file", str(tmp_path / "none.wav")], "[audio] file: "),
+        (["--audio-model", str(tmp_path / "none.tflite")], "[models] audio: "),
+        (["--mqtt", "127.0.0.1", "--mqtt-password-file", str(tmp_path / "none")], "[mqtt] password_file: "),
+        (["--sleeper-range-m", "50"], "[radar] sleeper_range_m: 50 m lies outside the radar's"),
+    ):
+        line = assert_one_line_error(run_main([*base, *extra]), 2)
+        assert message in line, line
+        assert not (tmp_path / "rig.toml").exists() and not (tmp_path / "nights" / "calibration.npz").exists()
+    line = assert_one_line_error(run_main([*base, "--calibrate-s", "5"]), 2)
+    assert "--calibrate-s" in line and "at least 20" in line
+
+    config = set_up(bedroom, tmp_path)
+    stored = config.read_text()
+    assert f'replay = "{bedroom["radar"]}"' in stored  # paths are written absolute
+    changed = run_main(["rig", "setup", "--config", str(config), "--keep-nights", "5"])
+    assert changed.returncode == 0 and "calibrating" not in changed.stdout
+    assert config.read_text() == stored.replace("keep_nights = 30", "keep_nights = 5")
+
+
+def test_a_night_that_cannot_start_leaves_no_folder_and_two_rigs_cannot_share_one(bedroom, tmp_path):
+    config = set_up(bedroom, tmp_path)
+    config.write_text(
+        config.read_text().replace('password_file = ""', f'password_file = "{tmp_path / "gone"}"')
+    )
+    line = assert_one_line_error(run_main(["rig", "run", "--config", str(config), "--now", "--once"]), 2)
+    assert "[mqtt] password_file: cannot read" in line
+    assert not night_folders(tmp_path / "nights")
+    assert run_main(["rig", "status", "--config", str(config)]).returncode == 1
+
+    config.write_text(
+        config.read_text().replace(f'password_file = "{tmp_path / "gone"}"', 'password_file = ""')
+    )
+    config.write_text(config.read_text().replace("replay_speed = 0.0", "replay_speed = 30.0"))
+    first = rig("run", "--now", "--once", config=config)
+    try:
+        deadline = time.monotonic() + 60
+        while not night_folders(tmp_path / "nights"):
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.2)
+        line = assert_one_line_error(run_main(["rig", "run", "--config", str(config), "--now", "--once"]), 2)
+        assert "another sensing rig is running into this folder" in line
+        assert len(night_folders(tmp_path / "nights")) == 1
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+
+
+def test_install_names_the_unit_it_wrote_and_refuses_an_unknown_user(bedroom, tmp_path):
+    config = set_up(bedroom, tmp_path)
+    unit = tmp_path / "elsewhere" / "bedroom-rig.service"
+    result = run_main(["rig", "install", "--config", str(config), "--unit", str(unit)])
+    assert result.returncode == 0
+    assert f"systemctl --user link {unit}" in result.stdout
+    assert "systemctl --user enable --now bedroom-rig.service" in result.stdout
+    line = assert_one_line_error(
+        run_main(
+            ["rig", "install", "--config", str(config), "--unit", str(unit), "--system-user", "no-such-user"]
+        ),
+        2,
+    )
+    assert "no such user" in line
+    line = assert_one_line_error(
+        run_main(["rig", "install", "--config", str(config), "--unit", str(tmp_path / "x.conf")]), 2
+    )
+    assert "ends in .service" in line
+
+
+def test_only_real_dates_count_as_nights(tmp_path):
+    for name in ("2026-12-01", "2026-12-01-2", "2026-13-45", "2026-12-02-x"):
+        (tmp_path / name).mkdir()
+    assert [path.name for path in night_folders(tmp_path)] == ["2026-12-01", "2026-12-01-2"]

@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from sensing.cli.options import non_negative_int, positive
+from sensing.cli.options import at_least, non_negative_int, positive
 from sensing.cli.sharing import broker_option, node_id_option
 from sensing.errors import SensingError
+from sensing.files import make_folder
+from sensing.radar.calibration import MIN_SPAN_S
 
 CONFIG_HELP = (
     "the rig configuration file (TOML; default ~/.config/sensing/rig.toml, or under $XDG_CONFIG_HOME)"
@@ -56,10 +59,23 @@ def _list_devices() -> list[str]:
 
 
 def _ask(question: str, default: str | None = None) -> str:
-    """Ask on the terminal; Enter takes ``default``."""
+    """Ask on the terminal until answered; Enter takes ``default`` when there is one."""
     shown = f" [{default}]" if default else ""
-    answer = input(f"{question}{shown}: ").strip()
-    return answer or (default or "")
+    while True:
+        answer = input(f"{question}{shown}: ").strip() or (default or "")
+        if answer:
+            return answer
+
+
+def _ask_radar() -> tuple[Path | None, str | None]:
+    """Ask for the radar until the answer is a recording that exists or a driver's name."""
+    while True:
+        answer = _ask("radar: a recording to replay (a path), or a driver (package.module:function)")
+        if Path(answer).is_file():
+            return Path(answer).resolve(), None
+        if ":" in answer:
+            return None, answer
+        print(f"{answer}: no such recording, and not package.module:function")
 
 
 def _starting_config(args: argparse.Namespace) -> Any:
@@ -79,7 +95,7 @@ def _starting_config(args: argparse.Namespace) -> Any:
     interactive = sys.stdin.isatty()
     output = args.output
     if output is None and interactive:
-        output = Path(_ask("folder for the nights", str(Path.home() / "nights")))
+        output = Path(_ask("folder for the nights", str(Path.home() / "nights"))).expanduser()
     if output is None:
         raise SensingError("give --output FOLDER: where the rig writes its nights")
     replay, driver = args.radar_replay, args.radar_driver
@@ -96,7 +112,7 @@ def _starting_config(args: argparse.Namespace) -> Any:
         path=args.config.resolve(),
         night=NightSettings(output=output.resolve()),
         audio=AudioSettings(),
-        radar=RadarSettings(replay=replay, driver=driver),
+        radar=RadarSettings(replay=None if replay is None else replay.resolve(), driver=driver),
         models=ModelSettings(),
         mqtt=MqttSettings(),
     )
@@ -153,14 +169,25 @@ def _apply_options(config: Any, args: argparse.Namespace) -> Any:
     )
 
 
+def _calibrating(args: argparse.Namespace, config: Any) -> bool:
+    """Whether this setup calibrates: the first time, or when asked to again."""
+    asked = args.calibrate_s is not None or args.calibration_recording is not None
+    return args.sleeper_range_m is None and (asked or config.radar.sleeper_range_m is None)
+
+
 def _command_setup(args: argparse.Namespace) -> int:
+    from sensing.rig.checks import check_ready
     from sensing.rig.config import check_config, write_config
-    from sensing.rig.setup import calibrate_source, calibrated_radar_settings, other_bodies
+    from sensing.rig.setup import CALIBRATION_S, calibrate_source, calibrated_radar_settings, other_bodies
 
     if args.list_devices:
         for line in _list_devices():
             print(line)
         return 0
+    if args.sleeper_range_m is not None and (args.calibrate_s or args.calibration_recording):
+        raise SensingError(
+            "--sleeper-range-m sets the range by hand: give it without --calibrate-s and --calibration-recording"
+        )
     config = check_config(_apply_options(_starting_config(args), args))
     if args.sleeper_range_m is not None:
         config = dataclasses.replace(
@@ -168,16 +195,23 @@ def _command_setup(args: argparse.Namespace) -> int:
             radar=dataclasses.replace(
                 config.radar,
                 sleeper_range_m=args.sleeper_range_m,
-                calibrated_at=f"set by hand {datetime.datetime.now().isoformat(timespec='seconds')}",
+                calibrated_at=datetime.datetime.now().isoformat(timespec="seconds"),
             ),
         )
-    elif not args.keep_calibration or config.radar.sleeper_range_m is None:
+    check_ready(config, calibrated=False)
+    make_folder(config.path.parent)
+    if not os.access(config.path.parent, os.W_OK):
+        raise SensingError(
+            f"{config.path}: cannot write the configuration here ({config.path.parent} is not writable)"
+        )
+    if _calibrating(args, config):
+        seconds = args.calibrate_s or CALIBRATION_S
         print(
             f"calibrating the radar on {args.calibration_recording or config.radar.describe()}: "
-            f"the sleeper lies alone in bed, still, for {args.calibrate_s:g} s",
+            f"the sleeper lies alone in bed, still, for {seconds:g} s",
             flush=True,
         )
-        calibration = calibrate_source(config, args.calibrate_s, recording=args.calibration_recording)
+        calibration = calibrate_source(config, seconds, recording=args.calibration_recording)
         print(calibration.reason)
         others = other_bodies(calibration)
         if others:
@@ -189,8 +223,11 @@ def _command_setup(args: argparse.Namespace) -> int:
         config = dataclasses.replace(
             config, radar=dataclasses.replace(config.radar, **calibrated_radar_settings(calibration))
         )
+        check_ready(config)
     path = write_config(config)
-    print(f"sleeper's range: {config.radar.sleeper_range_m:.2f} m ({config.radar.calibrated_at})")
+    print(
+        f"sleeper's range: {config.radar.sleeper_range_m:.2f} m (the middle of their window), stored {config.radar.calibrated_at}"
+    )
     print(
         f"wrote {path}: nights from {config.night.bedtime:%H:%M} to {config.night.wake:%H:%M} into "
         f"{config.night.output}, the newest {config.night.keep_nights or 'all'} kept; "
@@ -207,18 +244,22 @@ def _command_run(args: argparse.Namespace) -> int:
 
 
 def _command_install(args: argparse.Namespace) -> int:
-    from sensing.files import make_folder, write_atomically
+    from sensing.files import write_atomically
     from sensing.rig.config import read_config
-    from sensing.rig.systemd import default_unit_path, enable_commands, unit_text
+    from sensing.rig.systemd import check_system_user, default_unit_path, enable_commands, unit_text
 
-    read_config(args.config)
+    config = read_config(args.config)
     system = args.system_user is not None
-    path = args.unit or default_unit_path(system=system)
+    if system:
+        check_system_user(args.system_user, config.path)
+    path = (args.unit or default_unit_path(system=system)).absolute()
+    if path.suffix != ".service":
+        raise SensingError(f"--unit {path}: a systemd service unit's name ends in .service")
     make_folder(path.parent)
-    write_atomically(path, unit_text(args.config, system_user=args.system_user))
+    write_atomically(path, unit_text(config.path, system_user=args.system_user))
     print(f"wrote {path}")
     print("start it now and at every boot with:")
-    for command in enable_commands(system=system):
+    for command in enable_commands(path, system=system):
         print(f"  {command}")
     return 0
 
@@ -226,13 +267,14 @@ def _command_install(args: argparse.Namespace) -> int:
 def _command_status(args: argparse.Namespace) -> int:
     from sensing.rig.config import read_config
     from sensing.rig.nights import night_folders
-    from sensing.rig.status import read_status, status_lines
+    from sensing.rig.status import healthy, read_status, status_lines
 
     config = read_config(args.config)
     output = config.night.output
-    for line in status_lines(read_status(output), nights=night_folders(output)):
+    status = read_status(output)
+    for line in status_lines(status, nights=night_folders(output)):
         print(line)
-    return 0
+    return 0 if healthy(status) else 1
 
 
 def _add_setup(commands: Any) -> None:
@@ -268,22 +310,22 @@ def _add_setup(commands: Any) -> None:
     radar.add_argument("--radar-driver", help="package.module:function returning the radar's frames")
     setup.add_argument("--audio-model", type=Path, help="the cough/snore model (.tflite)")
     setup.add_argument("--sleep-model", type=Path, help="the sleep model (.tflite)")
-    calibration = setup.add_mutually_exclusive_group()
+    calibration = setup.add_argument_group(
+        "calibration",
+        "the first setup calibrates; a later one keeps the stored range unless one of these is given",
+    )
     calibration.add_argument(
-        "--calibrate-s", type=positive, default=300.0, help="seconds of radar to calibrate on (default 300)"
+        "--calibrate-s",
+        type=at_least(MIN_SPAN_S),
+        help=f"calibrate (again) on this many seconds of the radar, at least {MIN_SPAN_S:g} (default 300)",
+    )
+    calibration.add_argument(
+        "--calibration-recording",
+        type=Path,
+        help="calibrate (again) on this recording, made with the sleeper alone in bed, instead of the radar",
     )
     calibration.add_argument(
         "--sleeper-range-m", type=positive, help="set the sleeper's range by hand (metres) instead"
-    )
-    setup.add_argument(
-        "--calibration-recording",
-        type=Path,
-        help="calibrate on this recording, made with the sleeper alone in bed, instead of the radar",
-    )
-    setup.add_argument(
-        "--keep-calibration",
-        action="store_true",
-        help="keep the stored sleeper's range (change settings only)",
     )
     mqtt = setup.add_argument_group("Home Assistant over MQTT")
     mqtt.add_argument("--mqtt", type=broker_option, metavar="HOST[:PORT]", help="the MQTT broker")

@@ -193,6 +193,8 @@ def night_values(night: NightRecord) -> dict[str, Any]:
         value = getattr(night, figure.key)
         if value is not None and figure.scale != 1.0:
             value = round(value * figure.scale, 1)
+        elif isinstance(value, float):
+            value = round(value, 2)
         values[figure.key] = value
     return values
 

@@ -340,7 +340,8 @@ class _InStep:
             print(f"warning: {self.lost}", file=sys.stderr)
             return None
 
-    def _tell_epochs(self) -> None:
+    def tell_epochs(self) -> None:
+        """Tell ``on_epoch`` the epochs scored since it last heard."""
         known = self.stream.probabilities
         while self.on_epoch is not None and self._epochs_told < len(known):
             self.on_epoch(EPOCH_LABELS[int(np.argmax(known[self._epochs_told]))])
@@ -362,7 +363,7 @@ class _InStep:
                     self.error = error
                     return
                 radar_frames += len(frames)
-                self._tell_epochs()
+                self.tell_epochs()
             yield block
 
 
@@ -446,6 +447,7 @@ def live_night(
         if in_step.error is not None:
             raise SensingError(f"{radar.name}: {in_step.error}; the audio report is in {folder / 'audio'}")
         probabilities = stream.finish()
+        in_step.tell_epochs()  # the last epochs, scored only now that the night has ended
         if len(probabilities) == 0:
             seconds = stream.frames_fed / radar.config.frame_rate_hz
             raise SensingError(

@@ -10,7 +10,7 @@ One file holds everything a bedside rig needs to run a night by itself::
     up_after_min = 30            # ... or ends once the sleeper, having slept, is out of bed this long
     gate = "in-bed"              # count coughs and snoring in bed (in-bed) or only asleep (asleep)
     keep_audio = false           # keep the night's raw audio as audio/audio.wav
-    history = ""                 # the night history ("": OUTPUT/history.sqlite)
+    history = ""                 # the night history ("": the one sensing history reads by default)
 
     [audio]
     device = ""                  # the microphone: a device number or part of its name ("": default)
@@ -34,7 +34,7 @@ One file holds everything a bedside rig needs to run a night by itself::
     password_file = ""           # a file holding the password (never the password itself)
     tls = false
 
-Relative paths are taken from the configuration file's folder. Python 3.11's ``tomllib``
+Relative paths are taken from the configuration file's folder (and written back absolute). Python 3.11's ``tomllib``
 reads it (``tomli`` on 3.10); :func:`write_config` writes it atomically, readable only by its
 owner, since it may name a password file.
 """
@@ -51,6 +51,7 @@ from typing import Any
 
 from sensing.errors import SensingError
 from sensing.files import make_folder, write_atomically
+from sensing.history.store import default_history_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -82,8 +83,8 @@ class NightSettings:
 
     @property
     def history_path(self) -> Path:
-        """The night history the rig records into."""
-        return self.history if self.history is not None else self.output / "history.sqlite"
+        """The night history the rig records into (by default the one ``sensing history`` reads)."""
+        return self.history if self.history is not None else default_history_path()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -115,6 +116,18 @@ class ModelSettings:
 
     audio: Path | None = None
     sleep: Path | None = None
+
+    def audio_model(self) -> Path:
+        """The cough/snore model the rig runs."""
+        from sensing.audio.night import default_model_path
+
+        return self.audio or default_model_path()
+
+    def sleep_model(self) -> Path:
+        """The sleep model the rig runs."""
+        from sensing.radar.sleep.model import default_sleep_model
+
+        return self.sleep or default_sleep_model()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -237,7 +250,7 @@ def read_config(path: str | Path) -> RigConfig:
         SensingError: the file is missing or unreadable, is not TOML, or holds an unknown, missing
             or ill-typed setting (named with its table).
     """
-    path = Path(path)
+    path = Path(path).absolute()
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

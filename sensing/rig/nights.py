@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-from sensing.files import make_folder
+from sensing.files import LOCK_FILE, make_folder
 from sensing.history.nights import EVENING_SHIFT
 
 NIGHT_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})(?:-(\d+))?")
@@ -41,6 +41,23 @@ def new_night_folder(output: Path, moment: datetime.datetime) -> Path:
         return folder
 
 
+def remove_if_empty(folder: Path) -> None:
+    """Remove a night folder that holds no file but lock files (a night that failed to start)."""
+    if folder.is_dir() and all(path.is_dir() or path.name == LOCK_FILE for path in folder.rglob("*")):
+        shutil.rmtree(folder)
+
+
+def _is_night_name(name: str) -> bool:
+    match = NIGHT_NAME.fullmatch(name)
+    if match is None:
+        return False
+    try:
+        datetime.date.fromisoformat(match[1])
+    except ValueError:
+        return False
+    return True
+
+
 def _order(folder: Path) -> tuple[str, int]:
     match = NIGHT_NAME.fullmatch(folder.name)
     assert match is not None
@@ -51,7 +68,7 @@ def night_folders(output: Path) -> list[Path]:
     """The rig's night folders in ``output``, oldest first."""
     if not output.is_dir():
         return []
-    found = [path for path in output.iterdir() if path.is_dir() and NIGHT_NAME.fullmatch(path.name)]
+    found = [path for path in output.iterdir() if path.is_dir() and _is_night_name(path.name)]
     return sorted(found, key=_order)
 
 

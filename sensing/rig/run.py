@@ -22,6 +22,7 @@ is then written and the rig stops). What the rig survives:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import importlib
@@ -36,17 +37,17 @@ import numpy as np
 
 from sensing.audio.events import Event
 from sensing.audio.model_file import read_metadata
-from sensing.audio.night import StopOnSignal, default_model_path
+from sensing.audio.night import StopOnSignal
 from sensing.audio.stream import open_audio_stream
 from sensing.errors import SensingError
-from sensing.files import WriteError
+from sensing.files import WriteError, locked_output_folder
 from sensing.history.store import record_or_warn
 from sensing.night.gating import GATES
 from sensing.night.report_text import night_lines
 from sensing.night.run import RadarSource, live_night, replay_radar
-from sensing.radar.sleep.model import default_sleep_model
+from sensing.rig.checks import check_ready
 from sensing.rig.config import RigConfig
-from sensing.rig.nights import delete_old_nights, new_night_folder
+from sensing.rig.nights import delete_old_nights, new_night_folder, remove_if_empty
 from sensing.rig.status import write_status
 from sensing.rig.window import Window, current_or_next
 
@@ -56,23 +57,13 @@ FILE_BLOCK_S = 1.0
 """Seconds per block when a recording stands in for the microphone."""
 
 
-def audio_model(config: RigConfig) -> Path:
-    """The audio model the rig runs."""
-    return config.models.audio or default_model_path()
-
-
-def sleep_model(config: RigConfig) -> Path:
-    """The sleep model the rig runs."""
-    return config.models.sleep or default_sleep_model()
-
-
 def open_audio(config: RigConfig) -> tuple[Iterator[np.ndarray], dict[str, Any]]:
     """Mono float32 blocks at the audio model's rate, and what they come from (for the report).
 
     Raises:
         SensingError: the recording cannot be opened, or live capture is not installed.
     """
-    sr = read_metadata(audio_model(config)).features.sr
+    sr = read_metadata(config.models.audio_model()).features.sr
     if config.audio.file is not None:
         info, blocks = open_audio_stream(config.audio.file, sr=sr, block_s=FILE_BLOCK_S)
         if config.audio.replay_speed > 0:
@@ -215,10 +206,11 @@ def run_night(
         SensingError: the sources or models cannot be opened, or the radar gave less than one epoch.
         WriteError: the night cannot be written.
     """
+    check_ready(config)
     centre_m = config.radar.sleeper_range_m
-    if centre_m is None:
-        raise SensingError(f"{config.path}: no sleeper range: run sensing rig setup to calibrate the radar")
+    assert centre_m is not None
     output = config.night.output
+    publisher = _publisher(config)
     blocks, source = open_audio(config)
     radar = open_radar(config)
     start = clock()
@@ -231,7 +223,7 @@ def run_night(
 
     def stop_requested() -> bool:
         if stop.requested:
-            reasons.append("stopped")
+            reasons.append("a stop request")
         elif until is not None and clock() >= until:
             reasons.append("wake time")
         elif up.up:
@@ -251,8 +243,8 @@ def run_night(
             radar,
             out_dir=folder,
             centre_m=centre_m,
-            audio_model=audio_model(config),
-            sleep_model=sleep_model(config),
+            audio_model=config.models.audio_model(),
+            sleep_model=config.models.sleep_model(),
             gate=config.night.gate,
             source=source,
             stop_requested=stop_requested,
@@ -263,6 +255,7 @@ def run_night(
     except BaseException:
         if publisher is not None:
             publisher.close()
+        remove_if_empty(folder)
         raise
     record_or_warn(config.night.history_path, folder)
     if publisher is not None:
@@ -318,7 +311,16 @@ def run_rig(
     out = stream or sys.stdout
     output = config.night.output
     not_before = clock()
-    with StopOnSignal() as stop:
+    with contextlib.ExitStack() as hold:
+        try:
+            hold.enter_context(locked_output_folder(output))
+        except WriteError:
+            raise
+        except SensingError:
+            raise SensingError(
+                f"{output}: another sensing rig is running into this folder (sensing rig status says what it does)"
+            ) from None
+        stop = hold.enter_context(StopOnSignal())
         while True:
             window: Window = current_or_next(
                 max(clock(), not_before), config.night.bedtime, config.night.wake
@@ -330,6 +332,7 @@ def run_rig(
                     write_status(output, "stopped", message="stopped while waiting for bedtime")
                     return 0
             now = False
+            started = clock()
             print(f"night started; it ends by {window.end:%Y-%m-%d %H:%M}", file=out, flush=True)
             try:
                 outcome = run_night(config, until=window.end, stop=stop, clock=clock)
@@ -350,4 +353,5 @@ def run_rig(
                 write_status(output, "stopped" if stop.requested else "finished", last_night=last)
                 return 0
             write_status(output, "finished", last_night=last)
-            not_before = window.end  # the next night starts at the next bedtime
+            # the next night starts at the next bedtime (a night started early with --now leaves tonight's)
+            not_before = window.end if window.holds(started) else clock()

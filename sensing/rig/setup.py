@@ -28,10 +28,12 @@ from sensing.rig.run import open_radar
 
 CALIBRATION_RECORDING = "calibration.npz"
 """The frames the calibration rests on, kept in the output folder."""
+CALIBRATION_S = 300.0
+"""Seconds of radar a set-up calibrates on unless told otherwise."""
 
 
-def record_frames(config: RigConfig, seconds: float, *, progress: Any = None) -> Path:
-    """Pull ``seconds`` of frames from the configured radar into ``OUTPUT/calibration.npz``.
+def record_frames(config: RigConfig, seconds: float, path: Path, *, progress: Any = None) -> Path:
+    """Pull ``seconds`` of frames from the configured radar into ``path``.
 
     Raises:
         SensingError: the radar cannot be opened, or gave less than ``seconds``.
@@ -55,25 +57,32 @@ def record_frames(config: RigConfig, seconds: float, *, progress: Any = None) ->
             f"the radar ({source.name}) gave {got / source.config.frame_rate_hz:.0f} s, less than the "
             f"{seconds:g} s calibration"
         )
-    config.night.output.mkdir(parents=True, exist_ok=True)
-    return write_recording(config.night.output / CALIBRATION_RECORDING, np.concatenate(chunks), source.config)
+    return write_recording(path, np.concatenate(chunks), source.config)
 
 
 def calibrate_source(config: RigConfig, seconds: float, *, recording: Path | None = None) -> Calibration:
     """Calibrate on ``recording`` (a recording made with the sleeper alone in bed), or on
-    ``seconds`` of frames from the configured radar.
+    ``seconds`` of frames from the configured radar, kept as ``OUTPUT/calibration.npz`` when
+    a sleeper is found in them (an earlier calibration's frames stay otherwise).
 
     Raises:
         SensingError: no radar frames, or no breathing body found (the message says what was seen).
     """
-    if recording is None:
+    if recording is not None:
+        return calibrate_recording(recording, seconds)
 
-        def report(got_s: float) -> None:
-            if int(got_s) % 30 == 0:
-                print(f"calibrating: {got_s:.0f} of {seconds:g} s", file=sys.stderr, flush=True)
+    def report(got_s: float) -> None:
+        if int(got_s) % 30 == 0:
+            print(f"calibrating: {got_s:.0f} of {seconds:g} s", file=sys.stderr, flush=True)
 
-        recording = record_frames(config, seconds, progress=report)
-    return calibrate_recording(recording, seconds)
+    kept = config.night.output / CALIBRATION_RECORDING
+    trial = kept.with_name(f".{kept.stem}-new.npz")
+    try:
+        calibration = calibrate_recording(record_frames(config, seconds, trial, progress=report), seconds)
+        trial.replace(kept)
+    finally:
+        trial.unlink(missing_ok=True)
+    return calibration
 
 
 def calibrate_recording(recording: Path, seconds: float) -> Calibration:

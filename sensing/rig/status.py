@@ -16,7 +16,7 @@ from typing import Any
 
 from sensing.errors import SensingError
 from sensing.files import make_folder, write_atomically
-from sensing.wording import plural
+from sensing.wording import duration, plural
 
 STATUS_FILE = "rig-status.json"
 STATES = ("waiting", "recording", "finished", "stopped", "failed")
@@ -82,8 +82,28 @@ def process_alive(pid: Any) -> bool:
     return True
 
 
+def healthy(status: dict[str, Any] | None) -> bool:
+    """Whether the rig is as it should be: never run, running, or ended in order (not failed,
+    and not gone without a word)."""
+    if status is None:
+        return True
+    if status["state"] in RUNNING_STATES:
+        return process_alive(status.get("pid"))
+    return bool(status["state"] != "failed")
+
+
+def _last_night_line(last: dict[str, Any]) -> str:
+    snoring = "-" if last["snore_minutes"] is None else duration(60 * last["snore_minutes"])
+    asleep = "-" if last["total_sleep_min"] is None else duration(60 * last["total_sleep_min"])
+    return (
+        f"last night written: {last['folder']} at {last['finished_at']} (ended by {last['ended_by']}): "
+        f"{plural(last['coughs'], 'cough')}, snoring {snoring}, asleep {asleep}"
+    )
+
+
 def status_lines(status: dict[str, Any] | None, *, nights: list[Path]) -> list[str]:
-    """``sensing rig status``'s words for a status (None: never ran) and the night folders kept."""
+    """``sensing rig status``'s words for a status (None: never ran) and the night folders kept
+    (a night being recorded is not counted among them)."""
     if status is None:
         lines = ["the rig has not run here yet (sensing rig run, or sensing rig install for systemd)"]
     else:
@@ -102,16 +122,13 @@ def status_lines(status: dict[str, Any] | None, *, nights: list[Path]) -> list[s
             lines = [
                 f"recording into {status.get('night')} since {since}{until} (process {status.get('pid')})"
             ]
+            nights = [night for night in nights if str(night) != status.get("night")]
         else:
             message = f": {status['message']}" if status.get("message") else ""
             lines = [f"{state} at {since}{message}"]
-        last = status.get("last_night")
-        if last:
-            lines.append(
-                f"last night written: {last['folder']} at {last['finished_at']} (ended by {last['ended_by']}): "
-                f"{plural(last['coughs'], 'cough')}, {last['snore_minutes']} min snoring, "
-                f"{last['total_sleep_min']} min asleep"
-            )
+        if status.get("last_night"):
+            lines.append(_last_night_line(status["last_night"]))
     if nights:
-        lines.append(f"{plural(len(nights), 'night')} kept: {nights[0].name} to {nights[-1].name}")
+        span = nights[0].name if len(nights) == 1 else f"{nights[0].name} to {nights[-1].name}"
+        lines.append(f"{plural(len(nights), 'night')} kept: {span}")
     return lines

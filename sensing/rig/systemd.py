@@ -9,8 +9,12 @@ user). ``Restart=on-failure`` starts the rig again after a lost radar or a crash
 from __future__ import annotations
 
 import os
+import pwd
+import stat
 import sys
 from pathlib import Path
+
+from sensing.errors import SensingError
 
 UNIT_NAME = "sensing-rig.service"
 
@@ -68,12 +72,32 @@ def default_unit_path(*, system: bool) -> Path:
     return config_home / "systemd" / "user" / UNIT_NAME
 
 
-def enable_commands(*, system: bool) -> list[str]:
-    """The commands that start the unit now and at every boot."""
-    if system:
-        return ["sudo systemctl daemon-reload", f"sudo systemctl enable --now {UNIT_NAME}"]
-    return [
-        "systemctl --user daemon-reload",
-        f"systemctl --user enable --now {UNIT_NAME}",
-        "sudo loginctl enable-linger $USER    # run without anyone logged in",
-    ]
+def enable_commands(unit: Path, *, system: bool) -> list[str]:
+    """The commands that start the unit at ``unit`` now and at every boot (linked first when it
+    lies outside the folder systemd looks in)."""
+    systemctl = "sudo systemctl" if system else "systemctl --user"
+    commands = [f"{systemctl} daemon-reload"]
+    if unit.parent != default_unit_path(system=system).parent:
+        commands.insert(0, f"{systemctl} link {unit}")
+    commands.append(f"{systemctl} enable --now {unit.name}")
+    if not system:
+        commands.append("sudo loginctl enable-linger $USER    # run without anyone logged in")
+    return commands
+
+
+def check_system_user(user: str, config_path: Path) -> None:
+    """Check that ``user`` exists here and can read the configuration a system unit runs with.
+
+    Raises:
+        SensingError: naming the user and what to do.
+    """
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise SensingError(f"--system-user {user}: no such user on this machine") from None
+    info = config_path.stat()
+    if entry.pw_uid != 0 and info.st_uid != entry.pw_uid and not info.st_mode & stat.S_IROTH:
+        raise SensingError(
+            f"--system-user {user}: cannot read {config_path} (it is readable by its owner only): "
+            f"sudo chown {user} {config_path}"
+        )
