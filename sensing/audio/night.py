@@ -55,19 +55,21 @@ def saved_blocks(blocks: Iterator[np.ndarray], recorder: WavRecorder) -> Iterato
 
 class StopOnSignal:
     """While active, the first SIGINT (Ctrl-C) or SIGTERM asks the run to stop after the
-    current block, so no event is cut in half; a second one interrupts at once."""
+    current block, so no event is cut in half; a second one interrupts at once. ``message``
+    is what the first one prints on stderr."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self) -> None:
+    def __init__(self, message: str = "stopping after the current block (again to stop at once)") -> None:
         self.requested = False
+        self.message = message
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("stopping after the current block (again to stop at once)", file=sys.stderr)
+        print(self.message, file=sys.stderr)
 
     def __enter__(self) -> StopOnSignal:
         for number in self.SIGNALS:

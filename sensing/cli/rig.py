@@ -100,10 +100,7 @@ def _starting_config(args: argparse.Namespace) -> Any:
         raise SensingError("give --output FOLDER: where the rig writes its nights")
     replay, driver = args.radar_replay, args.radar_driver
     if replay is None and driver is None and interactive:
-        answer = _ask("radar: a recording to replay (a path), or a driver (package.module:function)")
-        replay, driver = (
-            (None, answer) if ":" in answer and not Path(answer).exists() else (Path(answer), None)
-        )
+        replay, driver = _ask_radar()
     if replay is None and driver is None:
         raise SensingError(
             "give the radar: --radar-replay RECORDING or --radar-driver package.module:function"
@@ -301,7 +298,9 @@ def _add_setup(commands: Any) -> None:
     )
     setup.add_argument("--gate", choices=("in-bed", "asleep"), help="count sounds in bed or only asleep")
     setup.add_argument("--keep-audio", choices=("yes", "no"), help="keep the raw audio of each night")
-    setup.add_argument("--history", type=Path, help="the night history (default: OUTPUT/history.sqlite)")
+    setup.add_argument(
+        "--history", type=Path, help="the night history (default: the one sensing history reads)"
+    )
     audio = setup.add_mutually_exclusive_group()
     audio.add_argument("--audio-device", help="the microphone: its number or part of its name")
     audio.add_argument("--audio-file", type=Path, help="a recording played in place of the microphone")

@@ -150,6 +150,8 @@ class NightPublisher:
         self._client.on_connect = self._on_connect
         self._started = False
         self._finished = False
+        self._state: str | None = None
+        self.events_dropped = 0
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         with self._condition:
@@ -160,6 +162,12 @@ class NightPublisher:
         self._refused = (
             f"the broker refused the connection: {reason_code}" if reason_code.is_failure else None
         )
+        if self.live and not reason_code.is_failure and not self._finished:
+            # after a lost connection the broker has published the last will: online again, and
+            # the state as it is now (what was missed in between is not sent late)
+            self._publish(live_topic(self.node_id, "availability"), ONLINE)
+            if self._state is not None:
+                self._publish(live_topic(self.node_id, "state"), self._state)
 
     def __enter__(self) -> NightPublisher:
         self.start()
@@ -186,11 +194,19 @@ class NightPublisher:
             self._sent[info.mid] = topic
 
     def publish_state(self, state: str) -> None:
-        """Publish the bed's state (``absent``, ``awake`` or ``asleep``; retained); returns at once."""
-        self._publish(live_topic(self.node_id, "state"), state)
+        """Publish the bed's state (``absent``, ``awake`` or ``asleep``; retained); returns at once.
+        While the broker is away only the latest is kept, and sent when it is back."""
+        self._state = state
+        if self._client.is_connected():
+            self._publish(live_topic(self.node_id, "state"), state)
 
     def publish_event(self, event: dict[str, Any], *, clock_time: str | None = None) -> None:
-        """Publish one cough or snore episode (not retained: an event happens once); returns at once."""
+        """Publish one cough or snore episode (not retained: an event happens once); returns at once.
+        An event while the broker is away is dropped (counted in ``events_dropped``): a cough
+        shown hours late would mislead; the night's message at the end counts it."""
+        if not self._client.is_connected():
+            self.events_dropped += 1
+            return
         self._publish(*event_message(event, node_id=self.node_id, clock_time=clock_time), retain=False)
 
     def finish(self, night: NightRecord) -> list[str]:

@@ -14,9 +14,11 @@ import re
 import shutil
 from pathlib import Path
 
-from sensing.files import LOCK_FILE, make_folder
+from sensing.files import make_folder
 from sensing.history.nights import EVENING_SHIFT
 
+NIGHT_REPORT = "report.json"
+"""A finished night's combined report, in its folder."""
 NIGHT_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})(?:-(\d+))?")
 """A rig night folder's name: the evening's date, and a start number from the second start on."""
 
@@ -41,9 +43,11 @@ def new_night_folder(output: Path, moment: datetime.datetime) -> Path:
         return folder
 
 
-def remove_if_empty(folder: Path) -> None:
-    """Remove a night folder that holds no file but lock files (a night that failed to start)."""
-    if folder.is_dir() and all(path.is_dir() or path.name == LOCK_FILE for path in folder.rglob("*")):
+def remove_unfinished(folder: Path) -> None:
+    """Remove the folder of a night that failed before its report was written (a radar that
+    gave no whole epoch, a model that would not load): it is no night, and left there, one
+    per restart, such folders would push real nights out of those kept."""
+    if folder.is_dir() and not (folder / NIGHT_REPORT).exists():
         shutil.rmtree(folder)
 
 

@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
+import math
 import os
 import sys
 import time
@@ -45,9 +46,10 @@ from sensing.history.store import record_or_warn
 from sensing.night.gating import GATES
 from sensing.night.report_text import night_lines
 from sensing.night.run import RadarSource, live_night, replay_radar
+from sensing.radar.recording import EPOCH_S
 from sensing.rig.checks import check_ready
 from sensing.rig.config import RigConfig
-from sensing.rig.nights import delete_old_nights, new_night_folder, remove_if_empty
+from sensing.rig.nights import delete_old_nights, new_night_folder, remove_unfinished
 from sensing.rig.status import write_status
 from sensing.rig.window import Window, current_or_next
 
@@ -114,7 +116,18 @@ def open_radar(config: RigConfig) -> RadarSource:
         raise SensingError(
             f"radar driver {settings.driver} returned {type(source).__name__}, not a RadarSource"
         )
-    return source
+    return dataclasses.replace(source, chunks=_driver_frames(source.chunks, settings.driver))
+
+
+def _driver_frames(chunks: Iterator[np.ndarray], driver: str) -> Iterator[np.ndarray]:
+    """A driver's frames, its own failures (of any kind: it is not this toolkit's code) turned
+    into a :class:`SensingError` naming it, which the night treats as a lost radar."""
+    try:
+        yield from chunks
+    except (SensingError, OSError):
+        raise
+    except Exception as error:
+        raise SensingError(f"radar driver {driver}: {type(error).__name__}: {error}") from error
 
 
 class UpAndAbout:
@@ -124,7 +137,7 @@ class UpAndAbout:
     """
 
     def __init__(self, after_min: float) -> None:
-        self.epochs_needed = round(after_min * 60 / 30) if after_min > 0 else None
+        self.epochs_needed = max(1, math.ceil(after_min * 60 / EPOCH_S)) if after_min > 0 else None
         self.slept = False
         self.absent_run = 0
 
@@ -217,7 +230,6 @@ def run_night(
     folder = new_night_folder(output, start)
     write_status(output, "recording", night=str(folder), until=None if until is None else until.isoformat())
     up = UpAndAbout(config.night.up_after_min)
-    publisher = _publisher(config)
     live = None if publisher is None else LiveMessages(publisher, gate=config.night.gate, start=start)
     reasons: list[str] = []
 
@@ -252,10 +264,11 @@ def run_night(
             on_event=None if live is None else live.event,
             save_audio=config.night.keep_audio,
         )
-    except BaseException:
+    except BaseException as error:
         if publisher is not None:
             publisher.close()
-        remove_if_empty(folder)
+        if not isinstance(error, KeyboardInterrupt):  # stopped at once: keep the events so far
+            remove_unfinished(folder)
         raise
     record_or_warn(config.night.history_path, folder)
     if publisher is not None:
@@ -300,7 +313,8 @@ def run_rig(
     Args:
         config: the rig's configuration.
         once: stop after one night.
-        now: start the first night at once (it still ends at the next wake time).
+        now: start the first night at once; outside the bedtime window it ends at bedtime,
+            when tonight's night starts.
         clock: the local clock.
         stream: where progress lines go (default stdout).
 
@@ -320,7 +334,9 @@ def run_rig(
             raise SensingError(
                 f"{output}: another sensing rig is running into this folder (sensing rig status says what it does)"
             ) from None
-        stop = hold.enter_context(StopOnSignal())
+        stop = hold.enter_context(
+            StopOnSignal("stopping: a night being recorded is written first (again to stop at once)")
+        )
         while True:
             window: Window = current_or_next(
                 max(clock(), not_before), config.night.bedtime, config.night.wake
@@ -333,11 +349,16 @@ def run_rig(
                     return 0
             now = False
             started = clock()
-            print(f"night started; it ends by {window.end:%Y-%m-%d %H:%M}", file=out, flush=True)
+            # a night started early (--now) ends at bedtime, and tonight's follows
+            until = window.end if window.holds(started) else window.start
+            print(f"night started; it ends by {until:%Y-%m-%d %H:%M}", file=out, flush=True)
             try:
-                outcome = run_night(config, until=window.end, stop=stop, clock=clock)
-            except (SensingError, WriteError, OSError) as error:
-                write_status(output, "failed", message=str(error))
+                outcome = run_night(config, until=until, stop=stop, clock=clock)
+            except KeyboardInterrupt:
+                write_status(output, "stopped", message="interrupted: the night was not written")
+                raise
+            except BaseException as error:
+                write_status(output, "failed", message=str(error) or type(error).__name__)
                 raise
             for line in night_lines(outcome.report):
                 print(line, file=out)
@@ -353,5 +374,4 @@ def run_rig(
                 write_status(output, "stopped" if stop.requested else "finished", last_night=last)
                 return 0
             write_status(output, "finished", last_night=last)
-            # the next night starts at the next bedtime (a night started early with --now leaves tonight's)
-            not_before = window.end if window.holds(started) else clock()
+            not_before = until  # the next night starts at the next bedtime

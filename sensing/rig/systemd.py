@@ -2,7 +2,8 @@
 
 A user unit (``~/.config/systemd/user/sensing-rig.service``; with ``loginctl enable-linger``
 it runs without anyone logged in) or a system unit (``/etc/systemd/system``, run as a named
-user). ``Restart=on-failure`` starts the rig again after a lost radar or a crash;
+user). ``Restart=on-failure`` starts the rig again after a lost radar or a crash (exit status 1),
+not after bad input such as a broken configuration (exit status 2);
 ``systemctl stop`` sends SIGTERM, on which the rig writes the night and exits.
 """
 
@@ -20,8 +21,9 @@ UNIT_NAME = "sensing-rig.service"
 
 
 def _quoted(argument: str) -> str:
-    """One ExecStart argument, quoted as systemd reads it (``%`` doubled: it starts a specifier)."""
-    argument = argument.replace("%", "%%")
+    """One ExecStart argument, quoted as systemd reads it (``%`` and ``$`` doubled: they start a
+    specifier and a variable)."""
+    argument = argument.replace("%", "%%").replace("$", "$$")
     if argument and not any(character in argument for character in " \t\"'\\;$"):
         return argument
     return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -54,6 +56,7 @@ def unit_text(config_path: Path, *, system_user: str | None = None, python: str 
         f"ExecStart={' '.join(_quoted(argument) for argument in command)}",
         "Restart=on-failure",
         "RestartSec=30",
+        "RestartPreventExitStatus=2",  # a bad configuration: starting again would not help
         "KillSignal=SIGTERM",
         "TimeoutStopSec=120",
         "Environment=PYTHONUNBUFFERED=1",
