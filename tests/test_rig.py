@@ -311,6 +311,11 @@ def test_install_writes_a_unit_systemd_accepts(bedroom, tmp_path):
         (("tls = false", "tls = false\nport = 1883"), "[mqtt] port: unknown setting"),
         (("sleeper_range_m = ", 'sleeper_range_m = "near" #'), "[radar] sleeper_range_m: expected a number"),
         (("[night]", "[night"), "not a valid TOML file"),
+        (
+            ('node_id = "sensing"', 'node_id = "bed room"'),
+            "[mqtt] node_id: MQTT node id 'bed room': expected",
+        ),
+        (('broker = ""', 'broker = "host:port"'), "[mqtt] broker: MQTT broker 'host:port': expected"),
     ],
 )
 def test_a_bad_configuration_is_one_line_naming_the_setting(bedroom, tmp_path, change, message):

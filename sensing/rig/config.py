@@ -52,13 +52,14 @@ from typing import Any
 from sensing.errors import SensingError
 from sensing.files import make_folder, write_atomically
 from sensing.history.store import default_history_path
+from sensing.mqtt.discovery import check_node_id
+from sensing.mqtt.publisher import parse_broker
+from sensing.night.gating import GATES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
-
-GATES = ("in-bed", "asleep")
 
 
 def default_config_path() -> Path:
@@ -240,6 +241,13 @@ def check_config(config: RigConfig) -> RigConfig:
         )
     if config.audio.device is not None and config.audio.file is not None:
         raise _problem(path, "[audio]", "give device or file, not both")
+    for setting, check in (("broker", parse_broker), ("node_id", check_node_id)):
+        value = getattr(config.mqtt, setting)
+        if value is not None:
+            try:
+                check(value)
+            except SensingError as error:
+                raise _problem(path, f"[mqtt] {setting}", str(error)) from None
     return config
 
 
