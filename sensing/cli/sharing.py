@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -77,11 +76,9 @@ def _publisher(args: argparse.Namespace, kind: str) -> Any:
             if value:
                 raise SensingError(f"{option} is for --mqtt: give the broker with --mqtt HOST[:PORT]")
         return None
-    from sensing.mqtt.publisher import PASSWORD_VARIABLE, Broker, NightPublisher, parse_broker
+    from sensing.mqtt.publisher import Broker, NightPublisher
 
-    host, port = parse_broker(args.mqtt)
-    password = os.environ.get(PASSWORD_VARIABLE) or None
-    broker = Broker(host=host, port=port, username=args.mqtt_username, password=password, tls=args.mqtt_tls)
+    broker = Broker.at(args.mqtt, username=args.mqtt_username, tls=args.mqtt_tls)
     return NightPublisher(broker, node_id=args.mqtt_node_id, kind=kind)
 
 

@@ -61,6 +61,17 @@ class Broker:
     password: str | None = None
     tls: bool = False
 
+    @classmethod
+    def at(
+        cls, address: str, *, username: str | None = None, password: str | None = None, tls: bool = False
+    ) -> Broker:
+        """The broker at ``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT`` (:func:`parse_broker`);
+        ``password`` None takes :data:`PASSWORD_VARIABLE` from the environment."""
+        host, port = parse_broker(address)
+        if password is None:
+            password = os.environ.get(PASSWORD_VARIABLE) or None
+        return cls(host=host, port=port, username=username, password=password, tls=tls)
+
     @property
     def port_number(self) -> int:
         """The port to connect to."""

@@ -72,17 +72,17 @@ def check_ready(config: RigConfig, *, calibrated: bool = True) -> None:
             read(path)
         except SensingError as error:
             raise SensingError(f"{config.path}: {setting}: {error}") from None
+    sr = read_metadata(config.models.audio_model()).features.sr
     if config.audio.file is not None:
         try:
-            open_audio_stream(config.audio.file, sr=read_metadata(config.models.audio_model()).features.sr)
+            open_audio_stream(config.audio.file, sr=sr)
         except SensingError as error:
             raise SensingError(f"{config.path}: [audio] file: {error}") from None
     else:
         from sensing.audio.microphone import microphone_blocks
 
-        microphone_blocks(
-            sr=16000, device=config.audio.device
-        )  # sounddevice is installed; nothing opened yet
+        # raises at once when live capture is not installed; the device is opened only when read
+        microphone_blocks(sr=sr, device=config.audio.device)
     span = _radar_range_m(config)
     if config.mqtt.password_file is not None and not os.access(config.mqtt.password_file, os.R_OK):
         raise SensingError(f"{config.path}: [mqtt] password_file: cannot read {config.mqtt.password_file}")

@@ -27,7 +27,6 @@ import dataclasses
 import datetime
 import importlib
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -175,18 +174,15 @@ def _publisher(config: RigConfig) -> Any:
     mqtt = config.mqtt
     if mqtt.broker is None:
         return None
-    from sensing.mqtt.publisher import PASSWORD_VARIABLE, Broker, NightPublisher, parse_broker
+    from sensing.mqtt.publisher import Broker, NightPublisher
 
-    password = None
+    password = None  # None: the environment's, as for the other commands
     if mqtt.password_file is not None:
         try:
             password = mqtt.password_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as error:
             raise SensingError(f"{config.path}: [mqtt] password_file: cannot read it ({error})") from None
-    else:
-        password = os.environ.get(PASSWORD_VARIABLE) or None
-    host, port = parse_broker(mqtt.broker)
-    broker = Broker(host=host, port=port, username=mqtt.username, password=password, tls=mqtt.tls)
+    broker = Broker.at(mqtt.broker, username=mqtt.username, password=password, tls=mqtt.tls)
     return NightPublisher(broker, node_id=mqtt.node_id, kind="night", live=True)
 
 

@@ -14,13 +14,13 @@ and calibrates on them.
 from __future__ import annotations
 
 import datetime
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sensing.errors import SensingError
+from sensing.progress import Progress
 from sensing.radar.calibration import Calibration, calibrate
 from sensing.radar.recording import Recording, write_recording
 from sensing.rig.config import RigConfig
@@ -32,7 +32,7 @@ CALIBRATION_S = 300.0
 """Seconds of radar a set-up calibrates on unless told otherwise."""
 
 
-def record_frames(config: RigConfig, seconds: float, path: Path, *, progress: Any = None) -> Path:
+def record_frames(config: RigConfig, seconds: float, path: Path) -> Path:
     """Pull ``seconds`` of frames from the configured radar into ``path``.
 
     Raises:
@@ -40,6 +40,7 @@ def record_frames(config: RigConfig, seconds: float, path: Path, *, progress: An
     """
     source = open_radar(config)
     wanted = round(seconds * source.config.frame_rate_hz)
+    progress = Progress("calibration frames", wanted)
     chunks, got = [], 0
     try:
         while got < wanted:
@@ -48,10 +49,10 @@ def record_frames(config: RigConfig, seconds: float, path: Path, *, progress: An
                 break
             chunks.append(frames[: wanted - got])
             got += len(chunks[-1])
-            if progress is not None:
-                progress(got / source.config.frame_rate_hz)
+            progress.advance(len(chunks[-1]))
     finally:
         source.close()
+    progress.finish()
     if got < wanted:
         raise SensingError(
             f"the radar ({source.name}) gave {got / source.config.frame_rate_hz:.0f} s, less than the "
@@ -71,14 +72,10 @@ def calibrate_source(config: RigConfig, seconds: float, *, recording: Path | Non
     if recording is not None:
         return calibrate_recording(recording, seconds)
 
-    def report(got_s: float) -> None:
-        if int(got_s) % 30 == 0:
-            print(f"calibrating: {got_s:.0f} of {seconds:g} s", file=sys.stderr, flush=True)
-
     kept = config.night.output / CALIBRATION_RECORDING
     trial = kept.with_name(f".{kept.stem}-new.npz")
     try:
-        calibration = calibrate_recording(record_frames(config, seconds, trial, progress=report), seconds)
+        calibration = calibrate_recording(record_frames(config, seconds, trial), seconds)
         trial.replace(kept)
     finally:
         trial.unlink(missing_ok=True)
