@@ -71,8 +71,8 @@ def _ensure_pruned(base: Path, run: Path, sparsity: float, epochs: int) -> None:
     if _finished(run, sparsity=sparsity, epochs=epochs):
         print(f"{run}: finished earlier, reused", file=sys.stderr)
         return
-    from training.audio.config import PruneSettings
     from training.audio.prune import prune_run
+    from training.run_settings import PruneSettings
 
     print(f"pruning to {sparsity:.0%} into {run}", file=sys.stderr)
     prune_run(base, run, PruneSettings(sparsity=sparsity, epochs=epochs))

@@ -1,8 +1,8 @@
 """Epoch-by-epoch agreement of the sleep classifier with the truth on held-out simulated nights.
 
 Usage:
-    python benchmarks/sleep_heldout.py [--model sensing/models/sleep_radar.tflite] [--nights 8]
-        [--hours 8] [--seed 1000] [--workers 2] [--out runs/sleep_heldout]
+    python benchmarks/sleep_heldout.py [--model sensing/models/sleep_radar.tflite [--model B.tflite]]
+        [--nights 8] [--hours 8] [--seed 1000] [--workers 2] [--out runs/sleep_heldout]
 
 For each room (the sleeper alone; with a bed partner; a ceiling fan; a swaying
 curtain) simulates ``--nights`` nights with the simulator's default brackets
@@ -14,6 +14,8 @@ specificity, absent recall, Cohen's kappa, the pooled 3-class confusion
 matrix and the per-night bias of total sleep time and wake after sleep onset
 (median, and the largest). Prints Markdown tables for the docs and writes
 ``results.json`` and a hypnogram of the first night of each room into ``--out``.
+With a second ``--model`` (a pruned one, say), both score the same nights and a
+table sets them side by side (the hypnograms are the first model's).
 """
 
 from __future__ import annotations
@@ -66,8 +68,11 @@ def simulate_and_process(
     return inputs.inputs, read_epochs(labels_path), inputs.sleeper.centre_m
 
 
-def run_nights(folder: Path, args: argparse.Namespace, classifier: SleepClassifier, results: dict) -> None:
-    """Simulate, score and compare every night, ``args.workers`` at a time; fills ``results`` per room."""
+def run_nights(
+    folder: Path, args: argparse.Namespace, classifiers: list[SleepClassifier], results: list[dict]
+) -> None:
+    """Simulate every night, ``args.workers`` at a time, and score it with each classifier;
+    fills each classifier's ``results`` per room."""
     started = time.monotonic()
     jobs = [(room_index, night) for room_index in range(len(ROOMS)) for night in range(args.nights)]
     rooms = list(ROOMS.items())
@@ -83,20 +88,22 @@ def run_nights(folder: Path, args: argparse.Namespace, classifier: SleepClassifi
                 args.seed,
                 args.hours,
                 rooms[room_index][1],
-                classifier.features,
+                classifiers[0].features,
             ): (room_index, night)
             for room_index, night in jobs
         }
         for future in concurrent.futures.as_completed(futures):
             room_index, night = futures[future]
             inputs, truth, _ = future.result()
-            probabilities = classifier.predict_epochs(inputs)
-            predicted = smooth_epochs(probabilities, classifier.metadata.smoothing)
-            raw = [classifier.metadata.labels[i] for i in probabilities.argmax(axis=1)]
-            results[rooms[room_index][0]].append((night, truth, predicted, raw, probabilities))
+            accuracies = []
+            for classifier, model_results in zip(classifiers, results):
+                probabilities = classifier.predict_epochs(inputs)
+                predicted = smooth_epochs(probabilities, classifier.metadata.smoothing)
+                raw = [classifier.metadata.labels[i] for i in probabilities.argmax(axis=1)]
+                model_results[rooms[room_index][0]].append((night, truth, predicted, raw, probabilities))
+                accuracies.append(f"{np.mean(np.array(truth) == np.array(predicted)):.3f}")
             print(
-                f"{rooms[room_index][0]}, night {night}: accuracy "
-                f"{np.mean(np.array(truth) == np.array(predicted)):.3f} "
+                f"{rooms[room_index][0]}, night {night}: accuracy {' / '.join(accuracies)} "
                 f"[{time.monotonic() - started:.0f} s]",
                 flush=True,
             )
@@ -104,30 +111,32 @@ def run_nights(folder: Path, args: argparse.Namespace, classifier: SleepClassifi
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="a sleep .tflite model")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        action="append",
+        help="a sleep .tflite model; twice to compare two on the same nights (default: the bundled one)",
+    )
     parser.add_argument("--nights", type=int, default=8, help="nights per room (default 8)")
     parser.add_argument("--hours", type=float, default=8.0, help="hours per night (default 8)")
     parser.add_argument("--seed", type=int, default=1000, help="first night's seed (default 1000)")
     parser.add_argument("--workers", type=int, default=2, help="processes simulating nights (default 2)")
     parser.add_argument("--out", type=Path, default=Path("runs/sleep_heldout"), help="folder for results")
     args = parser.parse_args()
+    models = args.model or [DEFAULT_MODEL]
+    if len(models) > 2:
+        parser.error("give at most two --model files")
     args.out.mkdir(parents=True, exist_ok=True)
-    classifier = SleepClassifier(args.model)
-    results: dict[str, list] = {name: [] for name in ROOMS}
+    classifiers = [SleepClassifier(path) for path in models]
+    results: list[dict[str, list]] = [{name: [] for name in ROOMS} for _ in models]
     with tempfile.TemporaryDirectory(prefix="sleep_heldout_") as folder:
-        run_nights(Path(folder), args, classifier, results)
-    summary = {}
-    for name, nights in results.items():
-        nights.sort(key=lambda item: item[0])
-        summary[name] = {
-            "smoothed": compare_nights([(truth, predicted) for _, truth, predicted, _, _ in nights]),
-            "raw": compare_nights([(truth, raw) for _, truth, _, raw, _ in nights]),
-        }
+        run_nights(Path(folder), args, classifiers, results)
+    summaries = [summarise(model_results) for model_results in results]
+    for name, nights in results[0].items():
         _, truth, predicted, _, probabilities = nights[0]
-        slug = name.replace(" ", "_")
         plot_hypnogram(
             predicted,
-            args.out / f"hypnogram_{slug}.png",
+            args.out / f"hypnogram_{name.replace(' ', '_')}.png",
             probabilities=probabilities,
             truth=truth,
             title=f"held-out simulated night ({name}): prediction against the truth",
@@ -135,18 +144,56 @@ def main() -> None:
     (args.out / "results.json").write_text(
         json.dumps(
             {
-                "model": str(args.model),
+                "model": str(models[0]),
                 "nights_per_room": args.nights,
                 "hours": args.hours,
                 "seed": args.seed,
                 "targets": TARGETS,
-                "rooms": summary,
+                "rooms": summaries[0],
+                **(
+                    {"compared_model": str(models[1]), "compared_rooms": summaries[1]}
+                    if len(models) > 1
+                    else {}
+                ),
             },
             indent=2,
         )
         + "\n"
     )
-    print_tables(summary, args)
+    for path, summary in zip(models, summaries):
+        print(f"\n## {path}")
+        print_tables(summary, args)
+    if len(models) > 1:
+        print_comparison(models, summaries)
+
+
+def summarise(results: dict[str, list]) -> dict:
+    """Smoothed and raw figures of one model, per room, its nights in order."""
+    summary = {}
+    for name, nights in results.items():
+        nights.sort(key=lambda item: item[0])
+        summary[name] = {
+            "smoothed": compare_nights([(truth, predicted) for _, truth, predicted, _, _ in nights]),
+            "raw": compare_nights([(truth, raw) for _, truth, _, raw, _ in nights]),
+        }
+    return summary
+
+
+COMPARED = ("accuracy", "sleep_sensitivity", "wake_specificity", "absent_recall")
+
+
+def print_comparison(models: list[Path], summaries: list[dict]) -> None:
+    """Each room's smoothed figures of the two models and the second's difference, in points."""
+    print(f"\nsmoothed, {models[0]} / {models[1]} (difference in points):\n")
+    print("| room | " + " | ".join(key.replace("_", " ") for key in COMPARED) + " |")
+    print("|---|" + "---|" * len(COMPARED))
+    for name in summaries[0]:
+        first, second = summaries[0][name]["smoothed"], summaries[1][name]["smoothed"]
+        cells = [
+            f"{first[key]:.3f} / {second[key]:.3f} ({100 * (second[key] - first[key]):+.1f})"
+            for key in COMPARED
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def _check(value: float | None, target: float) -> str:

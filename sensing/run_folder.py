@@ -100,6 +100,14 @@ class RunFolder:
         """Whether the run went to its end (an interrupted one still leaves a model)."""
         return self.status() == "finished"
 
+    def kind(self) -> str:
+        """``radar`` for a sleep-classifier run (only its settings hold ``simulate``), else ``audio``.
+
+        Raises:
+            SensingError: no readable ``config.json``.
+        """
+        return "radar" if "simulate" in self.config() else "audio"
+
     def frontend(self) -> str:
         """The run's feature frontend (``mel`` for runs that predate LEAF)."""
         frontend = self.config().get("frontend", "mel")

@@ -123,8 +123,9 @@ def test_int8_export_runs_and_agrees_with_float(pruned_run):
 def test_stripped_model_gives_the_wrapped_models_outputs(tmp_path):
     import tensorflow_model_optimization as tfmot
 
-    from training.audio.prune import PruneSettings, _strip, _wrap_for_pruning
     from training.model import CnnSettings, build_audio_cnn
+    from training.pruning import stripped, wrap_for_pruning
+    from training.run_settings import PruneSettings
     from training.tf_setup import keras
 
     keras.utils.set_random_seed(0)
@@ -134,17 +135,17 @@ def test_stripped_model_gives_the_wrapped_models_outputs(tmp_path):
         settings=CnnSettings(blocks=((2, 8, 2), (2, 8, 1)), head_channels=16),
     )
     settings = PruneSettings(sparsity=0.75, epochs=2)
-    wrapped = _wrap_for_pruning(model, settings, settings.schedule_steps(4))
+    wrapped = wrap_for_pruning(model, settings, settings.schedule_steps(4))
     wrapped.compile(optimizer="adam", loss="categorical_crossentropy")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 32, 16, 3)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 32)]
     wrapped.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
-    stripped = _strip(wrapped)
-    np.testing.assert_allclose(stripped.predict(x, verbose=0), wrapped.predict(x, verbose=0), atol=1e-5)
+    plain = stripped(wrapped)
+    np.testing.assert_allclose(plain.predict(x, verbose=0), wrapped.predict(x, verbose=0), atol=1e-5)
     kernels = [
         layer.get_weights()[0]
-        for layer in stripped.layers
+        for layer in plain.layers
         if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)
     ]
     assert all(np.mean(kernel == 0) >= 0.74 for kernel in kernels)

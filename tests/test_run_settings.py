@@ -7,8 +7,9 @@ import pytest
 from conftest import assert_one_line_error, run_main
 
 from sensing.errors import SensingError
-from training.audio.config import AudioTrainConfig, PruneSettings
+from training.audio.config import AudioTrainConfig
 from training.radar.config import RadarTrainConfig
+from training.run_settings import PruneSettings
 
 BAD = [
     ({"learning_rate": -1.0}, "learning_rate must be positive"),

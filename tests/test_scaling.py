@@ -289,7 +289,8 @@ def _copy_of(run: Path, folder: Path, *, status: str = "running") -> Path:
 
 def _untrained_model(run: Path):
     from training.audio.config import AudioTrainConfig
-    from training.audio.train import build_model, compile_for_training
+    from training.audio.train import build_model
+    from training.epoch_loop import compile_for_training
 
     model = build_model(AudioTrainConfig.read(run / "config.json"), 3)
     compile_for_training(model, learning_rate=1e-3, steps=10, label_smoothing=0.0)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
 import soundfile
-from conftest import run_cli
+from conftest import assert_one_line_error, run_cli, run_main
 
 from sensing.errors import DataError, ModelError, RadarError
 from sensing.radar.processing import RadarFeatureSettings
@@ -97,6 +98,46 @@ def test_the_sleep_network_has_the_shape_xnnpack_runs_sparsely_once_pruned(radar
     report = check_sparse(radar_run[0] / "model.tflite")
     assert report.stem is not None and report.stem_problem is None and report.culprit is None
     assert not report.sparse_ready and report.zeros == 0  # dense until pruned
+
+
+def test_prune_makes_a_sleep_run_sparse_and_scores_it_against_the_dense_model(
+    radar_run, short_night, tmp_path
+):
+    from sensing.tflite.sparse_check import check_sparse
+
+    run, _ = radar_run
+    out = tmp_path / "pruned"
+    result = run_cli(["prune", "--run", str(run), "--out", str(out), "--sparsity", "0.8", "--epochs", "2"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "XNNPACK will run model_sparse.tflite sparsely" in result.stdout
+    assert "validation nights (1), smoothed" in result.stdout
+    assert json.loads((out / "config.json").read_text())["status"] == "finished"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert min(metrics["sparsity_1x1"]["per_layer"].values()) >= 0.79
+    exports = metrics["exports"]
+    assert exports["dense_base"]["file"] == str(run / "model.tflite")
+    assert exports["sparse"]["bytes"] < 0.6 * exports["float32"]["bytes"]
+    # the same weights stored sparse decide every validation epoch as the dense file does
+    assert exports["sparse"]["validation"]["smoothed"] == exports["float32"]["validation"]["smoothed"]
+    assert check_sparse(out / "model_sparse.tflite").sparse_ready
+    assert not check_sparse(out / "model.tflite").sparse_ready
+    assert (out / "sparsity.png").is_file()
+
+    path, truth = short_night
+    slept = run_main(
+        ["sleep", str(path), "--model", str(out / "model_sparse.tflite"), "--out", str(tmp_path / "s")]
+    )
+    assert slept.returncode == 0, slept.stderr
+    with open(tmp_path / "s" / "epochs.csv", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == len(truth)
+
+    no_weights = tmp_path / "no_weights"
+    shutil.copytree(run, no_weights)
+    (no_weights / "model.keras").unlink()
+    line = assert_one_line_error(
+        run_main(["prune", "--run", str(no_weights), "--out", str(tmp_path / "o")]), 2
+    )
+    assert f"{no_weights / 'model.keras'}: not found" in line
 
 
 def test_sleep_writes_epochs_report_and_hypnogram(radar_run, short_night, tmp_path):

@@ -181,6 +181,18 @@ class BestEpochReport(keras.callbacks.Callback):
         self.describe(entry, improved)
 
 
+def compile_for_training(
+    model: keras.Model, *, learning_rate: float, steps: int, label_smoothing: float
+) -> None:
+    """Adam with a cosine decay from ``learning_rate`` to zero over ``steps``, smoothed cross-entropy."""
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps))
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
 def train_epochs(
     model: keras.Model,
     windows,

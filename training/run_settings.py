@@ -1,10 +1,12 @@
-"""What audio and radar training runs share in their settings: one set of checks, and the
-``config.json`` they are written to and read from (:mod:`sensing.run_folder` names the file)."""
+"""What audio and radar training runs share in their settings: one set of checks, the
+``config.json`` they are written to and read from (:mod:`sensing.run_folder` names the file), and
+how ``sensing prune`` prunes either."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -82,3 +84,58 @@ def read_config(path: str | Path, build: Callable[[dict[str, Any]], Settings]) -
         raise SensingError(
             f"{path}: not a usable training run configuration ({type(error).__name__}: {error})"
         ) from None
+
+
+REPRESENTATIVE_WINDOWS = 200
+"""Training windows that calibrate the int8 activation ranges."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PruneSettings:
+    """How a trained model is pruned and fine-tuned.
+
+    Attributes:
+        sparsity: share of each 1x1 convolution's weights set to zero, in (0, 1).
+        epochs: fine-tuning epochs.
+        learning_rate: peak Adam learning rate (cosine decay to zero), lower
+            than training's because the network starts trained.
+        ramp_fraction: share of the fine-tuning steps over which sparsity
+            rises from 0 to ``sparsity``.
+        ramp_power: exponent of tfmot's PolynomialDecay schedule (3: prune
+            fast at first, gently near the target).
+        updates_per_epoch: how often per epoch the pruning masks are
+            recomputed during the ramp.
+        int8_windows: training windows that calibrate int8 activation ranges (audio runs).
+    """
+
+    sparsity: float = 0.8
+    epochs: int = 12
+    learning_rate: float = 1e-3
+    ramp_fraction: float = 0.5
+    ramp_power: float = 3.0
+    updates_per_epoch: int = 4
+    int8_windows: int = REPRESENTATIVE_WINDOWS
+
+    def __post_init__(self) -> None:
+        if not 0 < self.sparsity < 1:
+            raise SensingError(f"sparsity must be between 0 and 1, got {self.sparsity:g}")
+        if not 0 < self.ramp_fraction < 1:
+            raise SensingError(f"ramp_fraction must be between 0 and 1, got {self.ramp_fraction:g}")
+        if self.epochs < 2:
+            raise SensingError(f"pruning needs at least 2 epochs (ramp, then recovery), got {self.epochs}")
+
+    def schedule_steps(self, steps_per_epoch: int) -> dict:
+        """Steps of the polynomial schedule: mask update frequency, ramp end, first keepable epoch."""
+        frequency = max(1, steps_per_epoch // self.updates_per_epoch)
+        ramp_steps = max(1, round(self.ramp_fraction * self.epochs * steps_per_epoch))
+        end_step = frequency * math.ceil(ramp_steps / frequency)
+        first_eligible_epoch = min(self.epochs, end_step // steps_per_epoch + 1)
+        return {
+            "begin_step": 0,
+            "end_step": end_step,
+            "frequency": frequency,
+            "first_eligible_epoch": first_eligible_epoch,
+        }
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -233,18 +233,37 @@ def _command_prune(args: argparse.Namespace) -> int:
         raise SensingError(
             "--out must be a new folder; pruning into --run would overwrite the model it starts from"
         )
-    make_folder(args.out)
-    prune_module = import_extra("training.audio.prune")
-    settings = prune_module.PruneSettings(
+    kind = RunFolder(args.run).kind()
+    settings = import_extra("training.run_settings").PruneSettings(
         sparsity=args.sparsity, epochs=args.epochs, learning_rate=args.learning_rate
     )
-    metrics = prune_module.prune_run(args.run, args.out, settings)
-    targets = [label for label in metrics["labels"] if label != metrics["negative_label"]]
+    make_folder(args.out)
+    if kind == "radar":
+        metrics = import_extra("training.radar.prune").prune_radar_run(args.run, args.out, settings)
+    else:
+        metrics = import_extra("training.audio.prune").prune_run(args.run, args.out, settings)
     print(f"\nrun folder: {args.out}")
     print(
         f"1x1 convolutions: {metrics['sparsity_1x1']['overall']:.1%} zero weights "
         f"(target {settings.sparsity:.0%})"
     )
+    if kind == "radar":
+        _print_sleep_exports(metrics["exports"])
+    else:
+        _print_audio_exports(metrics)
+    from sensing.tflite.sparse_check import check_sparse
+
+    report = check_sparse(args.out / SPARSE_MODEL)
+    verdict = "will" if report.sparse_ready else "will NOT"
+    print(
+        f"XNNPACK {verdict} run model_sparse.tflite sparsely "
+        f"(details: sensing check-sparse {args.out / SPARSE_MODEL})"
+    )
+    return 0
+
+
+def _print_audio_exports(metrics: dict[str, Any]) -> None:
+    targets = [label for label in metrics["labels"] if label != metrics["negative_label"]]
     print("test groups, each file run through the TFLite runtime:")
     print(
         f"{'file':<26} {'KB':>6} {'gzip KB':>8} "
@@ -261,15 +280,27 @@ def _command_prune(args: argparse.Namespace) -> int:
             + " ".join(f"{format_score(per_class[label]['f1']):>10}" for label in targets)
             + f" {false_positives:>10} {figures['decisions_equal_to_float32']['test']:>14.1%}"
         )
-    from sensing.tflite.sparse_check import check_sparse
 
-    report = check_sparse(args.out / SPARSE_MODEL)
-    verdict = "will" if report.sparse_ready else "will NOT"
-    print(
-        f"XNNPACK {verdict} run model_sparse.tflite sparsely "
-        f"(details: sensing check-sparse {args.out / SPARSE_MODEL})"
-    )
-    return 0
+
+SLEEP_FIGURES = ("accuracy", "sleep_sensitivity", "wake_specificity", "absent_recall")
+
+
+def _print_sleep_exports(exports: dict[str, Any]) -> None:
+    split = "test" if "test" in exports["float32"] else "validation"
+    nights = exports["float32"][split]["smoothed"]["nights"]
+    print(f"{split} nights ({nights}), smoothed, each file run through the TFLite runtime:")
+    print(f"{'file':<40} {'KB':>6} " + " ".join(f"{name.replace('_', ' '):>17}" for name in SLEEP_FIGURES))
+    for figures in exports.values():
+        smoothed = figures[split]["smoothed"]
+        print(
+            f"{_short_path(figures['file']):<40} {figures['bytes'] / 1024:>6.0f} "
+            + " ".join(f"{format_score(smoothed[name]):>17}" for name in SLEEP_FIGURES)
+        )
+
+
+def _short_path(path: str) -> str:
+    """The last two parts of a path (run folder and file)."""
+    return str(Path(*Path(path).parts[-2:]))
 
 
 def _command_evaluate(args: argparse.Namespace) -> int:
@@ -533,11 +564,13 @@ def add_prune_command(commands: Any) -> None:
         "prune",
         help="prune a trained model so XNNPACK runs it sparsely (smaller; faster on ARM)",
         description="Continue a finished training run (--run) with magnitude pruning of its 1x1 "
-        "convolutions, fine-tuned on the run's own clips, and export model.tflite (dense "
-        "float32), model_sparse.tflite, model_sparse_fp16.tflite and model_int8.tflite into "
-        "a new run folder OUT, each measured on the run's validation and test groups.",
+        "convolutions, fine-tuned on the run's own clips or nights, and export into a new run folder "
+        "OUT: for an audio run model.tflite (dense float32), model_sparse.tflite, "
+        "model_sparse_fp16.tflite and model_int8.tflite, each measured on the run's validation and "
+        "test groups; for a sleep run (sensing train radar) model.tflite and model_sparse.tflite, "
+        "measured with the model it started from on the run's validation and test nights.",
     )
-    from training.audio.config import PruneSettings
+    from training.run_settings import PruneSettings
 
     prune.add_argument(
         "--run",
@@ -556,7 +589,7 @@ def add_prune_command(commands: Any) -> None:
         "--epochs",
         type=positive_int,
         default=field_default(PruneSettings, "epochs"),
-        help="fine-tuning passes over the training clips, at least 2 (default %(default)s)",
+        help="fine-tuning passes over the training clips or nights, at least 2 (default %(default)s)",
     )
     prune.add_argument(
         "--learning-rate",

@@ -11,7 +11,7 @@ honest figure), each used at most once per night until all have been; clips
 are cut to :data:`LONGEST_CLIP_S` (snores to :data:`LONGEST_SNORE_S`).
 
 Truth. A cough clip holds one or more coughs: each burst of frames within
-:data:`COUGH_BURST_DB` of the clip's loudest frame, at least
+:data:`training.audio.windows.EVENT_MARGIN_DB` of the clip's loudest frame, at least
 :data:`COUGH_GAP_S` after the previous burst, is one cough, at its first frame.
 A snore episode is a run of snore clips every 3.5-5.5 s; its truth spans the
 first snore's start to the last one's end.
@@ -36,6 +36,7 @@ from training.audio.bedside import (
     room_impulse_response,
 )
 from training.audio.dataset import LoadedClip
+from training.audio.windows import EVENT_MARGIN_DB
 
 NOISE_FLOOR_DBFS = (-55.0, -40.0)
 """RMS level of a night's noise floor, dBFS."""
@@ -66,7 +67,6 @@ REVERB_TAIL_S = 0.5
 ITEM_S = LONGEST_CLIP_S + REVERB_TAIL_S + 0.5
 """Time kept for a cough bout or an everyday sound."""
 
-COUGH_BURST_DB = 12.0
 COUGH_GAP_S = 0.25
 MATCH_S = 0.5
 """A detected cough counts as a true one when it starts within this many seconds of it."""
@@ -102,7 +102,7 @@ def cough_onsets(audio: np.ndarray, settings: FeatureSettings) -> list[tuple[flo
     if frame_db.size == 0:
         return [(0.0, audio.size / settings.sr)]
     hop_s = settings.hop_length / settings.sr
-    loud = frame_db >= frame_db.max() - COUGH_BURST_DB
+    loud = frame_db >= frame_db.max() - EVENT_MARGIN_DB
     frames = [int(i) for i in np.flatnonzero(loud)]
     window_s = settings.n_fft / settings.sr
     bursts: list[tuple[float, float]] = []

@@ -24,19 +24,28 @@ from sensing.audio.decision import decide
 from sensing.errors import SensingError
 from sensing.files import make_folder
 from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL
-from training.audio.config import AudioTrainConfig, PruneSettings
+from training.audio.config import AudioTrainConfig
 from training.audio.metrics import clip_metrics
 from training.audio.quantize import (
     export_int8,
     tflite_clip_scores,
 )
 from training.audio.run_data import RunData, load_run_data
-from training.audio.train import EpochReport, compile_for_training, finish_run, write_metrics
-from training.checkpoints import load_keras_model, save_keras_model
-from training.epoch_loop import run_info, train_epochs
+from training.audio.train import EpochReport, finish_run, write_metrics
+from training.checkpoints import save_keras_model
+from training.epoch_loop import compile_for_training, run_info, train_epochs
 from training.export import export_tflite
 from training.model import build_audio_cnn
 from training.plots import plot_layer_sparsity
+from training.pruning import (
+    pruning_step,
+    schedule_record,
+    sparsity_summary,
+    stripped,
+    trained_model,
+    wrap_for_pruning,
+)
+from training.run_settings import PruneSettings
 from training.tf_setup import keras
 
 EXPORT_FILES = {
@@ -46,65 +55,6 @@ EXPORT_FILES = {
     "int8": INT8_MODEL,
 }
 """File name of each exported form in a pruned run folder."""
-
-
-def _pointwise_kernels(model: keras.Model) -> dict[str, np.ndarray]:
-    """Each 1x1 convolution's kernel, by layer name."""
-    return {
-        layer.name: layer.get_weights()[0]
-        for layer in model.layers
-        if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (1, 1)
-    }
-
-
-def one_by_one_sparsity(model: keras.Model) -> dict[str, float]:
-    """Share of zero weights in each 1x1 convolution's kernel, by layer name."""
-    return {name: float(np.mean(kernel == 0)) for name, kernel in _pointwise_kernels(model).items()}
-
-
-def _load_trained_model(base_run: Path, config: AudioTrainConfig) -> keras.Model:
-    """The run's best Keras model, rebuilt from the current architecture code with its weights."""
-    checkpoint = base_run / KERAS_MODEL
-    if not checkpoint.is_file():
-        raise SensingError(
-            f"{checkpoint}: not found; prune needs the Keras model a training run saves beside model.tflite"
-        )
-    trained = load_keras_model(checkpoint)
-    model = build_audio_cnn(
-        input_shape=config.features.input_shape, n_classes=trained.output_shape[-1], settings=config.cnn
-    )
-    try:
-        model.set_weights(trained.get_weights())
-    except ValueError as error:
-        raise SensingError(
-            f"{checkpoint}: its weights do not fit the architecture recorded in {base_run / CONFIG} ({error})"
-        ) from None
-    return model
-
-
-def _wrap_for_pruning(model: keras.Model, settings: PruneSettings, steps: dict) -> keras.Model:
-    import tensorflow_model_optimization as tfmot
-
-    schedule = tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=0.0,
-        final_sparsity=settings.sparsity,
-        power=settings.ramp_power,
-        begin_step=steps["begin_step"],
-        end_step=steps["end_step"],
-        frequency=steps["frequency"],
-    )
-    try:
-        return tfmot.sparsity.keras.prune_low_magnitude(
-            model, pruning_schedule=schedule, pruning_policy=tfmot.sparsity.keras.PruneForLatencyOnXNNPack()
-        )
-    except ValueError as error:
-        raise SensingError(f"this architecture cannot run sparsely in XNNPACK: {error}") from None
-
-
-def _strip(model: keras.Model) -> keras.Model:
-    import tensorflow_model_optimization as tfmot
-
-    return tfmot.sparsity.keras.strip_pruning(model)
 
 
 def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
@@ -180,7 +130,12 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
             f"{base_run}: a {config.frontend} run; pruning for XNNPACK's sparse "
             f"inference takes runs trained with --frontend mel"
         )
-    model = _load_trained_model(base_run, config)
+    model = trained_model(
+        base_run,
+        lambda outputs: build_audio_cnn(
+            input_shape=config.features.input_shape, n_classes=outputs, settings=config.cnn
+        ),
+    )
     make_folder(out)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}
@@ -193,15 +148,10 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         )
 
     steps = settings.schedule_steps(data.windows.steps_per_epoch)
-    record["pruning"]["schedule"] = {
-        "kind": "tfmot PolynomialDecay",
-        **steps,
-        "steps_per_epoch": data.windows.steps_per_epoch,
-        "layers": "1x1 Conv2D (PruneForLatencyOnXNNPack)",
-    }
+    record["pruning"]["schedule"] = schedule_record(settings, steps, data.windows.steps_per_epoch)
     config.write(out / CONFIG, status="running", **record)
     keras.utils.set_random_seed(config.seed)
-    pruned = _wrap_for_pruning(model, settings, steps)
+    pruned = wrap_for_pruning(model, settings, steps)
     compile_for_training(
         pruned,
         learning_rate=settings.learning_rate,
@@ -215,7 +165,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         negative_label=data.negative_label,
         epochs=settings.epochs,
         target_fpr=config.target_fpr,
-        save_best=lambda m: save_keras_model(_strip(m), checkpoint),
+        save_best=lambda m: save_keras_model(stripped(m), checkpoint),
         first_eligible_epoch=steps["first_eligible_epoch"],
     )
     print(
@@ -224,17 +174,14 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         f"{data.windows.steps_per_epoch} steps (epochs from {steps['first_eligible_epoch']} can be kept)",
         file=sys.stderr,
     )
-    import tensorflow_model_optimization as tfmot
-
     pruned, interrupted = train_epochs(
         pruned,
         data.windows,
         epochs=settings.epochs,
         report=report,
-        extra_callbacks=(tfmot.sparsity.keras.UpdatePruningStep(),),
+        extra_callbacks=(pruning_step(),),
     )
-    model = _strip(pruned)
-    sparsity = one_by_one_sparsity(model)
+    model = stripped(pruned)
     metrics, metadata = finish_run(
         model,
         data,
@@ -256,14 +203,10 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         seed=config.seed,
         windows=settings.int8_windows,
     )
-    metrics["sparsity_1x1"] = {
-        "target": settings.sparsity,
-        "per_layer": sparsity,
-        "overall": _overall_sparsity(model),
-    }
+    metrics["sparsity_1x1"] = sparsity_summary(model, settings)
     metrics["exports"] = measure_exports(paths, data)
     write_metrics(metrics, out)
-    plot_layer_sparsity(sparsity, settings.sparsity, out / "sparsity.png")
+    plot_layer_sparsity(metrics["sparsity_1x1"]["per_layer"], settings.sparsity, out / "sparsity.png")
     config.write(
         out / CONFIG,
         status="interrupted" if interrupted else "finished",
@@ -272,8 +215,3 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         **record,
     )
     return metrics
-
-
-def _overall_sparsity(model: keras.Model) -> float:
-    kernels = _pointwise_kernels(model).values()
-    return float(sum(np.sum(k == 0) for k in kernels) / sum(k.size for k in kernels))

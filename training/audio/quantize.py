@@ -17,11 +17,11 @@ from sensing.audio.model_file import ModelMetadata
 from sensing.files import atomic_path
 from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL
 from training.audio.calibration import calibrate_thresholds
-from training.audio.config import REPRESENTATIVE_WINDOWS
 from training.audio.evaluation_set import EvaluationSet
 from training.audio.run_data import RunData, calibration_scores
 from training.checkpoints import load_keras_model
 from training.export import convert, embed_metadata
+from training.run_settings import REPRESENTATIVE_WINDOWS
 from training.tf_setup import keras
 
 

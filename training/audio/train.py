@@ -38,7 +38,7 @@ from training.audio.run_data import (
     load_run_data,
 )
 from training.checkpoints import deterministic_ops, save_best_model
-from training.epoch_loop import BestEpochReport, open_run, train_checkpointed
+from training.epoch_loop import BestEpochReport, compile_for_training, open_run, train_checkpointed
 from training.export import export_tflite
 from training.leaf.frontend import build_leaf_classifier
 from training.model import build_audio_cnn
@@ -95,18 +95,6 @@ class EpochReport(BestEpochReport):
             f"{'  (best, saved)' if improved else ''}  [{entry['seconds']:.0f} s]",
             flush=True,
         )
-
-
-def compile_for_training(
-    model: keras.Model, *, learning_rate: float, steps: int, label_smoothing: float
-) -> None:
-    """Adam with a cosine decay from ``learning_rate`` to zero over ``steps``, smoothed cross-entropy."""
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps))
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-        metrics=["accuracy"],
-    )
 
 
 def finish_run(

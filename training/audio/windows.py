@@ -21,6 +21,11 @@ import numpy as np
 
 from sensing.audio.features import FeatureSettings, frame_count, frame_energy_db
 
+EVENT_MARGIN_DB = 12.0
+"""How far below a positive clip's loudest frame a frame may be and still be part of its event, dB:
+the default of :attr:`AugmentSettings.event_margin_db`, and what the bedroom nights' truth counts as
+a cough (:mod:`training.audio.bedroom_nights`), so the model is trained on the coughs it is scored on."""
+
 CANDIDATE_STEP_FRAMES = 8
 """Frames between candidate window positions (80 ms at the default hop)."""
 
@@ -67,7 +72,7 @@ class AugmentSettings:
     floor_alone_probability: float = 0.15
     shift_probability: float = 0.5
     max_shift_frames: int = 32
-    event_margin_db: float = 6.0
+    event_margin_db: float = EVENT_MARGIN_DB
     edge_frames: int = 12
     mask_probability: float = 0.5
     max_masked_bands: int = 6

@@ -26,6 +26,7 @@ Outputs in the run folder: ``config.json``, ``model.keras`` (best pass),
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ from sensing.radar.sleep.smoothing import (
 )
 from sensing.run_folder import CONFIG, METRICS, MODEL
 from training.checkpoints import deterministic_ops, save_best_model
-from training.epoch_loop import BestEpochReport, open_run, train_checkpointed
+from training.epoch_loop import BestEpochReport, compile_for_training, open_run, train_checkpointed
 from training.export import export_tflite
 from training.model import build_audio_cnn
 from training.plots import plot_confusion_matrix, plot_training_curves
@@ -165,22 +166,26 @@ def _split_summary(splits: dict[str, list[LabelledNight]]) -> dict:
     }
 
 
-def _build(config: RadarTrainConfig) -> keras.Model:
-    return build_audio_cnn(
-        input_shape=input_shape(config.features),
-        n_classes=len(EPOCH_LABELS),
-        settings=config.cnn,
-        name="radar_cnn",
-    )
+@dataclasses.dataclass(frozen=True)
+class RadarRunData:
+    """What a sleep run trains and is measured on.
+
+    Attributes:
+        splits: the labelled nights of train, validation and test (split by night).
+        summary: nights, 30 s epochs and labels of each split.
+        batches: the training nights' epochs as shuffled, class-weighted batches.
+        smoothing: the HMM settings, transitions counted from the training nights.
+    """
+
+    splits: dict[str, list[LabelledNight]]
+    summary: dict
+    batches: EpochBatches
+    smoothing: SmoothingSettings
 
 
-def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) -> dict | None:
-    """Run a whole training (see the module docstring); returns the metrics written, or None
-    on a worker other than the chief (it trains, then leaves the run folder to worker 0)."""
-    scale = scale or ScaleSettings()
-    config, place = open_run(config, scale)
-    out = Path(config.out)
-    nights = prepare_nights(config)
+def run_data(config: RadarTrainConfig, nights: list[LabelledNight], *, replicas: int = 1) -> RadarRunData:
+    """Split ``nights`` as the run does (printing each split's size), batch the training nights
+    for ``replicas`` devices and count the smoothing's transitions."""
     splits = split_nights(nights, fractions=config.split_fractions, seed=config.seed)
     summary = _split_summary(splits)
     for name, figures in summary.items():
@@ -188,7 +193,6 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
             f"{name}: {figures['nights']} nights, {figures['epochs']} 30 s epochs {figures['labels']}",
             file=sys.stderr,
         )
-    replicas = place.replicas
     batches = EpochBatches(
         np.concatenate([night.inputs for night in splits["train"]]),
         np.concatenate([night.labels for night in splits["train"]]),
@@ -204,60 +208,117 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
     smoothing = SmoothingSettings(
         transitions=estimate_transitions(train_labels), min_awakening_epochs=config.min_awakening_epochs
     )
+    return RadarRunData(splits=splits, summary=summary, batches=batches, smoothing=smoothing)
+
+
+def measure_nights(classifier: SleepClassifier, data: RadarRunData) -> dict:
+    """Raw and smoothed figures of a model file on the validation and test nights (those there are)."""
+    results = {}
+    for name in ("validation", "test"):
+        if data.splits[name]:
+            probabilities = [classifier.predict_epochs(night.inputs) for night in data.splits[name]]
+            results[name] = score_nights(data.splits[name], probabilities, data.smoothing)
+    return results
+
+
+def build_sleep_model(config: RadarTrainConfig) -> keras.Model:
+    """The run's network, untrained."""
+    return build_audio_cnn(
+        input_shape=input_shape(config.features),
+        n_classes=len(EPOCH_LABELS),
+        settings=config.cnn,
+        name="radar_cnn",
+    )
+
+
+def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) -> dict | None:
+    """Run a whole training (see the module docstring); returns the metrics written, or None
+    on a worker other than the chief (it trains, then leaves the run folder to worker 0)."""
+    scale = scale or ScaleSettings()
+    config, place = open_run(config, scale)
+    out = Path(config.out)
+    replicas = place.replicas
+    data = run_data(config, prepare_nights(config), replicas=replicas)
 
     deterministic_ops()
     keras.utils.set_random_seed(config.seed)
     with place.strategy.scope():
-        model = _build(config)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate * replicas, decay_steps=max(1, config.epochs * batches.steps_per_epoch)
-        )
-        model.compile(
-            optimizer=keras.optimizers.Adam(schedule),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-            metrics=["accuracy"],
+        model = build_sleep_model(config)
+        compile_for_training(
+            model,
+            learning_rate=config.learning_rate * replicas,
+            steps=config.epochs * data.batches.steps_per_epoch,
+            label_smoothing=config.label_smoothing,
         )
     report = NightReport(
-        validation=splits["validation"],
-        smoothing=smoothing,
+        validation=data.splits["validation"],
+        smoothing=data.smoothing,
         epochs=config.epochs,
         save_best=lambda m: save_best_model(m, out),
-        scoring_model=_build(config) if replicas > 1 else None,
+        scoring_model=build_sleep_model(config) if replicas > 1 else None,
     )
     print(
-        f"training on {len(batches.inputs)} 30 s epochs of {len(splits['train'])} nights, "
-        f"{batches.steps_per_epoch} steps of {batches.global_batch} per pass ({replicas} replica"
+        f"training on {len(data.batches.inputs)} 30 s epochs of {len(data.splits['train'])} nights, "
+        f"{data.batches.steps_per_epoch} steps of {data.batches.global_batch} per pass ({replicas} replica"
         f"{'s' if replicas > 1 else ''}), {model.count_params():,} parameters",
         file=sys.stderr,
     )
     model, interrupted = train_checkpointed(
         model,
-        batches,
+        data.batches,
         place=place,
         out=out,
         resume=scale.resume,
         report=report,
-        identity={"replicas": replicas, "steps_per_epoch": batches.steps_per_epoch},
+        identity={"replicas": replicas, "steps_per_epoch": data.batches.steps_per_epoch},
         epochs=config.epochs,
         seed=config.seed,
         epoch_name="pass",
     )
     if model is None:
         return None
+    metrics, _ = finish_radar_run(
+        model,
+        config,
+        data,
+        report=report,
+        interrupted=interrupted,
+        command=place.info["command"],
+        metadata_extra={},
+    )
+    config.write(out / CONFIG, status="interrupted" if interrupted else "finished", **place.info)
+    return metrics
 
+
+def finish_radar_run(
+    model: keras.Model,
+    config: RadarTrainConfig,
+    data: RadarRunData,
+    *,
+    report: NightReport,
+    interrupted: bool,
+    command: str,
+    metadata_extra: dict,
+) -> tuple[dict, SleepModelMetadata]:
+    """Export ``model.tflite``, score the validation and test nights through it, write
+    ``metrics.json`` and the plots (the caller marks ``config.json`` finished when it is done).
+
+    Returns the metrics and the model file's metadata.
+    """
+    out = Path(config.out)
     metadata = SleepModelMetadata(
         labels=EPOCH_LABELS,
         features=config.features,
-        smoothing=smoothing,
-        extra={"training_command": place.info["command"], "training_nights": len(splits["train"])},
+        smoothing=data.smoothing,
+        extra={
+            "training_command": command,
+            "training_nights": len(data.splits["train"]),
+            **metadata_extra,
+        },
     )
     model_path = export_tflite(model, out / MODEL, metadata)
     classifier = SleepClassifier(model_path)
-    results = {}
-    for name in ("validation", "test"):
-        if splits[name]:
-            probabilities = [classifier.predict_epochs(night.inputs) for night in splits[name]]
-            results[name] = score_nights(splits[name], probabilities, smoothing)
+    results = measure_nights(classifier, data)
     metrics = {
         "labels": list(EPOCH_LABELS),
         "selection": SELECTION,
@@ -265,17 +326,21 @@ def train_radar(config: RadarTrainConfig, scale: ScaleSettings | None = None) ->
         "interrupted": interrupted,
         "parameters": int(model.count_params()),
         "model_bytes": model_path.stat().st_size,
-        "transitions": smoothing.transitions,
-        "splits": summary,
+        "transitions": data.smoothing.transitions,
+        "splits": data.summary,
         "history": report.history,
         **results,
     }
     if "test" not in results:
         metrics["note"] = "no test nights: too few nights for a test split"
+    write_metrics(metrics, out)
+    _plots(out, report.history, results, data.splits, classifier, data.smoothing)
+    return metrics, metadata
+
+
+def write_metrics(metrics: dict, out: Path) -> None:
+    """``metrics.json`` of a run folder, written whole."""
     write_atomically(out / METRICS, json.dumps(metrics, indent=2) + "\n")
-    _plots(out, report.history, results, splits, classifier, smoothing)
-    config.write(out / CONFIG, status="interrupted" if interrupted else "finished", **place.info)
-    return metrics
 
 
 def _plots(

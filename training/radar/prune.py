@@ -1,0 +1,119 @@
+"""``sensing prune`` for a sleep run: magnitude-prune the sleep classifier so XNNPACK runs it sparsely.
+
+Starting from a finished ``sensing train radar`` run, the 1x1 convolutions are
+pruned (:mod:`training.pruning`) while the network is fine-tuned on the run's own
+training nights, split as the run split them; after each pass the validation
+nights are smoothed and scored as in training, and only passes at the target
+sparsity can be kept. The new run folder holds the dense ``model.tflite`` and
+``model_sparse.tflite`` (the same weights stored sparse, for XNNPACK), and
+``metrics.json`` scores both, and the model the run started from, on the same
+validation and test nights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from sensing.files import make_folder
+from sensing.radar.sleep.model import SleepClassifier
+from sensing.run_folder import CONFIG, KERAS_MODEL, MODEL, SPARSE_MODEL
+from training.checkpoints import deterministic_ops, save_keras_model
+from training.epoch_loop import compile_for_training, run_info, train_epochs
+from training.export import export_tflite
+from training.plots import plot_layer_sparsity
+from training.pruning import (
+    pruning_step,
+    schedule_record,
+    sparsity_summary,
+    stripped,
+    trained_model,
+    wrap_for_pruning,
+)
+from training.radar.config import RadarTrainConfig
+from training.radar.train import (
+    NightReport,
+    RadarRunData,
+    build_sleep_model,
+    finish_radar_run,
+    measure_nights,
+    prepare_nights,
+    run_data,
+    write_metrics,
+)
+from training.run_settings import PruneSettings
+from training.tf_setup import keras
+
+
+def _file_figures(path: Path, data: RadarRunData) -> dict:
+    """A model file's size and its figures on the run's validation and test nights."""
+    return {"file": str(path), "bytes": path.stat().st_size, **measure_nights(SleepClassifier(path), data)}
+
+
+def prune_radar_run(base_run: str | Path, out: str | Path, settings: PruneSettings) -> dict:
+    """Prune the sleep model of ``base_run`` into the new run folder ``out``; returns its metrics."""
+    base_run, out = Path(base_run), Path(out)
+    config = RadarTrainConfig.read(base_run / CONFIG, out=str(out))
+    model = trained_model(base_run, lambda outputs: build_sleep_model(config))
+    make_folder(out)
+    record = {"base_run": str(base_run), "pruning": settings.to_dict(), **run_info()}
+    config.write(out / CONFIG, status="running", **record)
+    # the base run's own nights: simulated ones and processed inputs are reused from its folder
+    data = run_data(config, prepare_nights(dataclasses.replace(config, out=str(base_run))))
+    steps_per_epoch = data.batches.steps_per_epoch
+    steps = settings.schedule_steps(steps_per_epoch)
+    record["pruning"]["schedule"] = schedule_record(settings, steps, steps_per_epoch)
+    config.write(out / CONFIG, status="running", **record)
+
+    deterministic_ops()
+    keras.utils.set_random_seed(config.seed)
+    pruned = wrap_for_pruning(model, settings, steps)
+    compile_for_training(
+        pruned,
+        learning_rate=settings.learning_rate,
+        steps=settings.epochs * steps_per_epoch,
+        label_smoothing=config.label_smoothing,
+    )
+    report = NightReport(
+        validation=data.splits["validation"],
+        smoothing=data.smoothing,
+        epochs=settings.epochs,
+        save_best=lambda m: save_keras_model(stripped(m), out / KERAS_MODEL),
+        first_eligible_epoch=steps["first_eligible_epoch"],
+    )
+    print(
+        f"pruning 1x1 convolutions to {settings.sparsity:.0%} over {steps['end_step']} steps, then "
+        f"recovering; {settings.epochs} passes of {steps_per_epoch} steps (passes from "
+        f"{steps['first_eligible_epoch']} can be kept)",
+        file=sys.stderr,
+    )
+    pruned, interrupted = train_epochs(
+        pruned,
+        data.batches,
+        epochs=settings.epochs,
+        report=report,
+        seed=config.seed,
+        extra_callbacks=(pruning_step(),),
+    )
+    model = stripped(pruned)
+    metrics, metadata = finish_radar_run(
+        model,
+        config,
+        data,
+        report=report,
+        interrupted=interrupted,
+        command=record["command"],
+        metadata_extra={"sparsity_1x1": settings.sparsity},
+    )
+    sparse = export_tflite(model, out / SPARSE_MODEL, metadata, form="sparse")
+    metrics["sparsity_1x1"] = sparsity_summary(model, settings)
+    metrics["exports"] = {
+        "dense_base": _file_figures(base_run / MODEL, data),
+        "float32": _file_figures(out / MODEL, data),
+        "sparse": _file_figures(sparse, data),
+    }
+    write_metrics(metrics, out)
+    plot_layer_sparsity(metrics["sparsity_1x1"]["per_layer"], settings.sparsity, out / "sparsity.png")
+    config.write(out / CONFIG, status="interrupted" if interrupted else "finished", **record)
+    return metrics
