@@ -194,6 +194,23 @@ def print_comparison(models: list[Path], summaries: list[dict]) -> None:
             for key in COMPARED
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    first, second = (pooled_figures(summary) for summary in summaries)
+    cells = [
+        f"{first[key]:.3f} / {second[key]:.3f} ({100 * (second[key] - first[key]):+.1f})" for key in COMPARED
+    ]
+    print("| all rooms pooled | " + " | ".join(cells) + " |")
+
+
+def pooled_figures(summary: dict) -> dict:
+    """Accuracy and the recall of each label over every room's epochs (confusions summed)."""
+    confusion = np.sum([figures["smoothed"]["confusion"] for figures in summary.values()], axis=0)
+    recalls = np.diag(confusion) / confusion.sum(axis=1)
+    return {
+        "accuracy": float(np.trace(confusion) / confusion.sum()),
+        "absent_recall": float(recalls[0]),
+        "wake_specificity": float(recalls[1]),
+        "sleep_sensitivity": float(recalls[2]),
+    }
 
 
 def _check(value: float | None, target: float) -> str:
