@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.radar.processing import RadarFeatureSettings
-from sensing.radar.recording import read_epochs
+from sensing.radar.recording import EPOCH_LABELS, read_epochs
 from sensing.radar.simulate import NightParameters, night_seed, simulate_night
 from sensing.radar.sleep.epoch_metrics import compare_nights
 from sensing.radar.sleep.hypnogram import plot_hypnogram
@@ -128,6 +128,10 @@ def main() -> None:
         parser.error("give at most two --model files")
     args.out.mkdir(parents=True, exist_ok=True)
     classifiers = [SleepClassifier(path) for path in models]
+    if any(c.features != classifiers[0].features for c in classifiers):
+        parser.error(
+            "the two models read different radar inputs; compare models trained on the same settings"
+        )
     results: list[dict[str, list]] = [{name: [] for name in ROOMS} for _ in models]
     with tempfile.TemporaryDirectory(prefix="sleep_heldout_") as folder:
         run_nights(Path(folder), args, classifiers, results)
@@ -183,33 +187,36 @@ COMPARED = ("accuracy", "sleep_sensitivity", "wake_specificity", "absent_recall"
 
 
 def print_comparison(models: list[Path], summaries: list[dict]) -> None:
-    """Each room's smoothed figures of the two models and the second's difference, in points."""
+    """Each room's smoothed figures of the two models and the second's difference, in points,
+    and the same over all rooms' epochs."""
     print(f"\nsmoothed, {models[0]} / {models[1]} (difference in points):\n")
     print("| room | " + " | ".join(key.replace("_", " ") for key in COMPARED) + " |")
     print("|---|" + "---|" * len(COMPARED))
-    for name in summaries[0]:
-        first, second = summaries[0][name]["smoothed"], summaries[1][name]["smoothed"]
-        cells = [
-            f"{first[key]:.3f} / {second[key]:.3f} ({100 * (second[key] - first[key]):+.1f})"
-            for key in COMPARED
-        ]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    first, second = (pooled_figures(summary) for summary in summaries)
-    cells = [
-        f"{first[key]:.3f} / {second[key]:.3f} ({100 * (second[key] - first[key]):+.1f})" for key in COMPARED
-    ]
-    print("| all rooms pooled | " + " | ".join(cells) + " |")
+    rows = {name: [summary[name]["smoothed"] for summary in summaries] for name in summaries[0]}
+    rows["all rooms pooled"] = [pooled_figures(summary) for summary in summaries]
+    for name, (first, second) in rows.items():
+        print(f"| {name} | " + " | ".join(_compared(first[key], second[key]) for key in COMPARED) + " |")
+
+
+def _compared(first: float | None, second: float | None) -> str:
+    if first is None or second is None:
+        return "n/a"
+    return f"{first:.3f} / {second:.3f} ({100 * (second - first):+.1f})"
 
 
 def pooled_figures(summary: dict) -> dict:
-    """Accuracy and the recall of each label over every room's epochs (confusions summed)."""
+    """Accuracy and the recall of each label over every room's epochs (confusions summed, rows in
+    ``EPOCH_LABELS`` order); None for a label no epoch had."""
     confusion = np.sum([figures["smoothed"]["confusion"] for figures in summary.values()], axis=0)
-    recalls = np.diag(confusion) / confusion.sum(axis=1)
+    rows = confusion.sum(axis=1)
+    recall = {
+        label: float(confusion[i, i] / rows[i]) if rows[i] else None for i, label in enumerate(EPOCH_LABELS)
+    }
     return {
         "accuracy": float(np.trace(confusion) / confusion.sum()),
-        "absent_recall": float(recalls[0]),
-        "wake_specificity": float(recalls[1]),
-        "sleep_sensitivity": float(recalls[2]),
+        "absent_recall": recall["absent"],
+        "wake_specificity": recall["awake"],
+        "sleep_sensitivity": recall["asleep"],
     }
 
 

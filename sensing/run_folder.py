@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sensing.errors import SensingError
+from sensing.files import write_atomically
 
 CONFIG = "config.json"
 """The run's settings, its status (``running``, ``interrupted``, ``finished``) and where it ran."""
@@ -87,6 +88,10 @@ class RunFolder:
     def metrics(self) -> dict[str, Any]:
         """``metrics.json`` as written."""
         return read_json(self.metrics_path)
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        """Write ``metrics.json``, whole or not at all."""
+        write_atomically(self.metrics_path, json.dumps(metrics, indent=2) + "\n")
 
     def status(self) -> str | None:
         """``running``, ``interrupted`` or ``finished``; None without a readable ``config.json``."""

@@ -138,6 +138,9 @@ def test_prune_makes_a_sleep_run_sparse_and_scores_it_against_the_dense_model(
         run_main(["prune", "--run", str(no_weights), "--out", str(tmp_path / "o")]), 2
     )
     assert f"{no_weights / 'model.keras'}: not found" in line
+    line = assert_one_line_error(run_main(["prune", "--run", str(out), "--out", str(tmp_path / "o")]), 2)
+    assert f"{out / 'nights'}: not found" in line and "prune the run it came from" in line
+    assert not (tmp_path / "o").exists()
 
 
 def test_sleep_writes_epochs_report_and_hypnogram(radar_run, short_night, tmp_path):

@@ -112,7 +112,7 @@ def sparsity_summary(model: keras.Model, settings: PruneSettings) -> dict:
     }
 
 
-def schedule_record(settings: PruneSettings, steps: dict, steps_per_epoch: int) -> dict:
+def schedule_record(steps: dict, steps_per_epoch: int) -> dict:
     """What a pruned run's ``config.json`` records of its schedule."""
     return {
         "kind": "tfmot PolynomialDecay",

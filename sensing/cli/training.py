@@ -237,7 +237,6 @@ def _command_prune(args: argparse.Namespace) -> int:
     settings = import_extra("training.run_settings").PruneSettings(
         sparsity=args.sparsity, epochs=args.epochs, learning_rate=args.learning_rate
     )
-    make_folder(args.out)
     if kind == "radar":
         metrics = import_extra("training.radar.prune").prune_radar_run(args.run, args.out, settings)
     else:
@@ -576,7 +575,7 @@ def add_prune_command(commands: Any) -> None:
         "--run",
         required=True,
         type=Path,
-        help="the finished training run folder to continue from (its model.keras, settings and clips)",
+        help="the finished training run folder to continue from (its model.keras, settings and clips or nights)",
     )
     prune.add_argument("--out", required=True, type=Path, help="new run folder to write")
     prune.add_argument(

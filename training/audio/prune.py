@@ -23,7 +23,7 @@ from sensing.audio.classifier import AudioClassifier
 from sensing.audio.decision import decide
 from sensing.errors import SensingError
 from sensing.files import make_folder
-from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL
+from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder
 from training.audio.config import AudioTrainConfig
 from training.audio.metrics import clip_metrics
 from training.audio.quantize import (
@@ -31,7 +31,7 @@ from training.audio.quantize import (
     tflite_clip_scores,
 )
 from training.audio.run_data import RunData, load_run_data
-from training.audio.train import EpochReport, finish_run, write_metrics
+from training.audio.train import EpochReport, finish_run
 from training.checkpoints import save_keras_model
 from training.epoch_loop import compile_for_training, run_info, train_epochs
 from training.export import export_tflite
@@ -148,7 +148,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
         )
 
     steps = settings.schedule_steps(data.windows.steps_per_epoch)
-    record["pruning"]["schedule"] = schedule_record(settings, steps, data.windows.steps_per_epoch)
+    record["pruning"]["schedule"] = schedule_record(steps, data.windows.steps_per_epoch)
     config.write(out / CONFIG, status="running", **record)
     keras.utils.set_random_seed(config.seed)
     pruned = wrap_for_pruning(model, settings, steps)
@@ -205,7 +205,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     )
     metrics["sparsity_1x1"] = sparsity_summary(model, settings)
     metrics["exports"] = measure_exports(paths, data)
-    write_metrics(metrics, out)
+    RunFolder(out).write_metrics(metrics)
     plot_layer_sparsity(metrics["sparsity_1x1"]["per_layer"], settings.sparsity, out / "sparsity.png")
     config.write(
         out / CONFIG,

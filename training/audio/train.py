@@ -18,15 +18,13 @@ reports how close it is (see :mod:`training.leaf.run_outputs`).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from sensing.audio.model_file import ModelMetadata
-from sensing.files import write_atomically
-from sensing.run_folder import CONFIG, METRICS, MODEL
+from sensing.run_folder import CONFIG, MODEL, RunFolder
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluation_set import EvaluationSet, keras_predict
 from training.audio.run_data import (
@@ -151,7 +149,7 @@ def finish_run(
         **results,
         **(metrics_extra or {}),
     }
-    write_metrics(metrics, out)
+    RunFolder(out).write_metrics(metrics)
     plot_training_curves(report.history, out / "training_curves.png")
     for name in ("validation", "test"):
         matrix = results[name]["confusion_matrix"]
@@ -175,11 +173,6 @@ def build_model(config: AudioTrainConfig, n_classes: int) -> keras.Model:
             augment=config.augment,
         )
     return build_audio_cnn(input_shape=config.features.input_shape, n_classes=n_classes, settings=config.cnn)
-
-
-def write_metrics(metrics: dict, out: Path) -> None:
-    """Write ``metrics.json`` into the run folder ``out``, whole or not at all."""
-    write_atomically(out / METRICS, json.dumps(metrics, indent=2) + "\n")
 
 
 def train_audio(config: AudioTrainConfig, scale: ScaleSettings | None = None) -> dict | None:

@@ -16,9 +16,10 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from sensing.errors import SensingError
 from sensing.files import make_folder
 from sensing.radar.sleep.model import SleepClassifier
-from sensing.run_folder import CONFIG, KERAS_MODEL, MODEL, SPARSE_MODEL
+from sensing.run_folder import CONFIG, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder
 from training.checkpoints import deterministic_ops, save_keras_model
 from training.epoch_loop import compile_for_training, run_info, train_epochs
 from training.export import export_tflite
@@ -33,6 +34,7 @@ from training.pruning import (
 )
 from training.radar.config import RadarTrainConfig
 from training.radar.train import (
+    NIGHTS,
     NightReport,
     RadarRunData,
     build_sleep_model,
@@ -40,10 +42,26 @@ from training.radar.train import (
     measure_nights,
     prepare_nights,
     run_data,
-    write_metrics,
 )
 from training.run_settings import PruneSettings
 from training.tf_setup import keras
+
+
+def _check_base(base_run: Path, config: RadarTrainConfig) -> None:
+    """Refuse a run that lacks what pruning reads: its model file and, when simulated, its nights.
+
+    Raises:
+        SensingError: naming the missing file or folder.
+    """
+    if not (base_run / MODEL).is_file():
+        raise SensingError(
+            f"{base_run / MODEL}: not found; prune scores the model a finished sleep run exported"
+        )
+    if config.simulate is not None and not (base_run / NIGHTS).is_dir():
+        raise SensingError(
+            f"{base_run / NIGHTS}: not found; prune fine-tunes on the simulated nights a sleep run keeps "
+            "there (a pruned run keeps none: prune the run it came from)"
+        )
 
 
 def _file_figures(path: Path, data: RadarRunData) -> dict:
@@ -55,6 +73,7 @@ def prune_radar_run(base_run: str | Path, out: str | Path, settings: PruneSettin
     """Prune the sleep model of ``base_run`` into the new run folder ``out``; returns its metrics."""
     base_run, out = Path(base_run), Path(out)
     config = RadarTrainConfig.read(base_run / CONFIG, out=str(out))
+    _check_base(base_run, config)
     model = trained_model(base_run, lambda outputs: build_sleep_model(config))
     make_folder(out)
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **run_info()}
@@ -63,7 +82,7 @@ def prune_radar_run(base_run: str | Path, out: str | Path, settings: PruneSettin
     data = run_data(config, prepare_nights(dataclasses.replace(config, out=str(base_run))))
     steps_per_epoch = data.batches.steps_per_epoch
     steps = settings.schedule_steps(steps_per_epoch)
-    record["pruning"]["schedule"] = schedule_record(settings, steps, steps_per_epoch)
+    record["pruning"]["schedule"] = schedule_record(steps, steps_per_epoch)
     config.write(out / CONFIG, status="running", **record)
 
     deterministic_ops()
@@ -113,7 +132,7 @@ def prune_radar_run(base_run: str | Path, out: str | Path, settings: PruneSettin
         "float32": _file_figures(out / MODEL, data),
         "sparse": _file_figures(sparse, data),
     }
-    write_metrics(metrics, out)
+    RunFolder(out).write_metrics(metrics)
     plot_layer_sparsity(metrics["sparsity_1x1"]["per_layer"], settings.sparsity, out / "sparsity.png")
     config.write(out / CONFIG, status="interrupted" if interrupted else "finished", **record)
     return metrics

@@ -27,14 +27,12 @@ Outputs in the run folder: ``config.json``, ``model.keras`` (best pass),
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from sensing.errors import SensingError
-from sensing.files import write_atomically
 from sensing.radar.recording import EPOCH_LABELS
 from sensing.radar.sleep.epoch_metrics import compare_nights
 from sensing.radar.sleep.hypnogram import plot_hypnogram
@@ -45,7 +43,7 @@ from sensing.radar.sleep.smoothing import (
     estimate_transitions,
     smooth_epochs,
 )
-from sensing.run_folder import CONFIG, METRICS, MODEL
+from sensing.run_folder import CONFIG, MODEL, RunFolder
 from training.checkpoints import deterministic_ops, save_best_model
 from training.epoch_loop import BestEpochReport, compile_for_training, open_run, train_checkpointed
 from training.export import export_tflite
@@ -63,6 +61,8 @@ from training.radar.data import (
 from training.scale import ScaleSettings
 from training.tf_setup import keras
 
+NIGHTS = "nights"
+"""Where a run simulates its nights and keeps their inputs, labels and truth (in the run folder)."""
 SELECTION = "balanced accuracy (mean of sleep sensitivity, wake specificity, absent recall) after smoothing"
 
 
@@ -71,7 +71,7 @@ def prepare_nights(config: RadarTrainConfig) -> list[LabelledNight]:
     out = Path(config.out)
     if config.simulate is not None:
         return simulate_training_nights(
-            out / "nights",
+            out / NIGHTS,
             nights=config.simulate,
             hours=config.hours,
             seed=config.seed,
@@ -333,14 +333,9 @@ def finish_radar_run(
     }
     if "test" not in results:
         metrics["note"] = "no test nights: too few nights for a test split"
-    write_metrics(metrics, out)
+    RunFolder(out).write_metrics(metrics)
     _plots(out, report.history, results, data.splits, classifier, data.smoothing)
     return metrics, metadata
-
-
-def write_metrics(metrics: dict, out: Path) -> None:
-    """``metrics.json`` of a run folder, written whole."""
-    write_atomically(out / METRICS, json.dumps(metrics, indent=2) + "\n")
 
 
 def _plots(
