@@ -9,6 +9,7 @@ before export.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import numpy as np
 
 from sensing.errors import SensingError
 from sensing.run_folder import CONFIG, KERAS_MODEL
-from training.checkpoints import load_keras_model
+from training.checkpoints import load_keras_model, save_keras_model
+from training.epoch_loop import BestEpochReport, compile_for_training, train_epochs
 from training.run_settings import PruneSettings
 from training.tf_setup import keras
 
@@ -87,6 +89,53 @@ def wrap_for_pruning(model: keras.Model, settings: PruneSettings, steps: dict) -
         )
     except ValueError as error:
         raise SensingError(f"this architecture cannot run sparsely in XNNPACK: {error}") from None
+
+
+def fine_tune_pruned(
+    model: keras.Model,
+    batches,
+    *,
+    settings: PruneSettings,
+    steps: dict,
+    label_smoothing: float,
+    checkpoint: Path,
+    make_report: Callable[..., BestEpochReport],
+    unit: str,
+    seed: int = 0,
+) -> tuple[keras.Model, BestEpochReport, bool]:
+    """Wrap ``model`` for pruning on the schedule ``steps``, fine-tune it on ``batches`` (with
+    ``dataset(epoch, context)`` and ``steps_per_epoch``), keep the best eligible pass (stripped, in
+    ``checkpoint``) and strip it.
+
+    Args:
+        make_report: builds the run kind's report from ``save_best`` and ``first_eligible_epoch``.
+        unit: what one pass over the training data is called in the progress line.
+
+    Returns:
+        The stripped best model, its report and whether Ctrl-C interrupted fine-tuning.
+    """
+    steps_per_epoch = batches.steps_per_epoch
+    pruned = wrap_for_pruning(model, settings, steps)
+    compile_for_training(
+        pruned,
+        learning_rate=settings.learning_rate,
+        steps=settings.epochs * steps_per_epoch,
+        label_smoothing=label_smoothing,
+    )
+    report = make_report(
+        save_best=lambda m: save_keras_model(stripped(m), checkpoint),
+        first_eligible_epoch=steps["first_eligible_epoch"],
+    )
+    print(
+        f"pruning 1x1 convolutions to {settings.sparsity:.0%} over {steps['end_step']} steps, then "
+        f"recovering; {settings.epochs} {unit} of {steps_per_epoch} steps ({unit} from "
+        f"{steps['first_eligible_epoch']} can be kept)",
+        file=sys.stderr,
+    )
+    pruned, interrupted = train_epochs(
+        pruned, batches, epochs=settings.epochs, report=report, seed=seed, extra_callbacks=(pruning_step(),)
+    )
+    return stripped(pruned), report, interrupted
 
 
 def pruning_step() -> keras.callbacks.Callback:

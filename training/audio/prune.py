@@ -14,7 +14,6 @@ runtime on the validation and test groups.
 from __future__ import annotations
 
 import gzip
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,18 +31,15 @@ from training.audio.quantize import (
 )
 from training.audio.run_data import RunData, load_run_data
 from training.audio.train import EpochReport, finish_run
-from training.checkpoints import save_keras_model
-from training.epoch_loop import compile_for_training, run_info, train_epochs
+from training.epoch_loop import run_info
 from training.export import export_tflite
 from training.model import build_audio_cnn
 from training.plots import plot_layer_sparsity
 from training.pruning import (
-    pruning_step,
+    fine_tune_pruned,
     schedule_record,
     sparsity_summary,
-    stripped,
     trained_model,
-    wrap_for_pruning,
 )
 from training.run_settings import PruneSettings
 from training.tf_setup import keras
@@ -151,37 +147,23 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     record["pruning"]["schedule"] = schedule_record(steps, data.windows.steps_per_epoch)
     config.write(out / CONFIG, status="running", **record)
     keras.utils.set_random_seed(config.seed)
-    pruned = wrap_for_pruning(model, settings, steps)
-    compile_for_training(
-        pruned,
-        learning_rate=settings.learning_rate,
-        steps=settings.epochs * data.windows.steps_per_epoch,
-        label_smoothing=config.label_smoothing,
-    )
-    checkpoint = out / KERAS_MODEL
-    report = EpochReport(
-        validation=data.validation,
-        labels=data.labels,
-        negative_label=data.negative_label,
-        epochs=settings.epochs,
-        target_fpr=config.target_fpr,
-        save_best=lambda m: save_keras_model(stripped(m), checkpoint),
-        first_eligible_epoch=steps["first_eligible_epoch"],
-    )
-    print(
-        f"pruning 1x1 convolutions to {settings.sparsity:.0%} over "
-        f"{steps['end_step']} steps, then recovering; {settings.epochs} epochs of "
-        f"{data.windows.steps_per_epoch} steps (epochs from {steps['first_eligible_epoch']} can be kept)",
-        file=sys.stderr,
-    )
-    pruned, interrupted = train_epochs(
-        pruned,
+    model, report, interrupted = fine_tune_pruned(
+        model,
         data.windows,
-        epochs=settings.epochs,
-        report=report,
-        extra_callbacks=(pruning_step(),),
+        settings=settings,
+        steps=steps,
+        label_smoothing=config.label_smoothing,
+        checkpoint=out / KERAS_MODEL,
+        make_report=lambda **schedule: EpochReport(
+            validation=data.validation,
+            labels=data.labels,
+            negative_label=data.negative_label,
+            epochs=settings.epochs,
+            target_fpr=config.target_fpr,
+            **schedule,
+        ),
+        unit="epochs",
     )
-    model = stripped(pruned)
     metrics, metadata = finish_run(
         model,
         data,

@@ -13,24 +13,21 @@ validation and test nights.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from pathlib import Path
 
 from sensing.errors import SensingError
 from sensing.files import make_folder
 from sensing.radar.sleep.model import SleepClassifier
 from sensing.run_folder import CONFIG, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder
-from training.checkpoints import deterministic_ops, save_keras_model
-from training.epoch_loop import compile_for_training, run_info, train_epochs
+from training.checkpoints import deterministic_ops
+from training.epoch_loop import run_info
 from training.export import export_tflite
 from training.plots import plot_layer_sparsity
 from training.pruning import (
-    pruning_step,
+    fine_tune_pruned,
     schedule_record,
     sparsity_summary,
-    stripped,
     trained_model,
-    wrap_for_pruning,
 )
 from training.radar.config import RadarTrainConfig
 from training.radar.train import (
@@ -87,35 +84,19 @@ def prune_radar_run(base_run: str | Path, out: str | Path, settings: PruneSettin
 
     deterministic_ops()
     keras.utils.set_random_seed(config.seed)
-    pruned = wrap_for_pruning(model, settings, steps)
-    compile_for_training(
-        pruned,
-        learning_rate=settings.learning_rate,
-        steps=settings.epochs * steps_per_epoch,
-        label_smoothing=config.label_smoothing,
-    )
-    report = NightReport(
-        validation=data.splits["validation"],
-        smoothing=data.smoothing,
-        epochs=settings.epochs,
-        save_best=lambda m: save_keras_model(stripped(m), out / KERAS_MODEL),
-        first_eligible_epoch=steps["first_eligible_epoch"],
-    )
-    print(
-        f"pruning 1x1 convolutions to {settings.sparsity:.0%} over {steps['end_step']} steps, then "
-        f"recovering; {settings.epochs} passes of {steps_per_epoch} steps (passes from "
-        f"{steps['first_eligible_epoch']} can be kept)",
-        file=sys.stderr,
-    )
-    pruned, interrupted = train_epochs(
-        pruned,
+    model, report, interrupted = fine_tune_pruned(
+        model,
         data.batches,
-        epochs=settings.epochs,
-        report=report,
+        settings=settings,
+        steps=steps,
+        label_smoothing=config.label_smoothing,
+        checkpoint=out / KERAS_MODEL,
+        make_report=lambda **schedule: NightReport(
+            validation=data.splits["validation"], smoothing=data.smoothing, epochs=settings.epochs, **schedule
+        ),
+        unit="passes",
         seed=config.seed,
-        extra_callbacks=(pruning_step(),),
     )
-    model = stripped(pruned)
     metrics, metadata = finish_radar_run(
         model,
         config,
