@@ -23,6 +23,7 @@ from training.audio.augment import (
 )
 from training.audio.augment import level_normalised as tf_level_normalised
 from training.audio.bedroom_nights import (
+    Bedside,
     TrueEvent,
     build_night,
     cough_onsets,
@@ -153,6 +154,13 @@ def test_a_bedroom_night_has_its_sounds_at_bedside_levels():
     floor = night.audio[: int(1.5 * 16000)]  # before the first sound (GAP_S is 2 s)
     floor_db = 10 * np.log10(np.mean(np.square(floor, dtype=np.float64)))
     assert -62 <= floor_db <= -35  # -55..-40 dBFS, through a microphone response of a few dB
+
+    # the same night without its room: the same sounds at the same times and levels, dry
+    dry = build_night(clips, duration_s=300.0, seed=0, settings=SETTINGS, bedside=Bedside(room=False))
+    assert dry.truth == night.truth and dry.conditions["room"]["rt60_s"] == 0.0
+    np.testing.assert_array_equal(dry.audio[: int(1.5 * 16000)], night.audio[: int(1.5 * 16000)])  # the floor
+    cough = slice(int(coughs[0].start_s * 16000), int((coughs[0].end_s + 0.3) * 16000))
+    assert np.max(np.abs(dry.audio[cough] - night.audio[cough])) > 10 * np.std(floor)
 
 
 def test_night_scoring_counts_found_false_and_snore_minutes():

@@ -57,6 +57,9 @@ def test_feature_cache_is_reused_and_invalidated_when_a_setting_or_a_file_change
     assert f"{len(records)} of {len(records)} clips cached, computing 0" in log
     assert sorted(cache.folder.glob("part-*.tfrecord")) == shards
     assert [e.rows for e in again] == [e.rows for e in entries]
+    # settings that act on a window only (its level normalisation) share the clips' log-mel
+    _, _, log = scan(FeatureSettings(level="absolute", dynamic_range_db=50.0))
+    assert f"{len(records)} of {len(records)} clips cached, computing 0" in log
 
     # cached features are what the runtime computes from the audio
     source = ClipSource(again, frontend="mel", settings=FeatureSettings(), augment=augment, cache=cache)

@@ -43,3 +43,28 @@ def test_split_shares_follow_the_fractions_and_the_seed():
 def test_too_few_groups_is_an_error():
     with pytest.raises(DataError, match="at least 3 groups"):
         grouped_split(_records(n_groups=2), fractions=(0.7, 0.15, 0.15), seed=0)
+
+
+def test_runs_with_one_split_seed_share_their_test_groups(clip_set, tmp_path):
+    from training.audio.config import AudioTrainConfig
+    from training.audio.evaluate import split_clips
+
+    def test_groups(seed, split_seed=None):
+        run = tmp_path / f"seed{seed}_split{split_seed}"
+        run.mkdir(exist_ok=True)
+        AudioTrainConfig(data=str(clip_set), out=str(run), seed=seed, split_seed=split_seed).write(
+            run / "config.json"
+        )
+        return {clip.record.group for clip in split_clips(run, split="test", sr=16000)}
+
+    first = test_groups(0)
+    assert all(test_groups(seed, split_seed=0) == first for seed in range(1, 5))
+    assert any(test_groups(seed) != first for seed in range(1, 5))
+
+
+def test_a_bad_split_seed_is_one_message():
+    from sensing.errors import SensingError
+    from training.audio.config import AudioTrainConfig
+
+    with pytest.raises(SensingError, match="split seed must be an integer >= 0, got -1"):
+        AudioTrainConfig(data="x.csv", out="run", split_seed=-1)

@@ -377,6 +377,11 @@ def level_normalised(log_mel_window: np.ndarray, settings: FeatureSettings) -> n
     return np.asarray((np.maximum(relative, -span) + span / 2).astype(np.float32))
 
 
+WINDOW_NORMALISATION = ("level", "dynamic_range_db", "peak_floor", "delta_width")
+"""The settings that act on a window's log-mel only (:func:`window_features`): a clip's log-mel
+rows do not depend on them, so one feature cache of them serves every value."""
+
+
 def window_features(log_mel_window: np.ndarray, settings: FeatureSettings) -> np.ndarray:
     """Model input for one window: (window_frames, n_mels, 3) float32.
 

@@ -146,6 +146,7 @@ def _command_train_audio(args: argparse.Namespace) -> int:
             frontend=args.frontend,
             epochs=args.epochs,
             seed=args.seed,
+            split_seed=args.split_seed,
             batch_size=args.batch_size,
             strict=args.strict,
             negative_label=args.negative_label,
@@ -411,6 +412,13 @@ def add_train_commands(commands: Any) -> None:
         type=non_negative_int,
         default=field_default(AudioTrainConfig, "seed"),
         help="random seed (default %(default)s)",
+    )
+    audio.add_argument(
+        "--split-seed",
+        type=non_negative_int,
+        default=None,
+        help="seed of the train/validation/test split of groups (default: --seed); runs with "
+        "other --seed values and one --split-seed are measured on the same test groups",
     )
     audio.add_argument(
         "--batch-size",

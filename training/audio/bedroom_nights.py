@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -154,8 +155,29 @@ def _plan_items(rng: np.random.Generator, duration_s: float) -> list[tuple[str, 
     return [items[i] for i in rng.permutation(len(items))]
 
 
+@dataclasses.dataclass(frozen=True)
+class Bedside:
+    """What a night's bedside does to its sounds: all of it, unless a measurement takes one part
+    away to see what that part costs (the night's other draws stay the same).
+
+    Attributes:
+        room: sounds are reverberated by the night's bedroom (else they arrive dry).
+        microphone: sounds and floor pass through the night's microphone response (else flat).
+        cough_truth: the (start_s, end_s) of each true cough in a dry cough clip.
+    """
+
+    room: bool = True
+    microphone: bool = True
+    cough_truth: Callable[[np.ndarray, FeatureSettings], list[tuple[float, float]]] = cough_onsets
+
+
 def build_night(
-    clips: dict[str, list[LoadedClip]], *, duration_s: float, seed: int, settings: FeatureSettings
+    clips: dict[str, list[LoadedClip]],
+    *,
+    duration_s: float,
+    seed: int,
+    settings: FeatureSettings,
+    bedside: Bedside = Bedside(),
 ) -> Night:
     """One bedroom night of ``duration_s`` seconds from ``clips`` (by label: cough, snore, other).
 
@@ -171,15 +193,18 @@ def build_night(
     floor_db = float(rng.uniform(*NOISE_FLOOR_DBFS))
     n = int(round(duration_s * sr))
     rir, room = room_impulse_response(rng, sr=sr)
+    if not bedside.room:
+        rir, room = np.ones(1, dtype=np.float32), {"rt60_s": 0.0, "distance_m": 0.0}
     mic = MicResponse.draw(rng)
-    floor = mic.apply(noise_floor_audio(rng, kind=kind, duration_s=duration_s, sr=sr)[:n], sr=sr)
+    hear = mic.apply if bedside.microphone else (lambda audio, *, sr: audio)
+    floor = hear(noise_floor_audio(rng, kind=kind, duration_s=duration_s, sr=sr)[:n], sr=sr)
     audio = (floor * 10 ** ((floor_db - _rms_db(floor)) / 20)).astype(np.float32)
     pools = {label: _Pool(list(clips[label]), rng) for label in ("cough", "snore", "other")}
 
     def placed(clip: np.ndarray, at_s: float, snr_db: float) -> None:
         """Reverberate ``clip``, pass it through the microphone, set it ``snr_db`` above the
         floor and add it at ``at_s``."""
-        wet = mic.apply(fftconvolve(clip, rir)[: clip.size + int(REVERB_TAIL_S * sr)], sr=sr)
+        wet = hear(fftconvolve(clip, rir)[: clip.size + int(REVERB_TAIL_S * sr)], sr=sr)
         wet *= 10 ** ((floor_db + snr_db - _active_rms_db(wet, settings)) / 20)
         start = int(round(at_s * sr))
         end = min(n, start + wet.size)
@@ -206,7 +231,7 @@ def build_night(
             clip = take("cough", LONGEST_CLIP_S)
             snr = float(rng.uniform(*EVENT_SNR_DB))
             placed(clip, t, snr)
-            truth += [TrueEvent("cough", t + a, t + b, snr) for a, b in cough_onsets(clip, settings)]
+            truth += [TrueEvent("cough", t + a, t + b, snr) for a, b in bedside.cough_truth(clip, settings)]
         elif item == "snore_episode":
             snr = float(rng.uniform(*EVENT_SNR_DB))
             onset = t

@@ -41,6 +41,7 @@ from sensing.progress import Progress
 from sensing.run_folder import RunFolder
 from sensing.synthetic import sounds as synth
 from training.audio.bedroom_nights import (
+    Night,
     TrueEvent,
     build_night,
     night_totals,
@@ -147,6 +148,38 @@ def cough_threshold_curve(
     return rows
 
 
+def night_seed(seed: int, index: int) -> int:
+    """The seed of night ``index`` (from 0) of an evaluation with ``seed``."""
+    return seed * 1000 + index
+
+
+def clips_by_label(clips: list[LoadedClip]) -> dict[str, list[LoadedClip]]:
+    """``clips`` by their label, in order."""
+    by_label: dict[str, list[LoadedClip]] = {}
+    for clip in clips:
+        by_label.setdefault(clip.record.label, []).append(clip)
+    return by_label
+
+
+def detected_night(
+    classifier: AudioClassifier, night: Night, *, event_settings: EventSettings, folder: Path, source: dict
+) -> tuple[dict, list[ScoredWindow]]:
+    """``night`` run through the runtime's ``detect`` path (its outputs written to ``folder``,
+    ``source`` and the night's conditions recorded in its report): the report, and every window
+    as the event rules saw it, to replay them with other rules."""
+    block = int(BLOCK_S * night.sr)
+    windows: list[ScoredWindow] = []
+    report = run_detection(
+        (night.audio[i : i + block] for i in range(0, night.audio.size, block)),
+        classifier=classifier,
+        out_dir=folder,
+        event_settings=event_settings,
+        source={**source, **night.conditions},
+        on_window=lambda *window: windows.append(window),
+    )
+    return report, windows
+
+
 def night_figures(
     classifier: AudioClassifier, clips: list[LoadedClip], *, nights: int, minutes: float, seed: int, out: Path
 ) -> dict:
@@ -154,26 +187,19 @@ def night_figures(
     does, and score them (per night and in total, and at other cough thresholds:
     :func:`cough_threshold_curve`). Each night's folder ``OUT/nights/night_K`` holds its
     ``truth.csv`` and the detector's outputs."""
-    by_label: dict[str, list[LoadedClip]] = {}
-    for clip in clips:
-        by_label.setdefault(clip.record.label, []).append(clip)
+    by_label = clips_by_label(clips)
     settings = classifier.metadata.features
     event_settings = default_event_settings(classifier)
     scores = []
     replayable = []
     for index in range(nights):
         folder = make_folder(out / "nights" / f"night_{index}")
-        night = build_night(by_label, duration_s=minutes * 60, seed=seed * 1000 + index, settings=settings)
+        night = build_night(
+            by_label, duration_s=minutes * 60, seed=night_seed(seed, index), settings=settings
+        )
         write_truth(night.truth, folder / "truth.csv")
-        block = int(BLOCK_S * night.sr)
-        windows: list[ScoredWindow] = []
-        report = run_detection(
-            (night.audio[i : i + block] for i in range(0, night.audio.size, block)),
-            classifier=classifier,
-            out_dir=folder,
-            event_settings=event_settings,
-            source={"bedroom_night": index, **night.conditions},
-            on_window=lambda *window, windows=windows: windows.append(window),
+        report, windows = detected_night(
+            classifier, night, event_settings=event_settings, folder=folder, source={"bedroom_night": index}
         )
         replayable.append((night.truth, windows, night.audio.size / night.sr))
         score = score_night(report["events"], night.truth, duration_s=night.audio.size / night.sr)

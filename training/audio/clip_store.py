@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 from sensing.audio.clips import ClipRecord
-from sensing.audio.features import FeatureSettings, log_mel, pad_to_window
+from sensing.audio.features import WINDOW_NORMALISATION, FeatureSettings, log_mel, pad_to_window
 from sensing.audio.reading import load_audio
 from sensing.errors import AudioError
 from sensing.progress import Progress
@@ -57,7 +57,7 @@ def cache_description(frontend: str, settings: FeatureSettings, augment: Augment
     """Everything a cached clip depends on: the cache key is made from it."""
     return {
         "stored": STORED_FORMS[frontend],
-        "features": settings.to_dict(),
+        "features": {k: v for k, v in settings.to_dict().items() if k not in WINDOW_NORMALISATION},
         "event_margin_db": augment.event_margin_db,
         "edge_frames": augment.edge_frames,
     }

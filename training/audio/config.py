@@ -24,6 +24,9 @@ class AudioTrainConfig:
         frontend: feature frontend: ``mel`` (fixed) or ``leaf`` (learned with the CNN).
         epochs: passes over the training clips.
         seed: seeds the split, window draws, augmentation and weights.
+        split_seed: seeds the split instead, when set: runs with other seeds and one
+            split_seed are trained and measured on the same groups, so the spread
+            between seeds can be told from the spread between splits.
         batch_size: windows per replica per gradient step (see :class:`training.scale.ScaleSettings`).
         learning_rate: peak Adam learning rate for one replica (cosine decay to zero).
         label_smoothing: share of each one-hot target spread over all labels;
@@ -45,6 +48,7 @@ class AudioTrainConfig:
     frontend: str = "mel"
     epochs: int = 20
     seed: int = 0
+    split_seed: int | None = None
     batch_size: int = 64
     learning_rate: float = 3e-3
     label_smoothing: float = 0.1
@@ -66,6 +70,12 @@ class AudioTrainConfig:
             raise SensingError(f"target false-positive rate must be in (0, 1), got {self.target_fpr}")
         if self.windows_per_clip < 1 or self.min_clips_per_label < 1:
             raise SensingError("windows_per_clip and min_clips_per_label must be at least 1")
+        if self.split_seed is not None and not (
+            isinstance(self.split_seed, int)
+            and not isinstance(self.split_seed, bool)
+            and self.split_seed >= 0
+        ):
+            raise SensingError(f"split seed must be an integer >= 0, got {self.split_seed!r}")
         check_run_settings(
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -74,6 +84,11 @@ class AudioTrainConfig:
             label_smoothing=self.label_smoothing,
             split_fractions=self.split_fractions,
         )
+
+    @property
+    def group_split_seed(self) -> int:
+        """The seed of the train/validation/test split of groups."""
+        return split_seed_of(dataclasses.asdict(self))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -106,3 +121,10 @@ class AudioTrainConfig:
         if "leaf" in settings:
             settings["leaf"] = LeafSettings(**settings["leaf"])
         return cls(**{**settings, **overrides})
+
+
+def split_seed_of(config: dict[str, Any]) -> int:
+    """The group split's seed of a run's recorded ``config.json`` values (runs written before
+    ``split_seed`` existed split by ``seed``)."""
+    split_seed = config.get("split_seed")
+    return int(config["seed"] if split_seed is None else split_seed)

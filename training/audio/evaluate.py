@@ -18,6 +18,7 @@ from sensing.audio.classifier import AudioClassifier
 from sensing.audio.clips import ClipRecord
 from sensing.run_folder import MODEL, RunFolder
 from sensing.wording import plural
+from training.audio.config import split_seed_of
 from training.audio.dataset import LoadedClip, load_clips, read_training_clips
 from training.audio.metrics import clip_metrics
 from training.audio.splits import grouped_split
@@ -30,7 +31,7 @@ def split_clips(
     config = RunFolder(run).config()
     clips, _ = load_clips(read_training_clips(config["data"]), sr=sr, strict=False)
     indices = grouped_split(
-        [c.record for c in clips], fractions=tuple(config["split_fractions"]), seed=config["seed"]
+        [c.record for c in clips], fractions=tuple(config["split_fractions"]), seed=split_seed_of(config)
     )[split]
     return [clips[i] for i in indices if keep is None or keep(clips[i].record)]
 

@@ -175,7 +175,9 @@ def load_run_data(
             f"and no false-positive calibration is done",
             file=sys.stderr,
         )
-    splits = grouped_split([e.record for e in entries], fractions=config.split_fractions, seed=config.seed)
+    splits = grouped_split(
+        [e.record for e in entries], fractions=config.split_fractions, seed=config.group_split_seed
+    )
     source = ClipSource(
         entries,
         frontend=config.frontend,
