@@ -31,6 +31,7 @@ from training.audio.quantize import (
 )
 from training.audio.run_data import RunData, load_run_data
 from training.audio.train import EpochReport, finish_run
+from training.checkpoints import deterministic_ops
 from training.epoch_loop import run_info
 from training.export import export_tflite
 from training.model import build_audio_cnn
@@ -146,6 +147,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     steps = settings.schedule_steps(data.windows.steps_per_epoch)
     record["pruning"]["schedule"] = schedule_record(steps, data.windows.steps_per_epoch)
     config.write(out / CONFIG, status="running", **record)
+    deterministic_ops()
     keras.utils.set_random_seed(config.seed)
     model, report, interrupted = fine_tune_pruned(
         model,
@@ -163,6 +165,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
             **schedule,
         ),
         unit="epochs",
+        seed=config.seed,
     )
     metrics, metadata = finish_run(
         model,
