@@ -36,11 +36,13 @@ import numpy as np
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.detect import default_event_settings
-from sensing.audio.events import count_coughs
+from sensing.audio.events import EventSettings, count_coughs
 from sensing.audio.features import FeatureSettings, band_level_db, power_spectrum
+from sensing.cli.options import positive_int
+from sensing.errors import SensingError
 from sensing.files import make_folder, write_atomically
 from sensing.run_folder import RunFolder
-from training.audio.bedroom_nights import EVENT_MARGIN_DB, Bedside, TrueEvent, build_night
+from training.audio.bedroom_nights import EVENT_MARGIN_DB, Bedside, TrueEvent, build_night, cough_onsets
 from training.audio.bedside_evaluation import (
     ScoredWindow,
     clips_by_label,
@@ -61,20 +63,28 @@ Replayable = list[tuple[list[TrueEvent], list[ScoredWindow], float]]
 
 
 def each_counted_onset(audio: np.ndarray, settings: FeatureSettings) -> list[tuple[float, float]]:
-    """(start_s, end_s) of each cough of a dry cough clip as the detector's counting rules find it
-    (8 dB rises over the clip's background in the onset band, 0.3 s apart), kept when it comes
-    within :data:`EVENT_MARGIN_DB` of the clip's loudest frame."""
+    """(start_s, end_s) of each cough of a dry cough clip as the detector's counting rules (their
+    defaults in :class:`EventSettings`) find it in the clip's onset-band level, kept when it comes
+    within :data:`EVENT_MARGIN_DB` of the clip's loudest frame; the truth's own bursts
+    (:func:`cough_onsets`) when the rules find none (a clip too short or too even)."""
+    rules = EventSettings(thresholds={})
     level = band_level_db(power_spectrum(audio, settings), settings)
     times = np.arange(level.size) * settings.hop_length / settings.sr
     coughs = count_coughs(
-        times, level, rise_db=8.0, release_db=4.0, separation_s=0.3, frame_s=settings.n_fft / settings.sr
+        times,
+        level,
+        rise_db=rules.cough_rise_db,
+        release_db=rules.cough_release_db,
+        separation_s=rules.cough_separation_s,
+        frame_s=settings.n_fft / settings.sr,
     )
     top = float(level.max(initial=-200.0))
-    return [
+    kept = [
         (start, end)
         for start, end in coughs
         if level[(times >= start) & (times < end)].max(initial=-200.0) >= top - EVENT_MARGIN_DB
     ]
+    return kept or cough_onsets(audio, settings)
 
 
 def scored_nights(
@@ -116,10 +126,17 @@ def covered_coughs(scored: Replayable, threshold: float, window_s: float) -> tup
 
 
 def mean_scores(runs: list[Replayable]) -> Replayable:
-    """The nights of the first run with each window's probabilities averaged over all runs."""
+    """The nights of the first run with each window's probabilities averaged over all runs.
+
+    Raises:
+        SensingError: the runs scored other windows (models of other window lengths or hops).
+    """
     merged = []
     for nights in zip(*runs):
         truth, first, duration_s = nights[0]
+        starts = [start for start, _, _ in first]
+        if any([start for start, _, _ in other] != starts for _, other, _ in nights[1:]):
+            raise SensingError("the models scored other windows; average models of the same window and hop")
         windows = [
             (
                 start,
@@ -155,7 +172,7 @@ def main() -> None:
     parser.add_argument(
         "--also", type=Path, nargs="*", default=[], help="models whose scores are averaged in"
     )
-    parser.add_argument("--nights", type=int, default=8)
+    parser.add_argument("--nights", type=positive_int, default=8)
     parser.add_argument("--out", type=Path, default=Path("runs/night_conditions"))
     args = parser.parse_args()
     classifier = AudioClassifier(args.model or RunFolder(args.run).model)
@@ -188,13 +205,15 @@ def main() -> None:
     onset_coughs = sum(event.label == "cough" for truth, _, _ in onsets for event in truth)
     rows.append((f"truth: each counted onset ({onset_coughs} true coughs)", curve(onsets)))
     if args.also:
-        others = [
-            nights(f"also_{i}", Bedside(), model=AudioClassifier(path)) for i, path in enumerate(args.also)
-        ]
-        for path, scored in zip(args.also, others):
+        others = []
+        for index, path in enumerate(args.also):
             other = AudioClassifier(path)
+            others.append(nights(f"also_{index}", Bedside(), model=other))
             rows.append(
-                (f"{path}", cough_threshold_curve(other, default_event_settings(other), scored, THRESHOLDS))
+                (
+                    f"{path}",
+                    cough_threshold_curve(other, default_event_settings(other), others[-1], THRESHOLDS),
+                )
             )
         rows.append(("mean of the models' scores", curve(mean_scores([full, *others]))))
     text = (

@@ -161,6 +161,8 @@ def test_a_bedroom_night_has_its_sounds_at_bedside_levels():
     np.testing.assert_array_equal(dry.audio[: int(1.5 * 16000)], night.audio[: int(1.5 * 16000)])  # the floor
     cough = slice(int(coughs[0].start_s * 16000), int((coughs[0].end_s + 0.3) * 16000))
     assert np.max(np.abs(dry.audio[cough] - night.audio[cough])) > 10 * np.std(floor)
+    flat = build_night(clips, duration_s=300.0, seed=0, settings=SETTINGS, bedside=Bedside(microphone=False))
+    assert flat.truth == night.truth and not np.array_equal(flat.audio[:24000], night.audio[:24000])
 
 
 def test_night_scoring_counts_found_false_and_snore_minutes():

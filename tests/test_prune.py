@@ -10,11 +10,9 @@ import pytest
 from conftest import assert_one_line_error, run_cli, run_main
 
 from sensing.audio.classifier import AudioClassifier
-from sensing.audio.clips import read_clip_list
 from sensing.tflite.graph import read_graph
 from sensing.tflite.sparse_check import check_sparse
-from training.audio.dataset import load_clips
-from training.audio.splits import grouped_split
+from training.audio.evaluate import split_clips
 
 SPARSITY = 0.8
 INT8_AGREEMENT = 0.9
@@ -36,12 +34,7 @@ def pruned_run(trained_run, tmp_path_factory):
 
 
 def _validation_clips(run):
-    config = json.loads((run / "config.json").read_text())
-    clips, _ = load_clips(read_clip_list(config["data"]), sr=16000, strict=False)
-    indices = grouped_split(
-        [c.record for c in clips], fractions=tuple(config["split_fractions"]), seed=config["seed"]
-    )["validation"]
-    return [clips[i] for i in indices]
+    return split_clips(run, split="validation", sr=16000)
 
 
 def test_prune_writes_every_form_with_metrics_and_plots(pruned_run):

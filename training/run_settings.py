@@ -18,6 +18,12 @@ from sensing.run_folder import read_json
 Settings = TypeVar("Settings")
 
 
+def check_seed(name: str, seed: object) -> None:
+    """Refuse a seed that is not an integer >= 0 (a bool is not one), naming the setting."""
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
+        raise SensingError(f"{name} must be an integer >= 0, got {seed!r}")
+
+
 def check_run_settings(
     *,
     epochs: int,
@@ -36,8 +42,7 @@ def check_run_settings(
     """
     if epochs < 1 or batch_size < 1:
         raise SensingError(f"epochs and batch_size must be at least 1, got {epochs} and {batch_size}")
-    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
-        raise SensingError(f"seed must be an integer >= 0, got {seed!r}")
+    check_seed("seed", seed)
     if not learning_rate > 0:  # also refuses nan
         raise SensingError(f"learning_rate must be positive, got {learning_rate!r}")
     if not 0 <= label_smoothing < 1:

@@ -11,7 +11,7 @@ from sensing.errors import SensingError
 from training.audio.windows import AugmentSettings
 from training.leaf.settings import LeafSettings
 from training.model_settings import CnnSettings
-from training.run_settings import check_run_settings, known_settings, read_config, write_config
+from training.run_settings import check_run_settings, check_seed, known_settings, read_config, write_config
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -70,12 +70,8 @@ class AudioTrainConfig:
             raise SensingError(f"target false-positive rate must be in (0, 1), got {self.target_fpr}")
         if self.windows_per_clip < 1 or self.min_clips_per_label < 1:
             raise SensingError("windows_per_clip and min_clips_per_label must be at least 1")
-        if self.split_seed is not None and not (
-            isinstance(self.split_seed, int)
-            and not isinstance(self.split_seed, bool)
-            and self.split_seed >= 0
-        ):
-            raise SensingError(f"split seed must be an integer >= 0, got {self.split_seed!r}")
+        if self.split_seed is not None:
+            check_seed("split seed", self.split_seed)
         check_run_settings(
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -88,7 +84,7 @@ class AudioTrainConfig:
     @property
     def group_split_seed(self) -> int:
         """The seed of the train/validation/test split of groups."""
-        return split_seed_of(dataclasses.asdict(self))
+        return self.seed if self.split_seed is None else self.split_seed
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
