@@ -22,7 +22,8 @@ hour at several cough thresholds:
 - with ``--also``: the mean of the window scores of the model and each ``--also`` model (each
   must have been trained on the run's split, e.g. ``sensing train audio --seed 1 --split-seed 0``).
 
-Prints the tables and writes them to ``OUT/night_conditions.md``.
+Prints the table and writes it to ``OUT/night_conditions.md``, and the trade-off curves to
+``OUT/night_conditions.png``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from training.audio.bedside_evaluation import (
 )
 from training.audio.default_model import SYNTHETIC_GROUP_PREFIX
 from training.audio.evaluate import split_clips
+from training.plots import plt, save_figure
 
 THRESHOLDS = (0.8, 0.85, 0.9, 0.92, 0.94)
 """Cough window thresholds every row is scored at, beside the model's own."""
@@ -165,6 +167,31 @@ def table(rows: list[tuple[str, list[dict]]]) -> str:
     return "\n".join(lines)
 
 
+def plot_curves(rows: list[tuple[str, list[dict]]], path: Path) -> Path:
+    """Cough recall against false coughs per hour, one line per row of the table (its thresholds
+    as points, the model's own ringed): a row above another separates coughs better."""
+    figure, axis = plt.subplots(figsize=(7.5, 4.5))
+    for name, curve in rows:
+        points = sorted(curve, key=lambda row: row["false_coughs_per_hour"])
+        (line,) = axis.plot(
+            [row["false_coughs_per_hour"] for row in points],
+            [row["cough_recall"] for row in points],
+            marker=".",
+            label=name,
+        )
+        for row in points:
+            if row["model_threshold"]:
+                axis.plot(
+                    row["false_coughs_per_hour"], row["cough_recall"], "o", mfc="none", color=line.get_color()
+                )
+    axis.set(
+        xlabel="false coughs per hour", ylabel="cough recall", title="bedroom nights: what each change costs"
+    )
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7, loc="lower right")
+    return save_figure(figure, path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="finished audio run (its test groups)")
@@ -222,6 +249,9 @@ def main() -> None:
     )
     write_atomically(make_folder(args.out) / "night_conditions.md", text)
     print(text)
+    print(
+        f"written: {args.out / 'night_conditions.md'}, {plot_curves(rows, args.out / 'night_conditions.png')}"
+    )
 
 
 if __name__ == "__main__":
