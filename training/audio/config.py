@@ -117,10 +117,3 @@ class AudioTrainConfig:
         if "leaf" in settings:
             settings["leaf"] = LeafSettings(**settings["leaf"])
         return cls(**{**settings, **overrides})
-
-
-def split_seed_of(config: dict[str, Any]) -> int:
-    """The group split's seed of a run's recorded ``config.json`` values (runs written before
-    ``split_seed`` existed split by ``seed``)."""
-    split_seed = config.get("split_seed")
-    return int(config["seed"] if split_seed is None else split_seed)

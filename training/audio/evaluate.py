@@ -18,7 +18,7 @@ from sensing.audio.classifier import AudioClassifier
 from sensing.audio.clips import ClipRecord
 from sensing.run_folder import MODEL, RunFolder
 from sensing.wording import plural
-from training.audio.config import split_seed_of
+from training.audio.config import AudioTrainConfig
 from training.audio.dataset import LoadedClip, load_clips, read_training_clips
 from training.audio.metrics import clip_metrics
 from training.audio.splits import grouped_split
@@ -28,10 +28,10 @@ def split_clips(
     run: str | Path, *, split: str, keep: Callable[[ClipRecord], bool] | None = None, sr: int
 ) -> list[LoadedClip]:
     """The clips of ``split`` of a finished run, rebuilt from its ``config.json``, in split order."""
-    config = RunFolder(run).config()
-    clips, _ = load_clips(read_training_clips(config["data"]), sr=sr, strict=False)
+    config = AudioTrainConfig.read(RunFolder(run).config_path)
+    clips, _ = load_clips(read_training_clips(config.data), sr=sr, strict=False)
     indices = grouped_split(
-        [c.record for c in clips], fractions=tuple(config["split_fractions"]), seed=split_seed_of(config)
+        [c.record for c in clips], fractions=config.split_fractions, seed=config.group_split_seed
     )[split]
     return [clips[i] for i in indices if keep is None or keep(clips[i].record)]
 
