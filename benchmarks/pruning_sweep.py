@@ -1,16 +1,22 @@
-"""Accuracy, size and speed of pruned audio models, against sparsity.
+"""Accuracy on the bedside evaluation, size and speed of pruned audio models, against sparsity.
 
 Usage:
     benchmarks/setup_qemu.sh          # once, optional: the emulated sparse/dense ratio
     python benchmarks/pruning_sweep.py --base runs/mel --out runs/pruning \\
-        [--data ../shared/data/audio/manifest.csv] [--sparsities 0.5 0.7 0.8 0.9 0.95]
+        [--data ../shared/data/audio/manifest.csv] [--sparsities 0.7 0.8 0.9] \\
+        [--nights 8] [--skip-groups synthetic:]
 
-For each sparsity, prunes the base run's model (``sensing prune``; a finished
-sparsity folder is reused, so an interrupted sweep continues where it stopped;
-the base run is trained first from ``--data`` if it does not exist yet), then
-measures every model side by side in one process:
+For each sparsity, prunes the base run's model with ``sensing prune``'s defaults
+(a finished sparsity folder with the same settings is reused, so an interrupted
+sweep continues where it stopped; the base run is trained first from ``--data``
+if it does not exist yet), then measures every model side by side:
 
-- validation and test F1 per target class, and the test false-positive rate;
+- ``sensing evaluate`` on the base run's test groups (groups no model saw), for
+  the dense base and each pruned model's shipped file: bedroom nights (cough
+  recall, precision and false coughs per hour, snore minutes against the
+  truth) and the level sweep (clip recall at -6 and -46 dBFS, the highest
+  false-positive rate); each evaluation is kept in ``OUT/.../evaluation`` and
+  reused;
 - file sizes, plain and gzipped, of the file a device would ship (the dense
   float32 base at sparsity 0, ``model_sparse.tflite`` above), plus the
   float16 sparse and int8 files;
@@ -37,26 +43,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.run_folder import CONFIG, INT8_MODEL, MODEL, SPARSE_MODEL, RunFolder
+from sensing.run_folder import INT8_MODEL, MODEL, SPARSE_MODEL, RunFolder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EMULATED_CPU = "Nehalem"
 
 
-def _finished(run: Path, **pruning) -> bool:
-    """Whether ``run`` finished, with the given pruning settings when any are given."""
-    config = run / CONFIG
-    if not config.is_file():
-        return False
-    values = json.loads(config.read_text())
-    recorded = values.get("pruning", {})
-    return values.get("status") == "finished" and all(
-        recorded.get(key) == value for key, value in pruning.items()
-    )
-
-
 def _ensure_base(base: Path, data: Path | None) -> None:
-    if _finished(base):
+    if RunFolder(base).finished():
         return
     if data is None:
         sys.exit(f"{base} is not a finished training run; give --data to train it first")
@@ -67,15 +61,35 @@ def _ensure_base(base: Path, data: Path | None) -> None:
     train_audio(AudioTrainConfig(data=str(data.resolve()), out=str(base)))
 
 
-def _ensure_pruned(base: Path, run: Path, sparsity: float, epochs: int) -> None:
-    if _finished(run, sparsity=sparsity, epochs=epochs):
+def _ensure_pruned(base: Path, run: Path, sparsity: float) -> None:
+    from training.audio.prune import prune_run
+    from training.pruning import pruned_with
+    from training.run_settings import AudioPruneSettings
+
+    settings = AudioPruneSettings(sparsity=sparsity)
+    if pruned_with(run, settings):
         print(f"{run}: finished earlier, reused", file=sys.stderr)
         return
-    from training.audio.prune import prune_run
-    from training.run_settings import PruneSettings
-
     print(f"pruning to {sparsity:.0%} into {run}", file=sys.stderr)
-    prune_run(base, run, PruneSettings(sparsity=sparsity, epochs=epochs))
+    prune_run(base, run, settings)
+
+
+def _bedside(base: Path, model: Path, out: Path, *, nights: int, skip_groups: tuple[str, ...]) -> dict:
+    """``sensing evaluate --levels --nights N`` of ``model`` on ``base``'s test groups, kept in ``out``."""
+    saved = out / "evaluation.json"
+    if saved.is_file():
+        results = json.loads(saved.read_text())
+        if (
+            results.get("model") == str(model)
+            and results.get("nights", {}).get("totals", {}).get("nights") == nights
+            and results.get("skip_groups") == list(skip_groups)
+        ):
+            print(f"{out}: evaluated earlier, reused", file=sys.stderr)
+            return results
+    from training.audio.bedside_evaluation import evaluate
+
+    print(f"evaluating {model} on {nights} nights and the level sweep", file=sys.stderr)
+    return evaluate(base, out=out, model=model, nights=nights, levels=True, skip_groups=skip_groups)
 
 
 def _sizes(path: Path) -> dict:
@@ -83,19 +97,34 @@ def _sizes(path: Path) -> dict:
     return {"bytes": len(content), "gzip_bytes": len(gzip.compress(content, compresslevel=9))}
 
 
-def _row(sparsity: float, run: Path, shipped: Path) -> dict:
+def _row(sparsity: float, run: Path, shipped: Path, bedside: dict) -> dict:
     from sensing.tflite.sparse_check import check_sparse
 
     metrics = RunFolder(run).metrics()
+    nights = bedside["nights"]["totals"]
+    levels = bedside["level_sweep"]["levels"]
     targets = [label for label in metrics["labels"] if label != metrics["negative_label"]]
     row = {
         "sparsity": sparsity,
         "run": str(run),
         "shipped_model": str(shipped),
         "measured_1x1_sparsity": metrics.get("sparsity_1x1", {}).get("overall", 0.0),
-        "validation_f1": {label: metrics["validation"]["per_class"][label]["f1"] for label in targets},
-        "test_f1": {label: metrics["test"]["per_class"][label]["f1"] for label in targets},
-        "test_false_positive_rate": metrics["test"].get("negatives", {}).get("false_positive_rate"),
+        "nights": {
+            key: nights[key]
+            for key in (
+                "nights",
+                "true_coughs",
+                "cough_recall",
+                "cough_precision",
+                "false_coughs_per_hour",
+                "true_snore_minutes",
+                "detected_snore_minutes",
+            )
+        },
+        "level_recall": {
+            label: {level: levels[level][f"{label}_recall"] for level in levels} for label in targets
+        },
+        "level_max_false_positive_rate": max(levels[level]["false_positive_rate"] for level in levels),
         "size": _sizes(shipped),
         "xnnpack_sparse": check_sparse(shipped).sparse_ready,
     }
@@ -147,56 +176,55 @@ def _emulated_times(paths: list[str], *, rounds: int, invocations: int) -> list[
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
-def _f1(value: float | None) -> str:
+def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
 def markdown(rows: list[dict], *, cpu: str) -> str:
     """The table in docs/."""
-    labels = list(rows[0]["validation_f1"])
-    header = (
-        ["sparsity (1x1)"]
-        + [f"{label} F1 val / test" for label in labels]
-        + [
-            "test FPR",
-            "shipped file KB (gzip)",
-            "fp16 / int8 KB",
-            "XNNPACK sparse",
-            f"native ms ({cpu})",
-            "emulated dense/sparse",
-        ]
-    )
+    labels = list(rows[0]["level_recall"])
+    levels = list(rows[0]["level_recall"][labels[0]])
+    loud, quiet = levels[0], levels[-1]
+    header = [
+        "sparsity (1x1)",
+        "nights: cough recall / precision / false per h",
+        f"nights: snore min (true {rows[0]['nights']['true_snore_minutes']:g})",
+        *[f"{label} recall {loud} / {quiet}" for label in labels],
+        "false positives (worst level)",
+        "shipped file KB (gzip)",
+        "fp16 / int8 KB",
+        "XNNPACK sparse",
+        f"native ms ({cpu})",
+        "emulated dense/sparse",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        fpr = row["test_false_positive_rate"]
+        nights = row["nights"]
         small = " / ".join(
             f"{row[key]['bytes'] / 1024:.0f}" if key in row else "-"
             for key in ("size_sparse_fp16", "size_int8")
         )
         ratio = row.get("emulated_ratio")
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    f"{row['sparsity']:.0%}"
-                    + (
-                        f" ({row['measured_1x1_sparsity']:.1%} measured)"
-                        if row["sparsity"]
-                        else " (dense base)"
-                    )
-                ]
-                + [f"{_f1(row['validation_f1'][label])} / {_f1(row['test_f1'][label])}" for label in labels]
-                + [
-                    "n/a" if fpr is None else f"{fpr:.1%}",
-                    f"{row['size']['bytes'] / 1024:.0f} ({row['size']['gzip_bytes'] / 1024:.0f})",
-                    small,
-                    "yes" if row["xnnpack_sparse"] else "no",
-                    f"{row['native_ms']:.3f}",
-                    "n/a" if ratio is None else f"{ratio:.2f}x",
-                ]
-            )
-            + " |"
-        )
+        cells = [
+            f"{row['sparsity']:.0%}"
+            + (f" ({row['measured_1x1_sparsity']:.1%} measured)" if row["sparsity"] else " (dense base)"),
+            (
+                f"{_share(nights['cough_recall'])} / {_share(nights['cough_precision'])} / "
+                f"{nights['false_coughs_per_hour']:g}"
+            ),
+            f"{nights['detected_snore_minutes']:g}",
+            *[
+                f"{_share(row['level_recall'][label][loud])} / {_share(row['level_recall'][label][quiet])}"
+                for label in labels
+            ],
+            f"{row['level_max_false_positive_rate']:.1%}",
+            f"{row['size']['bytes'] / 1024:.0f} ({row['size']['gzip_bytes'] / 1024:.0f})",
+            small,
+            "yes" if row["xnnpack_sparse"] else "no",
+            f"{row['native_ms']:.3f}",
+            "n/a" if ratio is None else f"{ratio:.2f}x",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -208,31 +236,26 @@ def plot(rows: list[dict], path: Path) -> None:
 
     sparsities = [100 * row["sparsity"] for row in rows]
     figure, (quality, speed) = plt.subplots(1, 2, figsize=(11, 4))
-    for label in rows[0]["validation_f1"]:
+    quality.plot(
+        sparsities, [row["nights"]["cough_recall"] for row in rows], marker="o", label="nights: cough recall"
+    )
+    quality.plot(
+        sparsities,
+        [row["nights"]["detected_snore_minutes"] / row["nights"]["true_snore_minutes"] for row in rows],
+        marker="o",
+        label="nights: snore minutes detected / true",
+    )
+    for label, recalls in rows[0]["level_recall"].items():
+        quiet = list(recalls)[-1]
         quality.plot(
             sparsities,
-            [row["validation_f1"][label] for row in rows],
-            marker="o",
-            label=f"{label}: validation F1",
-        )
-        quality.plot(
-            sparsities,
-            [row["test_f1"][label] for row in rows],
+            [row["level_recall"][label][quiet] for row in rows],
             marker="s",
             linestyle="--",
-            label=f"{label}: test F1",
+            label=f"{label} clip recall at {quiet}",
         )
     quality.set(
-        xlabel="share of 1x1 weights pruned (%)",
-        ylabel="F1",
-        title="quality",
-        ylim=(
-            max(
-                0.0,
-                min(min(row[key].values()) for row in rows for key in ("validation_f1", "test_f1")) - 0.05,
-            ),
-            1.0,
-        ),
+        xlabel="share of 1x1 weights pruned (%)", ylabel="recall", title="bedside accuracy", ylim=(0, 1.05)
     )
     quality.legend(fontsize=8)
     ratios = [row.get("emulated_ratio") for row in rows]
@@ -282,8 +305,15 @@ def main() -> None:
     parser.add_argument("--base", type=Path, default=Path("runs/mel"), help="dense training run")
     parser.add_argument("--out", type=Path, default=Path("runs/pruning"), help="sweep folder")
     parser.add_argument("--data", type=Path, help="clips to train the base run on if it is missing")
-    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.5, 0.7, 0.8, 0.9, 0.95])
-    parser.add_argument("--epochs", type=int, default=12, help="fine-tuning epochs per sparsity")
+    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.7, 0.8, 0.9])
+    parser.add_argument("--nights", type=int, default=8, help="bedroom nights per model (sensing evaluate)")
+    parser.add_argument(
+        "--skip-groups",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="leave out test clips whose group starts with PREFIX (repeatable; as sensing evaluate)",
+    )
     parser.add_argument("--rounds", type=int, default=10, help="timing rounds (models in turn)")
     parser.add_argument("--invocations", type=int, default=300, help="native timings per model")
     parser.add_argument(
@@ -310,12 +340,24 @@ def main() -> None:
     runs = {}
     for sparsity in args.sparsities:
         run = args.out / f"sparsity_{round(sparsity * 100):02d}"
-        _ensure_pruned(args.base, run, sparsity, args.epochs)
+        _ensure_pruned(args.base, run, sparsity)
         runs[sparsity] = run
 
-    rows = [_row(0.0, args.base, args.base / MODEL)]
+    skip = tuple(args.skip_groups)
+    dense = args.base.resolve() / MODEL
+    rows = [
+        _row(
+            0.0,
+            args.base,
+            dense,
+            _bedside(args.base, dense, args.out / "dense_evaluation", nights=args.nights, skip_groups=skip),
+        )
+    ]
+    for sparsity, run in sorted(runs.items()):
+        shipped = run.resolve() / SPARSE_MODEL
+        bedside = _bedside(args.base, shipped, run / "evaluation", nights=args.nights, skip_groups=skip)
+        rows.append(_row(sparsity, run, shipped, bedside))
     runs = dict(sorted(runs.items()))
-    rows += [_row(s, run, run / SPARSE_MODEL) for s, run in runs.items()]
     native = time_models(
         [row["shipped_model"] for row in rows], rounds=args.rounds, invocations=args.invocations
     )

@@ -15,6 +15,7 @@ from sensing.audio.features import (
     log_mel,
 )
 from sensing.synthetic import sounds as synth
+from sensing.tflite.sparse_check import check_sparse
 from training.audio.augment import (
     BedsideBanks,
     bedside_power,
@@ -284,7 +285,19 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
     (run / "config.json").write_text(json.dumps({**config, "data": str(manifest)}))
     out = tmp_path / "evaluation"
     result = run_cli(
-        ["evaluate", "--run", str(run), "--out", str(out), "--holdout", "source", "--epochs", "1"]
+        [
+            "evaluate",
+            "--run",
+            str(run),
+            "--out",
+            str(out),
+            "--holdout",
+            "source",
+            "--epochs",
+            "1",
+            "--prune",
+            "0.75",
+        ]
     )
     assert result.returncode == 0, result.stderr
     held = json.loads((out / "evaluation.json").read_text())["holdout"]["held_out"]
@@ -300,7 +313,24 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
         label: sum(row["label"] == label for row in phone) for label in ("cough", "snore")
     }
     assert all(0 <= figures["recall"] <= 1 for figures in labels.values())
-    assert "| held-out source | label | clips | recall |" in result.stdout
+    assert "| held-out source | label | clips | recall | pruned 75%: recall |" in result.stdout
+    pruned = out / "holdout" / "phone" / "pruned"  # the held-out run pruned, its sparse file scored
+    assert json.loads((pruned / "config.json").read_text())["pruning"]["sparsity"] == 0.75
+    assert check_sparse(pruned / "model_sparse.tflite").sparse_ready
+    assert set(held["phone"]["pruned"]) == set(labels)
+    assert all(0 <= figures["recall"] <= 1 for figures in held["phone"]["pruned"].values())
+
+
+def test_prune_needs_holdout(trained_run, tmp_path):
+    from conftest import assert_one_line_error, run_main
+
+    line = assert_one_line_error(
+        run_main(
+            ["evaluate", "--run", str(trained_run), "--out", str(tmp_path), "--levels", "--prune", "0.8"]
+        ),
+        2,
+    )
+    assert "--prune prunes the --holdout runs" in line
 
 
 def test_validation_clips_over_a_floor_keep_the_sound_and_add_noise_below_its_loudest_frame():

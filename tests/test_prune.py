@@ -144,6 +144,33 @@ def test_stripped_model_gives_the_wrapped_models_outputs(tmp_path):
     assert all(np.mean(kernel == 0) >= 0.74 for kernel in kernels)
 
 
+def test_distilled_targets_mix_the_label_with_the_teachers_scores():
+    from training.distillation import DistilledWindows
+    from training.tf_setup import keras, tf
+
+    keras.utils.set_random_seed(0)
+    teacher = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(0)
+    inputs = rng.standard_normal((8, 6)).astype(np.float32)
+    labels = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)]
+    weights = rng.uniform(0.5, 2.0, 8).astype(np.float32)
+
+    class Batches:  # two batches of four, as TrainingWindows.dataset yields them
+        steps_per_epoch = 2
+
+        def dataset(self, epoch, context):
+            return tf.data.Dataset.from_tensor_slices((inputs, labels, weights)).batch(4)
+
+    distilled = DistilledWindows(Batches(), teacher, 0.25)
+    batches = list(distilled.dataset(0, tf.distribute.InputContext()).as_numpy_iterator())
+    got_inputs, targets, got_weights = (np.concatenate(part) for part in zip(*batches))
+    np.testing.assert_array_equal(got_inputs, inputs)
+    np.testing.assert_array_equal(got_weights, weights)
+    np.testing.assert_allclose(targets, 0.75 * labels + 0.25 * teacher.predict(inputs, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-6)
+    assert distilled.steps_per_epoch == 2
+
+
 def test_prune_refuses_bad_requests(trained_run, tmp_path):
     missing = run_main(["prune", "--run", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
     assert missing.returncode == 2
@@ -156,6 +183,8 @@ def test_prune_refuses_bad_requests(trained_run, tmp_path):
     assert too_much.returncode == 2 and "between 0 and 1" in too_much.stderr
     one_epoch = run_main(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"), "--epochs", "1"])
     assert one_epoch.returncode == 2 and "at least 2 epochs" in one_epoch.stderr
+    over = run_main(["prune", "--run", str(trained_run), "--out", str(tmp_path / "o"), "--distill", "2"])
+    assert over.returncode == 2 and "from 0 to 1" in over.stderr
     damaged = tmp_path / "damaged"
     shutil.copytree(trained_run, damaged)
     (damaged / "model.keras").write_bytes((trained_run / "model.keras").read_bytes()[:5000])

@@ -140,6 +140,10 @@ def test_prune_makes_a_sleep_run_sparse_and_scores_it_against_the_dense_model(
     assert f"{no_weights / 'model.keras'}: not found" in line
     line = assert_one_line_error(run_main(["prune", "--run", str(out), "--out", str(tmp_path / "o")]), 2)
     assert f"{out / 'nights'}: not found" in line and "prune the run it came from" in line
+    line = assert_one_line_error(
+        run_main(["prune", "--run", str(run), "--out", str(tmp_path / "o"), "--distill", "0.5"]), 2
+    )
+    assert "--distill takes audio runs" in line
     assert not (tmp_path / "o").exists()
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sensing.errors import SensingError
-from sensing.run_folder import CONFIG, KERAS_MODEL
+from sensing.run_folder import CONFIG, KERAS_MODEL, RunFolder
 from training.checkpoints import load_keras_model, save_keras_model
 from training.epoch_loop import BestEpochReport, compile_for_training, train_epochs
 from training.run_settings import PruneSettings
@@ -159,6 +159,15 @@ def sparsity_summary(model: keras.Model, settings: PruneSettings) -> dict:
         "per_layer": one_by_one_sparsity(model),
         "overall": overall_sparsity(model),
     }
+
+
+def pruned_with(run: Path, settings: PruneSettings) -> bool:
+    """Whether ``run`` is a finished pruned run made with exactly ``settings``."""
+    folder = RunFolder(run)
+    if not folder.finished():
+        return False
+    recorded = folder.config().get("pruning", {})
+    return all(recorded.get(key) == value for key, value in settings.to_dict().items())
 
 
 def schedule_record(steps: dict, steps_per_epoch: int) -> dict:

@@ -144,3 +144,23 @@ class PruneSettings:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AudioPruneSettings(PruneSettings):
+    """How an audio model is pruned: :class:`PruneSettings` with a longer recovery and
+    distillation from the unpruned model, which keep the bedside figures closest to the dense
+    model's (docs/speed.md measures them).
+
+    Attributes:
+        distill: share of each training target taken from the unpruned model's scores for the
+            same augmented window (:mod:`training.distillation`; 0: labels only), in [0, 1].
+    """
+
+    epochs: int = 30
+    distill: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.distill <= 1:
+            raise SensingError(f"distill must be from 0 to 1, got {self.distill:g}")

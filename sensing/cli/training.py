@@ -235,9 +235,20 @@ def _command_prune(args: argparse.Namespace) -> int:
             "--out must be a new folder; pruning into --run would overwrite the model it starts from"
         )
     kind = RunFolder(args.run).kind()
-    settings = import_extra("training.run_settings").PruneSettings(
-        sparsity=args.sparsity, epochs=args.epochs, learning_rate=args.learning_rate
-    )
+    if kind == "radar" and args.distill is not None:
+        raise SensingError(f"{args.run}: a sleep run; --distill takes audio runs")
+    run_settings = import_extra("training.run_settings")
+    given = {
+        name: value
+        for name, value in (
+            ("epochs", args.epochs),
+            ("learning_rate", args.learning_rate),
+            ("distill", args.distill),
+        )
+        if value is not None
+    }
+    settings_kind = run_settings.PruneSettings if kind == "radar" else run_settings.AudioPruneSettings
+    settings = settings_kind(sparsity=args.sparsity, **given)
     if kind == "radar":
         metrics = import_extra("training.radar.prune").prune_radar_run(args.run, args.out, settings)
     else:
@@ -306,6 +317,8 @@ def _short_path(path: str) -> str:
 def _command_evaluate(args: argparse.Namespace) -> int:
     if not (args.levels or args.nights or args.holdout):
         raise SensingError("nothing to measure: give --levels, --nights N and/or --holdout COLUMN")
+    if args.prune is not None and not args.holdout:
+        raise SensingError("--prune prunes the --holdout runs; give --holdout COLUMN with it")
     quiet_tensorflow(args)
     make_folder(args.out)
     model = resolve_model(args.model, RunFolder(args.run).model)
@@ -322,6 +335,7 @@ def _command_evaluate(args: argparse.Namespace) -> int:
         skip_groups=tuple(args.skip_groups),
         seed=args.seed,
         cache=None if args.cache is None else str(args.cache),
+        prune=args.prune,
     )
     print((args.out / "evaluation.md").read_text())
     print(
@@ -549,6 +563,14 @@ def add_evaluate_command(commands: Any) -> None:
         help="training passes of each --holdout run (default: the run's)",
     )
     evaluate.add_argument(
+        "--prune",
+        type=fraction,
+        default=None,
+        metavar="SPARSITY",
+        help="also prune each --holdout run to this share of zero 1x1 weights (sensing prune's "
+        "defaults otherwise) and score its sparse file beside the dense one",
+    )
+    evaluate.add_argument(
         "--cache", type=Path, default=None, help="feature cache folder for --holdout training"
     )
     evaluate.add_argument(
@@ -577,7 +599,7 @@ def add_prune_command(commands: Any) -> None:
         "test groups; for a sleep run (sensing train radar) model.tflite and model_sparse.tflite, "
         "measured with the model it started from on the run's validation and test nights.",
     )
-    from training.run_settings import PruneSettings
+    from training.run_settings import AudioPruneSettings, PruneSettings
 
     prune.add_argument(
         "--run",
@@ -595,14 +617,23 @@ def add_prune_command(commands: Any) -> None:
     prune.add_argument(
         "--epochs",
         type=positive_int,
-        default=field_default(PruneSettings, "epochs"),
-        help="fine-tuning passes over the training clips or nights, at least 2 (default %(default)s)",
+        default=None,
+        help="fine-tuning passes over the training clips or nights, at least 2 (default "
+        f"{field_default(AudioPruneSettings, 'epochs')} for an audio run, "
+        f"{field_default(PruneSettings, 'epochs')} for a sleep run)",
     )
     prune.add_argument(
         "--learning-rate",
         type=positive,
-        default=field_default(PruneSettings, "learning_rate"),
-        help="peak fine-tuning learning rate (default %(default)s)",
+        default=None,
+        help=f"peak fine-tuning learning rate (default {field_default(PruneSettings, 'learning_rate')})",
+    )
+    prune.add_argument(
+        "--distill",
+        type=between(0, 1),
+        default=None,
+        help="audio runs: share of each training target taken from the unpruned model's scores "
+        f"for the same window, 0 (labels only) to 1 (default {field_default(AudioPruneSettings, 'distill')})",
     )
     add_verbose_option(prune)
     prune.set_defaults(handler=_command_prune)

@@ -13,7 +13,8 @@ same labels) on the run's test groups, rebuilt from its ``config.json``:
 - **leave one out** (:func:`holdout_figures`): ``--holdout COLUMN`` trains the
   run's settings once per value of a manifest column (a source, a microphone,
   a dataset) without that value's clips, and scores those clips: recall of
-  each target label at a 3% false-positive rate.
+  each target label at a 3% false-positive rate; with ``--prune SPARSITY``, each
+  of those runs is also pruned and its sparse file scored beside it.
 
 Everything is written to ``OUT/evaluation.json``, ``OUT/evaluation.md`` and
 ``OUT/evaluation.png``, with progress on stderr.
@@ -38,7 +39,7 @@ from sensing.audio.events import EventSettings
 from sensing.errors import SensingError
 from sensing.files import atomic_path, make_folder, write_atomically
 from sensing.progress import Progress
-from sensing.run_folder import RunFolder
+from sensing.run_folder import SPARSE_MODEL, RunFolder
 from sensing.synthetic import sounds as synth
 from training.audio.bedroom_nights import (
     Night,
@@ -274,11 +275,16 @@ def holdout_figures(
     epochs: int | None,
     cache: str | None,
     skip_groups: tuple[str, ...] = (),
+    prune: float | None = None,
 ) -> dict:
     """Leave-one-out over ``column`` of the run's manifest: for each value with target clips, train
-    the run's settings without that value's clips (``OUT/holdout/VALUE``) and score them, with the
+    the run's settings without that value's clips (``OUT/holdout/VALUE/run``) and score them, with the
     new run's test negatives and the value's own negatives, at :data:`HOLDOUT_FPR`. A value whose
-    clips all lie in groups starting with one of ``skip_groups`` is not held out."""
+    clips all lie in groups starting with one of ``skip_groups`` is not held out.
+
+    With ``prune`` (a sparsity), each held-out run is also pruned to it with ``sensing prune``'s
+    other defaults (``OUT/holdout/VALUE/pruned``) and its ``model_sparse.tflite`` scored on the same
+    clips, so a pruned model's generalisation is measured against its own dense base."""
     from training.audio.config import AudioTrainConfig
     from training.audio.train import train_audio
     from training.scale import ScaleSettings
@@ -335,7 +341,36 @@ def holdout_figures(
             + ", ".join(f"{label} recall {row['recall']}" for label, row in recalls.items()),
             file=sys.stderr,
         )
-    return {"column": column, "fpr": HOLDOUT_FPR, "held_out": held}
+        if prune is not None:
+            sparse = AudioClassifier(pruned_holdout_model(folder, prune))
+            pruned_recalls = recall_at_fpr(sparse, positives, negatives, fpr=HOLDOUT_FPR)
+            held[value]["pruned"] = pruned_recalls
+            print(
+                f"holdout {column}={value}, pruned to {prune:.0%}: "
+                + ", ".join(f"{label} recall {row['recall']}" for label, row in pruned_recalls.items()),
+                file=sys.stderr,
+            )
+    return {
+        "column": column,
+        "fpr": HOLDOUT_FPR,
+        **({"pruned_sparsity": prune} if prune is not None else {}),
+        "held_out": held,
+    }
+
+
+def pruned_holdout_model(folder: Path, sparsity: float) -> Path:
+    """``FOLDER/pruned/model_sparse.tflite``: the held-out run ``FOLDER/run`` pruned to ``sparsity``
+    with ``sensing prune``'s other defaults; a finished pruned run with the same settings is reused."""
+    from training.audio.prune import prune_run
+    from training.pruning import pruned_with
+    from training.run_settings import AudioPruneSettings
+
+    settings = AudioPruneSettings(sparsity=sparsity)
+    pruned = folder / "pruned"
+    if not pruned_with(pruned, settings):
+        print(f"holdout: pruning {folder / 'run'} to {sparsity:.0%}", file=sys.stderr)
+        prune_run(folder / "run", pruned, settings)
+    return pruned / SPARSE_MODEL
 
 
 def split_clips_of(manifest: Path, keep_path: Callable[[Path], bool], *, sr: int) -> list[LoadedClip]:
@@ -364,6 +399,7 @@ def evaluate(
     skip_groups: tuple[str, ...] = (),
     seed: int = 0,
     cache: str | None = None,
+    prune: float | None = None,
 ) -> dict:
     """Run the chosen measurements and write ``evaluation.json``, ``evaluation.md`` and ``evaluation.png``."""
     run, out = Path(run), Path(out)
@@ -376,7 +412,7 @@ def evaluate(
     def keep(record: ClipRecord) -> bool:
         return not any(record.group.startswith(prefix) for prefix in skip_groups)
 
-    results: dict = {"run": str(run), "model": str(model), "seed": seed}
+    results: dict = {"run": str(run), "model": str(model), "seed": seed, "skip_groups": list(skip_groups)}
     if levels or nights:
         clips = split_clips(run, split="test", keep=keep, sr=classifier.metadata.features.sr)
         if not clips:
@@ -391,7 +427,13 @@ def evaluate(
             )
     if holdout:
         results["holdout"] = holdout_figures(
-            run, column=holdout, out=out, epochs=holdout_epochs, cache=cache, skip_groups=skip_groups
+            run,
+            column=holdout,
+            out=out,
+            epochs=holdout_epochs,
+            cache=cache,
+            skip_groups=skip_groups,
+            prune=prune,
         )
     write_atomically(out / "evaluation.json", json.dumps(results, indent=2) + "\n")
     from training.audio.evaluation_report import plot_evaluation, tables_markdown

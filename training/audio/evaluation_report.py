@@ -109,12 +109,21 @@ def tables_markdown(results: dict) -> str:
                 f"(a model trained without that {holdout['column']})."
             ),
             "",
-            f"| held-out {holdout['column']} | label | clips | recall |",
-            "|---|---|---|---|",
         ]
+        sparsity = holdout.get("pruned_sparsity")
+        if sparsity is None:
+            lines += [f"| held-out {holdout['column']} | label | clips | recall |", "|---|---|---|---|"]
+        else:
+            lines += [
+                f"| held-out {holdout['column']} | label | clips | recall | pruned {sparsity:.0%}: recall |",
+                "|---|---|---|---|---|",
+            ]
         for value, row in holdout["held_out"].items():
             for label, figures in row["labels"].items():
-                lines.append(f"| {value} | {label} | {figures['clips']} | {_cell(figures['recall'])} |")
+                pruned = "" if sparsity is None else f" {_cell(row['pruned'][label]['recall'])} |"
+                lines.append(
+                    f"| {value} | {label} | {figures['clips']} | {_cell(figures['recall'])} |{pruned}"
+                )
     return "\n".join(lines)
 
 
@@ -149,12 +158,29 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
             axis.set_xlabel("dB above the noise floor")
         else:
             held = results[name]["held_out"]
-            bars = [
-                (f"{value}\n{label}", figures["recall"] or 0.0)
-                for value, row in held.items()
-                for label, figures in row["labels"].items()
-            ]
-            axis.bar([b[0] for b in bars], [b[1] for b in bars], color="tab:green")
+            sparsity = results[name].get("pruned_sparsity")
+            names = [(value, label) for value, row in held.items() for label in row["labels"]]
+            width = 0.8 if sparsity is None else 0.4
+            axis.bar(
+                [x for x in range(len(names))],
+                [held[value]["labels"][label]["recall"] or 0.0 for value, label in names],
+                width,
+                color="tab:green",
+                label="dense",
+            )
+            if sparsity is not None:
+                axis.bar(
+                    [x + width for x in range(len(names))],
+                    [held[value]["pruned"][label]["recall"] or 0.0 for value, label in names],
+                    width,
+                    color="tab:olive",
+                    label=f"pruned {sparsity:.0%}",
+                )
+                axis.legend(fontsize=7)
+            axis.set_xticks(
+                [x + (width / 2 if sparsity is not None else 0) for x in range(len(names))],
+                [f"{value}\n{label}" for value, label in names],
+            )
             axis.set_title(
                 f"leave one {results[name]['column']} out: recall at {results[name]['fpr']:.0%} FPR",
                 fontsize=9,

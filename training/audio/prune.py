@@ -6,7 +6,8 @@ checks that the rest of the graph fits that path) are wrapped for magnitude
 pruning and fine-tuned on the run's own training clips and split. Sparsity
 rises from 0 to the target along a cubic polynomial over the first part of
 fine-tuning, then stays fixed while the network recovers; only epochs at the
-target sparsity can be kept. The stripped model is exported in every form of
+target sparsity can be kept. With ``distill``, the targets lean on the unpruned
+model's scores (:mod:`training.distillation`). The stripped model is exported in every form of
 :data:`training.export.FORMATS`, and each file is measured through the TFLite
 runtime on the validation and test groups.
 """
@@ -31,7 +32,9 @@ from training.audio.quantize import (
 )
 from training.audio.run_data import RunData, load_run_data
 from training.audio.train import EpochReport, finish_run
+from training.audio.window_stream import TrainingWindows
 from training.checkpoints import deterministic_ops
+from training.distillation import DistilledWindows
 from training.epoch_loop import run_info
 from training.export import export_tflite
 from training.model import build_audio_cnn
@@ -42,7 +45,7 @@ from training.pruning import (
     sparsity_summary,
     trained_model,
 )
-from training.run_settings import PruneSettings
+from training.run_settings import AudioPruneSettings
 from training.tf_setup import keras
 
 EXPORT_FILES = {
@@ -118,7 +121,7 @@ def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
     return results
 
 
-def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) -> dict:
+def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSettings) -> dict:
     """Prune the model of ``base_run`` into the new run folder ``out``; returns its metrics."""
     base_run, out = Path(base_run), Path(out)
     config = AudioTrainConfig.read(base_run / CONFIG, out=str(out))
@@ -127,12 +130,13 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
             f"{base_run}: a {config.frontend} run; pruning for XNNPACK's sparse "
             f"inference takes runs trained with --frontend mel"
         )
-    model = trained_model(
-        base_run,
-        lambda outputs: build_audio_cnn(
+
+    def build(outputs: int) -> keras.Model:
+        return build_audio_cnn(
             input_shape=config.features.input_shape, n_classes=outputs, settings=config.cnn
-        ),
-    )
+        )
+
+    model = trained_model(base_run, build)
     make_folder(out)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}
@@ -149,9 +153,12 @@ def prune_run(base_run: str | Path, out: str | Path, settings: PruneSettings) ->
     config.write(out / CONFIG, status="running", **record)
     deterministic_ops()
     keras.utils.set_random_seed(config.seed)
+    batches: TrainingWindows | DistilledWindows = data.windows
+    if settings.distill:
+        batches = DistilledWindows(data.windows, trained_model(base_run, build), settings.distill)
     model, report, interrupted = fine_tune_pruned(
         model,
-        data.windows,
+        batches,
         settings=settings,
         steps=steps,
         label_smoothing=config.label_smoothing,
