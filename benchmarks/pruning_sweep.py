@@ -67,7 +67,7 @@ def _ensure_pruned(base: Path, run: Path, sparsity: float) -> None:
     from training.run_settings import AudioPruneSettings
 
     settings = AudioPruneSettings(sparsity=sparsity)
-    if pruned_with(run, settings):
+    if pruned_with(run, base, settings):
         print(f"{run}: finished earlier, reused", file=sys.stderr)
         return
     print(f"pruning to {sparsity:.0%} into {run}", file=sys.stderr)
@@ -75,9 +75,10 @@ def _ensure_pruned(base: Path, run: Path, sparsity: float) -> None:
 
 
 def _bedside(base: Path, model: Path, out: Path, *, nights: int, skip_groups: tuple[str, ...]) -> dict:
-    """``sensing evaluate --levels --nights N`` of ``model`` on ``base``'s test groups, kept in ``out``."""
+    """``sensing evaluate --levels --nights N`` of ``model`` on ``base``'s test groups, kept in ``out``
+    (and reused while it is newer than ``model``)."""
     saved = out / "evaluation.json"
-    if saved.is_file():
+    if saved.is_file() and saved.stat().st_mtime > model.stat().st_mtime:  # not of an older model
         results = json.loads(saved.read_text())
         if (
             results.get("model") == str(model)
@@ -357,7 +358,7 @@ def main() -> None:
         shipped = run.resolve() / SPARSE_MODEL
         bedside = _bedside(args.base, shipped, run / "evaluation", nights=args.nights, skip_groups=skip)
         rows.append(_row(sparsity, run, shipped, bedside))
-    runs = dict(sorted(runs.items()))
+    runs = {sparsity: run.resolve() for sparsity, run in sorted(runs.items())}
     native = time_models(
         [row["shipped_model"] for row in rows], rounds=args.rounds, invocations=args.invocations
     )

@@ -123,6 +123,21 @@ def test_prune_and_firmware_export_refuse_leaf_runs_with_a_reason(leaf_run, tmp_
     assert result.returncode != 0 and "mel" in result.stderr and "Traceback" not in result.stderr
     result = run_cli(
         [
+            "evaluate",
+            "--run",
+            str(leaf_run),
+            "--out",
+            str(tmp_path / "e"),
+            "--holdout",
+            "source",
+            "--prune",
+            "0.8",
+        ]
+    )
+    assert result.returncode == 2 and "--prune takes runs trained with --frontend mel" in result.stderr
+    assert not (tmp_path / "e" / "holdout").exists()  # refused before any held-out training
+    result = run_cli(
+        [
             "export",
             "firmware",
             "--model",

@@ -161,13 +161,16 @@ def sparsity_summary(model: keras.Model, settings: PruneSettings) -> dict:
     }
 
 
-def pruned_with(run: Path, settings: PruneSettings) -> bool:
-    """Whether ``run`` is a finished pruned run made with exactly ``settings``."""
+def pruned_with(run: Path, base_run: Path, settings: PruneSettings) -> bool:
+    """Whether ``run`` is a finished run pruned from ``base_run`` with exactly ``settings``."""
     folder = RunFolder(run)
     if not folder.finished():
         return False
-    recorded = folder.config().get("pruning", {})
-    return all(recorded.get(key) == value for key, value in settings.to_dict().items())
+    config = folder.config()
+    recorded = config.get("pruning", {})
+    return Path(config.get("base_run", "")).resolve() == Path(base_run).resolve() and all(
+        recorded.get(key) == value for key, value in settings.to_dict().items()
+    )
 
 
 def schedule_record(steps: dict, steps_per_epoch: int) -> dict:

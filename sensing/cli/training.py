@@ -319,6 +319,8 @@ def _command_evaluate(args: argparse.Namespace) -> int:
         raise SensingError("nothing to measure: give --levels, --nights N and/or --holdout COLUMN")
     if args.prune is not None and not args.holdout:
         raise SensingError("--prune prunes the --holdout runs; give --holdout COLUMN with it")
+    if args.prune is not None and RunFolder(args.run).config().get("frontend") != "mel":
+        raise SensingError(f"{args.run}: not a mel run; --prune takes runs trained with --frontend mel")
     quiet_tensorflow(args)
     make_folder(args.out)
     model = resolve_model(args.model, RunFolder(args.run).model)

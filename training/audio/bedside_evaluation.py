@@ -367,7 +367,7 @@ def pruned_holdout_model(folder: Path, sparsity: float) -> Path:
 
     settings = AudioPruneSettings(sparsity=sparsity)
     pruned = folder / "pruned"
-    if not pruned_with(pruned, settings):
+    if not pruned_with(pruned, folder / "run", settings):
         print(f"holdout: pruning {folder / 'run'} to {sparsity:.0%}", file=sys.stderr)
         prune_run(folder / "run", pruned, settings)
     return pruned / SPARSE_MODEL
