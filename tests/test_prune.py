@@ -192,6 +192,34 @@ def test_prune_refuses_bad_requests(trained_run, tmp_path):
     assert f"{damaged / 'model.keras'}: damaged" in line and "train the run again" in line
 
 
+def test_pruning_from_scratch_learns_new_weights_at_the_runs_learning_rate(trained_run, pruned_run, tmp_path):
+    from training.tf_setup import keras
+
+    out = tmp_path / "scratch"
+    result = run_cli(
+        ["prune", "--run", str(trained_run), "--out", str(out), "--from-scratch", "--epochs", "2"]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "XNNPACK will run model_sparse.tflite sparsely" in result.stdout
+    pruning = json.loads((out / "config.json").read_text())["pruning"]
+    assert pruning["from_scratch"] is True
+    assert pruning["learning_rate"] == json.loads((trained_run / "config.json").read_text())["learning_rate"]
+
+    def stem(run):
+        return (
+            keras.models.load_model(run / "model.keras", compile=False)
+            .get_layer("stem_conv")
+            .get_weights()[0]
+        )
+
+    def correlation(run):
+        return np.corrcoef(stem(trained_run).ravel(), stem(run).ravel())[0, 1]
+
+    # The stem is never pruned: fine-tuned it stays near the trained kernel, from scratch it does not.
+    assert correlation(pruned_run[0]) > 0.9
+    assert abs(correlation(out)) < 0.5
+
+
 def test_bench_times_dense_and_sparse_side_by_side(pruned_run):
     out, _ = pruned_run
     result = run_cli(

@@ -73,3 +73,18 @@ def test_resume_from_a_truncated_config_says_to_start_again(kind, tmp_path):
     line = assert_one_line_error(result, 2)
     assert f"{tmp_path / 'config.json'}: not valid JSON" in line
     assert "start it again without --resume" in line
+
+
+def test_a_wider_network_scales_every_layers_channels():
+    from training.model_settings import CnnSettings
+
+    wide = CnnSettings().widened(1.5)
+    assert (wide.stem_channels, wide.head_channels) == (24, 192)
+    assert [block[1] for block in wide.blocks] == [36, 36, 48, 48, 72, 72]
+    assert [(block[0], block[2]) for block in wide.blocks] == [(b[0], b[2]) for b in CnnSettings().blocks]
+    assert CnnSettings().widened(1.0) == CnnSettings()
+    assert CnnSettings().widened(0.01).stem_channels == 4
+    line = assert_one_line_error(
+        run_main(["train", "audio", "--data", "x.csv", "--out", "o", "--width", "0"]), 2
+    )
+    assert "--width" in line

@@ -57,6 +57,9 @@ def test_leaf_run_writes_both_models_the_learned_filters_and_their_comparison(le
     assert 0.9 < leaf["feature_correlation"] <= 1
     for split in ("validation", "test"):
         assert set(leaf["f1"][split]["exact"]) == set(leaf["f1"][split]["fast"]) == {"cough", "snore"}
+        for thresholds in ("matched", "own_calibration"):
+            assert 0 <= leaf["decisions_equal_to_exact"][thresholds][split] <= 1
+    assert read_metadata(leaf_run / "model_fast.tflite").thresholds == pytest.approx(leaf["fast_thresholds"])
     filters = json.loads((leaf_run / "leaf_filters.json").read_text())
     assert len(filters["centre_hz"]) == len(filters["start_centre_hz"]) == 40
     assert all(0 <= hz <= 8000 for hz in filters["centre_hz"])

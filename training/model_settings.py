@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from sensing.errors import SensingError
+
+CHANNEL_MULTIPLE = 4
+"""Widened layers keep channel counts that are multiples of this (whole SIMD lanes on ARM NEON)."""
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CnnSettings:
@@ -28,6 +33,28 @@ class CnnSettings:
     )
     head_channels: int = 128
     dropout: float = 0.2
+
+    def widened(self, factor: float) -> CnnSettings:
+        """The same network with every layer's channels times ``factor``, rounded to a multiple of
+        :data:`CHANNEL_MULTIPLE` (expansion ratios, strides and dropout unchanged).
+
+        A wider base keeps more of its accuracy once most of its 1x1 weights are pruned: at 80%
+        sparsity a network 1.2 times as wide holds about 0.29 of the normal one's 1x1 weights.
+        """
+        if not factor > 0:
+            raise SensingError(f"width factor must be positive, got {factor!r}")
+
+        def scaled(channels: int) -> int:
+            return max(CHANNEL_MULTIPLE, CHANNEL_MULTIPLE * round(channels * factor / CHANNEL_MULTIPLE))
+
+        return dataclasses.replace(
+            self,
+            stem_channels=scaled(self.stem_channels),
+            blocks=tuple(
+                (expansion, scaled(channels), stride) for expansion, channels, stride in self.blocks
+            ),
+            head_channels=scaled(self.head_channels),
+        )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -155,10 +155,14 @@ class AudioPruneSettings(PruneSettings):
     Attributes:
         distill: share of each training target taken from the unpruned model's scores for the
             same augmented window (:mod:`training.distillation`; 0: labels only), in [0, 1].
+        from_scratch: train the run's architecture again from new weights while pruning
+            (pruning during training) instead of fine-tuning its trained weights; the trained
+            model still gives the distillation targets.
     """
 
     epochs: int = 30
     distill: float = 0.5
+    from_scratch: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

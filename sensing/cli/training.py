@@ -144,6 +144,7 @@ def _command_train_audio(args: argparse.Namespace) -> int:
             data=str(args.data.resolve()),
             out=str(args.out),
             frontend=args.frontend,
+            cnn=import_extra("training.model_settings").CnnSettings().widened(args.width),
             epochs=args.epochs,
             seed=args.seed,
             split_seed=args.split_seed,
@@ -235,15 +236,19 @@ def _command_prune(args: argparse.Namespace) -> int:
             "--out must be a new folder; pruning into --run would overwrite the model it starts from"
         )
     kind = RunFolder(args.run).kind()
-    if kind == "radar" and args.distill is not None:
-        raise SensingError(f"{args.run}: a sleep run; --distill takes audio runs")
+    if kind == "radar" and (args.distill is not None or args.from_scratch):
+        raise SensingError(f"{args.run}: a sleep run; --distill and --from-scratch take audio runs")
     run_settings = import_extra("training.run_settings")
+    learning_rate = args.learning_rate
+    if args.from_scratch and learning_rate is None:
+        learning_rate = RunFolder(args.run).config().get("learning_rate")
     given = {
         name: value
         for name, value in (
             ("epochs", args.epochs),
-            ("learning_rate", args.learning_rate),
+            ("learning_rate", learning_rate),
             ("distill", args.distill),
+            ("from_scratch", args.from_scratch or None),
         )
         if value is not None
     }
@@ -416,6 +421,13 @@ def add_train_commands(commands: Any) -> None:
         help="mel: fixed log-mel features (default); leaf: a frontend learned with the "
         "CNN from raw audio (much slower to train), also exported in a fast form "
         "as model_fast.tflite",
+    )
+    audio.add_argument(
+        "--width",
+        type=positive,
+        default=1.0,
+        help="every layer's channels times this, e.g. 1.2 for a wider network to prune with "
+        "sensing prune (default %(default)s)",
     )
     audio.add_argument(
         "--epochs",
@@ -628,7 +640,8 @@ def add_prune_command(commands: Any) -> None:
         "--learning-rate",
         type=positive,
         default=None,
-        help=f"peak fine-tuning learning rate (default {field_default(PruneSettings, 'learning_rate')})",
+        help=f"peak fine-tuning learning rate (default {field_default(PruneSettings, 'learning_rate')}; "
+        "with --from-scratch, the run's own)",
     )
     prune.add_argument(
         "--distill",
@@ -636,6 +649,13 @@ def add_prune_command(commands: Any) -> None:
         default=None,
         help="audio runs: share of each training target taken from the unpruned model's scores "
         f"for the same window, 0 (labels only) to 1 (default {field_default(AudioPruneSettings, 'distill')})",
+    )
+    prune.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="audio runs: train the run's network again from new weights while pruning it (pruning "
+        "during training) instead of fine-tuning its trained weights; --distill still learns from "
+        "the trained model",
     )
     add_verbose_option(prune)
     prune.set_defaults(handler=_command_prune)

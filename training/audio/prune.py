@@ -6,7 +6,8 @@ checks that the rest of the graph fits that path) are wrapped for magnitude
 pruning and fine-tuned on the run's own training clips and split. Sparsity
 rises from 0 to the target along a cubic polynomial over the first part of
 fine-tuning, then stays fixed while the network recovers; only epochs at the
-target sparsity can be kept. With ``distill``, the targets lean on the unpruned
+target sparsity can be kept; ``from_scratch`` starts instead from new weights, so that the
+network is pruned while it learns. With ``distill``, the targets lean on the unpruned
 model's scores (:mod:`training.distillation`). The stripped model is exported in every form of
 :data:`training.export.FORMATS`, and each file is measured through the TFLite
 runtime on the validation and test groups.
@@ -55,6 +56,9 @@ EXPORT_FILES = {
     "int8": INT8_MODEL,
 }
 """File name of each exported form in a pruned run folder."""
+FROM_SCRATCH_SEED_OFFSET = 1
+"""A network pruned from scratch draws its first weights with the run's seed plus this, so that it
+does not start where the run's own training started."""
 
 
 def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
@@ -136,7 +140,12 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
             input_shape=config.features.input_shape, n_classes=outputs, settings=config.cnn
         )
 
-    model = trained_model(base_run, build)
+    teacher = trained_model(base_run, build)
+    if settings.from_scratch:
+        keras.utils.set_random_seed(config.seed + FROM_SCRATCH_SEED_OFFSET)
+        model = build(teacher.output_shape[-1])
+    else:
+        model = trained_model(base_run, build)
     make_folder(out)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}
@@ -155,7 +164,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
     keras.utils.set_random_seed(config.seed)
     batches: TrainingWindows | DistilledWindows = data.windows
     if settings.distill:
-        batches = DistilledWindows(data.windows, trained_model(base_run, build), settings.distill)
+        batches = DistilledWindows(data.windows, teacher, settings.distill)
     model, report, interrupted = fine_tune_pruned(
         model,
         batches,

@@ -221,27 +221,26 @@ def evaluate_model(
     labels: tuple[str, ...],
     negative_label: str | None,
     target_fpr: float,
-) -> tuple[dict[str, float], dict[str, dict]]:
+) -> tuple[dict[str, float], dict[str, dict], dict[str, np.ndarray]]:
     """Calibrate thresholds on ``validation``; clip metrics of both sets at those thresholds.
 
-    Returns ``(thresholds, {"validation": metrics, "test": metrics})``.
+    Returns ``(thresholds, {"validation": metrics, "test": metrics}, {"validation": scores,
+    "test": scores})``, the scores (clips, labels) per clip as recorded.
     """
-    validation_scores = validation.clip_scores(keras_predict(model))
-    pooled, pooled_true = calibration_scores(validation, keras_predict(model), validation_scores)
+    predict = keras_predict(model)
+    scores = {"validation": validation.clip_scores(predict), "test": test.clip_scores(predict)}
+    pooled, pooled_true = calibration_scores(validation, predict, scores["validation"])
     thresholds = calibrated_thresholds(pooled, pooled_true, labels, negative_label, target_fpr)
-    results = {}
-    for name, evaluation, scores in (
-        ("validation", validation, validation_scores),
-        ("test", test, test.clip_scores(keras_predict(model))),
-    ):
-        predicted = decisions(scores, labels, thresholds, negative_label)
-        results[name] = clip_metrics(
+    results = {
+        name: clip_metrics(
             labels=labels,
             true=evaluation.true,
-            predicted=predicted,
-            scores=scores,
+            predicted=decisions(scores[name], labels, thresholds, negative_label),
+            scores=scores[name],
             negative_label=negative_label,
             categories=evaluation.categories,
             durations_s=evaluation.durations_s,
         )
-    return thresholds, results
+        for name, evaluation in (("validation", validation), ("test", test))
+    }
+    return thresholds, results, scores

@@ -111,7 +111,7 @@ def finish_run(
     """
     out = Path(config.out)
     labels, negative_label = data.labels, data.negative_label
-    thresholds, results = evaluate_model(
+    thresholds, results, scores = evaluate_model(
         model,
         data.validation,
         data.test,
@@ -135,7 +135,7 @@ def finish_run(
 
         metrics_extra = {
             **(metrics_extra or {}),
-            "leaf": finish_leaf_run(model, data, config, exact_results=results, metadata=metadata),
+            "leaf": finish_leaf_run(model, data, config, exact_scores=scores, metadata=metadata),
         }
     metrics = {
         "labels": list(labels),

@@ -1,11 +1,13 @@
 """What a ``--frontend leaf`` training run writes besides the exact model.
 
 - ``model_fast.tflite``: the fast frontend's classifier (power spectrum in),
-  with thresholds calibrated on the same validation groups.
+  with thresholds set on the same validation groups so that it decides as the exact model does
+  (:mod:`training.leaf.agreement`).
 - ``leaf_filters.json`` and ``leaf_filters.png``: the learned filters.
 - In ``metrics.json`` under ``leaf``: the correlation between the exact and
-  fast frontends' features on the first validation windows, and F1 per label of
-  the exact and fast models on validation and test groups.
+  fast frontends' features on the first validation windows, the share of validation and test
+  clips both models decide alike (with the matched thresholds, and with thresholds the fast model
+  calibrates on its own), and F1 per label of both models on validation and test groups.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from sensing.audio.model_file import ModelMetadata
 from sensing.files import write_atomically
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluation_set import EvaluationSet
-from training.audio.run_data import RunData, evaluate_model
+from training.audio.metrics import clip_metrics
+from training.audio.run_data import RunData, decisions, evaluate_model
 from training.export import export_tflite
+from training.leaf.agreement import decision_agreement, matching_thresholds
 from training.leaf.fast import build_fast_classifier, build_fast_frontend
 from training.leaf.filters import filter_responses, learned_filters, plot_filters
 from training.leaf.frontend import features_model
@@ -58,33 +62,62 @@ def finish_leaf_run(
     data: RunData,
     config: AudioTrainConfig,
     *,
-    exact_results: dict,
+    exact_scores: dict[str, np.ndarray],
     metadata: ModelMetadata,
 ) -> dict:
     """Export the fast model, measure it against the exact one, save the learned filters.
 
+    The fast model's thresholds make it decide as the exact model does on the validation clips
+    (:mod:`training.leaf.agreement`); how often it does on the test clips is measured, beside how
+    often it would with thresholds calibrated on its own scores for the target false-positive rate.
+
     Args:
         model: the trained exact classifier (raw audio in).
-        exact_results: its ``{"validation": ..., "test": ...}`` clip metrics.
+        exact_scores: its ``{"validation": ..., "test": ...}`` (clips, labels) clip scores.
         metadata: the exact model's metadata; the fast model's differs in frontend and thresholds.
 
     Returns:
         The ``leaf`` entry of ``metrics.json``.
     """
     out = Path(config.out)
+    labels, negative_label = data.labels, data.negative_label
     fast = build_fast_classifier(model, config.features)
     validation = EvaluationSet(
         data.source, data.splits["validation"], "validation (fast frontend)", frontend="leaf-fast"
     )
     test = EvaluationSet(data.source, data.splits["test"], "test (fast frontend)", frontend="leaf-fast")
-    thresholds, fast_results = evaluate_model(
-        fast,
-        validation,
-        test,
-        labels=data.labels,
-        negative_label=data.negative_label,
-        target_fpr=config.target_fpr,
+    own_thresholds, _, fast_scores = evaluate_model(
+        fast, validation, test, labels=labels, negative_label=negative_label, target_fpr=config.target_fpr
     )
+    thresholds = matching_thresholds(
+        fast_scores["validation"], exact_scores["validation"], metadata.thresholds, labels
+    )
+    agreement: dict[str, dict[str, float]] = {"matched": {}, "own_calibration": {}}
+    f1: dict[str, dict] = {}
+    for name, evaluation in (("validation", validation), ("test", test)):
+        exact_decisions = decisions(exact_scores[name], labels, metadata.thresholds, negative_label)
+        fast_decisions = decisions(fast_scores[name], labels, thresholds, negative_label)
+        own_decisions = decisions(fast_scores[name], labels, own_thresholds, negative_label)
+        agreement["matched"][name] = decision_agreement(fast_decisions, exact_decisions)
+        agreement["own_calibration"][name] = decision_agreement(own_decisions, exact_decisions)
+        f1[name] = {
+            model_name: target_f1(
+                clip_metrics(
+                    labels=labels,
+                    true=evaluation.true,
+                    predicted=predicted,
+                    scores=scores,
+                    negative_label=negative_label,
+                    categories=evaluation.categories,
+                    durations_s=evaluation.durations_s,
+                ),
+                negative_label,
+            )
+            for model_name, predicted, scores in (
+                ("exact", exact_decisions, exact_scores[name]),
+                ("fast", fast_decisions, fast_scores[name]),
+            )
+        }
     fast_metadata = ModelMetadata(
         labels=metadata.labels,
         negative_label=metadata.negative_label,
@@ -104,18 +137,15 @@ def finish_leaf_run(
     )
     print(
         f"fast frontend: feature correlation with the exact one {correlation:.4f} on "
-        f"{len(exact_inputs)} validation windows",
+        f"{len(exact_inputs)} validation windows; decisions equal to the exact model's on "
+        f"{agreement['matched']['test']:.1%} of test clips",
         flush=True,
     )
     return {
         "fast_model": "model_fast.tflite",
         "feature_correlation": round(correlation, 5),
-        "f1": {
-            name: {
-                "exact": target_f1(exact_results[name], data.negative_label),
-                "fast": target_f1(fast_results[name], data.negative_label),
-            }
-            for name in ("validation", "test")
-        },
+        "decisions_equal_to_exact": agreement,
+        "f1": f1,
         "fast_thresholds": thresholds,
+        "fast_thresholds_own_calibration": own_thresholds,
     }
