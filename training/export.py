@@ -18,6 +18,8 @@ entry of the TFLite model's ``metadata`` table, which interpreters ignore and
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from pathlib import Path
 from typing import Protocol
 
@@ -55,6 +57,36 @@ def embed_metadata(tflite_bytes: bytes, metadata: EmbeddedMetadata) -> bytes:
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
+class _LastSavedModel:
+    """The last model converted, kept as a SavedModel: saving takes most of a conversion's time,
+    and a pruned run converts one model to every form."""
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.folder: tempfile.TemporaryDirectory[str] | None = None
+
+    def folder_of(self, model: keras.Model) -> str:
+        """A SavedModel folder of ``model`` as it is now (its architecture and every weight),
+        saved as TFLite's own Keras path saves it."""
+        digest = hashlib.sha256(model.to_json().encode())
+        for weight in model.weights:
+            digest.update(np.asarray(weight).tobytes())
+        key = digest.hexdigest()
+        if self.folder is None or key != self.key:
+            if self.folder is not None:
+                self.folder.cleanup()
+            self.folder = tempfile.TemporaryDirectory(prefix="sensing-saved-model-")
+            with captured_native_stderr():
+                tf.saved_model.save(
+                    model, self.folder.name, options=tf.saved_model.SaveOptions(save_debug_info=True)
+                )
+            self.key = key
+        return self.folder.name
+
+
+_LAST_SAVED = _LastSavedModel()
+
+
 def convert(
     model: keras.Model, form: str = "float32", representative_windows: np.ndarray | None = None
 ) -> bytes:
@@ -68,7 +100,7 @@ def convert(
     """
     if form not in FORMATS:
         raise ValueError(f"unknown TFLite form {form!r}; one of {FORMATS}")
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter = tf.lite.TFLiteConverter.from_saved_model(_LAST_SAVED.folder_of(model))
     if form == "sparse":
         converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
     elif form == "sparse_fp16":
