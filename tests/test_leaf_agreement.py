@@ -42,3 +42,11 @@ def test_thresholds_per_label_and_agreement_share():
     assert decision_agreement(["cough", "other", "snore"], ["cough", "snore", "snore"]) == pytest.approx(
         2 / 3, abs=1e-4
     )
+
+
+def test_float32_scores_fall_on_the_intended_side():
+    scores = np.array([0.1, 0.5, 0.9], dtype=np.float32)
+    assert not (scores >= matching_threshold(scores, np.zeros(3, dtype=bool))).any()
+    neighbours = np.array([0.5, np.nextafter(np.float32(0.5), np.float32(1))], dtype=np.float32)
+    threshold = matching_threshold(neighbours, np.array([False, True]))
+    assert list(neighbours >= threshold) == [False, True]

@@ -254,3 +254,18 @@ def test_check_sparse_command_gives_the_verdict_as_exit_status(pruned_run, tmp_p
     broken.write_bytes((out / "model_sparse.tflite").read_bytes()[:300])
     unreadable = run_cli(["check-sparse", str(broken)])
     assert unreadable.returncode == 2 and "error:" in unreadable.stderr
+
+
+def test_a_run_pruned_before_a_setting_existed_is_still_reused(tmp_path):
+    from training.pruning import pruned_with
+    from training.run_settings import AudioPruneSettings
+
+    settings = AudioPruneSettings()
+    recorded = {key: value for key, value in settings.to_dict().items() if key != "from_scratch"}
+    run = tmp_path / "pruned"
+    run.mkdir()
+    config = {"status": "finished", "base_run": str(tmp_path / "base"), "pruning": recorded}
+    (run / "config.json").write_text(json.dumps(config))
+    assert pruned_with(run, tmp_path / "base", settings)
+    assert not pruned_with(run, tmp_path / "base", AudioPruneSettings(from_scratch=True))
+    assert not pruned_with(run, tmp_path / "other", settings)

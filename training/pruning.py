@@ -168,8 +168,9 @@ def pruned_with(run: Path, base_run: Path, settings: PruneSettings) -> bool:
         return False
     config = folder.config()
     recorded = config.get("pruning", {})
+    defaults = type(settings)(sparsity=settings.sparsity).to_dict()  # settings older runs did not record
     return Path(config.get("base_run", "")).resolve() == Path(base_run).resolve() and all(
-        recorded.get(key) == value for key, value in settings.to_dict().items()
+        recorded.get(key, defaults[key]) == value for key, value in settings.to_dict().items()
     )
 
 

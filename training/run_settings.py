@@ -103,7 +103,8 @@ class PruneSettings:
         sparsity: share of each 1x1 convolution's weights set to zero, in (0, 1).
         epochs: fine-tuning epochs.
         learning_rate: peak Adam learning rate (cosine decay to zero), lower
-            than training's because the network starts trained.
+            than training's because the network starts trained (``sensing prune
+            --from-scratch`` takes the run's own).
         ramp_fraction: share of the fine-tuning steps over which sparsity
             rises from 0 to ``sparsity``.
         ramp_power: exponent of tfmot's PolynomialDecay schedule (3: prune

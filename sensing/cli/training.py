@@ -27,7 +27,7 @@ from sensing.cli.options import (
 )
 from sensing.errors import SensingError
 from sensing.files import make_folder
-from sensing.run_folder import INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder, resolve_model
+from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder, resolve_model
 from sensing.wording import plural
 
 
@@ -241,7 +241,9 @@ def _command_prune(args: argparse.Namespace) -> int:
     run_settings = import_extra("training.run_settings")
     learning_rate = args.learning_rate
     if args.from_scratch and learning_rate is None:
-        learning_rate = RunFolder(args.run).config().get("learning_rate")
+        learning_rate = (
+            import_extra("training.audio.config").AudioTrainConfig.read(args.run / CONFIG).learning_rate
+        )
     given = {
         name: value
         for name, value in (

@@ -142,7 +142,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
 
     teacher = trained_model(base_run, build)
     if settings.from_scratch:
-        keras.utils.set_random_seed(config.seed + FROM_SCRATCH_SEED_OFFSET)
+        keras.utils.set_random_seed((config.seed + FROM_SCRATCH_SEED_OFFSET) % 2**32)
         model = build(teacher.output_shape[-1])
     else:
         model = trained_model(base_run, build)

@@ -19,12 +19,13 @@ def matching_threshold(fast_scores: np.ndarray, exact_fires: np.ndarray) -> floa
         fast_scores: (clips,) one label's fast-model clip scores, in [0, 1].
         exact_fires: (clips,) whether the exact model's score reached its threshold.
 
-    Among equally good thresholds, the middle one of the best run is taken, halfway between
-    the two fast scores it falls between (0.0 when every clip should fire, just above the
-    highest score when none should).
+    Among equally good thresholds, the median of them is taken, halfway between the two fast
+    scores it falls between (0.0 when every clip should fire, just above the highest score when
+    none should). It is worked out in the scores' own precision (float32 scores get a float32
+    threshold), so that no clip lands on the wrong side of it by rounding.
     """
     order = np.argsort(fast_scores, kind="stable")
-    ranked = np.asarray(fast_scores, dtype=np.float64)[order]
+    ranked = np.asarray(fast_scores)[order]
     fires = np.asarray(exact_fires, dtype=bool)[order]
     # Threshold just above the k lowest scores (k = 0..n): those k clips do not fire.
     quiet_below = np.concatenate([[0], np.cumsum(~fires)])
@@ -40,7 +41,9 @@ def matching_threshold(fast_scores: np.ndarray, exact_fires: np.ndarray) -> floa
         return 0.0
     if cut == ranked.size:
         return float(np.nextafter(ranked[-1], np.inf))
-    return float((ranked[cut - 1] + ranked[cut]) / 2)
+    below, above = ranked[cut - 1], ranked[cut]
+    halfway = (below + above) / 2
+    return float(halfway if halfway > below else above)
 
 
 def matching_thresholds(
