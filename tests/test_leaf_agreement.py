@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from training.leaf.agreement import decision_agreement, matching_threshold, matching_thresholds
+from training.audio.metrics import decision_agreement
+from training.leaf.agreement import matching_threshold, matching_thresholds
 
 
 def test_a_monotone_change_of_scores_is_matched_exactly():

@@ -33,6 +33,11 @@ def threshold_for_fpr(negative_scores: np.ndarray, fpr: float) -> float:
     return float(np.nextafter(ranked[allowed], np.inf))
 
 
+def decision_agreement(first: list[str], second: list[str]) -> float:
+    """Share of clips given the same decision by two models, rounded to 4 places."""
+    return round(float(np.mean(np.array(first) == np.array(second))), 4)
+
+
 def roc_auc(scores: np.ndarray, is_positive: np.ndarray) -> float | None:
     """Area under the ROC curve (ties count half); None without both classes."""
     is_positive = np.asarray(is_positive, dtype=bool)

@@ -18,15 +18,13 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import numpy as np
-
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.decision import decide
 from sensing.errors import SensingError
 from sensing.files import make_folder
 from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder
 from training.audio.config import AudioTrainConfig
-from training.audio.metrics import clip_metrics
+from training.audio.metrics import clip_metrics, decision_agreement
 from training.audio.quantize import (
     export_int8,
     tflite_clip_scores,
@@ -117,9 +115,7 @@ def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
         }
     for form in paths:
         results[form]["decisions_equal_to_float32"] = {
-            name: round(
-                float(np.mean(np.array(decisions[form][name]) == np.array(decisions["float32"][name]))), 4
-            )
+            name: decision_agreement(decisions[form][name], decisions["float32"][name])
             for name in ("validation", "test")
         }
     return results
@@ -140,12 +136,10 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
             input_shape=config.features.input_shape, n_classes=outputs, settings=config.cnn
         )
 
-    teacher = trained_model(base_run, build)
+    model = trained_model(base_run, build)
     if settings.from_scratch:
         keras.utils.set_random_seed((config.seed + FROM_SCRATCH_SEED_OFFSET) % 2**32)
-        model = build(teacher.output_shape[-1])
-    else:
-        model = trained_model(base_run, build)
+        model = build(model.output_shape[-1])
     make_folder(out)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}
@@ -164,7 +158,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
     keras.utils.set_random_seed(config.seed)
     batches: TrainingWindows | DistilledWindows = data.windows
     if settings.distill:
-        batches = DistilledWindows(data.windows, teacher, settings.distill)
+        batches = DistilledWindows(data.windows, trained_model(base_run, build), settings.distill)
     model, report, interrupted = fine_tune_pruned(
         model,
         batches,

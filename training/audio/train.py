@@ -135,7 +135,9 @@ def finish_run(
 
         metrics_extra = {
             **(metrics_extra or {}),
-            "leaf": finish_leaf_run(model, data, config, exact_scores=scores, metadata=metadata),
+            "leaf": finish_leaf_run(
+                model, data, config, exact_results=results, exact_scores=scores, metadata=metadata
+            ),
         }
     metrics = {
         "labels": list(labels),

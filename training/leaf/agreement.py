@@ -65,8 +65,3 @@ def matching_thresholds(
         )
         for label, threshold in exact_thresholds.items()
     }
-
-
-def decision_agreement(first: list[str], second: list[str]) -> float:
-    """Share of clips given the same decision by both models."""
-    return round(float(np.mean(np.array(first) == np.array(second))), 4)

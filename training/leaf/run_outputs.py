@@ -22,10 +22,10 @@ from sensing.audio.model_file import ModelMetadata
 from sensing.files import write_atomically
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluation_set import EvaluationSet
-from training.audio.metrics import clip_metrics
+from training.audio.metrics import clip_metrics, decision_agreement
 from training.audio.run_data import RunData, decisions, evaluate_model
 from training.export import export_tflite
-from training.leaf.agreement import decision_agreement, matching_thresholds
+from training.leaf.agreement import matching_thresholds
 from training.leaf.fast import build_fast_classifier, build_fast_frontend
 from training.leaf.filters import filter_responses, learned_filters, plot_filters
 from training.leaf.frontend import features_model
@@ -62,6 +62,7 @@ def finish_leaf_run(
     data: RunData,
     config: AudioTrainConfig,
     *,
+    exact_results: dict,
     exact_scores: dict[str, np.ndarray],
     metadata: ModelMetadata,
 ) -> dict:
@@ -73,6 +74,7 @@ def finish_leaf_run(
 
     Args:
         model: the trained exact classifier (raw audio in).
+        exact_results: its ``{"validation": ..., "test": ...}`` clip metrics.
         exact_scores: its ``{"validation": ..., "test": ...}`` (clips, labels) clip scores.
         metadata: the exact model's metadata; the fast model's differs in frontend and thresholds.
 
@@ -101,22 +103,19 @@ def finish_leaf_run(
         agreement["matched"][name] = decision_agreement(fast_decisions, exact_decisions)
         agreement["own_calibration"][name] = decision_agreement(own_decisions, exact_decisions)
         f1[name] = {
-            model_name: target_f1(
+            "exact": target_f1(exact_results[name], negative_label),
+            "fast": target_f1(
                 clip_metrics(
                     labels=labels,
                     true=evaluation.true,
-                    predicted=predicted,
-                    scores=scores,
+                    predicted=fast_decisions,
+                    scores=fast_scores[name],
                     negative_label=negative_label,
                     categories=evaluation.categories,
                     durations_s=evaluation.durations_s,
                 ),
                 negative_label,
-            )
-            for model_name, predicted, scores in (
-                ("exact", exact_decisions, exact_scores[name]),
-                ("fast", fast_decisions, fast_scores[name]),
-            )
+            ),
         }
     fast_metadata = ModelMetadata(
         labels=metadata.labels,
