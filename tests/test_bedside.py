@@ -297,6 +297,8 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
             "1",
             "--prune",
             "0.75",
+            "--prune-epochs",
+            "2",
         ]
     )
     assert result.returncode == 0, result.stderr
@@ -315,7 +317,8 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
     assert all(0 <= figures["recall"] <= 1 for figures in labels.values())
     assert "| held-out source | label | clips | recall | pruned 75%: recall |" in result.stdout
     pruned = out / "holdout" / "phone" / "pruned"  # the held-out run pruned, its sparse file scored
-    assert json.loads((pruned / "config.json").read_text())["pruning"]["sparsity"] == 0.75
+    pruning = json.loads((pruned / "config.json").read_text())["pruning"]
+    assert (pruning["sparsity"], pruning["epochs"]) == (0.75, 2)
     assert check_sparse(pruned / "model_sparse.tflite").sparse_ready
     assert set(held["phone"]["pruned"]) == set(labels)
     assert all(0 <= figures["recall"] <= 1 for figures in held["phone"]["pruned"].values())
@@ -331,6 +334,23 @@ def test_prune_needs_holdout(trained_run, tmp_path):
         2,
     )
     assert "--prune prunes the --holdout runs" in line
+    line = assert_one_line_error(
+        run_main(
+            [
+                "evaluate",
+                "--run",
+                str(trained_run),
+                "--out",
+                str(tmp_path),
+                "--holdout",
+                "source",
+                "--prune-epochs",
+                "2",
+            ]
+        ),
+        2,
+    )
+    assert "give --prune SPARSITY with it" in line
 
 
 def test_validation_clips_over_a_floor_keep_the_sound_and_add_noise_below_its_loudest_frame():

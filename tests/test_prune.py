@@ -192,18 +192,37 @@ def test_prune_refuses_bad_requests(trained_run, tmp_path):
     assert f"{damaged / 'model.keras'}: damaged" in line and "train the run again" in line
 
 
-def test_pruning_from_scratch_learns_new_weights_at_the_runs_learning_rate(trained_run, pruned_run, tmp_path):
+def test_pruning_from_scratch_with_its_own_seed_learns_new_weights_on_the_runs_groups(
+    trained_run, pruned_run, tmp_path
+):
     from training.tf_setup import keras
 
     out = tmp_path / "scratch"
     result = run_cli(
-        ["prune", "--run", str(trained_run), "--out", str(out), "--from-scratch", "--epochs", "2"]
+        [
+            "prune",
+            "--run",
+            str(trained_run),
+            "--out",
+            str(out),
+            "--from-scratch",
+            "--epochs",
+            "2",
+            "--seed",
+            "7",
+        ]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "XNNPACK will run model_sparse.tflite sparsely" in result.stdout
-    pruning = json.loads((out / "config.json").read_text())["pruning"]
-    assert pruning["from_scratch"] is True
-    assert pruning["learning_rate"] == json.loads((trained_run / "config.json").read_text())["learning_rate"]
+    config = json.loads((out / "config.json").read_text())
+    base = json.loads((trained_run / "config.json").read_text())
+    assert config["pruning"]["from_scratch"] is True and config["pruning"]["seed"] == 7
+    assert config["learning_rate"] == base["learning_rate"] == config["pruning"]["learning_rate"]
+    # another seed, the same held-out groups: the pruned run is scored on the run's test clips
+    assert (config["seed"], config["split_seed"]) == (7, base["seed"])
+    assert [c.record.path for c in split_clips(out, split="test", sr=16000)] == [
+        c.record.path for c in split_clips(trained_run, split="test", sr=16000)
+    ]
 
     def stem(run):
         return (

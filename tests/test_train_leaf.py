@@ -66,6 +66,16 @@ def test_leaf_run_writes_both_models_the_learned_filters_and_their_comparison(le
     assert all(1 <= root for root in filters["pcen_root"])
 
 
+def test_the_fast_files_agreement_with_the_exact_file_is_the_one_the_run_reports(leaf_run):
+    from training.audio.evaluate import split_clips
+
+    exact, fast = AudioClassifier(leaf_run / "model.tflite"), AudioClassifier(leaf_run / "model_fast.tflite")
+    clips = split_clips(leaf_run, split="test", sr=16000)
+    equal = [exact.classify_audio(c.samples).label == fast.classify_audio(c.samples).label for c in clips]
+    reported = json.loads((leaf_run / "metrics.json").read_text())["leaf"]["decisions_equal_to_exact"]
+    assert np.mean(equal) == pytest.approx(reported["matched"]["test"], abs=1 / len(clips) + 1e-9)
+
+
 def test_models_say_what_input_they_take(leaf_run):
     exact, fast = read_metadata(leaf_run / "model.tflite"), read_metadata(leaf_run / "model_fast.tflite")
     assert (exact.frontend, fast.frontend) == ("leaf", "leaf-fast")

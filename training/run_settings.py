@@ -159,11 +159,15 @@ class AudioPruneSettings(PruneSettings):
         from_scratch: train the run's architecture again from new weights while pruning
             (pruning during training) instead of fine-tuning its trained weights; the trained
             model still gives the distillation targets.
+        seed: random seed of the pruned run (batch order, augmentation, dropout, the int8
+            calibration windows and, from scratch, the first weights); None: the run's own. The
+            split into training, validation and test groups stays the run's.
     """
 
     epochs: int = 30
     distill: float = 0.5
     from_scratch: bool = False
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -236,8 +236,8 @@ def _command_prune(args: argparse.Namespace) -> int:
             "--out must be a new folder; pruning into --run would overwrite the model it starts from"
         )
     kind = RunFolder(args.run).kind()
-    if kind == "radar" and (args.distill is not None or args.from_scratch):
-        raise SensingError(f"{args.run}: a sleep run; --distill and --from-scratch take audio runs")
+    if kind == "radar" and (args.distill is not None or args.from_scratch or args.seed is not None):
+        raise SensingError(f"{args.run}: a sleep run; --distill, --from-scratch and --seed take audio runs")
     run_settings = import_extra("training.run_settings")
     learning_rate = args.learning_rate
     if args.from_scratch and learning_rate is None:
@@ -251,6 +251,7 @@ def _command_prune(args: argparse.Namespace) -> int:
             ("learning_rate", learning_rate),
             ("distill", args.distill),
             ("from_scratch", args.from_scratch or None),
+            ("seed", args.seed),
         )
         if value is not None
     }
@@ -326,6 +327,8 @@ def _command_evaluate(args: argparse.Namespace) -> int:
         raise SensingError("nothing to measure: give --levels, --nights N and/or --holdout COLUMN")
     if args.prune is not None and not args.holdout:
         raise SensingError("--prune prunes the --holdout runs; give --holdout COLUMN with it")
+    if args.prune_epochs is not None and args.prune is None:
+        raise SensingError("--prune-epochs sets how long --prune fine-tunes; give --prune SPARSITY with it")
     if args.prune is not None and RunFolder(args.run).config().get("frontend") != "mel":
         raise SensingError(f"{args.run}: not a mel run; --prune takes runs trained with --frontend mel")
     quiet_tensorflow(args)
@@ -344,7 +347,11 @@ def _command_evaluate(args: argparse.Namespace) -> int:
         skip_groups=tuple(args.skip_groups),
         seed=args.seed,
         cache=None if args.cache is None else str(args.cache),
-        prune=args.prune,
+        prune=None
+        if args.prune is None
+        else import_extra("training.run_settings").AudioPruneSettings(
+            sparsity=args.prune, **({} if args.prune_epochs is None else {"epochs": args.prune_epochs})
+        ),
     )
     print((args.out / "evaluation.md").read_text())
     print(
@@ -532,6 +539,8 @@ def add_train_commands(commands: Any) -> None:
 
 def add_evaluate_command(commands: Any) -> None:
     """Add ``evaluate``."""
+    from training.run_settings import AudioPruneSettings
+
     evaluate = commands.add_parser(
         "evaluate",
         help="measure a model as a bedside device would hear: levels, bedroom nights, unseen sources",
@@ -585,6 +594,13 @@ def add_evaluate_command(commands: Any) -> None:
         metavar="SPARSITY",
         help="also prune each --holdout run to this share of zero 1x1 weights (sensing prune's "
         "defaults otherwise) and score its sparse file beside the dense one",
+    )
+    evaluate.add_argument(
+        "--prune-epochs",
+        type=positive_int,
+        default=None,
+        help="fine-tuning passes of each --prune, at least 2 (default: sensing prune's "
+        f"{field_default(AudioPruneSettings, 'epochs')})",
     )
     evaluate.add_argument(
         "--cache", type=Path, default=None, help="feature cache folder for --holdout training"
@@ -658,6 +674,14 @@ def add_prune_command(commands: Any) -> None:
         help="audio runs: train the run's network again from new weights while pruning it (pruning "
         "during training) instead of fine-tuning its trained weights; --distill still learns from "
         "the trained model",
+    )
+    prune.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=None,
+        help="audio runs: random seed of the pruning (batch order, augmentation, dropout, and the "
+        "first weights with --from-scratch), to measure how much a result owes to chance; the "
+        "training, validation and test groups stay the run's (default: the run's own seed)",
     )
     add_verbose_option(prune)
     prune.set_defaults(handler=_command_prune)

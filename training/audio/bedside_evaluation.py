@@ -52,6 +52,7 @@ from training.audio.bedroom_nights import (
 from training.audio.dataset import LoadedClip
 from training.audio.evaluate import split_clips
 from training.audio.metrics import threshold_for_fpr
+from training.run_settings import AudioPruneSettings
 
 SWEEP_LEVELS_DBFS = (-6.0, -26.0, -46.0)
 """Clip peak levels of the level sweep."""
@@ -275,16 +276,16 @@ def holdout_figures(
     epochs: int | None,
     cache: str | None,
     skip_groups: tuple[str, ...] = (),
-    prune: float | None = None,
+    prune: AudioPruneSettings | None = None,
 ) -> dict:
     """Leave-one-out over ``column`` of the run's manifest: for each value with target clips, train
     the run's settings without that value's clips (``OUT/holdout/VALUE/run``) and score them, with the
     new run's test negatives and the value's own negatives, at :data:`HOLDOUT_FPR`. A value whose
     clips all lie in groups starting with one of ``skip_groups`` is not held out.
 
-    With ``prune`` (a sparsity), each held-out run is also pruned to it with ``sensing prune``'s
-    other defaults (``OUT/holdout/VALUE/pruned``) and its ``model_sparse.tflite`` scored on the same
-    clips, so a pruned model's generalisation is measured against its own dense base."""
+    With ``prune``, each held-out run is also pruned with those settings (``OUT/holdout/VALUE/pruned``)
+    and its ``model_sparse.tflite`` scored on the same clips, so a pruned model's generalisation is
+    measured against its own dense base."""
     from training.audio.config import AudioTrainConfig
     from training.audio.train import train_audio
     from training.scale import ScaleSettings
@@ -346,29 +347,27 @@ def holdout_figures(
             pruned_recalls = recall_at_fpr(sparse, positives, negatives, fpr=HOLDOUT_FPR)
             held[value]["pruned"] = pruned_recalls
             print(
-                f"holdout {column}={value}, pruned to {prune:.0%}: "
+                f"holdout {column}={value}, pruned to {prune.sparsity:.0%}: "
                 + ", ".join(f"{label} recall {row['recall']}" for label, row in pruned_recalls.items()),
                 file=sys.stderr,
             )
     return {
         "column": column,
         "fpr": HOLDOUT_FPR,
-        **({"pruned_sparsity": prune} if prune is not None else {}),
+        **({"pruned_sparsity": prune.sparsity, "pruning_epochs": prune.epochs} if prune is not None else {}),
         "held_out": held,
     }
 
 
-def pruned_holdout_model(folder: Path, sparsity: float) -> Path:
-    """``FOLDER/pruned/model_sparse.tflite``: the held-out run ``FOLDER/run`` pruned to ``sparsity``
-    with ``sensing prune``'s other defaults; a finished pruned run with the same settings is reused."""
+def pruned_holdout_model(folder: Path, settings: AudioPruneSettings) -> Path:
+    """``FOLDER/pruned/model_sparse.tflite``: the held-out run ``FOLDER/run`` pruned with
+    ``settings``; a finished pruned run with the same settings is reused."""
     from training.audio.prune import prune_run
     from training.pruning import pruned_with
-    from training.run_settings import AudioPruneSettings
 
-    settings = AudioPruneSettings(sparsity=sparsity)
     pruned = folder / "pruned"
     if not pruned_with(pruned, folder / "run", settings):
-        print(f"holdout: pruning {folder / 'run'} to {sparsity:.0%}", file=sys.stderr)
+        print(f"holdout: pruning {folder / 'run'} to {settings.sparsity:.0%}", file=sys.stderr)
         prune_run(folder / "run", pruned, settings)
     return pruned / SPARSE_MODEL
 
@@ -399,7 +398,7 @@ def evaluate(
     skip_groups: tuple[str, ...] = (),
     seed: int = 0,
     cache: str | None = None,
-    prune: float | None = None,
+    prune: AudioPruneSettings | None = None,
 ) -> dict:
     """Run the chosen measurements and write ``evaluation.json``, ``evaluation.md`` and ``evaluation.png``."""
     run, out = Path(run), Path(out)

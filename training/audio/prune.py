@@ -15,6 +15,7 @@ runtime on the validation and test groups.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from pathlib import Path
 
@@ -125,6 +126,8 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
     """Prune the model of ``base_run`` into the new run folder ``out``; returns its metrics."""
     base_run, out = Path(base_run), Path(out)
     config = AudioTrainConfig.read(base_run / CONFIG, out=str(out))
+    if settings.seed is not None:
+        config = dataclasses.replace(config, seed=settings.seed, split_seed=config.group_split_seed)
     if config.frontend != "mel":
         raise SensingError(
             f"{base_run}: a {config.frontend} run; pruning for XNNPACK's sparse "
