@@ -192,12 +192,10 @@ def test_prune_refuses_bad_requests(trained_run, tmp_path):
     assert f"{damaged / 'model.keras'}: damaged" in line and "train the run again" in line
 
 
-def test_pruning_from_scratch_with_its_own_seed_learns_new_weights_on_the_runs_groups(
-    trained_run, pruned_run, tmp_path
-):
-    from training.tf_setup import keras
-
-    out = tmp_path / "scratch"
+@pytest.fixture(scope="module")
+def scratch_run(trained_run, tmp_path_factory):
+    """The tiny run pruned from scratch with its own seed and thresholds matched to the dense model."""
+    out = tmp_path_factory.mktemp("scratch") / "run"
     result = run_cli(
         [
             "prune",
@@ -210,8 +208,19 @@ def test_pruning_from_scratch_with_its_own_seed_learns_new_weights_on_the_runs_g
             "2",
             "--seed",
             "7",
+            "--thresholds",
+            "dense",
         ]
     )
+    return out, result
+
+
+def test_pruning_from_scratch_with_its_own_seed_learns_new_weights_on_the_runs_groups(
+    trained_run, pruned_run, scratch_run
+):
+    from training.tf_setup import keras
+
+    out, result = scratch_run
     assert result.returncode == 0, result.stderr[-3000:]
     assert "XNNPACK will run model_sparse.tflite sparsely" in result.stdout
     config = json.loads((out / "config.json").read_text())
@@ -223,6 +232,7 @@ def test_pruning_from_scratch_with_its_own_seed_learns_new_weights_on_the_runs_g
     assert [c.record.path for c in split_clips(out, split="test", sr=16000)] == [
         c.record.path for c in split_clips(trained_run, split="test", sr=16000)
     ]
+    assert "same as dense" in result.stdout
 
     def stem(run):
         return (
@@ -237,6 +247,35 @@ def test_pruning_from_scratch_with_its_own_seed_learns_new_weights_on_the_runs_g
     # The stem is never pruned: fine-tuned it stays near the trained kernel, from scratch it does not.
     assert correlation(pruned_run[0]) > 0.9
     assert abs(correlation(out)) < 0.5
+
+
+def _verdict_agreement(scores, fires, threshold):
+    return np.mean((scores >= threshold) == fires)
+
+
+def test_thresholds_matched_to_the_dense_model_agree_with_it_best(trained_run, scratch_run, tmp_path):
+    """--thresholds dense (pruning from scratch, above): on the validation clips the run calibrates on,
+    no other threshold makes the pruned file's verdicts agree more often with the dense file's."""
+    from sensing.audio.model_file import read_metadata
+    from training.audio.config import AudioTrainConfig
+    from training.audio.run_data import calibration_scores, load_run_data
+
+    out = scratch_run[0]
+    pruned, dense = (
+        AudioClassifier(out / "model_sparse.tflite"),
+        AudioClassifier(trained_run / "model.tflite"),
+    )
+    assert read_metadata(out / "model_sparse.tflite").extra["thresholds_from"] == "dense"
+    assert pruned.metadata.thresholds == read_metadata(out / "model.tflite").thresholds
+    data = load_run_data(AudioTrainConfig.read(out / "config.json", out=str(tmp_path)), tmp_path)
+    pruned_scores, _ = calibration_scores(data.validation, pruned.predict_windows)
+    dense_scores, _ = calibration_scores(data.validation, dense.predict_windows)
+    for label, threshold in pruned.metadata.thresholds.items():
+        column = data.labels.index(label)
+        fires = dense_scores[:, column] >= dense.metadata.thresholds[label]
+        best = _verdict_agreement(pruned_scores[:, column], fires, threshold)
+        others = [_verdict_agreement(pruned_scores[:, column], fires, t) for t in np.linspace(0, 1, 201)]
+        assert best >= max(others) - 1 / len(fires), label
 
 
 def test_bench_times_dense_and_sparse_side_by_side(pruned_run):

@@ -143,7 +143,7 @@ def test_prune_makes_a_sleep_run_sparse_and_scores_it_against_the_dense_model(
     line = assert_one_line_error(
         run_main(["prune", "--run", str(run), "--out", str(tmp_path / "o"), "--distill", "0.5"]), 2
     )
-    assert "--distill, --from-scratch and --seed take audio runs" in line
+    assert "--distill, --from-scratch, --seed, --thresholds take audio runs" in line
     for option in (["--from-scratch"], ["--seed", "3"]):
         line = assert_one_line_error(
             run_main(["prune", "--run", str(run), "--out", str(tmp_path / "o"), *option]), 2

@@ -147,6 +147,10 @@ class PruneSettings:
         return dataclasses.asdict(self)
 
 
+THRESHOLD_SOURCES = ("own", "dense")
+"""Where a pruned audio model's thresholds come from (:attr:`AudioPruneSettings.thresholds`)."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AudioPruneSettings(PruneSettings):
     """How an audio model is pruned: :class:`PruneSettings` with a longer recovery and
@@ -162,14 +166,23 @@ class AudioPruneSettings(PruneSettings):
         seed: random seed of the pruned run (batch order, augmentation, dropout, the int8
             calibration windows and, from scratch, the first weights); None: the run's own. The
             split into training, validation and test groups stays the run's.
+        thresholds: ``"own"``: the float32 and sparse files' thresholds let the run's target
+            share of validation negatives through, as training's do; ``"dense"``: they make the
+            pruned model decide as the dense model it came from does on the same validation
+            clips (:mod:`training.audio.agreement`). The int8 file keeps its own.
     """
 
     epochs: int = 30
     distill: float = 0.5
     from_scratch: bool = False
     seed: int | None = None
+    thresholds: str = "own"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.thresholds not in THRESHOLD_SOURCES:
+            raise SensingError(
+                f"thresholds must be one of {', '.join(THRESHOLD_SOURCES)}, got {self.thresholds!r}"
+            )
         if not 0 <= self.distill <= 1:
             raise SensingError(f"distill must be from 0 to 1, got {self.distill:g}")

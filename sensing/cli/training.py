@@ -236,8 +236,14 @@ def _command_prune(args: argparse.Namespace) -> int:
             "--out must be a new folder; pruning into --run would overwrite the model it starts from"
         )
     kind = RunFolder(args.run).kind()
-    if kind == "radar" and (args.distill is not None or args.from_scratch or args.seed is not None):
-        raise SensingError(f"{args.run}: a sleep run; --distill, --from-scratch and --seed take audio runs")
+    audio_only = {
+        "--distill": args.distill is not None,
+        "--from-scratch": args.from_scratch,
+        "--seed": args.seed is not None,
+        "--thresholds": args.thresholds is not None,
+    }
+    if kind == "radar" and any(audio_only.values()):
+        raise SensingError(f"{args.run}: a sleep run; {', '.join(audio_only)} take audio runs")
     run_settings = import_extra("training.run_settings")
     learning_rate = args.learning_rate
     if args.from_scratch and learning_rate is None:
@@ -252,6 +258,7 @@ def _command_prune(args: argparse.Namespace) -> int:
             ("distill", args.distill),
             ("from_scratch", args.from_scratch or None),
             ("seed", args.seed),
+            ("thresholds", args.thresholds),
         )
         if value is not None
     }
@@ -287,7 +294,7 @@ def _print_audio_exports(metrics: dict[str, Any]) -> None:
     print(
         f"{'file':<26} {'KB':>6} {'gzip KB':>8} "
         + " ".join(f"{label + ' F1':>10}" for label in targets)
-        + f" {'false pos.':>10} {'same as float':>14}"
+        + f" {'false pos.':>10} {'same as float':>14} {'same as dense':>14}"
     )
     for figures in metrics["exports"].values():
         per_class = figures["test"]["per_class"]
@@ -298,6 +305,7 @@ def _print_audio_exports(metrics: dict[str, Any]) -> None:
             f"{figures['gzip_bytes'] / 1024:>8.0f} "
             + " ".join(f"{format_score(per_class[label]['f1']):>10}" for label in targets)
             + f" {false_positives:>10} {figures['decisions_equal_to_float32']['test']:>14.1%}"
+            f" {figures['decisions_equal_to_dense']['test']:>14.1%}"
         )
 
 
@@ -631,7 +639,7 @@ def add_prune_command(commands: Any) -> None:
         "test groups; for a sleep run (sensing train radar) model.tflite and model_sparse.tflite, "
         "measured with the model it started from on the run's validation and test nights.",
     )
-    from training.run_settings import AudioPruneSettings, PruneSettings
+    from training.run_settings import THRESHOLD_SOURCES, AudioPruneSettings, PruneSettings
 
     prune.add_argument(
         "--run",
@@ -682,6 +690,15 @@ def add_prune_command(commands: Any) -> None:
         help="audio runs: random seed of the pruning (batch order, augmentation, dropout, and the "
         "first weights with --from-scratch), to measure how much a result owes to chance; the "
         "training, validation and test groups stay the run's (default: the run's own seed)",
+    )
+    prune.add_argument(
+        "--thresholds",
+        choices=THRESHOLD_SOURCES,
+        default=None,
+        help="audio runs: own: the pruned files' thresholds let the run's target share of validation "
+        "negatives through, as training's do; dense: they make the pruned model decide as the dense "
+        "model it came from does on the validation clips (the int8 file keeps its own) "
+        f"(default {field_default(AudioPruneSettings, 'thresholds')})",
     )
     add_verbose_option(prune)
     prune.set_defaults(handler=_command_prune)

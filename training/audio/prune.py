@@ -21,16 +21,19 @@ from pathlib import Path
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.decision import decide
+from sensing.audio.model_file import read_metadata
 from sensing.errors import SensingError
 from sensing.files import make_folder
 from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder
+from training.audio.agreement import ReferenceDecisions
 from training.audio.config import AudioTrainConfig
+from training.audio.evaluation_set import keras_predict
 from training.audio.metrics import clip_metrics, decision_agreement
 from training.audio.quantize import (
     export_int8,
     tflite_clip_scores,
 )
-from training.audio.run_data import RunData, load_run_data
+from training.audio.run_data import RunData, calibration_scores, load_run_data
 from training.audio.train import EpochReport, finish_run
 from training.audio.window_stream import TrainingWindows
 from training.checkpoints import deterministic_ops
@@ -60,16 +63,17 @@ FROM_SCRATCH_SEED_OFFSET = 1
 does not start where the run's own training started."""
 
 
-def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
+def measure_exports(paths: dict[str, Path], data: RunData, dense: Path) -> dict:
     """Size and held-out figures of each exported file, run through the TFLite runtime.
 
     Returns, per form: bytes, gzipped bytes, the backend, test figures (see
     :func:`training.audio.metrics.clip_metrics`), and the share of validation and
-    test clips whose decision equals the float32 file's.
+    test clips whose decision equals the float32 file's and the ``dense`` file's (the model
+    pruning started from).
     """
     decisions: dict[str, dict[str, list[str]]] = {}
     results = {}
-    for form, path in paths.items():
+    for form, path in {**paths, "dense": dense}.items():
         classifier = AudioClassifier(path)
         metadata = classifier.metadata
         decisions[form] = {}
@@ -93,6 +97,8 @@ def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
                     categories=evaluation.categories,
                     durations_s=evaluation.durations_s,
                 )
+        if form == "dense":
+            continue
         content = path.read_bytes()
         results[form] = {
             "file": path.name,
@@ -115,11 +121,19 @@ def measure_exports(paths: dict[str, Path], data: RunData) -> dict:
             },
         }
     for form in paths:
-        results[form]["decisions_equal_to_float32"] = {
-            name: decision_agreement(decisions[form][name], decisions["float32"][name])
-            for name in ("validation", "test")
-        }
+        for reference in ("float32", "dense"):
+            results[form][f"decisions_equal_to_{reference}"] = {
+                name: decision_agreement(decisions[form][name], decisions[reference][name])
+                for name in ("validation", "test")
+            }
     return results
+
+
+def dense_reference(dense: keras.Model, data: RunData, dense_file: Path) -> ReferenceDecisions:
+    """The dense model's scores of the run's calibration clips and the thresholds its file
+    ``dense_file`` decides at: what a pruned model's thresholds are matched to."""
+    scores, _ = calibration_scores(data.validation, keras_predict(dense))
+    return ReferenceDecisions(scores, read_metadata(dense_file).thresholds)
 
 
 def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSettings) -> dict:
@@ -159,9 +173,10 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
     config.write(out / CONFIG, status="running", **record)
     deterministic_ops()
     keras.utils.set_random_seed(config.seed)
+    dense = trained_model(base_run, build) if settings.distill or settings.thresholds == "dense" else None
     batches: TrainingWindows | DistilledWindows = data.windows
     if settings.distill:
-        batches = DistilledWindows(data.windows, trained_model(base_run, build), settings.distill)
+        batches = DistilledWindows(data.windows, dense, settings.distill)
     model, report, interrupted = fine_tune_pruned(
         model,
         batches,
@@ -186,7 +201,14 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
         config,
         report=report,
         interrupted=interrupted,
-        metadata_extra={"training_command": info["command"], "sparsity_1x1": settings.sparsity},
+        metadata_extra={
+            "training_command": info["command"],
+            "sparsity_1x1": settings.sparsity,
+            "thresholds_from": settings.thresholds,
+        },
+        reference=dense_reference(dense, data, base_run / MODEL)
+        if dense and settings.thresholds == "dense"
+        else None,
     )
 
     paths = {"float32": out / EXPORT_FILES["float32"]}
@@ -202,7 +224,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
         windows=settings.int8_windows,
     )
     metrics["sparsity_1x1"] = sparsity_summary(model, settings)
-    metrics["exports"] = measure_exports(paths, data)
+    metrics["exports"] = measure_exports(paths, data, dense=base_run / MODEL)
     RunFolder(out).write_metrics(metrics)
     plot_layer_sparsity(metrics["sparsity_1x1"]["per_layer"], settings.sparsity, out / "sparsity.png")
     config.write(

@@ -21,6 +21,7 @@ from sensing.audio.decision import decide
 from sensing.errors import DataError
 from sensing.files import atomic_path
 from sensing.wording import plural
+from training.audio.agreement import ReferenceDecisions, matching_thresholds
 from training.audio.calibration import calibrate_thresholds
 from training.audio.clip_store import (
     STORED_FORMS,
@@ -221,8 +222,13 @@ def evaluate_model(
     labels: tuple[str, ...],
     negative_label: str | None,
     target_fpr: float,
+    reference: ReferenceDecisions | None = None,
 ) -> tuple[dict[str, float], dict[str, dict], dict[str, np.ndarray]]:
     """Calibrate thresholds on ``validation``; clip metrics of both sets at those thresholds.
+
+    The thresholds let ``target_fpr`` of the validation negatives through (:func:`calibration_scores`'
+    clips) or, given a ``reference`` model's scores of those clips, make the model decide as the
+    reference does (:mod:`training.audio.agreement`).
 
     Returns ``(thresholds, {"validation": metrics, "test": metrics}, {"validation": scores,
     "test": scores})``, the scores (clips, labels) per clip as recorded.
@@ -230,7 +236,10 @@ def evaluate_model(
     predict = keras_predict(model)
     scores = {"validation": validation.clip_scores(predict), "test": test.clip_scores(predict)}
     pooled, pooled_true = calibration_scores(validation, predict, scores["validation"])
-    thresholds = calibrated_thresholds(pooled, pooled_true, labels, negative_label, target_fpr)
+    if reference is None:
+        thresholds = calibrated_thresholds(pooled, pooled_true, labels, negative_label, target_fpr)
+    else:
+        thresholds = matching_thresholds(pooled, reference.scores, reference.thresholds, labels)
     results = {
         name: clip_metrics(
             labels=labels,

@@ -25,6 +25,7 @@ import numpy as np
 
 from sensing.audio.model_file import ModelMetadata
 from sensing.run_folder import CONFIG, MODEL, RunFolder
+from training.audio.agreement import ReferenceDecisions
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluation_set import EvaluationSet, keras_predict
 from training.audio.run_data import (
@@ -104,8 +105,12 @@ def finish_run(
     interrupted: bool,
     metadata_extra: dict,
     metrics_extra: dict | None = None,
+    reference: ReferenceDecisions | None = None,
 ) -> tuple[dict, ModelMetadata]:
     """Calibrate, measure, export ``model.tflite``, write ``metrics.json`` and the plots.
+
+    With ``reference``, the thresholds make the model decide as that model does on the
+    calibration clips instead of letting ``config.target_fpr`` of their negatives through.
 
     Returns the metrics written and the metadata embedded in the model.
     """
@@ -118,6 +123,7 @@ def finish_run(
         labels=labels,
         negative_label=negative_label,
         target_fpr=config.target_fpr,
+        reference=reference,
     )
     metadata = ModelMetadata(
         labels=labels,

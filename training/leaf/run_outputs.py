@@ -2,7 +2,7 @@
 
 - ``model_fast.tflite``: the fast frontend's classifier (power spectrum in),
   with thresholds set on the same validation groups so that it decides as the exact model does
-  (:mod:`training.leaf.agreement`).
+  (:mod:`training.audio.agreement`).
 - ``leaf_filters.json`` and ``leaf_filters.png``: the learned filters.
 - In ``metrics.json`` under ``leaf``: the correlation between the exact and
   fast frontends' features on the first validation windows, the share of validation and test
@@ -20,12 +20,12 @@ import numpy as np
 from sensing.audio.features import FeatureSettings
 from sensing.audio.model_file import ModelMetadata
 from sensing.files import write_atomically
+from training.audio.agreement import matching_thresholds
 from training.audio.config import AudioTrainConfig
 from training.audio.evaluation_set import EvaluationSet
 from training.audio.metrics import clip_metrics, decision_agreement
 from training.audio.run_data import RunData, decisions, evaluate_model
 from training.export import export_tflite
-from training.leaf.agreement import matching_thresholds
 from training.leaf.fast import build_fast_classifier, build_fast_frontend
 from training.leaf.filters import filter_responses, learned_filters, plot_filters
 from training.leaf.frontend import features_model
@@ -69,7 +69,7 @@ def finish_leaf_run(
     """Export the fast model, measure it against the exact one, save the learned filters.
 
     The fast model's thresholds make it decide as the exact model does on the validation clips
-    (:mod:`training.leaf.agreement`); how often it does on the test clips is measured, beside how
+    (:mod:`training.audio.agreement`); how often it does on the test clips is measured, beside how
     often it would with thresholds calibrated on its own scores for the target false-positive rate.
 
     Args:

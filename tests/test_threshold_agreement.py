@@ -1,10 +1,10 @@
-"""The fast LEAF model's thresholds, set so that it decides as the exact model does."""
+"""Thresholds set so that one model (fast LEAF, pruned) decides as another (exact LEAF, dense) does."""
 
 import numpy as np
 import pytest
 
+from training.audio.agreement import matching_threshold, matching_thresholds
 from training.audio.metrics import decision_agreement
-from training.leaf.agreement import matching_threshold, matching_thresholds
 
 
 def test_a_monotone_change_of_scores_is_matched_exactly():

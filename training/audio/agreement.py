@@ -1,25 +1,46 @@
-"""Thresholds that make the fast LEAF model decide as the exact one does.
+"""Thresholds that make one model decide as another does: a fast LEAF model as the exact one, a
+pruned model as the dense model it came from.
 
 Calibrated on its own, each model gets the thresholds at which ``target_fpr`` of the validation
 negatives pass, and the few negatives near those thresholds move them: two models that rank clips
-alike can still decide differently. Here the fast model's threshold for each target label is
-instead the one at which "fast score at or above it" agrees with the exact model's own decision
-for that label on the most validation clips; the exact model's thresholds stay as calibrated.
+alike can still decide differently. Here the follower's threshold for each target label is
+instead the one at which "its score at or above it" agrees with the reference model's own
+decision for that label on the most validation clips; the reference model's thresholds stay as
+calibrated.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceDecisions:
+    """What a follower's thresholds are matched to: the reference model's scores of the
+    calibration clips and its own thresholds.
+
+    Attributes:
+        scores: (clips, labels) the reference model's scores of the clips the follower's
+            thresholds are set on, in the same order.
+        thresholds: the reference model's threshold per target label.
+    """
+
+    scores: np.ndarray
+    thresholds: dict[str, float]
 
 
 def matching_threshold(fast_scores: np.ndarray, exact_fires: np.ndarray) -> float:
     """The threshold on ``fast_scores`` whose verdicts agree with ``exact_fires`` most often.
 
     Args:
-        fast_scores: (clips,) one label's fast-model clip scores, in [0, 1].
-        exact_fires: (clips,) whether the exact model's score reached its threshold.
+        fast_scores: (clips,) one label's clip scores of the follower (the fast or pruned
+            model), in [0, 1].
+        exact_fires: (clips,) whether the reference (exact or dense) model's score reached its
+            threshold.
 
-    Among equally good thresholds, the median of them is taken, halfway between the two fast
+    Among equally good thresholds, the median of them is taken, halfway between the two
     scores it falls between (0.0 when every clip should fire, just above the highest score when
     none should). It is worked out in the scores' own precision (float32 scores get a float32
     threshold), so that no clip lands on the wrong side of it by rounding.
