@@ -227,7 +227,9 @@ def test_evaluate_measures_a_run_on_levels_and_a_bedroom_night(trained_run, tmp_
     for key in ("cough_recall", "cough_precision", "false_coughs_per_hour"):
         assert own[key] == totals[key], key
     assert [row["threshold"] for row in curve] == sorted(row["threshold"] for row in curve)
-    assert len(curve) >= 7 and "The same nights at other cough thresholds" in result.stdout
+    assert {0.5, 0.81, 0.99} <= {row["threshold"] for row in curve}  # every 0.01 in the JSON
+    assert "The same nights at other cough thresholds" in result.stdout
+    assert "| 0.800 |" in result.stdout and "| 0.810 |" not in result.stdout  # the table: a few of them
 
 
 def test_evaluate_says_what_is_missing(trained_run, tmp_path):

@@ -115,8 +115,9 @@ def _share(hits: np.ndarray) -> float | None:
 ScoredWindow = tuple[float, dict[str, float], np.ndarray]
 """One window as the event rules see it: start in seconds, probability per label, frame levels in dBFS."""
 
-COUGH_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
-"""Cough window thresholds the nights are also scored at (beside the model's own)."""
+COUGH_THRESHOLDS = tuple(round(0.5 + 0.01 * step, 2) for step in range(50))
+"""Cough window thresholds the nights are also scored at (beside the model's own): 0.50 to 0.99
+in steps of 0.01, fine enough to compare two models at the same false-cough rate."""
 
 
 def cough_threshold_curve(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sensing.plotting import pyplot
 from sensing.wording import plural
 from training.plots import save_figure
+
+TABLE_COUGH_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+"""The replayed cough thresholds ``evaluation.md`` shows (beside the model's own)."""
 
 
 def _shown(path: str) -> str:
@@ -89,12 +93,17 @@ def tables_markdown(results: dict) -> str:
         if curve:
             lines += [
                 "",
-                "The same nights at other cough thresholds (the event rules replayed on the same windows):",
+                (
+                    "The same nights at other cough thresholds (the event rules replayed on the same "
+                    "windows; `evaluation.json` holds every 0.01):"
+                ),
                 "",
                 "| cough threshold | cough recall | cough precision | false coughs per hour |",
                 "|---|---|---|---|",
             ]
             for row in curve:
+                if not (row["model_threshold"] or row["threshold"] in TABLE_COUGH_THRESHOLDS):
+                    continue
                 own = " (the model's)" if row["model_threshold"] else ""
                 lines.append(
                     f"| {row['threshold']:.3f}{own} | {_cell(row['cough_recall'])} | "
@@ -130,6 +139,8 @@ def tables_markdown(results: dict) -> str:
 def plot_evaluation(results: dict, path: Path) -> Path | None:
     """Bars of each measurement that was run, side by side; None when nothing was measured."""
     panels = [name for name in ("level_sweep", "nights", "holdout") if results.get(name)]
+    if results.get("nights", {}).get("cough_threshold_curve"):
+        panels.insert(panels.index("nights") + 1, "cough_curve")
     if not panels:
         return None
     plt = pyplot("evaluation plot")
@@ -146,6 +157,9 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
                 )
             axis.set_xticks([x + width * (len(keys) - 1) / 2 for x in range(len(rows))], list(rows))
             axis.set_title("clips at each peak level")
+        elif name == "cough_curve":
+            _plot_cough_curve(axis, results["nights"]["cough_threshold_curve"])
+            continue
         elif name == "nights":
             rows = results[name]["totals"]["cough_recall_by_level"]
             axis.bar(list(rows), [row["recall"] or 0.0 for row in rows.values()], color="tab:red")
@@ -191,3 +205,27 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
         axes[0][0].set_ylim(0, 1.3)
         axes[0][0].legend(fontsize=7, loc="upper center", ncol=3)
     return save_figure(figure, path, dpi=110)
+
+
+def _plot_cough_curve(axis: Any, curve: list[dict]) -> None:
+    """Night cough recall against false coughs per hour over the replayed thresholds, the
+    model's own marked."""
+    rows = [row for row in curve if row["cough_recall"] is not None]
+    axis.plot(
+        [row["false_coughs_per_hour"] for row in rows], [row["cough_recall"] for row in rows], color="tab:red"
+    )
+    for row in rows:
+        if row["model_threshold"]:
+            axis.plot(row["false_coughs_per_hour"], row["cough_recall"], "o", color="black")
+            axis.annotate(
+                f"model's threshold {row['threshold']:.3f}",
+                (row["false_coughs_per_hour"], row["cough_recall"]),
+                textcoords="offset points",
+                xytext=(6, -12),
+                fontsize=7,
+            )
+    axis.set_xlabel("false coughs per hour")
+    axis.set_ylabel("cough recall")
+    axis.set_ylim(0, 1.05)
+    axis.grid(alpha=0.3)
+    axis.set_title("nights: cough threshold traded", fontsize=9)
