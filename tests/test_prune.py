@@ -190,6 +190,12 @@ def test_prune_refuses_bad_requests(trained_run, tmp_path):
     (damaged / "model.keras").write_bytes((trained_run / "model.keras").read_bytes()[:5000])
     line = assert_one_line_error(run_main(["prune", "--run", str(damaged), "--out", str(tmp_path / "o")]), 2)
     assert f"{damaged / 'model.keras'}: damaged" in line and "train the run again" in line
+    no_file = tmp_path / "no_file"
+    shutil.copytree(trained_run, no_file)
+    (no_file / "model.tflite").unlink()
+    line = assert_one_line_error(run_main(["prune", "--run", str(no_file), "--out", str(tmp_path / "o")]), 2)
+    assert str(no_file / "model.tflite") in line
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.fixture(scope="module")

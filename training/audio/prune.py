@@ -129,11 +129,11 @@ def measure_exports(paths: dict[str, Path], data: RunData, dense: Path) -> dict:
     return results
 
 
-def dense_reference(dense: keras.Model, data: RunData, dense_file: Path) -> ReferenceDecisions:
-    """The dense model's scores of the run's calibration clips and the thresholds its file
-    ``dense_file`` decides at: what a pruned model's thresholds are matched to."""
+def dense_reference(dense: keras.Model, data: RunData, thresholds: dict[str, float]) -> ReferenceDecisions:
+    """The dense model's scores of the run's calibration clips and the ``thresholds`` its file
+    decides at: what a pruned model's thresholds are matched to."""
     scores, _ = calibration_scores(data.validation, keras_predict(dense))
-    return ReferenceDecisions(scores, read_metadata(dense_file).thresholds)
+    return ReferenceDecisions(scores, thresholds)
 
 
 def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSettings) -> dict:
@@ -154,6 +154,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
         )
 
     model = trained_model(base_run, build)
+    dense_thresholds = read_metadata(base_run / MODEL).thresholds  # the dense file is read before pruning
     if settings.from_scratch:
         keras.utils.set_random_seed((config.seed + FROM_SCRATCH_SEED_OFFSET) % 2**32)
         model = build(model.output_shape[-1])
@@ -206,7 +207,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
             "sparsity_1x1": settings.sparsity,
             "thresholds_from": settings.thresholds,
         },
-        reference=dense_reference(dense, data, base_run / MODEL)
+        reference=dense_reference(dense, data, dense_thresholds)
         if dense and settings.thresholds == "dense"
         else None,
     )
