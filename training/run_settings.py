@@ -166,10 +166,10 @@ class AudioPruneSettings(PruneSettings):
         seed: random seed of the pruned run (batch order, augmentation, dropout, the int8
             calibration windows and, from scratch, the first weights); None: the run's own. The
             split into training, validation and test groups stays the run's.
-        thresholds: ``"own"``: the float32 and sparse files' thresholds let the run's target
-            share of validation negatives through, as training's do; ``"dense"``: they make the
-            pruned model decide as the dense model it came from does on the same validation
-            clips (:mod:`training.audio.agreement`). The int8 file keeps its own.
+        thresholds: ``"own"``: each pruned file's thresholds let the run's target share of
+            validation negatives through, as training's do; ``"dense"``: they make each pruned
+            file (float32, sparse, int8) decide as the dense model it came from does on the same
+            validation clips (:mod:`training.audio.agreement`).
     """
 
     epochs: int = 30

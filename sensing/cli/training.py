@@ -229,13 +229,14 @@ def _command_train_radar(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command_prune(args: argparse.Namespace) -> int:
-    quiet_tensorflow(args)
-    if args.out.resolve() == args.run.resolve():
-        raise SensingError(
-            "--out must be a new folder; pruning into --run would overwrite the model it starts from"
-        )
-    kind = RunFolder(args.run).kind()
+def prune_settings(args: argparse.Namespace, kind: str) -> Any:
+    """The :class:`training.run_settings.PruneSettings` (``AudioPruneSettings`` for audio runs)
+    that ``sensing prune``'s options ask for, for a run of ``kind`` (``"audio"`` or ``"radar"``).
+    Pruning from scratch keeps the run's own learning rate unless one is given.
+
+    Raises:
+        SensingError: an audio-only option for a sleep run, or settings out of range.
+    """
     audio_only = {
         "--distill": args.distill is not None,
         "--from-scratch": args.from_scratch,
@@ -263,7 +264,17 @@ def _command_prune(args: argparse.Namespace) -> int:
         if value is not None
     }
     settings_kind = run_settings.PruneSettings if kind == "radar" else run_settings.AudioPruneSettings
-    settings = settings_kind(sparsity=args.sparsity, **given)
+    return settings_kind(sparsity=args.sparsity, **given)
+
+
+def _command_prune(args: argparse.Namespace) -> int:
+    quiet_tensorflow(args)
+    if args.out.resolve() == args.run.resolve():
+        raise SensingError(
+            "--out must be a new folder; pruning into --run would overwrite the model it starts from"
+        )
+    kind = RunFolder(args.run).kind()
+    settings = prune_settings(args, kind)
     if kind == "radar":
         metrics = import_extra("training.radar.prune").prune_radar_run(args.run, args.out, settings)
     else:
@@ -697,7 +708,7 @@ def add_prune_command(commands: Any) -> None:
         default=None,
         help="audio runs: own: the pruned files' thresholds let the run's target share of validation "
         "negatives through, as training's do; dense: they make the pruned model decide as the dense "
-        "model it came from does on the validation clips (the int8 file keeps its own) "
+        "model it came from does on the validation clips (each file on its own scores, int8 included) "
         f"(default {field_default(AudioPruneSettings, 'thresholds')})",
     )
     add_verbose_option(prune)

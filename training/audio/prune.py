@@ -136,6 +136,27 @@ def dense_reference(dense: keras.Model, data: RunData, thresholds: dict[str, flo
     return ReferenceDecisions(scores, thresholds)
 
 
+def starting_model(base_run: Path, config: AudioTrainConfig, *, from_scratch: bool) -> keras.Model:
+    """The network pruning starts from (windows ``config.features.input_shape`` in, class scores
+    out): the trained model of ``base_run``, or with ``from_scratch`` the same architecture with new
+    weights drawn from ``config.seed``.
+
+    Raises:
+        SensingError: the run's ``model.keras`` is missing or damaged.
+    """
+
+    def build(outputs: int) -> keras.Model:
+        return build_audio_cnn(
+            input_shape=config.features.input_shape, n_classes=outputs, settings=config.cnn
+        )
+
+    model = trained_model(base_run, build)
+    if not from_scratch:
+        return model
+    keras.utils.set_random_seed((config.seed + FROM_SCRATCH_SEED_OFFSET) % 2**32)
+    return build(model.output_shape[-1])
+
+
 def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSettings) -> dict:
     """Prune the model of ``base_run`` into the new run folder ``out``; returns its metrics."""
     base_run, out = Path(base_run), Path(out)
@@ -148,16 +169,8 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
             f"inference takes runs trained with --frontend mel"
         )
 
-    def build(outputs: int) -> keras.Model:
-        return build_audio_cnn(
-            input_shape=config.features.input_shape, n_classes=outputs, settings=config.cnn
-        )
-
-    model = trained_model(base_run, build)
+    model = starting_model(base_run, config, from_scratch=settings.from_scratch)
     dense_thresholds = read_metadata(base_run / MODEL).thresholds  # the dense file is read before pruning
-    if settings.from_scratch:
-        keras.utils.set_random_seed((config.seed + FROM_SCRATCH_SEED_OFFSET) % 2**32)
-        model = build(model.output_shape[-1])
     make_folder(out)
     info = run_info()
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **info}
@@ -174,7 +187,8 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
     config.write(out / CONFIG, status="running", **record)
     deterministic_ops()
     keras.utils.set_random_seed(config.seed)
-    dense = trained_model(base_run, build) if settings.distill or settings.thresholds == "dense" else None
+    needs_dense = settings.distill or settings.thresholds == "dense"
+    dense = starting_model(base_run, config, from_scratch=False) if needs_dense else None
     batches: TrainingWindows | DistilledWindows = data.windows
     if settings.distill:
         batches = DistilledWindows(data.windows, dense, settings.distill)
@@ -196,6 +210,9 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
         unit="epochs",
         seed=config.seed,
     )
+    reference = (
+        dense_reference(dense, data, dense_thresholds) if dense and settings.thresholds == "dense" else None
+    )
     metrics, metadata = finish_run(
         model,
         data,
@@ -207,9 +224,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
             "sparsity_1x1": settings.sparsity,
             "thresholds_from": settings.thresholds,
         },
-        reference=dense_reference(dense, data, dense_thresholds)
-        if dense and settings.thresholds == "dense"
-        else None,
+        reference=reference,
     )
 
     paths = {"float32": out / EXPORT_FILES["float32"]}
@@ -223,6 +238,7 @@ def prune_run(base_run: str | Path, out: str | Path, settings: AudioPruneSetting
         target_fpr=config.target_fpr,
         seed=config.seed,
         windows=settings.int8_windows,
+        reference=reference,
     )
     metrics["sparsity_1x1"] = sparsity_summary(model, settings)
     metrics["exports"] = measure_exports(paths, data, dense=base_run / MODEL)

@@ -2,7 +2,8 @@
 
 The converter measures activation ranges on representative (unaugmented)
 training windows. Because int8 outputs move in steps of 1/256, the thresholds
-are calibrated again on the int8 file's own validation scores.
+are calibrated again on the int8 file's own validation scores (or matched on them to a
+reference model's decisions).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sensing.audio.classifier import AudioClassifier
 from sensing.audio.model_file import ModelMetadata
 from sensing.files import atomic_path
 from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL
+from training.audio.agreement import ReferenceDecisions, matching_thresholds
 from training.audio.calibration import calibrate_thresholds
 from training.audio.evaluation_set import EvaluationSet
 from training.audio.run_data import RunData, calibration_scores
@@ -39,9 +41,12 @@ def export_int8(
     target_fpr: float,
     seed: int,
     windows: int = REPRESENTATIVE_WINDOWS,
+    reference: ReferenceDecisions | None = None,
 ) -> Path:
     """Write ``model`` as a full-integer int8 ``.tflite`` with recalibrated thresholds.
 
+    The thresholds let ``target_fpr`` of the validation negatives through, or with ``reference``
+    make the int8 file decide as that model does on the same clips.
     The file appears whole, thresholds included, or not at all.
     """
     model_bytes = convert(model, "int8", data.representative_windows(windows, seed))
@@ -49,13 +54,16 @@ def export_int8(
         partial.write_bytes(embed_metadata(model_bytes, metadata))
         if data.negative_label is not None:
             scores, true = calibration_scores(data.validation, AudioClassifier(partial).predict_windows)
-            thresholds = calibrate_thresholds(
-                labels=data.labels,
-                true=true,
-                scores=scores,
-                negative_label=data.negative_label,
-                target_fpr=target_fpr,
-            )
+            if reference is None:
+                thresholds = calibrate_thresholds(
+                    labels=data.labels,
+                    true=true,
+                    scores=scores,
+                    negative_label=data.negative_label,
+                    target_fpr=target_fpr,
+                )
+            else:
+                thresholds = matching_thresholds(scores, reference.scores, reference.thresholds, data.labels)
             partial.write_bytes(
                 embed_metadata(model_bytes, dataclasses.replace(metadata, thresholds=thresholds))
             )
