@@ -17,10 +17,9 @@ from sensing.audio.classifier import AudioClassifier
 from sensing.audio.model_file import ModelMetadata
 from sensing.files import atomic_path
 from sensing.run_folder import CONFIG, INT8_MODEL, KERAS_MODEL, MODEL
-from training.audio.agreement import ReferenceDecisions, matching_thresholds
-from training.audio.calibration import calibrate_thresholds
+from training.audio.agreement import ReferenceDecisions
 from training.audio.evaluation_set import EvaluationSet
-from training.audio.run_data import RunData, calibration_scores
+from training.audio.run_data import RunData, calibrated_thresholds, calibration_scores
 from training.checkpoints import load_keras_model
 from training.export import convert, embed_metadata
 from training.run_settings import REPRESENTATIVE_WINDOWS
@@ -54,16 +53,9 @@ def export_int8(
         partial.write_bytes(embed_metadata(model_bytes, metadata))
         if data.negative_label is not None:
             scores, true = calibration_scores(data.validation, AudioClassifier(partial).predict_windows)
-            if reference is None:
-                thresholds = calibrate_thresholds(
-                    labels=data.labels,
-                    true=true,
-                    scores=scores,
-                    negative_label=data.negative_label,
-                    target_fpr=target_fpr,
-                )
-            else:
-                thresholds = matching_thresholds(scores, reference.scores, reference.thresholds, data.labels)
+            thresholds = calibrated_thresholds(
+                scores, true, data.labels, data.negative_label, target_fpr, reference
+            )
             partial.write_bytes(
                 embed_metadata(model_bytes, dataclasses.replace(metadata, thresholds=thresholds))
             )

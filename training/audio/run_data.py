@@ -71,7 +71,14 @@ def calibrated_thresholds(
     labels: tuple[str, ...],
     negative_label: str | None,
     target_fpr: float,
+    reference: ReferenceDecisions | None = None,
 ) -> dict[str, float]:
+    """Thresholds per target label from the (clips, labels) ``scores`` of
+    :func:`calibration_scores`: letting ``target_fpr`` of the negatives through, or with
+    ``reference`` making the model decide as the reference does on the same clips
+    (:mod:`training.audio.agreement`). Empty with neither a negative label nor a reference."""
+    if reference is not None:
+        return matching_thresholds(scores, reference.scores, reference.thresholds, labels)
     if negative_label is None:
         return {}
     return calibrate_thresholds(
@@ -236,10 +243,7 @@ def evaluate_model(
     predict = keras_predict(model)
     scores = {"validation": validation.clip_scores(predict), "test": test.clip_scores(predict)}
     pooled, pooled_true = calibration_scores(validation, predict, scores["validation"])
-    if reference is None:
-        thresholds = calibrated_thresholds(pooled, pooled_true, labels, negative_label, target_fpr)
-    else:
-        thresholds = matching_thresholds(pooled, reference.scores, reference.thresholds, labels)
+    thresholds = calibrated_thresholds(pooled, pooled_true, labels, negative_label, target_fpr, reference)
     results = {
         name: clip_metrics(
             labels=labels,
