@@ -4,9 +4,13 @@ Each model is given as ``NAME=EVAL_DIR`` (a folder ``sensing evaluate --levels -
 ``--reference NAME`` names the one the others are measured against. Per model it prints the
 nights' cough recall, precision and false coughs per hour at the model's own threshold, its cough
 recall at the reference's false-cough rate (read off its replayed threshold curve, linear between
-the thresholds 0.01 apart), snore minutes, clip recall at -6 and -46 dBFS and the worst level's
-false-positive rate. Names written ``GROUP/MEMBER`` (e.g. ``pruned/seed1``) also get a row per group:
-the mean of its members and, in brackets, their lowest and highest value::
+the thresholds 0.01 apart), snore minutes, the share of true snore minutes found and the false
+snore minutes per hour at its own threshold, clip recall at -6 and -46 dBFS and the worst level's
+false-positive rate. (Snoring is not read at the reference's false rate: the nights' everyday
+sounds make almost no snore episodes at any threshold, so that rate sits near zero, where a few
+seconds of false snoring move the recall read off the curve by many points.) Names written
+``GROUP/MEMBER`` (e.g. ``pruned/seed1``) also get a row per group: the mean of its members and, in
+brackets, their lowest and highest value (``-`` where a member lacks the figure)::
 
     python benchmarks/compare_evaluations.py --reference dense/s0 \\
         dense/s0=runs/fine/dense_s0 pruned/s0=runs/fine/p80_s0_own pruned/s1=runs/fine/p80_s0f1_own
@@ -27,6 +31,8 @@ COLUMNS = (
     ("false_coughs_per_hour", "false coughs per h"),
     ("recall_at_reference_rate", "cough recall at the reference's false rate"),
     ("snore_minutes", "snore min"),
+    ("snore_recall", "snore recall (min)"),
+    ("false_snore_minutes_per_hour", "false snore min per h"),
     ("cough_-6", "cough -6 dBFS"),
     ("cough_-46", "cough -46 dBFS"),
     ("snore_-6", "snore -6 dBFS"),
@@ -49,8 +55,9 @@ def recall_at_false_rate(curve: list[dict], false_per_hour: float) -> float:
     return float(np.interp(false_per_hour, rates, recalls))
 
 
-def figures(evaluation: dict, reference_rate: float) -> dict[str, float]:
-    """The compared figures of one ``evaluation.json``."""
+def figures(evaluation: dict, reference_rate: float) -> dict[str, float | None]:
+    """The compared figures of one ``evaluation.json`` (snoring in time None for one written
+    before the nights' snoring was scored in time)."""
     nights = evaluation["nights"]
     totals = nights["totals"]
     levels = evaluation["level_sweep"]["levels"]
@@ -60,6 +67,8 @@ def figures(evaluation: dict, reference_rate: float) -> dict[str, float]:
         "false_coughs_per_hour": totals["false_coughs_per_hour"],
         "recall_at_reference_rate": recall_at_false_rate(nights["cough_threshold_curve"], reference_rate),
         "snore_minutes": totals["detected_snore_minutes"],
+        "snore_recall": totals.get("snore_recall"),
+        "false_snore_minutes_per_hour": totals.get("false_snore_minutes_per_hour"),
         "cough_-6": levels["-6 dBFS"]["cough_recall"],
         "cough_-46": levels["-46 dBFS"]["cough_recall"],
         "snore_-6": levels["-6 dBFS"]["snore_recall"],
@@ -68,13 +77,16 @@ def figures(evaluation: dict, reference_rate: float) -> dict[str, float]:
     }
 
 
-def _cell(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.3g}"
-    return f"{np.mean(values):.3g} ({min(values):.3g}-{max(values):.3g})"
+def _cell(values: list[float | None]) -> str:
+    known = [value for value in values if value is not None]
+    if not known or len(known) < len(values):
+        return "-"
+    if len(known) == 1:
+        return f"{known[0]:.3g}"
+    return f"{np.mean(known):.3g} ({min(known):.3g}-{max(known):.3g})"
 
 
-def markdown(rows: dict[str, dict[str, float]], reference: str) -> str:
+def markdown(rows: dict[str, dict[str, float | None]], reference: str) -> str:
     """One row per model and one per ``GROUP/`` of several models."""
     groups: dict[str, list[str]] = {}
     for name in rows:

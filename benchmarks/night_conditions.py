@@ -47,9 +47,9 @@ from training.audio.bedroom_nights import EVENT_MARGIN_DB, Bedside, TrueEvent, b
 from training.audio.bedside_evaluation import (
     ScoredWindow,
     clips_by_label,
-    cough_threshold_curve,
     detected_night,
     night_seed,
+    threshold_curve,
 )
 from training.audio.default_model import SYNTHETIC_GROUP_PREFIX
 from training.audio.evaluate import split_clips
@@ -235,7 +235,7 @@ def main() -> None:
         return scored_nights(model, by_label, nights=args.nights, bedside=bedside, out=args.out / name)
 
     def curve(scored: Replayable, settings=event_settings) -> list[dict]:
-        return cough_threshold_curve(classifier, settings, scored, thresholds=THRESHOLDS)
+        return threshold_curve(classifier, settings, scored, "cough", thresholds=THRESHOLDS)
 
     full = nights("full", Bedside())
     covered, total = covered_coughs(full, own, classifier.metadata.features.window_s)
@@ -261,7 +261,7 @@ def main() -> None:
             rows.append(
                 (
                     f"{path}",
-                    cough_threshold_curve(other, default_event_settings(other), others[-1], THRESHOLDS),
+                    threshold_curve(other, default_event_settings(other), others[-1], "cough", THRESHOLDS),
                 )
             )
         rows.append(("mean of the models' scores", curve(mean_scores([full, *others]))))

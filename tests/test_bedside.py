@@ -176,7 +176,8 @@ def test_night_scoring_counts_found_false_and_snore_minutes():
         {"label": "cough", "start_s": 10.3, "end_s": 10.6},  # found (0.3 s late)
         {"label": "cough", "start_s": 10.35, "end_s": 10.6},  # the same cough again: a duplicate
         {"label": "cough", "start_s": 50.0, "end_s": 50.3},  # false
-        {"label": "snore", "start_s": 102.0, "end_s": 150.0},
+        {"label": "snore", "start_s": 90.0, "end_s": 130.0},  # 30 s of the true minute, 10 s before it
+        {"label": "snore", "start_s": 300.0, "end_s": 318.0},  # no snoring there
     ]
     score = score_night(events, truth, duration_s=1800.0)
     assert (score["found_coughs"], score["detected_coughs"], score["false_coughs"]) == (1, 3, 1)
@@ -187,7 +188,13 @@ def test_night_scoring_counts_found_false_and_snore_minutes():
     assert totals["cough_recall"] == 0.5 and totals["cough_precision"] == pytest.approx(2 / 3, abs=1e-3)
     assert totals["false_coughs_per_hour"] == 2.0 and totals["detected_coughs"] == 3
     assert totals["duplicate_coughs"] == 1
-    assert totals["snore_minutes_error"] == pytest.approx((0.8 - 1.0) / 1.0, abs=1e-3)
+    assert score["found_snore_minutes"] == 0.5 and score["detected_snore_minutes"] == pytest.approx(
+        58 / 60, abs=0.01
+    )
+    assert totals["snore_minutes_error"] == pytest.approx(-2 / 60, abs=0.01)  # nearly right in total...
+    assert totals["snore_recall"] == 0.5  # ...though half the snoring was missed
+    assert totals["snore_precision"] == pytest.approx(30 / 58, abs=0.01)
+    assert totals["false_snore_minutes_per_hour"] == pytest.approx((28 / 60) / 0.5, abs=0.02)
 
 
 def test_evaluate_measures_a_run_on_levels_and_a_bedroom_night(trained_run, tmp_path):
@@ -230,6 +237,12 @@ def test_evaluate_measures_a_run_on_levels_and_a_bedroom_night(trained_run, tmp_
     assert {0.5, 0.81, 0.99} <= {row["threshold"] for row in curve}  # every 0.01 in the JSON
     assert "The same nights at other cough thresholds" in result.stdout
     assert "| 0.800 |" in result.stdout and "| 0.810 |" not in result.stdout  # the table: a few of them
+    snore_curve = results["nights"]["snore_threshold_curve"]
+    (own,) = [row for row in snore_curve if row["model_threshold"]]
+    for key in ("snore_recall", "snore_precision", "false_snore_minutes_per_hour"):
+        assert own[key] == totals[key], key
+    assert {0.5, 0.99} <= {row["threshold"] for row in snore_curve}
+    assert 0 <= totals["snore_recall"] <= 1 and "The same nights at other snore thresholds" in result.stdout
 
 
 def test_evaluate_says_what_is_missing(trained_run, tmp_path):

@@ -8,38 +8,42 @@ import sys
 
 from conftest import REPO_ROOT
 
+from training.audio.bedroom_nights import CURVE_FIGURES
+
 SCRIPT = REPO_ROOT / "benchmarks" / "compare_evaluations.py"
 
 
-def _evaluation(folder, *, own, curve):
+def _curve(label, own, curve):
+    recall, precision, rate = CURVE_FIGURES[label]
+    return [
+        {"threshold": t, "model_threshold": t == own[0], recall: r, precision: 0.8, rate: f}
+        for t, r, f in sorted({*curve, own})
+    ]
+
+
+def _evaluation(folder, *, own, curve, snore=None):
     """An ``evaluation.json`` with the figures the comparison reads: ``own`` (threshold, recall,
-    false coughs per hour) and the replayed ``curve`` of (threshold, recall, false per hour)."""
+    false coughs per hour) and the replayed ``curve`` of (threshold, recall, false per hour); the
+    same for snoring as ``snore=(own, curve)`` (in minutes), or none (an older evaluation)."""
     folder.mkdir()
     levels = {
         level: {"cough_recall": 0.9, "snore_recall": 0.8, "false_positive_rate": rate}
         for level, rate in (("-6 dBFS", 0.02), ("-26 dBFS", 0.03), ("-46 dBFS", 0.01))
     }
-    rows = [
-        {
-            "threshold": t,
-            "model_threshold": t == own[0],
-            "cough_recall": r,
+    nights = {
+        "totals": {
+            "cough_recall": own[1],
             "cough_precision": 0.8,
-            "false_coughs_per_hour": f,
-        }
-        for t, r, f in sorted({*curve, own})
-    ]
-    totals = {
-        "cough_recall": own[1],
-        "cough_precision": 0.8,
-        "false_coughs_per_hour": own[2],
-        "detected_snore_minutes": 40.0,
+            "false_coughs_per_hour": own[2],
+            "detected_snore_minutes": 40.0,
+        },
+        "cough_threshold_curve": _curve("cough", own, curve),
     }
-    (folder / "evaluation.json").write_text(
-        json.dumps(
-            {"level_sweep": {"levels": levels}, "nights": {"totals": totals, "cough_threshold_curve": rows}}
-        )
-    )
+    if snore:
+        snore_own, snore_curve = snore
+        nights["totals"] |= {"snore_recall": snore_own[1], "false_snore_minutes_per_hour": snore_own[2]}
+        nights["snore_threshold_curve"] = _curve("snore", snore_own, snore_curve)
+    (folder / "evaluation.json").write_text(json.dumps({"level_sweep": {"levels": levels}, "nights": nights}))
     return folder
 
 
@@ -80,3 +84,20 @@ def test_a_folder_without_nights_is_named(tmp_path):
     )
     missing = _compare("--reference", "a", f"a={tmp_path / 'none'}")
     assert missing.returncode == 1 and "evaluation.json: not found" in missing.stderr
+
+
+def test_snore_is_compared_in_time_where_the_evaluation_scored_it(tmp_path):
+    dense = _evaluation(tmp_path / "dense", own=(0.87, 0.70, 8.0), curve=[], snore=((0.86, 0.89, 0.02), []))
+    pruned = _evaluation(tmp_path / "pruned", own=(0.86, 0.55, 4.0), curve=[], snore=((0.8, 0.79, 0.05), []))
+    older = _evaluation(tmp_path / "older", own=(0.9, 0.50, 2.0), curve=[])
+    result = _compare("--reference", "dense", f"dense={dense}", f"p/a={pruned}", f"p/b={older}")
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line.split(" | ")[0].strip("| "): line.split(" | ")
+        for line in result.stdout.splitlines()
+        if line.startswith("| ")
+    }
+    recall = rows["model"].index("snore recall (min)")
+    assert (rows["dense"][recall], rows["p/a"][recall]) == ("0.89", "0.79")
+    assert rows["p/b"][recall] == "-" and rows["p: mean (2)"][recall] == "-"  # one member not scored
+    assert rows["p/a"][rows["model"].index("false snore min per h")] == "0.05"

@@ -280,10 +280,14 @@ def score_night(events: list[dict], truth: list[TrueEvent], *, duration_s: float
     start within :data:`MATCH_S` of each other: a true cough with a partner is
     found. A detected cough is false when no true cough starts within
     :data:`MATCH_S` of it; one that does but found no partner (a second count of
-    the same cough) is a duplicate. Returns those counts, snore minutes (true,
-    detected), and found and true coughs per bin of :data:`LEVEL_BINS_DB`.
+    the same cough) is a duplicate. Snoring is scored in time: the minutes of true
+    snore episodes a detected episode covers are found. Returns those counts, snore
+    minutes (true, detected, found), and found and true coughs per bin of
+    :data:`LEVEL_BINS_DB`.
     """
     true_coughs = [e for e in truth if e.label == "cough"]
+    true_episodes = [(e.start_s, e.end_s) for e in truth if e.label == "snore"]
+    episodes = [(e["start_s"], e["end_s"]) for e in events if e["label"] == "snore"]
     detected = [e["start_s"] for e in events if e["label"] == "cough"]
     pairs = sorted(
         (abs(d - c.start_s), i, j)
@@ -308,22 +312,43 @@ def score_night(events: list[dict], truth: list[TrueEvent], *, duration_s: float
         "detected_coughs": len(detected),
         "false_coughs": len(detected) - len(near_a_cough),
         "duplicate_coughs": len(near_a_cough) - len(used),
-        "true_snore_minutes": round(sum(e.end_s - e.start_s for e in truth if e.label == "snore") / 60, 2),
-        "detected_snore_minutes": round(
-            sum(e["end_s"] - e["start_s"] for e in events if e["label"] == "snore") / 60, 2
-        ),
+        "true_snore_minutes": round(sum(end - start for start, end in true_episodes) / 60, 2),
+        "detected_snore_minutes": round(sum(end - start for start, end in episodes) / 60, 2),
+        "found_snore_minutes": round(overlap_s(episodes, true_episodes) / 60, 2),
         "coughs_by_level": by_level,
     }
 
 
+CURVE_FIGURES = {
+    "cough": ("cough_recall", "cough_precision", "false_coughs_per_hour"),
+    "snore": ("snore_recall", "snore_precision", "false_snore_minutes_per_hour"),
+}
+"""Per event label, the :func:`night_totals` figures of a threshold curve's row: recall,
+precision and false rate (coughs per hour; snoring in minutes per hour)."""
+
+
+def overlap_s(spans: list[tuple[float, float]], others: list[tuple[float, float]]) -> float:
+    """Seconds that ``spans`` and ``others`` (each ``(start_s, end_s)``, none overlapping another
+    of its own list) share."""
+    return sum(
+        max(0.0, min(end, other_end) - max(start, other_start))
+        for start, end in spans
+        for other_start, other_end in others
+    )
+
+
 def night_totals(scores: list[dict]) -> dict:
-    """Cough recall and precision, false coughs per hour and snore-minute error over nights."""
+    """Over nights: cough recall and precision, false coughs per hour, and snoring in minutes:
+    detected against true (the error), the share of true snoring found (recall), the share of
+    detected snoring that was true (precision), and false snore minutes per hour."""
 
     def total(key):
         return sum(s[key] for s in scores)
 
     hours = total("duration_s") / 3600
     true_minutes = total("true_snore_minutes")
+    detected_minutes = total("detected_snore_minutes")
+    found_minutes = total("found_snore_minutes")
     by_level = {}
     for name in scores[0]["coughs_by_level"]:
         true = sum(s["coughs_by_level"][name]["true"] for s in scores)
@@ -340,11 +365,14 @@ def night_totals(scores: list[dict]) -> dict:
         "cough_precision": round((detected - total("false_coughs")) / detected, 3) if detected else None,
         "false_coughs_per_hour": round(total("false_coughs") / hours, 2) if hours else None,
         "true_snore_minutes": round(true_minutes, 1),
-        "detected_snore_minutes": round(total("detected_snore_minutes"), 1),
+        "detected_snore_minutes": round(detected_minutes, 1),
         "snore_minutes_error": (
-            round((total("detected_snore_minutes") - true_minutes) / true_minutes, 3)
-            if true_minutes
-            else None
+            round((detected_minutes - true_minutes) / true_minutes, 3) if true_minutes else None
+        ),
+        "snore_recall": round(found_minutes / true_minutes, 3) if true_minutes else None,
+        "snore_precision": round(found_minutes / detected_minutes, 3) if detected_minutes else None,
+        "false_snore_minutes_per_hour": (
+            round((detected_minutes - found_minutes) / hours, 2) if hours else None
         ),
         "cough_recall_by_level": by_level,
     }

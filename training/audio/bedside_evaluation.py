@@ -42,6 +42,7 @@ from sensing.progress import Progress
 from sensing.run_folder import SPARSE_MODEL, RunFolder
 from sensing.synthetic import sounds as synth
 from training.audio.bedroom_nights import (
+    CURVE_FIGURES,
     Night,
     TrueEvent,
     build_night,
@@ -115,25 +116,27 @@ def _share(hits: np.ndarray) -> float | None:
 ScoredWindow = tuple[float, dict[str, float], np.ndarray]
 """One window as the event rules see it: start in seconds, probability per label, frame levels in dBFS."""
 
-COUGH_THRESHOLDS = tuple(round(0.5 + 0.01 * step, 2) for step in range(50))
-"""Cough window thresholds the nights are also scored at (beside the model's own): 0.50 to 0.99
-in steps of 0.01, fine enough to compare two models at the same false-cough rate."""
+CURVE_THRESHOLDS = tuple(round(0.5 + 0.01 * step, 2) for step in range(50))
+"""Window thresholds the nights are also scored at for each event label (beside the model's own):
+0.50 to 0.99 in steps of 0.01, fine enough to compare two models at the same false rate."""
 
 
-def cough_threshold_curve(
+def threshold_curve(
     classifier: AudioClassifier,
     event_settings: EventSettings,
     nights: list[tuple[list[TrueEvent], list[ScoredWindow], float]],
-    thresholds: tuple[float, ...] = COUGH_THRESHOLDS,
+    label: str,
+    thresholds: tuple[float, ...] = CURVE_THRESHOLDS,
 ) -> list[dict]:
-    """The nights scored again at each cough window threshold: the event rules replayed on the
-    windows the model scored once (the other labels' thresholds unchanged). Each row holds the
-    threshold, whether it is the model's own, and :func:`night_totals`' cough figures."""
-    own = event_settings.thresholds["cough"]
+    """The nights scored again at each window threshold of ``label`` (cough or snore): the event
+    rules replayed on the windows the model scored once (the other label's threshold unchanged).
+    Each row holds the threshold, whether it is the model's own, and the label's
+    :data:`CURVE_FIGURES`."""
+    own = event_settings.thresholds[label]
     rows = []
     for threshold in sorted({*thresholds, own}):
         settings = dataclasses.replace(
-            event_settings, thresholds={**event_settings.thresholds, "cough": threshold}
+            event_settings, thresholds={**event_settings.thresholds, label: threshold}
         )
         scores = []
         for truth, windows, duration_s in nights:
@@ -145,7 +148,7 @@ def cough_threshold_curve(
             {
                 "threshold": round(threshold, 4),
                 "model_threshold": threshold == own,
-                **{key: totals[key] for key in ("cough_recall", "cough_precision", "false_coughs_per_hour")},
+                **{key: totals[key] for key in CURVE_FIGURES[label]},
             }
         )
     return rows
@@ -187,8 +190,8 @@ def night_figures(
     classifier: AudioClassifier, clips: list[LoadedClip], *, nights: int, minutes: float, seed: int, out: Path
 ) -> dict:
     """Build ``nights`` bedroom nights from ``clips``, detect events in each as ``sensing detect``
-    does, and score them (per night and in total, and at other cough thresholds:
-    :func:`cough_threshold_curve`). Each night's folder ``OUT/nights/night_K`` holds its
+    does, and score them (per night and in total, and at other cough and snore thresholds:
+    :func:`threshold_curve`). Each night's folder ``OUT/nights/night_K`` holds its
     ``truth.csv`` and the detector's outputs."""
     by_label = clips_by_label(clips)
     settings = classifier.metadata.features
@@ -220,7 +223,11 @@ def night_figures(
         "minutes": minutes,
         "totals": night_totals(scores),
         "per_night": scores,
-        "cough_threshold_curve": cough_threshold_curve(classifier, event_settings, replayable),
+        **{
+            f"{label}_threshold_curve": threshold_curve(classifier, event_settings, replayable, label)
+            for label in CURVE_FIGURES
+            if label in event_settings.thresholds
+        },
     }
 
 

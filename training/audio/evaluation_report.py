@@ -7,10 +7,22 @@ from typing import Any
 
 from sensing.plotting import pyplot
 from sensing.wording import plural
+from training.audio.bedroom_nights import CURVE_FIGURES
 from training.plots import save_figure
 
-TABLE_COUGH_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
-"""The replayed cough thresholds ``evaluation.md`` shows (beside the model's own)."""
+TABLE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+"""The replayed cough and snore thresholds ``evaluation.md`` shows (beside the model's own)."""
+
+CURVE_WORDS = {
+    "cough": ("cough recall", "cough precision", "false coughs per hour", "tab:red"),
+    "snore": (
+        "snore recall (minutes)",
+        "snore precision (minutes)",
+        "false snore minutes per hour",
+        "tab:blue",
+    ),
+}
+"""Per event label, the titles of a threshold curve's recall, precision and false rate, and its colour."""
 
 
 def _shown(path: str) -> str:
@@ -74,14 +86,17 @@ def tables_markdown(results: dict) -> str:
             "",
             (
                 "| cough recall | cough precision | false coughs per hour | coughs counted (true) "
-                "| snore minutes (true) | snore minutes (detected) | snore minutes error |"
+                "| snore minutes (true) | snore minutes (detected) | snore minutes error "
+                "| snore recall (minutes) | snore precision | false snore minutes per hour |"
             ),
-            "|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|",
             (
                 f"| {_cell(totals['cough_recall'])} | {_cell(totals['cough_precision'])} | "
                 f"{_cell(totals['false_coughs_per_hour'])} | {totals['detected_coughs']} "
                 f"({totals['true_coughs']}) | {_cell(totals['true_snore_minutes'])} | "
-                f"{_cell(totals['detected_snore_minutes'])} | {_cell(totals['snore_minutes_error'])} |"
+                f"{_cell(totals['detected_snore_minutes'])} | {_cell(totals['snore_minutes_error'])} | "
+                f"{_cell(totals.get('snore_recall'))} | {_cell(totals.get('snore_precision'))} | "
+                f"{_cell(totals.get('false_snore_minutes_per_hour'))} |"
             ),
             "",
             "| cough level above the noise floor | true coughs | found | recall |",
@@ -89,25 +104,28 @@ def tables_markdown(results: dict) -> str:
         ]
         for name, row in totals["cough_recall_by_level"].items():
             lines.append(f"| {name} | {row['true']} | {row['found']} | {_cell(row['recall'])} |")
-        curve = nights.get("cough_threshold_curve")
-        if curve:
+        for label, (recall, precision, rate, _) in CURVE_WORDS.items():
+            curve = nights.get(f"{label}_threshold_curve")
+            if not curve:
+                continue
             lines += [
                 "",
                 (
-                    "The same nights at other cough thresholds (the event rules replayed on the same "
+                    f"The same nights at other {label} thresholds (the event rules replayed on the same "
                     "windows; `evaluation.json` holds every 0.01):"
                 ),
                 "",
-                "| cough threshold | cough recall | cough precision | false coughs per hour |",
+                f"| {label} threshold | {recall} | {precision} | {rate} |",
                 "|---|---|---|---|",
             ]
             for row in curve:
-                if not (row["model_threshold"] or row["threshold"] in TABLE_COUGH_THRESHOLDS):
+                if not (row["model_threshold"] or row["threshold"] in TABLE_THRESHOLDS):
                     continue
                 own = " (the model's)" if row["model_threshold"] else ""
                 lines.append(
-                    f"| {row['threshold']:.3f}{own} | {_cell(row['cough_recall'])} | "
-                    f"{_cell(row['cough_precision'])} | {_cell(row['false_coughs_per_hour'])} |"
+                    f"| {row['threshold']:.3f}{own} | "
+                    + " | ".join(_cell(row[key]) for key in CURVE_FIGURES[label])
+                    + " |"
                 )
     holdout = results.get("holdout")
     if holdout and holdout["held_out"]:
@@ -139,8 +157,9 @@ def tables_markdown(results: dict) -> str:
 def plot_evaluation(results: dict, path: Path) -> Path | None:
     """Bars of each measurement that was run, side by side; None when nothing was measured."""
     panels = [name for name in ("level_sweep", "nights", "holdout") if results.get(name)]
-    if results.get("nights", {}).get("cough_threshold_curve"):
-        panels.insert(panels.index("nights") + 1, "cough_curve")
+    for label in reversed(CURVE_WORDS):
+        if results.get("nights", {}).get(f"{label}_threshold_curve"):
+            panels.insert(panels.index("nights") + 1, f"{label}_curve")
     if not panels:
         return None
     plt = pyplot("evaluation plot")
@@ -157,8 +176,9 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
                 )
             axis.set_xticks([x + width * (len(keys) - 1) / 2 for x in range(len(rows))], list(rows))
             axis.set_title("clips at each peak level")
-        elif name == "cough_curve":
-            _plot_cough_curve(axis, results["nights"]["cough_threshold_curve"])
+        elif name.endswith("_curve"):
+            label = name.removesuffix("_curve")
+            _plot_curve(axis, label, results["nights"][f"{label}_threshold_curve"])
             continue
         elif name == "nights":
             rows = results[name]["totals"]["cough_recall_by_level"]
@@ -166,7 +186,8 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
             totals = results[name]["totals"]
             axis.set_title(
                 f"nights: cough recall by level\n(precision {_cell(totals['cough_precision'])}, "
-                f"snore minutes error {_cell(totals['snore_minutes_error'])})",
+                f"snore minutes error {_cell(totals['snore_minutes_error'])}, "
+                f"snore recall {_cell(totals.get('snore_recall'))})",
                 fontsize=9,
             )
             axis.set_xlabel("dB above the noise floor")
@@ -207,25 +228,25 @@ def plot_evaluation(results: dict, path: Path) -> Path | None:
     return save_figure(figure, path, dpi=110)
 
 
-def _plot_cough_curve(axis: Any, curve: list[dict]) -> None:
-    """Night cough recall against false coughs per hour over the replayed thresholds, the
-    model's own marked."""
-    rows = [row for row in curve if row["cough_recall"] is not None]
-    axis.plot(
-        [row["false_coughs_per_hour"] for row in rows], [row["cough_recall"] for row in rows], color="tab:red"
-    )
+def _plot_curve(axis: Any, label: str, curve: list[dict]) -> None:
+    """Night recall of ``label`` against its false rate over the replayed thresholds, the model's
+    own marked."""
+    recall, rate = CURVE_FIGURES[label][0], CURVE_FIGURES[label][2]
+    recall_words, _, rate_words, colour = CURVE_WORDS[label]
+    rows = [row for row in curve if row[recall] is not None]
+    axis.plot([row[rate] for row in rows], [row[recall] for row in rows], color=colour)
     for row in rows:
         if row["model_threshold"]:
-            axis.plot(row["false_coughs_per_hour"], row["cough_recall"], "o", color="black")
+            axis.plot(row[rate], row[recall], "o", color="black")
             axis.annotate(
                 f"model's threshold {row['threshold']:.3f}",
-                (row["false_coughs_per_hour"], row["cough_recall"]),
+                (row[rate], row[recall]),
                 textcoords="offset points",
                 xytext=(6, -12),
                 fontsize=7,
             )
-    axis.set_xlabel("false coughs per hour")
-    axis.set_ylabel("cough recall")
+    axis.set_xlabel(rate_words)
+    axis.set_ylabel(recall_words)
     axis.set_ylim(0, 1.05)
     axis.grid(alpha=0.3)
-    axis.set_title("nights: cough threshold traded", fontsize=9)
+    axis.set_title(f"nights: {label} threshold traded", fontsize=9)
