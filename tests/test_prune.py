@@ -356,3 +356,21 @@ def test_a_run_pruned_before_a_setting_existed_is_still_reused(tmp_path):
     assert pruned_with(run, tmp_path / "base", settings)
     assert not pruned_with(run, tmp_path / "base", AudioPruneSettings(from_scratch=True))
     assert not pruned_with(run, tmp_path / "other", settings)
+
+
+def test_a_run_pruned_with_the_base_runs_own_seed_by_number_is_reused(tmp_path):
+    from training.pruning import pruned_with
+    from training.run_settings import AudioPruneSettings
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps({"status": "finished", "seed": 3}))
+    run = tmp_path / "pruned"
+    run.mkdir()
+    recorded = AudioPruneSettings(seed=3).to_dict()
+    (run / "config.json").write_text(
+        json.dumps({"status": "finished", "base_run": str(base), "pruning": recorded})
+    )
+    assert pruned_with(run, base, AudioPruneSettings())  # seed None: the base run's 3
+    assert pruned_with(run, base, AudioPruneSettings(seed=3))
+    assert not pruned_with(run, base, AudioPruneSettings(seed=4))

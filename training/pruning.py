@@ -162,15 +162,23 @@ def sparsity_summary(model: keras.Model, settings: PruneSettings) -> dict:
 
 
 def pruned_with(run: Path, base_run: Path, settings: PruneSettings) -> bool:
-    """Whether ``run`` is a finished run pruned from ``base_run`` with exactly ``settings``."""
+    """Whether ``run`` is a finished run pruned from ``base_run`` with exactly ``settings`` (a
+    ``seed`` of None, the base run's own, is that seed given by number)."""
     folder = RunFolder(run)
     if not folder.finished():
         return False
     config = folder.config()
     recorded = config.get("pruning", {})
     defaults = type(settings)(sparsity=settings.sparsity).to_dict()  # settings older runs did not record
+    base = RunFolder(base_run)
+    base_seed = base.config().get("seed") if base.is_run() else None
+
+    def effective(key: str, value: object) -> object:
+        return base_seed if key == "seed" and value is None else value
+
     return Path(config.get("base_run", "")).resolve() == Path(base_run).resolve() and all(
-        recorded.get(key, defaults[key]) == value for key, value in settings.to_dict().items()
+        effective(key, recorded.get(key, defaults[key])) == effective(key, value)
+        for key, value in settings.to_dict().items()
     )
 
 

@@ -173,7 +173,7 @@ class AudioPruneSettings(PruneSettings):
     """
 
     epochs: int = 30
-    distill: float = 0.5
+    distill: float = 0.75
     from_scratch: bool = False
     seed: int | None = None
     thresholds: str = "own"
