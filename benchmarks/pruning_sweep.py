@@ -14,7 +14,7 @@ if it does not exist yet), then measures every model side by side:
 - ``sensing evaluate`` on the base run's test groups (groups no model saw), for
   the dense base and each pruned model's shipped file: bedroom nights (cough
   recall, precision and false coughs per hour, snore minutes against the
-  truth) and the level sweep (clip recall at -6 and -46 dBFS, the highest
+  truth and the share of them found) and the level sweep (clip recall at -6 and -46 dBFS, the highest
   false-positive rate); each evaluation is kept in ``OUT/.../evaluation`` and
   reused;
 - file sizes, plain and gzipped, of the file a device would ship (the dense
@@ -120,7 +120,9 @@ def _row(sparsity: float, run: Path, shipped: Path, bedside: dict) -> dict:
                 "false_coughs_per_hour",
                 "true_snore_minutes",
                 "detected_snore_minutes",
+                "snore_recall",
             )
+            if key in nights
         },
         "level_recall": {
             label: {level: levels[level][f"{label}_recall"] for level in levels} for label in targets
@@ -189,7 +191,7 @@ def markdown(rows: list[dict], *, cpu: str) -> str:
     header = [
         "sparsity (1x1)",
         "nights: cough recall / precision / false per h",
-        f"nights: snore min (true {rows[0]['nights']['true_snore_minutes']:g})",
+        f"nights: snore min (true {rows[0]['nights']['true_snore_minutes']:g}) / share found",
         *[f"{label} recall {loud} / {quiet}" for label in labels],
         "false positives (worst level)",
         "shipped file KB (gzip)",
@@ -213,7 +215,7 @@ def markdown(rows: list[dict], *, cpu: str) -> str:
                 f"{_share(nights['cough_recall'])} / {_share(nights['cough_precision'])} / "
                 f"{nights['false_coughs_per_hour']:g}"
             ),
-            f"{nights['detected_snore_minutes']:g}",
+            f"{nights['detected_snore_minutes']:g} / {_share(nights.get('snore_recall'))}",
             *[
                 f"{_share(row['level_recall'][label][loud])} / {_share(row['level_recall'][label][quiet])}"
                 for label in labels
