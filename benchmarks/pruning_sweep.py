@@ -4,18 +4,19 @@ Usage:
     benchmarks/setup_qemu.sh          # once, optional: the emulated sparse/dense ratio
     python benchmarks/pruning_sweep.py --base runs/mel --out runs/pruning \\
         [--data ../shared/data/audio/manifest.csv] [--sparsities 0.7 0.8 0.9] \\
-        [--nights 8] [--skip-groups synthetic:]
+        [--nights 8] [--skip-groups synthetic:] [--distill 0.5]
 
 For each sparsity, prunes the base run's model with ``sensing prune``'s defaults
-(a finished sparsity folder with the same settings is reused, so an interrupted
-sweep continues where it stopped; the base run is trained first from ``--data``
-if it does not exist yet), then measures every model side by side:
+(``--distill`` excepted; a finished sparsity folder with the same
+settings is reused, so an interrupted sweep continues where it stopped; the base
+run is trained first from ``--data`` if it does not exist yet), then measures
+every model side by side:
 
 - ``sensing evaluate`` on the base run's test groups (groups no model saw), for
   the dense base and each pruned model's shipped file: bedroom nights (cough
   recall, precision and false coughs per hour, snore minutes against the
-  truth and the share of them found) and the level sweep (clip recall at -6 and -46 dBFS, the highest
-  false-positive rate); each evaluation is kept in ``OUT/.../evaluation`` and
+  truth and the share of them found) and the level sweep (clip recall at -6
+  and -46 dBFS, the highest false-positive rate); each evaluation is kept in ``OUT/.../evaluation`` and
   reused;
 - file sizes, plain and gzipped, of the file a device would ship (the dense
   float32 base at sparsity 0, ``model_sparse.tflite`` above), plus the
@@ -43,7 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sensing.cli.options import field_default
 from sensing.run_folder import INT8_MODEL, MODEL, SPARSE_MODEL, RunFolder
+from training.run_settings import AudioPruneSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EMULATED_CPU = "Nehalem"
@@ -61,12 +64,11 @@ def _ensure_base(base: Path, data: Path | None) -> None:
     train_audio(AudioTrainConfig(data=str(data.resolve()), out=str(base)))
 
 
-def _ensure_pruned(base: Path, run: Path, sparsity: float) -> None:
+def _ensure_pruned(base: Path, run: Path, sparsity: float, distill: float) -> None:
     from training.audio.prune import prune_run
     from training.pruning import pruned_with
-    from training.run_settings import AudioPruneSettings
 
-    settings = AudioPruneSettings(sparsity=sparsity)
+    settings = AudioPruneSettings(sparsity=sparsity, distill=distill)
     if pruned_with(run, base, settings):
         print(f"{run}: finished earlier, reused", file=sys.stderr)
         return
@@ -309,6 +311,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/pruning"), help="sweep folder")
     parser.add_argument("--data", type=Path, help="clips to train the base run on if it is missing")
     parser.add_argument("--sparsities", type=float, nargs="+", default=[0.7, 0.8, 0.9])
+    parser.add_argument(
+        "--distill",
+        type=float,
+        default=field_default(AudioPruneSettings, "distill"),
+        help="sensing prune --distill for every sparsity (default: sensing prune's, %(default)s)",
+    )
     parser.add_argument("--nights", type=int, default=8, help="bedroom nights per model (sensing evaluate)")
     parser.add_argument(
         "--skip-groups",
@@ -343,7 +351,7 @@ def main() -> None:
     runs = {}
     for sparsity in args.sparsities:
         run = args.out / f"sparsity_{round(sparsity * 100):02d}"
-        _ensure_pruned(args.base, run, sparsity)
+        _ensure_pruned(args.base, run, sparsity, args.distill)
         runs[sparsity] = run
 
     skip = tuple(args.skip_groups)

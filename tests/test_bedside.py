@@ -314,6 +314,8 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
             "0.75",
             "--prune-epochs",
             "2",
+            "--prune-distill",
+            "0.5",
         ]
     )
     assert result.returncode == 0, result.stderr
@@ -333,7 +335,7 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
     assert "| held-out source | label | clips | recall | pruned 75%: recall |" in result.stdout
     pruned = out / "holdout" / "phone" / "pruned"  # the held-out run pruned, its sparse file scored
     pruning = json.loads((pruned / "config.json").read_text())["pruning"]
-    assert (pruning["sparsity"], pruning["epochs"]) == (0.75, 2)
+    assert (pruning["sparsity"], pruning["epochs"], pruning["distill"]) == (0.75, 2, 0.5)
     assert check_sparse(pruned / "model_sparse.tflite").sparse_ready
     assert set(held["phone"]["pruned"]) == set(labels)
     assert all(0 <= figures["recall"] <= 1 for figures in held["phone"]["pruned"].values())
@@ -366,6 +368,14 @@ def test_prune_needs_holdout(trained_run, tmp_path):
         2,
     )
     assert "give --prune SPARSITY with it" in line
+    line = assert_one_line_error(
+        run_main(
+            ["evaluate", "--run", str(trained_run), "--out", str(tmp_path), "--holdout", "source"]
+            + ["--prune-distill", "0.5"]
+        ),
+        2,
+    )
+    assert "--prune-distill sets how --prune fine-tunes" in line
 
 
 def test_validation_clips_over_a_floor_keep_the_sound_and_add_noise_below_its_loudest_frame():

@@ -348,6 +348,8 @@ def _command_evaluate(args: argparse.Namespace) -> int:
         raise SensingError("--prune prunes the --holdout runs; give --holdout COLUMN with it")
     if args.prune_epochs is not None and args.prune is None:
         raise SensingError("--prune-epochs sets how long --prune fine-tunes; give --prune SPARSITY with it")
+    if args.prune_distill is not None and args.prune is None:
+        raise SensingError("--prune-distill sets how --prune fine-tunes; give --prune SPARSITY with it")
     if args.prune is not None and RunFolder(args.run).config().get("frontend") != "mel":
         raise SensingError(f"{args.run}: not a mel run; --prune takes runs trained with --frontend mel")
     quiet_tensorflow(args)
@@ -369,7 +371,12 @@ def _command_evaluate(args: argparse.Namespace) -> int:
         prune=None
         if args.prune is None
         else import_extra("training.run_settings").AudioPruneSettings(
-            sparsity=args.prune, **({} if args.prune_epochs is None else {"epochs": args.prune_epochs})
+            sparsity=args.prune,
+            **{
+                field: value
+                for field, value in (("epochs", args.prune_epochs), ("distill", args.prune_distill))
+                if value is not None
+            },
         ),
     )
     print((args.out / "evaluation.md").read_text())
@@ -620,6 +627,14 @@ def add_evaluate_command(commands: Any) -> None:
         default=None,
         help="fine-tuning passes of each --prune, at least 2 (default: sensing prune's "
         f"{field_default(AudioPruneSettings, 'epochs')})",
+    )
+    evaluate.add_argument(
+        "--prune-distill",
+        type=fraction,
+        default=None,
+        metavar="SHARE",
+        help="share of each --prune fine-tuning target taken from the held-out run's scores "
+        f"(default: sensing prune's {field_default(AudioPruneSettings, 'distill')})",
     )
     evaluate.add_argument(
         "--cache", type=Path, default=None, help="feature cache folder for --holdout training"
