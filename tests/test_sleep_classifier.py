@@ -123,6 +123,18 @@ def test_prune_makes_a_sleep_run_sparse_and_scores_it_against_the_dense_model(
     assert not check_sparse(out / "model.tflite").sparse_ready
     assert (out / "sparsity.png").is_file()
 
+    # distilled from the dense model, in another batch order: recorded, and other weights
+    other = tmp_path / "distilled"
+    result = run_cli(
+        ["prune", "--run", str(run), "--out", str(other), "--epochs", "2", "--distill", "0.5", "--seed", "3"]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    pruning = json.loads((other / "config.json").read_text())["pruning"]
+    assert (pruning["distill"], pruning["seed"], pruning["epochs"]) == (0.5, 3, 2)
+    assert json.loads((out / "config.json").read_text())["pruning"]["distill"] == 0
+    assert check_sparse(other / "model_sparse.tflite").sparse_ready
+    assert (other / "model_sparse.tflite").read_bytes() != (out / "model_sparse.tflite").read_bytes()
+
     path, truth = short_night
     slept = run_main(
         ["sleep", str(path), "--model", str(out / "model_sparse.tflite"), "--out", str(tmp_path / "s")]
@@ -141,14 +153,17 @@ def test_prune_makes_a_sleep_run_sparse_and_scores_it_against_the_dense_model(
     line = assert_one_line_error(run_main(["prune", "--run", str(out), "--out", str(tmp_path / "o")]), 2)
     assert f"{out / 'nights'}: not found" in line and "prune the run it came from" in line
     line = assert_one_line_error(
-        run_main(["prune", "--run", str(run), "--out", str(tmp_path / "o"), "--distill", "0.5"]), 2
+        run_main(["prune", "--run", str(run), "--out", str(tmp_path / "o"), "--thresholds", "dense"]), 2
     )
-    assert "--distill, --from-scratch, --seed, --thresholds take audio runs" in line
-    for option in (["--from-scratch"], ["--seed", "3"]):
-        line = assert_one_line_error(
-            run_main(["prune", "--run", str(run), "--out", str(tmp_path / "o"), *option]), 2
-        )
-        assert "a sleep run" in line
+    assert "a sleep run; --from-scratch, --thresholds take audio runs" in line
+    line = assert_one_line_error(
+        run_main(["prune", "--run", str(run), "--out", str(tmp_path / "o"), "--from-scratch"]), 2
+    )
+    assert "a sleep run" in line
+    line = assert_one_line_error(
+        run_main(["prune", "--run", str(run), "--out", str(tmp_path / "o"), "--distill", "1.5"]), 2
+    )
+    assert "from 0 to 1" in line
     assert not (tmp_path / "o").exists()
 
 

@@ -2,7 +2,7 @@
 
 A pruned network recovers better when it learns from the dense model it came from as well as
 from the labels: each training target becomes ``(1 - weight) * label + weight * teacher scores``
-for the same augmented window (Hinton et al., 2015, at temperature 1: the teacher's softmax
+for the same augmented input (Hinton et al., 2015, at temperature 1: the teacher's softmax
 outputs as they are).
 """
 
@@ -16,7 +16,8 @@ class DistilledWindows:
     batches, and ``steps_per_epoch``) with each batch's targets mixed with ``teacher``'s scores.
 
     Args:
-        windows: the training batches (:class:`training.audio.window_stream.TrainingWindows`).
+        windows: the training batches (:class:`training.audio.window_stream.TrainingWindows` or
+            :class:`training.radar.batches.EpochBatches`).
         teacher: a model of the same inputs and classes, outputs summing to 1 (softmax); never trained.
         weight: share of each target taken from the teacher, in (0, 1].
     """

@@ -112,6 +112,10 @@ class PruneSettings:
         updates_per_epoch: how often per epoch the pruning masks are
             recomputed during the ramp.
         int8_windows: training windows that calibrate int8 activation ranges (audio runs).
+        distill: share of each training target taken from the unpruned model's scores for the
+            same input (:mod:`training.distillation`; 0: labels only), in [0, 1].
+        seed: random seed of the pruning (batch order, augmentation and dropout of fine-tuning);
+            None: the run's own. The split into training, validation and test stays the run's.
     """
 
     sparsity: float = 0.8
@@ -121,8 +125,14 @@ class PruneSettings:
     ramp_power: float = 3.0
     updates_per_epoch: int = 4
     int8_windows: int = REPRESENTATIVE_WINDOWS
+    distill: float = 0.0
+    seed: int | None = None
 
     def __post_init__(self) -> None:
+        if not 0 <= self.distill <= 1:
+            raise SensingError(f"distill must be from 0 to 1, got {self.distill:g}")
+        if self.seed is not None:
+            check_seed("seed", self.seed)
         if not 0 < self.sparsity < 1:
             raise SensingError(f"sparsity must be between 0 and 1, got {self.sparsity:g}")
         if not 0 < self.ramp_fraction < 1:
@@ -158,14 +168,12 @@ class AudioPruneSettings(PruneSettings):
     model's (docs/speed.md measures them).
 
     Attributes:
-        distill: share of each training target taken from the unpruned model's scores for the
-            same augmented window (:mod:`training.distillation`; 0: labels only), in [0, 1].
+        distill: as :class:`PruneSettings`'s, for the same augmented window; on by default here.
         from_scratch: train the run's architecture again from new weights while pruning
             (pruning during training) instead of fine-tuning its trained weights; the trained
             model still gives the distillation targets.
-        seed: random seed of the pruned run (batch order, augmentation, dropout, the int8
-            calibration windows and, from scratch, the first weights); None: the run's own. The
-            split into training, validation and test groups stays the run's.
+        seed: as :class:`PruneSettings`'s; here it also draws the int8 calibration windows and,
+            from scratch, the first weights.
         thresholds: ``"own"``: each pruned file's thresholds let the run's target share of
             validation negatives through, as training's do; ``"dense"``: they make each pruned
             file (float32, sparse, int8) decide as the dense model it came from does on the same
@@ -175,7 +183,6 @@ class AudioPruneSettings(PruneSettings):
     epochs: int = 30
     distill: float = 0.75
     from_scratch: bool = False
-    seed: int | None = None
     thresholds: str = "own"
 
     def __post_init__(self) -> None:
@@ -184,5 +191,3 @@ class AudioPruneSettings(PruneSettings):
             raise SensingError(
                 f"thresholds must be one of {', '.join(THRESHOLD_SOURCES)}, got {self.thresholds!r}"
             )
-        if not 0 <= self.distill <= 1:
-            raise SensingError(f"distill must be from 0 to 1, got {self.distill:g}")

@@ -237,12 +237,7 @@ def prune_settings(args: argparse.Namespace, kind: str) -> Any:
     Raises:
         SensingError: an audio-only option for a sleep run, or settings out of range.
     """
-    audio_only = {
-        "--distill": args.distill is not None,
-        "--from-scratch": args.from_scratch,
-        "--seed": args.seed is not None,
-        "--thresholds": args.thresholds is not None,
-    }
+    audio_only = {"--from-scratch": args.from_scratch, "--thresholds": args.thresholds is not None}
     if kind == "radar" and any(audio_only.values()):
         raise SensingError(f"{args.run}: a sleep run; {', '.join(audio_only)} take audio runs")
     run_settings = import_extra("training.run_settings")
@@ -699,8 +694,9 @@ def add_prune_command(commands: Any) -> None:
         "--distill",
         type=between(0, 1),
         default=None,
-        help="audio runs: share of each training target taken from the unpruned model's scores "
-        f"for the same window, 0 (labels only) to 1 (default {field_default(AudioPruneSettings, 'distill')})",
+        help="share of each training target taken from the unpruned model's scores for the same "
+        f"window or night epoch, 0 (labels only) to 1 (default {field_default(AudioPruneSettings, 'distill')} "
+        f"for an audio run, {field_default(PruneSettings, 'distill')} for a sleep run)",
     )
     prune.add_argument(
         "--from-scratch",
@@ -713,9 +709,9 @@ def add_prune_command(commands: Any) -> None:
         "--seed",
         type=non_negative_int,
         default=None,
-        help="audio runs: random seed of the pruning (batch order, augmentation, dropout, and the "
-        "first weights with --from-scratch), to measure how much a result owes to chance; the "
-        "training, validation and test groups stay the run's (default: the run's own seed)",
+        help="random seed of the pruning (batch order, augmentation, dropout, and the first "
+        "weights with --from-scratch), to measure how much a result owes to chance; "
+        "the training, validation and test split stays the run's (default: the run's own seed)",
     )
     prune.add_argument(
         "--thresholds",

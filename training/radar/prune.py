@@ -7,7 +7,9 @@ nights are smoothed and scored as in training, and only passes at the target
 sparsity can be kept. The new run folder holds the dense ``model.tflite`` and
 ``model_sparse.tflite`` (the same weights stored sparse, for XNNPACK), and
 ``metrics.json`` scores both, and the model the run started from, on the same
-validation and test nights.
+validation and test nights. With ``distill``, the targets lean on the unpruned
+model's scores (:mod:`training.distillation`); with ``seed``, the batch order and
+fine-tuning's random draws change while the split stays the run's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sensing.files import make_folder
 from sensing.radar.sleep.model import SleepClassifier
 from sensing.run_folder import CONFIG, KERAS_MODEL, MODEL, SPARSE_MODEL, RunFolder
 from training.checkpoints import deterministic_ops
+from training.distillation import DistilledWindows
 from training.epoch_loop import run_info
 from training.export import export_tflite
 from training.plots import plot_layer_sparsity
@@ -29,6 +32,7 @@ from training.pruning import (
     sparsity_summary,
     trained_model,
 )
+from training.radar.batches import EpochBatches
 from training.radar.config import RadarTrainConfig
 from training.radar.train import (
     NIGHTS,
@@ -76,17 +80,22 @@ def prune_radar_run(base_run: str | Path, out: str | Path, settings: PruneSettin
     record = {"base_run": str(base_run), "pruning": settings.to_dict(), **run_info()}
     config.write(out / CONFIG, status="running", **record)
     # the base run's own nights: simulated ones and processed inputs are reused from its folder
-    data = run_data(config, prepare_nights(dataclasses.replace(config, out=str(base_run))))
+    seed = config.seed if settings.seed is None else settings.seed
+    data = run_data(config, prepare_nights(dataclasses.replace(config, out=str(base_run))), batch_seed=seed)
     steps_per_epoch = data.batches.steps_per_epoch
     steps = settings.schedule_steps(steps_per_epoch)
     record["pruning"]["schedule"] = schedule_record(steps, steps_per_epoch)
     config.write(out / CONFIG, status="running", **record)
 
     deterministic_ops()
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(seed)
+    batches: EpochBatches | DistilledWindows = data.batches
+    if settings.distill:
+        teacher = trained_model(base_run, lambda outputs: build_sleep_model(config))
+        batches = DistilledWindows(data.batches, teacher, settings.distill)
     model, report, interrupted = fine_tune_pruned(
         model,
-        data.batches,
+        batches,
         settings=settings,
         steps=steps,
         label_smoothing=config.label_smoothing,
@@ -95,7 +104,7 @@ def prune_radar_run(base_run: str | Path, out: str | Path, settings: PruneSettin
             validation=data.splits["validation"], smoothing=data.smoothing, epochs=settings.epochs, **schedule
         ),
         unit="passes",
-        seed=config.seed,
+        seed=seed,
     )
     metrics, metadata = finish_radar_run(
         model,

@@ -183,9 +183,12 @@ class RadarRunData:
     smoothing: SmoothingSettings
 
 
-def run_data(config: RadarTrainConfig, nights: list[LabelledNight], *, replicas: int = 1) -> RadarRunData:
+def run_data(
+    config: RadarTrainConfig, nights: list[LabelledNight], *, replicas: int = 1, batch_seed: int | None = None
+) -> RadarRunData:
     """Split ``nights`` as the run does (printing each split's size), batch the training nights
-    for ``replicas`` devices and count the smoothing's transitions."""
+    for ``replicas`` devices in an order drawn from ``batch_seed`` (None: the run's seed) and
+    count the smoothing's transitions."""
     splits = split_nights(nights, fractions=config.split_fractions, seed=config.seed)
     summary = _split_summary(splits)
     for name, figures in summary.items():
@@ -198,7 +201,7 @@ def run_data(config: RadarTrainConfig, nights: list[LabelledNight], *, replicas:
         np.concatenate([night.labels for night in splits["train"]]),
         n_classes=len(EPOCH_LABELS),
         global_batch=config.batch_size * replicas,
-        seed=config.seed,
+        seed=config.seed if batch_seed is None else batch_seed,
         settings=config.features,
         class_weight=_class_weight(splits["train"]),
     )
