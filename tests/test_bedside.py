@@ -319,7 +319,8 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
         ]
     )
     assert result.returncode == 0, result.stderr
-    held = json.loads((out / "evaluation.json").read_text())["holdout"]["held_out"]
+    holdout = json.loads((out / "evaluation.json").read_text())["holdout"]
+    held = holdout["held_out"]
     assert set(held) == {"phone"}  # clips without a source are never held out
     with open(out / "holdout" / "phone" / "manifest.csv", newline="") as handle:
         kept = list(csv.DictReader(handle))
@@ -336,6 +337,7 @@ def test_holdout_trains_without_each_source_and_scores_it(trained_run, tmp_path)
     pruned = out / "holdout" / "phone" / "pruned"  # the held-out run pruned, its sparse file scored
     pruning = json.loads((pruned / "config.json").read_text())["pruning"]
     assert (pruning["sparsity"], pruning["epochs"], pruning["distill"]) == (0.75, 2, 0.5)
+    assert (holdout["pruning_epochs"], holdout["pruning_distill"]) == (2, 0.5)
     assert check_sparse(pruned / "model_sparse.tflite").sparse_ready
     assert set(held["phone"]["pruned"]) == set(labels)
     assert all(0 <= figures["recall"] <= 1 for figures in held["phone"]["pruned"].values())

@@ -362,7 +362,15 @@ def holdout_figures(
     return {
         "column": column,
         "fpr": HOLDOUT_FPR,
-        **({"pruned_sparsity": prune.sparsity, "pruning_epochs": prune.epochs} if prune is not None else {}),
+        **(
+            {
+                "pruned_sparsity": prune.sparsity,
+                "pruning_epochs": prune.epochs,
+                "pruning_distill": prune.distill,
+            }
+            if prune is not None
+            else {}
+        ),
         "held_out": held,
     }
 
