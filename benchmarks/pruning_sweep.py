@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensing.cli.options import field_default
+from sensing.cli.options import between, field_default
 from sensing.run_folder import INT8_MODEL, MODEL, SPARSE_MODEL, RunFolder
 from training.run_settings import AudioPruneSettings
 
@@ -313,7 +313,7 @@ def main() -> None:
     parser.add_argument("--sparsities", type=float, nargs="+", default=[0.7, 0.8, 0.9])
     parser.add_argument(
         "--distill",
-        type=float,
+        type=between(0, 1),
         default=field_default(AudioPruneSettings, "distill"),
         help="sensing prune --distill for every sparsity (default: sensing prune's, %(default)s)",
     )

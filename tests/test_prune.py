@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_cli, run_main
+from conftest import REPO_ROOT, assert_one_line_error, run_cli, run_main
 
 from sensing.audio.classifier import AudioClassifier
 from sensing.audio.model_input import clip_inputs
@@ -374,3 +376,16 @@ def test_a_run_pruned_with_the_base_runs_own_seed_by_number_is_reused(tmp_path):
     assert pruned_with(run, base, AudioPruneSettings())  # seed None: the base run's 3
     assert pruned_with(run, base, AudioPruneSettings(seed=3))
     assert not pruned_with(run, base, AudioPruneSettings(seed=4))
+
+
+def test_pruning_sweep_refuses_a_distill_share_out_of_range_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "pruning_sweep.py"), "--base", str(tmp_path / "base")]
+        + ["--out", str(tmp_path / "sweep"), "--distill", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "--distill: must be from 0 to 1, got 2" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "sweep").exists()
